@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages stagecraft needs to build, test and benchmark.
+# Idempotent and silent when everything is present; works as root or through sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  clang clang-format libclang-rt-14-dev
+  libcmark-gfm-dev libcmark-gfm-extensions-dev
+  libyaml-cpp-dev libpcre2-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+  libsqlite3-dev sqlite3
+  libgtest-dev libgmock-dev
+)
+case "${1:-}" in
+  --bench) packages+=(hyperfine ansible) ;;
+  --demo) packages+=(postgresql curl python3) ;;
+  "") ;;
+  *) echo "usage: $0 [--bench|--demo]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -eq 0 ]]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo -n)
+else
+  echo "setup: missing packages (${missing[*]}) and neither root nor sudo is available" >&2
+  exit 2
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh image has no package lists; refresh them once before installing.
+"${sudo[@]}" apt-get update -qq </dev/null >/dev/null
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null

@@ -1,0 +1,46 @@
+#pragma once
+
+// Small string helpers shared by every module. All functions are pure.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stagecraft {
+
+std::string_view TrimView(std::string_view text);
+std::string Trim(std::string_view text);
+std::string TrimRight(std::string_view text);
+std::string ToLower(std::string_view text);
+bool StartsWith(std::string_view text, std::string_view prefix);
+bool EndsWith(std::string_view text, std::string_view suffix);
+
+// Splits on '\n'; a trailing newline does not produce an empty last line.
+std::vector<std::string_view> SplitLines(std::string_view text);
+
+// "Step 2: Lambda Layer Deployment" -> "step-2-lambda-layer-deployment". Non-ASCII bytes
+// (emoji, accents) are dropped so names stay typeable on any keyboard.
+std::string Slugify(std::string_view title);
+
+// Position of the first byte that makes `text` invalid UTF-8, if any.
+std::optional<size_t> FindInvalidUtf8(std::string_view text);
+
+// 1-based line and column (in bytes) of `offset` in `text`.
+struct LineColumn {
+  int line = 1;
+  int column = 1;
+};
+LineColumn LocateOffset(std::string_view text, size_t offset);
+
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` if it is close enough to be a plausible typo.
+std::optional<std::string> ClosestMatch(std::string_view word,
+                                        const std::vector<std::string>& candidates);
+
+// A valid shell variable name: [A-Za-z_][A-Za-z0-9_]*.
+bool IsShellIdentifier(std::string_view name);
+
+}  // namespace stagecraft

@@ -1,0 +1,53 @@
+#include "base/text.h"
+
+#include <gtest/gtest.h>
+
+namespace stagecraft {
+namespace {
+
+TEST(Slugify, DropsPunctuationAndEmoji) {
+  EXPECT_EQ(Slugify("Step 2: Lambda Layer Deployment"), "step-2-lambda-layer-deployment");
+  EXPECT_EQ(Slugify("\xF0\x9F\x94\x84 ROLLBACK PROCEDURE"), "rollback-procedure");
+  EXPECT_EQ(Slugify("  "), "");
+}
+
+TEST(FindInvalidUtf8, AcceptsMultibyteText) {
+  EXPECT_EQ(FindInvalidUtf8("caf\xC3\xA9 \xE2\x9C\x85 \xF0\x9F\x9A\x80"), std::nullopt);
+}
+
+TEST(FindInvalidUtf8, PointsAtTheBadByte) {
+  EXPECT_EQ(FindInvalidUtf8("ok\xFFrest"), 2u);
+  EXPECT_EQ(FindInvalidUtf8("ab\xC3"), 2u);        // truncated sequence at end
+  EXPECT_EQ(FindInvalidUtf8("\xC0\xAF"), 0u);      // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("\xED\xA0\x80"), 0u);  // UTF-16 surrogate
+}
+
+TEST(LocateOffset, CountsLinesAndColumnsFromOne) {
+  auto where = LocateOffset("ab\ncd\nef", 7);
+  EXPECT_EQ(where.line, 3);
+  EXPECT_EQ(where.column, 2);
+}
+
+TEST(ClosestMatch, FindsTyposButNotUnrelatedWords) {
+  std::vector<std::string> keys = {"timeout", "retries", "capture"};
+  EXPECT_EQ(ClosestMatch("timout", keys), "timeout");
+  EXPECT_EQ(ClosestMatch("retry", keys), "retries");
+  EXPECT_EQ(ClosestMatch("colour", keys), std::nullopt);
+}
+
+TEST(SplitLines, TrailingNewlineAddsNoEmptyLine) {
+  auto lines = SplitLines("a\n\nb\n");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1], "");
+}
+
+TEST(IsShellIdentifier, Rules) {
+  EXPECT_TRUE(IsShellIdentifier("LAYER_ARN"));
+  EXPECT_TRUE(IsShellIdentifier("_x1"));
+  EXPECT_FALSE(IsShellIdentifier("1X"));
+  EXPECT_FALSE(IsShellIdentifier("LAYER-ARN"));
+  EXPECT_FALSE(IsShellIdentifier(""));
+}
+
+}  // namespace
+}  // namespace stagecraft
