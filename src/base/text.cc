@@ -147,9 +147,16 @@ std::optional<std::string> ClosestMatch(std::string_view word,
       best_distance = distance;
     }
   }
-  // Allow roughly one typo per three letters, so "timout" finds "timeout" but "foo" finds
-  // nothing.
-  if (best && best_distance <= std::max<size_t>(1, word.size() / 3)) return best;
+  // Allow about one typo per three letters ("timout" finds "timeout", "foo" finds nothing),
+  // or a shared stem of four letters for truncations and plurals ("retry" -> "retries").
+  if (!best) return std::nullopt;
+  size_t common_prefix = 0;
+  while (common_prefix < lower.size() && common_prefix < best->size() &&
+         lower[common_prefix] == (*best)[common_prefix])
+    ++common_prefix;
+  if (best_distance <= std::max<size_t>(2, word.size() / 3) ||
+      (common_prefix >= 4 && best_distance <= 3))
+    return best;
   return std::nullopt;
 }
 
