@@ -1,0 +1,66 @@
+#include "runbook/diagnostic.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "base/text.h"
+
+namespace stagecraft::runbook {
+
+bool HasErrors(const Diagnostics& diagnostics) {
+  return std::any_of(diagnostics.begin(), diagnostics.end(),
+                     [](const Diagnostic& d) { return d.severity == Severity::kError; });
+}
+
+namespace {
+
+std::string_view SourceLine(std::string_view source, int line) {
+  size_t start = 0;
+  for (int current = 1; current < line; ++current) {
+    size_t newline = source.find('\n', start);
+    if (newline == std::string_view::npos) return {};
+    start = newline + 1;
+  }
+  size_t end = source.find('\n', start);
+  if (end == std::string_view::npos) end = source.size();
+  std::string_view text = source.substr(start, end - start);
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  return text;
+}
+
+// Spaces that line a caret up under byte `column` of `line`: tabs are kept so terminals
+// expand them the same way, and UTF-8 continuation bytes take no cell.
+std::string CaretIndent(std::string_view line, int column) {
+  std::string indent;
+  for (int i = 0; i < column - 1 && i < static_cast<int>(line.size()); ++i) {
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c == '\t')
+      indent.push_back('\t');
+    else if ((c & 0xC0) != 0x80)
+      indent.push_back(' ');
+  }
+  return indent;
+}
+
+}  // namespace
+
+std::string FormatDiagnostic(std::string_view path, std::string_view source,
+                             const Diagnostic& diagnostic) {
+  const char* label = diagnostic.severity == Severity::kError ? "error" : "warning";
+  std::string out;
+  if (diagnostic.pos.line > 0) {
+    out = fmt::format("{}:{}:{}: {}: {}\n", path, diagnostic.pos.line,
+                      std::max(1, diagnostic.pos.column), label, diagnostic.message);
+    std::string_view line = SourceLine(source, diagnostic.pos.line);
+    if (!TrimView(line).empty()) {
+      out += fmt::format("  {}\n  {}^\n", line, CaretIndent(line, diagnostic.pos.column));
+    }
+  } else {
+    out = fmt::format("{}: {}: {}\n", path, label, diagnostic.message);
+  }
+  if (!diagnostic.hint.empty()) out += fmt::format("  hint: {}\n", diagnostic.hint);
+  return out;
+}
+
+}  // namespace stagecraft::runbook

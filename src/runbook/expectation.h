@@ -1,0 +1,30 @@
+#pragma once
+
+// Expected-output lines as written under **Expected Output:** or in a transcript, with the
+// cram conventions: ` (re)` marks an anchored PCRE2 regex, ` (glob)` a glob with `*` and
+// `?`, and a line of `...` matches any run of lines.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stagecraft::runbook {
+
+struct ExpectedLine {
+  enum class Kind { kLiteral, kRegex, kGlob, kAnyLines };
+  Kind kind = Kind::kLiteral;
+  std::string pattern;  // the line without its ` (re)` / ` (glob)` suffix, whitespace-trimmed
+  int line = 0;         // source line, 0 when unknown
+};
+
+ExpectedLine ParseExpectedLine(std::string_view text, int line);
+
+// PCRE2's complaint about `pattern` and the offset it points at, or nullopt when it
+// compiles.
+struct RegexProblem {
+  std::string message;
+  size_t offset = 0;
+};
+std::optional<RegexProblem> CheckRegex(std::string_view pattern);
+
+}  // namespace stagecraft::runbook

@@ -1,0 +1,290 @@
+#include "runbook/front_matter.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "base/text.h"
+
+namespace stagecraft::runbook {
+
+FrontMatterSplit SplitFrontMatter(std::string_view source) {
+  FrontMatterSplit split;
+  auto first_end = source.find('\n');
+  std::string_view first =
+      TrimView(source.substr(0, first_end == std::string_view::npos ? source.size() : first_end));
+  if (first != "---" || first_end == std::string_view::npos) return split;
+  split.present = true;
+  split.yaml_first_line = 2;
+  size_t pos = first_end + 1;
+  int line = 2;
+  while (pos <= source.size()) {
+    size_t end = source.find('\n', pos);
+    std::string_view text =
+        source.substr(pos, (end == std::string_view::npos ? source.size() : end) - pos);
+    std::string_view trimmed = TrimView(text);
+    if (trimmed == "---" || trimmed == "...") {
+      split.terminated = true;
+      split.end_line = line;
+      split.yaml = std::string(source.substr(first_end + 1, pos - (first_end + 1)));
+      split.body_offset = end == std::string_view::npos ? source.size() : end + 1;
+      return split;
+    }
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+    ++line;
+  }
+  return split;
+}
+
+namespace {
+
+struct Reader {
+  int first_line;
+  Diagnostics& diagnostics;
+
+  SourcePos At(const YAML::Node& node) const {
+    YAML::Mark mark = node.Mark();
+    if (mark.is_null()) return {first_line, 1};
+    return {first_line + mark.line, mark.column + 1};
+  }
+  void Error(const YAML::Node& node, std::string message, std::string hint = {}) const {
+    diagnostics.push_back({Severity::kError, At(node), std::move(message), std::move(hint)});
+  }
+  void Warning(const YAML::Node& node, std::string message, std::string hint = {}) const {
+    diagnostics.push_back({Severity::kWarning, At(node), std::move(message), std::move(hint)});
+  }
+
+  bool Scalar(const YAML::Node& node, const std::string& what, std::string& out) const {
+    if (!node.IsScalar()) {
+      Error(node, fmt::format("{} must be a single value", what));
+      return false;
+    }
+    out = node.Scalar();
+    return true;
+  }
+
+  void Vars(const YAML::Node& node, const std::string& what,
+            std::map<std::string, std::string>& out) const {
+    if (node.IsNull()) return;
+    if (!node.IsMap()) {
+      Error(node, fmt::format("{} must be a mapping of NAME: value", what));
+      return;
+    }
+    for (const auto& entry : node) {
+      std::string name = entry.first.Scalar();
+      if (!IsShellIdentifier(name)) {
+        Error(entry.first, fmt::format("'{}' in {} is not a valid variable name", name, what));
+        continue;
+      }
+      std::string value;
+      if (Scalar(entry.second, fmt::format("{}.{}", what, name), value)) out[name] = value;
+    }
+  }
+
+  void Secrets(const YAML::Node& node, std::vector<SecretSpec>& out) const {
+    if (!node.IsMap()) {
+      Error(node, "secrets must be a mapping of NAME: { env | file | command: ... }");
+      return;
+    }
+    for (const auto& entry : node) {
+      SecretSpec secret;
+      secret.name = entry.first.Scalar();
+      secret.pos = At(entry.first);
+      if (!IsShellIdentifier(secret.name)) {
+        Error(entry.first, fmt::format("secret '{}' is not a valid variable name", secret.name));
+        continue;
+      }
+      const YAML::Node& source = entry.second;
+      if (!source.IsMap() || source.size() != 1) {
+        Error(source.IsNull() ? entry.first : source,
+              fmt::format("secret {} needs exactly one source: env, file or command", secret.name),
+              "e.g. DB_PASSWORD: { env: CI_DB_PASSWORD }");
+        continue;
+      }
+      auto kind = source.begin()->first.Scalar();
+      if (kind == "env")
+        secret.source = SecretSource::kEnv;
+      else if (kind == "file")
+        secret.source = SecretSource::kFile;
+      else if (kind == "command")
+        secret.source = SecretSource::kCommand;
+      else {
+        Error(source.begin()->first,
+              fmt::format("unknown secret source '{}' (expected env, file or command)", kind));
+        continue;
+      }
+      if (Scalar(source.begin()->second, "secret source", secret.value)) out.push_back(secret);
+    }
+  }
+
+  void Requires(const YAML::Node& node, std::vector<Requirement>& out) const {
+    if (!node.IsSequence()) {
+      Error(node, "requires must be a list such as [aws >= 2.0, terraform >= 1.0]");
+      return;
+    }
+    for (const auto& item : node) {
+      std::string text;
+      if (!Scalar(item, "each requirement", text)) continue;
+      Requirement requirement;
+      requirement.pos = At(item);
+      std::string_view rest = TrimView(text);
+      size_t space = rest.find_first_of(" <>=");
+      requirement.tool = std::string(rest.substr(0, space));
+      if (space != std::string_view::npos) {
+        rest = TrimView(rest.substr(space));
+        size_t op_length = 0;
+        while (op_length < rest.size() &&
+               std::string_view("<>=").find(rest[op_length]) != std::string_view::npos)
+          ++op_length;
+        requirement.op = std::string(rest.substr(0, op_length));
+        if (requirement.op == "==") requirement.op = "=";
+        requirement.version = Trim(rest.substr(op_length));
+        static const std::vector<std::string> ops = {">=", ">", "=", "<=", "<"};
+        if (std::find(ops.begin(), ops.end(), requirement.op) == ops.end() ||
+            requirement.version.empty()) {
+          Error(item, fmt::format("cannot read requirement '{}'", text),
+                "write TOOL, or TOOL OP VERSION with OP one of >= > = <= <, e.g. 'aws >= 2.0'");
+          continue;
+        }
+      }
+      out.push_back(requirement);
+    }
+  }
+
+  void Environments(const YAML::Node& node, std::vector<Environment>& out) const {
+    if (!node.IsMap()) {
+      Error(node, "environments must be a mapping of NAME: { vars: ..., protected: ... }");
+      return;
+    }
+    for (const auto& entry : node) {
+      Environment environment;
+      environment.name = entry.first.Scalar();
+      environment.pos = At(entry.first);
+      const YAML::Node& body = entry.second;
+      if (!body.IsNull() && !body.IsMap()) {
+        Error(body, fmt::format("environment {} must be a mapping", environment.name));
+        continue;
+      }
+      if (body.IsMap()) {
+        for (const auto& field : body) {
+          std::string key = field.first.Scalar();
+          if (key == "vars") {
+            Vars(field.second, fmt::format("environments.{}.vars", environment.name),
+                 environment.vars);
+          } else if (key == "protected") {
+            std::string value;
+            if (Scalar(field.second, "protected", value)) {
+              value = ToLower(value);
+              environment.is_protected = value == "true" || value == "yes";
+              if (!environment.is_protected && value != "false" && value != "no")
+                Error(field.second, "protected must be true or false");
+            }
+          } else {
+            auto suggestion = ClosestMatch(key, {"vars", "protected"});
+            Warning(field.first,
+                    suggestion ? fmt::format("unknown environment key '{}'; did you mean '{}'?",
+                                             key, *suggestion)
+                               : fmt::format("unknown environment key '{}'", key));
+          }
+        }
+      }
+      out.push_back(environment);
+    }
+  }
+};
+
+const std::vector<std::string>& KnownKeys() {
+  static const std::vector<std::string> keys = {"title",    "vars",         "secrets",
+                                                "requires", "environments", "shell",
+                                                "lock",     "on_failure",   "root"};
+  return keys;
+}
+
+}  // namespace
+
+void ParseFrontMatter(const FrontMatterSplit& split, FrontMatter& out, Diagnostics& diagnostics) {
+  if (!split.present) return;
+  out.present = true;
+  out.end_line = split.end_line;
+  if (!split.terminated) {
+    diagnostics.push_back({Severity::kError,
+                           {1, 1},
+                           "front matter is never closed",
+                           "end the YAML block with a line holding only '---'"});
+    return;
+  }
+  Reader reader{split.yaml_first_line, diagnostics};
+  YAML::Node root;
+  try {
+    root = YAML::Load(split.yaml);
+  } catch (const YAML::ParserException& error) {
+    diagnostics.push_back({Severity::kError,
+                           {split.yaml_first_line + error.mark.line, error.mark.column + 1},
+                           fmt::format("front matter is not valid YAML: {}", error.msg),
+                           ""});
+    return;
+  } catch (const YAML::Exception& error) {
+    diagnostics.push_back({Severity::kError,
+                           {split.yaml_first_line, 1},
+                           fmt::format("front matter is not valid YAML: {}", error.msg),
+                           ""});
+    return;
+  }
+  if (root.IsNull()) return;
+  if (!root.IsMap()) {
+    diagnostics.push_back({Severity::kError,
+                           {split.yaml_first_line, 1},
+                           "front matter must be a YAML mapping (key: value lines)",
+                           "e.g. 'title: Staging rollout'"});
+    return;
+  }
+  try {
+    for (const auto& entry : root) {
+      std::string key = entry.first.Scalar();
+      const YAML::Node& value = entry.second;
+      if (key == "title") {
+        reader.Scalar(value, "title", out.title);
+      } else if (key == "vars") {
+        reader.Vars(value, "vars", out.vars);
+      } else if (key == "secrets") {
+        reader.Secrets(value, out.secrets);
+      } else if (key == "requires") {
+        reader.Requires(value, out.requires_tools);
+      } else if (key == "environments") {
+        reader.Environments(value, out.environments);
+      } else if (key == "shell") {
+        reader.Scalar(value, "shell", out.shell);
+      } else if (key == "lock") {
+        std::string lock;
+        if (reader.Scalar(value, "lock", lock)) out.lock = lock;
+      } else if (key == "root") {
+        std::string root_dir;
+        if (reader.Scalar(value, "root", root_dir)) out.root = root_dir;
+      } else if (key == "on_failure") {
+        std::string mode;
+        if (reader.Scalar(value, "on_failure", mode)) {
+          if (mode != "rollback" && mode != "stop" && mode != "ask")
+            reader.Error(
+                value,
+                fmt::format("invalid on_failure '{}' (expected rollback, stop or ask)", mode));
+          else
+            out.on_failure = mode;
+        }
+      } else {
+        auto suggestion = ClosestMatch(key, KnownKeys());
+        reader.Warning(entry.first,
+                       suggestion ? fmt::format("unknown front matter key '{}'; did you mean '{}'?",
+                                                key, *suggestion)
+                                  : fmt::format("unknown front matter key '{}'", key));
+      }
+    }
+  } catch (const YAML::Exception& error) {
+    // yaml-cpp throws on type conversions we did not anticipate; report, never crash.
+    diagnostics.push_back({Severity::kError,
+                           {split.yaml_first_line + std::max(0, error.mark.line), 1},
+                           fmt::format("front matter: {}", error.msg),
+                           ""});
+  }
+}
+
+}  // namespace stagecraft::runbook

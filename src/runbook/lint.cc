@@ -1,0 +1,252 @@
+#include "runbook/lint.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "base/text.h"
+
+namespace stagecraft::runbook {
+namespace {
+
+std::vector<std::string> Words(std::string_view text) {
+  std::vector<std::string> words;
+  std::string current;
+  for (char c : text) {
+    if (c == ' ' || c == '\t') {
+      if (!current.empty()) words.push_back(std::move(current));
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
+  if (!current.empty()) words.push_back(std::move(current));
+  return words;
+}
+
+bool HasPrefixIn(std::string_view word, std::initializer_list<std::string_view> prefixes) {
+  return std::any_of(prefixes.begin(), prefixes.end(),
+                     [&](std::string_view prefix) { return StartsWith(word, prefix); });
+}
+
+// Does one simple command (no pipes or separators) change things?
+bool CommandMutates(const std::vector<std::string>& words_in) {
+  std::vector<std::string> words = words_in;
+  // Skip `sudo` and leading VAR=value assignments.
+  while (!words.empty() && (words.front() == "sudo" || words.front() == "env" ||
+                            (words.front().find('=') != std::string::npos &&
+                             IsShellIdentifier(words.front().substr(0, words.front().find('='))))))
+    words.erase(words.begin());
+  if (words.empty()) return false;
+  const std::string& tool = words[0];
+  auto sub = [&](size_t i) { return words.size() > i ? ToLower(words[i]) : std::string(); };
+  static const std::set<std::string> always = {
+      "rm",      "mv",   "cp",    "mkdir",   "rmdir",    "touch",    "chmod",
+      "chown",   "ln",   "dd",    "install", "tee",      "truncate", "rsync",
+      "scp",     "kill", "pkill", "killall", "createdb", "dropdb",   "pg_restore",
+      "service", "make", "patch", "unzip",   "tar"};
+  if (always.count(tool))
+    return tool != "tar" || sub(1).find('x') != std::string::npos ||
+           sub(1).find('c') != std::string::npos;
+  if (tool == "sed") return std::find(words.begin(), words.end(), "-i") != words.end();
+  if (tool == "git")
+    return std::set<std::string>{"commit", "push",   "checkout", "switch", "merge", "reset",
+                                 "tag",    "rebase", "pull",     "clone",  "apply", "stash"}
+        .count(sub(1));
+  if (tool == "terraform")
+    return std::set<std::string>{"apply", "destroy", "import", "taint", "untaint", "state"}.count(
+        sub(1));
+  if (tool == "kubectl")
+    return std::set<std::string>{"apply",   "delete", "create", "patch",    "replace", "scale",
+                                 "rollout", "set",    "label",  "annotate", "drain",   "cordon"}
+        .count(sub(1));
+  if (tool == "helm")
+    return std::set<std::string>{"install", "upgrade", "uninstall", "rollback", "delete"}.count(
+        sub(1));
+  if (tool == "systemctl")
+    return std::set<std::string>{"start",  "stop",    "restart", "reload",
+                                 "enable", "disable", "kill",    "mask"}
+        .count(sub(1));
+  if (tool == "docker")
+    return std::set<std::string>{"run",  "rm",      "stop", "start", "restart", "build",
+                                 "push", "compose", "kill", "rmi",   "tag"}
+        .count(sub(1));
+  if (tool == "npm" || tool == "pip" || tool == "pip3" || tool == "apt-get" || tool == "apt" ||
+      tool == "yarn")
+    return std::set<std::string>{"install",   "ci",      "publish", "remove",
+                                 "uninstall", "upgrade", "add"}
+        .count(sub(1));
+  if (tool == "aws") {
+    // aws SERVICE OPERATION: read operations are get-, list-, describe-, head-...
+    std::string operation = sub(2);
+    return HasPrefixIn(
+        operation,
+        {"create", "put",    "delete",    "update", "publish", "attach",    "detach",   "run",
+         "start",  "stop",   "terminate", "modify", "invoke",  "deploy",    "register", "tag",
+         "untag",  "remove", "add",       "enable", "disable", "subscribe", "import",   "restore",
+         "cp",     "mv",     "rm",        "sync",   "mb",      "rb",        "send",     "set"});
+  }
+  if (tool == "psql") {
+    for (size_t i = 1; i < words.size(); ++i) {
+      if (words[i] == "-f" || StartsWith(words[i], "--file")) return true;
+    }
+    std::string lower = ToLower(fmt::format("{}", fmt::join(words, " ")));
+    for (const char* verb : {"insert ", "update ", "delete ", "create ", "drop ", "alter ",
+                             "truncate ", "grant ", "revoke "})
+      if (lower.find(verb) != std::string::npos) return true;
+    return false;
+  }
+  if (tool == "curl") {
+    for (size_t i = 1; i < words.size(); ++i) {
+      std::string word = words[i];
+      if ((word == "-X" || word == "--request") && i + 1 < words.size() &&
+          ToLower(words[i + 1]) != "get" && ToLower(words[i + 1]) != "head")
+        return true;
+      if (word == "-d" || StartsWith(word, "--data") || word == "-F" || word == "--form" ||
+          word == "-T" || word == "--upload-file")
+        return true;
+    }
+  }
+  return false;
+}
+
+// Does the line write to a file with `>` or `>>` (other than /dev/null or a descriptor)?
+bool RedirectsToFile(std::string_view line) {
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] != '>') continue;
+    if (i > 0 && (line[i - 1] == '-' || line[i - 1] == '=' || line[i - 1] == '<')) continue;
+    size_t j = i + 1;
+    if (j < line.size() && line[j] == '>') ++j;
+    if (j < line.size() && (line[j] == '&' || line[j] == '(')) continue;
+    while (j < line.size() && line[j] == ' ')
+      ++j;
+    std::string_view target = line.substr(j);
+    if (StartsWith(target, "/dev/null") || StartsWith(target, "/dev/std")) continue;
+    if (target.empty()) continue;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool LooksMutating(std::string_view script) {
+  std::string joined;
+  for (std::string_view line : SplitLines(script)) {
+    std::string_view trimmed = TrimView(line);
+    if (trimmed.empty() || trimmed.front() == '#') continue;
+    // Continuation lines belong to the command above.
+    if (EndsWith(trimmed, "\\")) {
+      joined.append(trimmed.substr(0, trimmed.size() - 1));
+      joined.push_back(' ');
+      continue;
+    }
+    joined.append(trimmed);
+    std::string_view command_line = joined;
+    // Quoted text (SQL, JSON) is not a redirect; only look outside quotes.
+    std::string unquoted;
+    char quote = 0;
+    for (char c : command_line) {
+      if (quote) {
+        if (c == quote) quote = 0;
+        continue;
+      }
+      if (c == '\'' || c == '"') {
+        quote = c;
+        continue;
+      }
+      unquoted.push_back(c);
+    }
+    if (RedirectsToFile(unquoted)) return true;
+    std::string piece;
+    auto flush = [&]() {
+      bool mutates = CommandMutates(Words(piece));
+      piece.clear();
+      return mutates;
+    };
+    for (size_t i = 0; i < command_line.size(); ++i) {
+      char c = command_line[i];
+      if (c == ';' || c == '|' || c == '&' || c == '(' || c == ')' || c == '`') {
+        if (flush()) return true;
+      } else if (c == '$' && i + 1 < command_line.size() && command_line[i + 1] == '(') {
+        if (flush()) return true;
+        ++i;
+      } else {
+        piece.push_back(c);
+      }
+    }
+    if (flush()) return true;
+    joined.clear();
+  }
+  return false;
+}
+
+void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
+  bool has_rollback_section =
+      std::any_of(runbook.steps.begin(), runbook.steps.end(),
+                  [](const Step& s) { return s.kind == StepKind::kRollback; });
+  auto lint_action = [&](const Action& action) {
+    int line_number = action.block.first_line;
+    bool any_command = false;
+    for (std::string_view line : SplitLines(action.block.text)) {
+      std::string_view trimmed = TrimView(line);
+      if (!trimmed.empty() && trimmed.front() != '#') any_command = true;
+      if (StartsWith(trimmed, "#")) {
+        std::string comment = ToLower(TrimView(trimmed.substr(1)));
+        if (StartsWith(comment, "expected") || StartsWith(comment, "should show") ||
+            StartsWith(comment, "should return") || StartsWith(comment, "should print")) {
+          // cmark strips the fence's indentation from the contents; add it back.
+          int column = action.block.pos.column + static_cast<int>(line.find('#'));
+          diagnostics.push_back(
+              {Severity::kWarning,
+               {line_number, column},
+               "expectation written as a comment is not checked",
+               "move the expected lines into a fenced block after an **Expected Output:** "
+               "label, with (re) or (glob) for the parts that vary"});
+        }
+      }
+      ++line_number;
+    }
+    if (!any_command && !action.attributes.skip)
+      diagnostics.push_back({Severity::kWarning, action.block.pos,
+                             "block holds only comments; nothing runs",
+                             "use a ```text block for notes, or mark the step manual"});
+  };
+  for (const Step& step : runbook.steps) {
+    for (const Action& action : step.actions)
+      lint_action(action);
+    std::vector<const ChecklistItem*> items;
+    for (const auto& item : step.checklist)
+      items.push_back(&item);
+    while (!items.empty()) {
+      const ChecklistItem* item = items.back();
+      items.pop_back();
+      for (const Action& action : item->actions)
+        lint_action(action);
+      for (const auto& child : item->children)
+        items.push_back(&child);
+    }
+    if (step.kind == StepKind::kStep && !step.manual && !step.skip && !has_rollback_section &&
+        !step.has_rollback()) {
+      bool mutates = std::any_of(step.actions.begin(), step.actions.end(), [](const Action& a) {
+        return !a.attributes.skip && LooksMutating(a.block.text);
+      });
+      if (mutates)
+        diagnostics.push_back(
+            {Severity::kWarning, step.pos,
+             fmt::format("step '{}' changes things but has no rollback, and the runbook has no "
+                         "rollback section",
+                         step.name),
+             "add a **Rollback:** block after its commands, or a '## Rollback' section that "
+             "undoes the deployment"});
+    }
+  }
+  std::stable_sort(diagnostics.begin(), diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+                   });
+}
+
+}  // namespace stagecraft::runbook

@@ -1,0 +1,173 @@
+#pragma once
+
+// The Runbook model: what a Markdown deployment guide means once parsed. Plain value types;
+// a Runbook owns everything it refers to and is safe to share read-only between threads.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/duration.h"
+#include "runbook/expectation.h"
+
+namespace stagecraft::runbook {
+
+// 1-based line and column (bytes) in the runbook file. line == 0 means "no position".
+struct SourcePos {
+  int line = 0;
+  int column = 0;
+};
+
+// Attributes from a fenced block's info string (`bash { name=x timeout=5m }`).
+struct Capture {
+  std::string variable;
+  std::optional<std::string> regex;  // first group (or whole match) of the first match
+};
+
+struct Attributes {
+  std::optional<std::string> name;
+  std::optional<Millis> timeout;
+  int retries = 0;
+  Millis delay{0};
+  bool until = false;  // retry until success within `timeout`
+  std::optional<Capture> capture;
+  bool confirm = false;
+  bool idempotent = false;
+  bool ignore = false;  // failure does not fail the step
+  bool skip = false;
+  std::optional<std::string> cwd;
+  bool interactive = false;
+  bool background = false;
+};
+
+// A fenced code block as written.
+struct Block {
+  std::string language;  // lower-cased first word of the info string; may be empty
+  std::string info;      // full info string
+  std::string text;      // contents, each line ending in '\n'
+  SourcePos pos;         // the opening fence
+  int first_line = 0;    // line of the first content line
+};
+
+// One prompted command of a transcript block (`$ terraform validate` and what follows it).
+struct TranscriptCommand {
+  std::string command;  // prompt removed, `> ` continuation lines joined with '\n'
+  std::vector<ExpectedLine> expected;
+  SourcePos pos;
+};
+
+struct Expectation {
+  std::vector<ExpectedLine> lines;
+  SourcePos pos;
+};
+
+// An executable fenced block and everything bound to it by bold labels.
+struct Action {
+  Block block;
+  Attributes attributes;
+  std::string interpreter;                    // "bash", "sh", "python3", ...
+  std::vector<TranscriptCommand> transcript;  // non-empty for `$ `-prompted blocks
+  std::vector<Expectation> expectations;      // **Expected Output:** blocks
+  std::vector<Block> verifications;           // **Verification:** blocks, run after it
+  std::vector<Expectation> red_flags;         // lines that must not appear in the output
+  bool is_transcript() const { return !transcript.empty(); }
+};
+
+// A checklist item (`- [ ] text`). With an action nested under it, it is a check; without,
+// a manual confirmation; with checklist children, a group that passes when they all do.
+struct ChecklistItem {
+  std::string text;
+  bool ticked_in_source = false;  // informational only: ticks are earned at run time
+  SourcePos pos;
+  std::vector<Action> actions;
+  std::vector<ChecklistItem> children;
+  bool is_check() const { return !actions.empty(); }
+  bool is_group() const { return actions.empty() && !children.empty(); }
+  bool is_manual() const { return actions.empty() && children.empty(); }
+};
+
+enum class StepKind {
+  kStep,             // normal flow
+  kPreflight,        // checklist before the first step: runs before anything changes
+  kSuccessCriteria,  // checked after the last step
+  kRollback,         // part of the rollback procedure; not run in normal flow
+};
+
+struct Step {
+  std::string name;   // unique, typeable: `<!-- stagecraft: name=... -->` or a slug of title
+  std::string title;  // heading text without the budget
+  SourcePos pos;
+  int phase = -1;  // index into Runbook::phases, -1 when the step has no parent heading
+  StepKind kind = StepKind::kStep;
+  std::optional<Millis> budget;
+  std::optional<Millis> timeout;  // `<!-- stagecraft: timeout=... -->`
+  bool manual = false;            // shown to the operator, confirmed, never executed
+  bool skip = false;
+  std::vector<Action> actions;
+  std::vector<ChecklistItem> checklist;
+  std::vector<Block> compensation;          // **Rollback:** blocks, run if a later step fails
+  std::vector<std::string> rollback_notes;  // **Rollback:** prose, recorded as manual notes
+  std::string troubleshooting;              // shown when the step fails
+  bool has_rollback() const { return !compensation.empty() || !rollback_notes.empty(); }
+};
+
+struct Phase {
+  std::string title;
+  SourcePos pos;
+  std::optional<Millis> budget;
+};
+
+struct Requirement {
+  std::string tool;
+  std::string op;  // ">=", ">", "=", "<=", "<", or empty for "present"
+  std::string version;
+  SourcePos pos;
+};
+
+enum class SecretSource { kEnv, kFile, kCommand };
+struct SecretSpec {
+  std::string name;
+  SecretSource source = SecretSource::kEnv;
+  std::string value;  // variable name, path or command
+  SourcePos pos;
+};
+
+struct Environment {
+  std::string name;
+  std::map<std::string, std::string> vars;
+  bool is_protected = false;
+  SourcePos pos;
+};
+
+struct FrontMatter {
+  bool present = false;
+  std::string title;
+  std::map<std::string, std::string> vars;
+  std::vector<SecretSpec> secrets;
+  std::vector<Requirement> requires_tools;
+  std::vector<Environment> environments;
+  std::string shell = "bash";
+  std::optional<std::string> lock;
+  std::optional<std::string> on_failure;
+  std::optional<std::string> root;
+  int end_line = 0;  // the closing `---`
+};
+
+struct SignOffRole {
+  std::string role;
+  SourcePos pos;
+};
+
+struct Runbook {
+  std::string path;
+  std::string title;  // front matter title, else the first H1, else the file name
+  FrontMatter front_matter;
+  std::vector<Phase> phases;
+  std::vector<Step> steps;  // document order; kinds tell the flow each belongs to
+  std::vector<SignOffRole> sign_off;
+
+  const Environment* FindEnvironment(const std::string& name) const;
+};
+
+}  // namespace stagecraft::runbook

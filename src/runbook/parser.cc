@@ -1,0 +1,772 @@
+#include "runbook/parser.h"
+
+#include <cmark-gfm-core-extensions.h>
+#include <cmark-gfm-extension_api.h>
+#include <cmark-gfm.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "base/text.h"
+#include "runbook/attributes.h"
+#include "runbook/front_matter.h"
+#include "runbook/section_kind.h"
+
+namespace stagecraft::runbook {
+
+const Environment* Runbook::FindEnvironment(const std::string& name) const {
+  for (const auto& environment : front_matter.environments)
+    if (environment.name == name) return &environment;
+  return nullptr;
+}
+
+bool IsExecutableLanguage(std::string_view language) {
+  static const std::set<std::string_view> languages = {
+      "bash", "sh", "shell", "zsh", "ksh", "dash", "python", "python3", "node", "ruby", "perl"};
+  return languages.count(language) > 0;
+}
+
+namespace {
+
+struct NodeDeleter {
+  void operator()(cmark_node* node) const { cmark_node_free(node); }
+};
+struct ParserDeleter {
+  void operator()(cmark_parser* parser) const { cmark_parser_free(parser); }
+};
+
+SourcePos PosOf(cmark_node* node) {
+  return {cmark_node_get_start_line(node), cmark_node_get_start_column(node)};
+}
+
+std::string_view TypeString(cmark_node* node) {
+  const char* type = cmark_node_get_type_string(node);
+  return type ? type : "";
+}
+
+bool IsTasklistItem(cmark_node* node) {
+  return cmark_node_get_type(node) == CMARK_NODE_ITEM && TypeString(node) == "tasklist";
+}
+
+void AppendPlainText(cmark_node* node, std::string& out) {
+  for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child)) {
+    switch (cmark_node_get_type(child)) {
+      case CMARK_NODE_TEXT:
+      case CMARK_NODE_CODE:
+      case CMARK_NODE_HTML_INLINE:
+        out += cmark_node_get_literal(child);
+        break;
+      case CMARK_NODE_SOFTBREAK:
+      case CMARK_NODE_LINEBREAK:
+        out += ' ';
+        break;
+      default:
+        AppendPlainText(child, out);
+    }
+  }
+}
+
+std::string PlainText(cmark_node* node) {
+  std::string text;
+  AppendPlainText(node, text);
+  return Trim(text);
+}
+
+// What a bold label (`**Expected Output:**`) binds the following block to.
+enum class Label {
+  kNone,
+  kExpected,
+  kVerification,
+  kRollback,
+  kRedFlags,
+  kTroubleshooting,
+  kSuccessProse,  // **Success Indicators:** and the like: readable, but checks nothing
+  kOther,
+};
+
+Label ClassifyLabel(std::string_view text) {
+  std::string lower = ToLower(TrimView(text));
+  auto has = [&](std::string_view word) { return lower.find(word) != std::string::npos; };
+  if (StartsWith(lower, "expected")) return Label::kExpected;
+  if (has("red flag") || has("must not appear")) return Label::kRedFlags;
+  if (has("rollback") || has("roll back")) return Label::kRollback;
+  if (has("troubleshoot") || (StartsWith(lower, "if ") && has("fail")))
+    return Label::kTroubleshooting;
+  if (StartsWith(lower, "verif") || StartsWith(lower, "validat")) return Label::kVerification;
+  if (has("success indicator") || has("success criteria")) return Label::kSuccessProse;
+  return Label::kOther;
+}
+
+// A paragraph that starts with bold text ending in ':' is a label; `rest` is whatever
+// prose follows it in the same paragraph.
+bool ReadLabel(cmark_node* paragraph, std::string& label, std::string& rest) {
+  cmark_node* first = cmark_node_first_child(paragraph);
+  if (!first || cmark_node_get_type(first) != CMARK_NODE_STRONG) return false;
+  label = PlainText(first);
+  std::string after;
+  for (cmark_node* node = cmark_node_next(first); node; node = cmark_node_next(node)) {
+    std::string piece;
+    cmark_node_type type = cmark_node_get_type(node);
+    if (type == CMARK_NODE_TEXT || type == CMARK_NODE_CODE)
+      piece = cmark_node_get_literal(node);
+    else if (type == CMARK_NODE_SOFTBREAK || type == CMARK_NODE_LINEBREAK)
+      piece = " ";
+    else
+      AppendPlainText(node, piece);
+    after += piece;
+  }
+  std::string_view trimmed_after = TrimView(after);
+  if (EndsWith(label, ":")) {
+    label.pop_back();
+  } else if (StartsWith(trimmed_after, ":")) {
+    trimmed_after.remove_prefix(1);
+  } else {
+    return false;
+  }
+  rest = Trim(trimmed_after);
+  return true;
+}
+
+std::vector<ExpectedLine> ParseExpectedBlock(const Block& block) {
+  std::vector<ExpectedLine> lines;
+  int line_number = block.first_line;
+  for (std::string_view line : SplitLines(block.text)) {
+    if (!TrimView(line).empty()) lines.push_back(ParseExpectedLine(line, line_number));
+    ++line_number;
+  }
+  return lines;
+}
+
+// `$ cmd` / `> continuation` / expected output lines. Empty when the block has no prompt
+// before its first non-comment line, i.e. it is a script, not a transcript.
+std::vector<TranscriptCommand> ParseTranscript(const Block& block, int column) {
+  std::vector<TranscriptCommand> commands;
+  auto lines = SplitLines(block.text);
+  bool started = false;
+  bool in_command = false;
+  int line_number = block.first_line - 1;
+  for (std::string_view raw : lines) {
+    ++line_number;
+    std::string_view line = raw;
+    std::string_view trimmed = TrimView(line);
+    if (!started) {
+      if (trimmed.empty() || StartsWith(trimmed, "#")) continue;
+      if (!(StartsWith(trimmed, "$ ") || trimmed == "$")) return {};
+      started = true;
+    }
+    if (StartsWith(trimmed, "$ ") || trimmed == "$") {
+      TranscriptCommand command;
+      command.command = trimmed.size() > 2 ? std::string(trimmed.substr(2)) : "";
+      command.pos = {line_number, column};
+      commands.push_back(std::move(command));
+      in_command = true;
+    } else if (in_command && (StartsWith(trimmed, "> ") || trimmed == ">")) {
+      commands.back().command += '\n';
+      commands.back().command += trimmed.size() > 2 ? trimmed.substr(2) : "";
+    } else {
+      in_command = false;
+      if (!trimmed.empty())
+        commands.back().expected.push_back(ParseExpectedLine(line, line_number));
+    }
+  }
+  return commands;
+}
+
+struct Section {
+  std::string title;  // as written, budget included
+  int level = 0;
+  SourcePos pos;
+  int parent = -1;
+  std::vector<cmark_node*> content;
+  Directives directives;
+  SectionKind kind = SectionKind::kNormal;
+  bool skip = false;
+};
+
+class Builder {
+ public:
+  Builder(std::string_view source, ParseResult& result)
+      : source_(source), result_(result), runbook_(result.runbook) {}
+
+  void Build(cmark_node* document);
+
+ private:
+  void CollectSections(cmark_node* document);
+  void BuildSection(int index);
+  void WalkContent(cmark_node* node, Step& step, ChecklistItem* item);
+  void HandleParagraph(cmark_node* paragraph, Step& step);
+  void HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item);
+  ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step);
+  std::optional<Action> MakeAction(const Block& block);
+  Block ReadBlock(cmark_node* node);
+  bool CheckFenceClosed(cmark_node* node);
+  void ReadSignOffTable(cmark_node* table);
+  void AssignNames();
+  void MarkPreflight();
+  void Warn(SourcePos pos, std::string message, std::string hint = {}) {
+    result_.diagnostics.push_back({Severity::kWarning, pos, std::move(message), std::move(hint)});
+  }
+  void Error(SourcePos pos, std::string message, std::string hint = {}) {
+    result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
+  }
+
+  std::string_view source_;
+  ParseResult& result_;
+  Runbook& runbook_;
+  std::vector<Section> sections_;
+  std::map<int, int> phase_of_section_;
+  std::vector<bool> name_is_explicit_;
+
+  // Label state while walking one section's content.
+  Label pending_label_ = Label::kNone;
+  SourcePos pending_label_pos_;
+  Action* last_action_ = nullptr;
+};
+
+std::string_view LineAt(std::string_view source, int line) {
+  size_t start = 0;
+  for (int current = 1; current < line; ++current) {
+    size_t newline = source.find('\n', start);
+    if (newline == std::string_view::npos) return {};
+    start = newline + 1;
+  }
+  size_t end = source.find('\n', start);
+  return source.substr(start, (end == std::string_view::npos ? source.size() : end) - start);
+}
+
+bool Builder::CheckFenceClosed(cmark_node* node) {
+  int fence_length = 0;
+  int offset = 0;
+  char fence_char = 0;
+  if (!cmark_node_get_fenced(node, &fence_length, &offset, &fence_char)) return true;
+  int start = cmark_node_get_start_line(node);
+  int end = cmark_node_get_end_line(node);
+  std::string_view closing = TrimView(LineAt(source_, end));
+  size_t run = 0;
+  while (run < closing.size() && closing[run] == fence_char)
+    ++run;
+  if (end > start && static_cast<int>(run) >= fence_length && run == closing.size()) return true;
+  Error(PosOf(node), "code fence is never closed; everything after it is treated as code",
+        fmt::format("close the block with a line of {} '{}' characters", std::max(3, fence_length),
+                    fence_char));
+  return false;
+}
+
+Block Builder::ReadBlock(cmark_node* node) {
+  Block block;
+  const char* info = cmark_node_get_fence_info(node);
+  block.info = info ? info : "";
+  block.language = ParseInfoString(block.info).language;
+  const char* literal = cmark_node_get_literal(node);
+  block.text = literal ? literal : "";
+  block.pos = PosOf(node);
+  int fence_length = 0;
+  int offset = 0;
+  char fence_char = 0;
+  bool fenced = cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
+  block.first_line = block.pos.line + (fenced ? 1 : 0);
+  return block;
+}
+
+std::optional<Action> Builder::MakeAction(const Block& block) {
+  InfoString info = ParseInfoString(block.info);
+  // The info string starts after the fence characters and any spaces.
+  std::string_view fence_line = LineAt(source_, block.pos.line);
+  size_t info_offset = fence_line.find(TrimView(block.info).substr(0, 1), block.pos.column - 1);
+  if (TrimView(block.info).empty() || info_offset == std::string_view::npos)
+    info_offset = block.pos.column - 1;
+  SourcePos info_pos{block.pos.line, static_cast<int>(info_offset) + 1};
+  if (!info.error.empty()) {
+    Error({info_pos.line, info_pos.column + static_cast<int>(info.error_offset)}, info.error);
+  }
+  Action action;
+  action.block = block;
+  action.attributes = ResolveAttributes(info.attributes, info_pos, result_.diagnostics);
+  const std::string& language = info.language;
+  if (language == "console" || language == "terminal") {
+    action.transcript = ParseTranscript(block, block.pos.column);
+    if (action.transcript.empty()) return std::nullopt;  // console output, not commands
+    action.interpreter = runbook_.front_matter.shell;
+    return action;
+  }
+  if (!IsExecutableLanguage(language)) return std::nullopt;
+  if (language == "shell")
+    action.interpreter = runbook_.front_matter.shell;
+  else if (language == "python")
+    action.interpreter = "python3";
+  else
+    action.interpreter = language;
+  bool is_shell = language == "bash" || language == "sh" || language == "shell" ||
+                  language == "zsh" || language == "ksh" || language == "dash";
+  if (is_shell) action.transcript = ParseTranscript(block, block.pos.column);
+  for (const auto& command : action.transcript)
+    for (const auto& line : command.expected)
+      if (line.kind == ExpectedLine::Kind::kRegex)
+        if (auto problem = CheckRegex(line.pattern))
+          Error({line.line, 1}, fmt::format("invalid (re) pattern: {} at offset {}",
+                                            problem->message, problem->offset));
+  return action;
+}
+
+void Builder::HandleParagraph(cmark_node* paragraph, Step& step) {
+  std::string label_text;
+  std::string rest;
+  if (!ReadLabel(paragraph, label_text, rest)) {
+    std::string text = PlainText(paragraph);
+    std::string lower = ToLower(text);
+    if (StartsWith(lower, "expected:") || StartsWith(lower, "expected output:") ||
+        StartsWith(lower, "expected result:") || StartsWith(lower, "expected results:")) {
+      Warn(PosOf(paragraph), "expectation written as prose is not checked",
+           "put the expected lines in a fenced block right after an **Expected Output:** "
+           "label, or capture a value and test it in a **Verification:** block");
+    }
+    if (pending_label_ == Label::kTroubleshooting) {
+      if (!step.troubleshooting.empty()) step.troubleshooting += '\n';
+      step.troubleshooting += text;
+    } else if (pending_label_ == Label::kRollback) {
+      step.rollback_notes.push_back(text);
+    }
+    return;
+  }
+  Label label = ClassifyLabel(label_text);
+  SourcePos pos = PosOf(paragraph);
+  pending_label_ = label;
+  pending_label_pos_ = pos;
+  if (rest.empty()) {
+    if (label == Label::kSuccessProse)
+      Warn(pos, fmt::format("'{}' is not checked", label_text),
+           "label the block **Expected Output:** to check these lines against the step's "
+           "output");
+    return;
+  }
+  switch (label) {
+    case Label::kRollback:
+      step.rollback_notes.push_back(rest);
+      break;
+    case Label::kTroubleshooting:
+      if (!step.troubleshooting.empty()) step.troubleshooting += '\n';
+      step.troubleshooting += rest;
+      break;
+    case Label::kExpected:
+    case Label::kRedFlags:
+      Warn(pos, fmt::format("'{}: {}' is prose; nothing checks it", label_text, rest),
+           "put the lines in a fenced block right after the label so they are matched "
+           "against the output");
+      pending_label_ = Label::kNone;
+      break;
+    case Label::kVerification:
+      Warn(pos, fmt::format("'{}: {}' is prose; nothing checks it", label_text, rest),
+           "put a command that proves it in a ```bash block right after **Verification:**");
+      pending_label_ = Label::kNone;
+      break;
+    case Label::kSuccessProse:
+      Warn(pos, fmt::format("'{}' is not checked", label_text),
+           "write each indicator as an expected line in an **Expected Output:** block");
+      pending_label_ = Label::kNone;
+      break;
+    default:
+      pending_label_ = Label::kNone;
+  }
+}
+
+void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item) {
+  if (!CheckFenceClosed(node)) {
+    pending_label_ = Label::kNone;
+    return;
+  }
+  Block block = ReadBlock(node);
+  Label label = pending_label_;
+  pending_label_ = Label::kNone;
+  auto needs_action = [&](const char* what) {
+    if (last_action_) return true;
+    Error(block.pos, fmt::format("{} block has no preceding action to check", what),
+          "place it right after the ```bash block whose output it describes");
+    return false;
+  };
+  switch (label) {
+    case Label::kExpected: {
+      if (!needs_action("expectation")) return;
+      Expectation expectation{ParseExpectedBlock(block), block.pos};
+      for (const auto& line : expectation.lines)
+        if (line.kind == ExpectedLine::Kind::kRegex)
+          if (auto problem = CheckRegex(line.pattern))
+            Error({line.line, static_cast<int>(problem->offset) + 1},
+                  fmt::format("invalid (re) pattern: {}", problem->message));
+      last_action_->expectations.push_back(std::move(expectation));
+      return;
+    }
+    case Label::kRedFlags: {
+      if (!needs_action("red-flag")) return;
+      last_action_->red_flags.push_back({ParseExpectedBlock(block), block.pos});
+      return;
+    }
+    case Label::kVerification:
+      if (!IsExecutableLanguage(block.language)) {
+        Warn(block.pos, "verification block has no shell language, so it does not run",
+             "start the fence with ```bash");
+        return;
+      }
+      if (last_action_) {
+        last_action_->verifications.push_back(block);
+        return;
+      }
+      break;  // a verification that stands alone is simply an action of the step
+    case Label::kRollback:
+      if (IsExecutableLanguage(block.language))
+        step.compensation.push_back(block);
+      else
+        step.rollback_notes.push_back(Trim(block.text));
+      return;
+    case Label::kTroubleshooting:
+      if (!step.troubleshooting.empty()) step.troubleshooting += '\n';
+      step.troubleshooting += TrimRight(block.text);
+      return;
+    case Label::kSuccessProse:
+      return;
+    default:
+      break;
+  }
+  std::optional<Action> action = MakeAction(block);
+  if (!action) return;
+  if (item) {
+    item->actions.push_back(std::move(*action));
+    last_action_ = &item->actions.back();
+  } else {
+    step.actions.push_back(std::move(*action));
+    last_action_ = &step.actions.back();
+  }
+}
+
+ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step) {
+  ChecklistItem item;
+  item.pos = PosOf(item_node);
+  item.ticked_in_source = cmark_gfm_extensions_get_tasklist_item_checked(item_node);
+  Action* saved_last_action = last_action_;
+  last_action_ = nullptr;
+  for (cmark_node* child = cmark_node_first_child(item_node); child;
+       child = cmark_node_next(child)) {
+    if (cmark_node_get_type(child) == CMARK_NODE_PARAGRAPH && item.text.empty()) {
+      item.text = PlainText(child);
+      continue;
+    }
+    WalkContent(child, step, &item);
+  }
+  // Pointers into item.actions die when the item is moved; the label state must not
+  // outlive the item.
+  last_action_ = saved_last_action;
+  pending_label_ = Label::kNone;
+  return item;
+}
+
+void Builder::WalkContent(cmark_node* node, Step& step, ChecklistItem* item) {
+  switch (cmark_node_get_type(node)) {
+    case CMARK_NODE_PARAGRAPH:
+      HandleParagraph(node, step);
+      return;
+    case CMARK_NODE_CODE_BLOCK:
+      HandleCodeBlock(node, step, item);
+      return;
+    case CMARK_NODE_HTML_BLOCK: {
+      Directives ignored;
+      Diagnostics scratch;
+      if (ParseDirective(cmark_node_get_literal(node), PosOf(node), ignored, scratch))
+        Warn(PosOf(node), "stagecraft directive ignored: it must come right after a heading");
+      return;
+    }
+    case CMARK_NODE_LIST:
+      for (cmark_node* child = cmark_node_first_child(node); child;
+           child = cmark_node_next(child)) {
+        if (IsTasklistItem(child)) {
+          ChecklistItem checklist_item = ReadChecklistItem(child, step);
+          if (item)
+            item->children.push_back(std::move(checklist_item));
+          else
+            step.checklist.push_back(std::move(checklist_item));
+        } else {
+          WalkContent(child, step, item);
+        }
+      }
+      return;
+    case CMARK_NODE_ITEM:
+    case CMARK_NODE_BLOCK_QUOTE:
+      for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child))
+        WalkContent(child, step, item);
+      return;
+    default:
+      if (TypeString(node) == "table") return;  // tables are read only in sign-off sections
+      return;
+  }
+}
+
+void Builder::ReadSignOffTable(cmark_node* table) {
+  bool header = true;
+  for (cmark_node* row = cmark_node_first_child(table); row; row = cmark_node_next(row)) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    cmark_node* first_cell = cmark_node_first_child(row);
+    if (!first_cell) continue;
+    std::string role = PlainText(first_cell);
+    if (!role.empty()) runbook_.sign_off.push_back({role, PosOf(row)});
+  }
+}
+
+void Builder::CollectSections(cmark_node* document) {
+  sections_.push_back(Section{});  // content before the first heading
+  std::vector<int> open = {0};
+  for (cmark_node* node = cmark_node_first_child(document); node; node = cmark_node_next(node)) {
+    if (cmark_node_get_type(node) != CMARK_NODE_HEADING) {
+      Section& current = sections_[open.back()];
+      // An HTML comment directly after a heading is that section's directive.
+      if (cmark_node_get_type(node) == CMARK_NODE_HTML_BLOCK && current.content.empty() &&
+          open.back() != 0 &&
+          ParseDirective(cmark_node_get_literal(node), PosOf(node), current.directives,
+                         result_.diagnostics))
+        continue;
+      current.content.push_back(node);
+      continue;
+    }
+    Section section;
+    section.level = cmark_node_get_heading_level(node);
+    section.title = PlainText(node);
+    section.pos = PosOf(node);
+    while (open.size() > 1 && sections_[open.back()].level >= section.level)
+      open.pop_back();
+    section.parent = open.back();
+    if (section.level == 1 && runbook_.title.empty()) runbook_.title = section.title;
+    sections_.push_back(std::move(section));
+    open.push_back(static_cast<int>(sections_.size()) - 1);
+  }
+  for (size_t i = 1; i < sections_.size(); ++i) {
+    Section& section = sections_[i];
+    const Section& parent = sections_[section.parent];
+    SectionKind own = section.directives.kind.value_or(ClassifyTitle(section.title));
+    section.kind = own != SectionKind::kNormal ? own : parent.kind;
+    section.skip = section.directives.skip || parent.skip;
+  }
+}
+
+void Builder::BuildSection(int index) {
+  Section& section = sections_[index];
+  if (section.kind == SectionKind::kDocumentation) return;
+  if (section.kind == SectionKind::kSignOff) {
+    for (cmark_node* node : section.content)
+      if (TypeString(node) == "table") ReadSignOffTable(node);
+    return;
+  }
+  Step step;
+  size_t budget_begin = std::string::npos;
+  step.budget = FindHeadingBudget(section.title, &budget_begin);
+  step.title = budget_begin == std::string::npos ? section.title
+                                                 : Trim(section.title.substr(0, budget_begin));
+  if (index == 0) step.title = runbook_.title.empty() ? "Untitled" : runbook_.title;
+  step.pos = index == 0 && !section.content.empty() ? PosOf(section.content.front()) : section.pos;
+  step.manual = section.directives.manual;
+  step.skip = section.skip;
+  step.timeout = section.directives.timeout;
+  if (section.directives.name) step.name = *section.directives.name;
+  switch (section.kind) {
+    case SectionKind::kRollback:
+      step.kind = StepKind::kRollback;
+      break;
+    case SectionKind::kSuccessCriteria:
+      step.kind = StepKind::kSuccessCriteria;
+      break;
+    default:
+      step.kind = section.directives.preflight ? StepKind::kPreflight : StepKind::kStep;
+  }
+  pending_label_ = Label::kNone;
+  last_action_ = nullptr;
+  for (cmark_node* node : section.content)
+    WalkContent(node, step, nullptr);
+  last_action_ = nullptr;
+  if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
+
+  if (section.parent > 0) {
+    auto found = phase_of_section_.find(section.parent);
+    if (found == phase_of_section_.end()) {
+      const Section& parent = sections_[section.parent];
+      Phase phase;
+      size_t begin = std::string::npos;
+      phase.budget = FindHeadingBudget(parent.title, &begin);
+      phase.title = begin == std::string::npos ? parent.title : Trim(parent.title.substr(0, begin));
+      phase.pos = parent.pos;
+      runbook_.phases.push_back(phase);
+      found = phase_of_section_.emplace(section.parent, runbook_.phases.size() - 1).first;
+    }
+    step.phase = found->second;
+  }
+  name_is_explicit_.push_back(!step.name.empty());
+  runbook_.steps.push_back(std::move(step));
+}
+
+// "Step 2: Deploy", "1.3 Deploy", "Phase 2 - Deploy" -> "Deploy": the numbering is for
+// readers; names stay stable when steps are renumbered.
+std::string WithoutNumbering(std::string_view title) {
+  std::string_view rest = TrimView(title);
+  for (std::string_view word : {"step", "phase", "stage", "part", "test"}) {
+    if (ToLower(rest.substr(0, word.size())) == word && rest.size() > word.size() &&
+        rest[word.size()] == ' ') {
+      std::string_view after = TrimView(rest.substr(word.size()));
+      if (!after.empty() && std::isdigit(static_cast<unsigned char>(after[0]))) rest = after;
+      break;
+    }
+  }
+  bool after_keyword = rest.data() != TrimView(title).data();
+  size_t pos = 0;
+  while (pos < rest.size() &&
+         (std::isdigit(static_cast<unsigned char>(rest[pos])) || rest[pos] == '.'))
+    ++pos;
+  if (pos == 0) return std::string(title);
+  // "30 Minutes Before" is a title, not a number: bare numbering ends in '.', ':' or ')'.
+  bool punctuated =
+      rest[pos - 1] == '.' || (pos < rest.size() && (rest[pos] == ':' || rest[pos] == ')'));
+  if (!after_keyword && !punctuated) return std::string(title);
+  while (pos < rest.size() &&
+         (rest[pos] == ':' || rest[pos] == ')' || rest[pos] == '-' || rest[pos] == ' '))
+    ++pos;
+  std::string_view stripped = rest.substr(pos);
+  return stripped.empty() ? std::string(title) : std::string(stripped);
+}
+
+void Builder::AssignNames() {
+  std::map<std::string, SourcePos> taken;
+  for (size_t i = 0; i < runbook_.steps.size(); ++i) {
+    Step& step = runbook_.steps[i];
+    if (!name_is_explicit_[i]) continue;
+    auto [it, inserted] = taken.emplace(step.name, step.pos);
+    if (!inserted)
+      Error(step.pos,
+            fmt::format("duplicate step name '{}' (first used at line {})", step.name,
+                        it->second.line),
+            "step names identify steps in logs, resume and reports; make each one unique");
+  }
+  for (size_t i = 0; i < runbook_.steps.size(); ++i) {
+    Step& step = runbook_.steps[i];
+    if (name_is_explicit_[i]) continue;
+    std::string base = Slugify(WithoutNumbering(step.title));
+    if (base.empty()) base = "step";
+    std::string name = base;
+    for (int suffix = 2; taken.count(name); ++suffix)
+      name = fmt::format("{}-{}", base, suffix);
+    if (name != base)
+      Warn(step.pos,
+           fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
+                       base, taken[base].line, name),
+           "give the step its own name with <!-- stagecraft: name=... --> after the heading");
+    step.name = name;
+    taken.emplace(name, step.pos);
+  }
+  // Action names must be unique too: logs and captures refer to them.
+  std::map<std::string, SourcePos> action_names;
+  for (const Step& step : runbook_.steps)
+    for (const Action& action : step.actions)
+      if (action.attributes.name) {
+        auto [it, inserted] = action_names.emplace(*action.attributes.name, action.block.pos);
+        if (!inserted)
+          Error(action.block.pos, fmt::format("duplicate block name '{}' (first used at line {})",
+                                              *action.attributes.name, it->second.line));
+      }
+}
+
+void Builder::MarkPreflight() {
+  // A checklist before the first step that does something is the preflight: it all runs
+  // before anything changes.
+  for (Step& step : runbook_.steps) {
+    if (step.kind != StepKind::kStep) continue;
+    if (!step.actions.empty()) break;
+    step.kind = StepKind::kPreflight;
+  }
+}
+
+void Builder::Build(cmark_node* document) {
+  CollectSections(document);
+  for (size_t i = 0; i < sections_.size(); ++i)
+    BuildSection(static_cast<int>(i));
+  AssignNames();
+  MarkPreflight();
+}
+
+}  // namespace
+
+ParseResult ParseRunbook(std::string path, std::string_view source) {
+  ParseResult result;
+  Runbook& runbook = result.runbook;
+  runbook.path = std::move(path);
+
+  FrontMatterSplit split = SplitFrontMatter(source);
+  ParseFrontMatter(split, runbook.front_matter, result.diagnostics);
+  // Blank lines stand in for the front matter so cmark's line numbers match the file.
+  std::string markdown;
+  if (split.present && split.terminated) {
+    markdown.assign(static_cast<size_t>(split.end_line), '\n');
+    markdown.append(source.substr(split.body_offset));
+  } else {
+    markdown.assign(source);
+  }
+
+  cmark_gfm_core_extensions_ensure_registered();
+  std::unique_ptr<cmark_parser, ParserDeleter> parser(cmark_parser_new(CMARK_OPT_SOURCEPOS));
+  for (const char* name : {"tasklist", "table"})
+    if (cmark_syntax_extension* extension = cmark_find_syntax_extension(name))
+      cmark_parser_attach_syntax_extension(parser.get(), extension);
+  cmark_parser_feed(parser.get(), markdown.data(), markdown.size());
+  std::unique_ptr<cmark_node, NodeDeleter> document(cmark_parser_finish(parser.get()));
+
+  Builder builder(source, result);
+  builder.Build(document.get());
+  if (!runbook.front_matter.title.empty()) runbook.title = runbook.front_matter.title;
+  if (runbook.title.empty()) {
+    std::string_view name = runbook.path;
+    name = name.substr(name.find_last_of('/') + 1);
+    runbook.title = std::string(name.substr(0, name.rfind('.')));
+  }
+  std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+                   });
+  return result;
+}
+
+Result<std::string> LoadRunbookSource(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0)
+    return Status::Error(
+        fmt::format("{}: error: cannot read runbook: {}", path, std::strerror(errno)));
+  if (S_ISDIR(info.st_mode))
+    return Status::Error(fmt::format("{}: error: is a directory, not a runbook file", path));
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    return Status::Error(
+        fmt::format("{}: error: cannot read runbook: {}", path, std::strerror(errno)));
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  std::string source = std::move(contents).str();
+  if (size_t nul = source.find('\0'); nul != std::string::npos) {
+    LineColumn where = LocateOffset(source, nul);
+    return Status::Error(
+        fmt::format("{}:{}:{}: error: file contains a NUL byte; a runbook must be Markdown text",
+                    path, where.line, where.column));
+  }
+  if (auto bad = FindInvalidUtf8(source)) {
+    LineColumn where = LocateOffset(source, *bad);
+    return Status::Error(
+        fmt::format("{}:{}:{}: error: invalid UTF-8 (byte 0x{:02x}); save the "
+                    "runbook as UTF-8",
+                    path, where.line, where.column, static_cast<unsigned char>(source[*bad])));
+  }
+  return source;
+}
+
+}  // namespace stagecraft::runbook

@@ -1,0 +1,33 @@
+#pragma once
+
+// Markdown runbook -> Runbook model. The Markdown is parsed by cmark-gfm (with the tasklist
+// and table extensions) so a runbook means exactly what the forge renders; positions in
+// the model and in diagnostics point into the original file.
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "runbook/diagnostic.h"
+#include "runbook/model.h"
+
+namespace stagecraft::runbook {
+
+struct ParseResult {
+  Runbook runbook;
+  Diagnostics diagnostics;  // in source order
+};
+
+// Parses `source` (already checked to be UTF-8 text, see LoadRunbookSource). Never fails:
+// problems become diagnostics and the model holds what could be understood.
+ParseResult ParseRunbook(std::string path, std::string_view source);
+
+// Reads a runbook file. Fails with a complete message ("path: error: ..." or
+// "path:line:col: error: ...") when the file is missing, is a directory, or is not UTF-8
+// text.
+Result<std::string> LoadRunbookSource(const std::string& path);
+
+// Languages whose fenced blocks are executed, and the interpreter that runs them.
+bool IsExecutableLanguage(std::string_view language);
+
+}  // namespace stagecraft::runbook

@@ -1,0 +1,78 @@
+#include "runbook/section_kind.h"
+
+#include <fmt/format.h>
+
+#include "base/text.h"
+
+namespace stagecraft::runbook {
+
+SectionKind ClassifyTitle(std::string_view title) {
+  std::string lower = ToLower(title);
+  auto has = [&](std::string_view word) { return lower.find(word) != std::string::npos; };
+  if (has("rollback") || has("roll back") || has("roll-back")) return SectionKind::kRollback;
+  if (has("troubleshoot") || has("contacts") || has("escalation") || has("references"))
+    return SectionKind::kDocumentation;
+  if (has("success criteria")) return SectionKind::kSuccessCriteria;
+  if (has("sign-off") || has("sign off") || has("signoff")) return SectionKind::kSignOff;
+  return SectionKind::kNormal;
+}
+
+bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
+                    Diagnostics& diagnostics) {
+  std::string_view text = TrimView(html);
+  if (!StartsWith(text, "<!--") || !EndsWith(text, "-->")) return false;
+  text = TrimView(text.substr(4, text.size() - 7));
+  if (!StartsWith(text, "stagecraft:")) return false;
+  text = TrimView(text.substr(11));
+  static const std::vector<std::string> known = {"skip",          "manual", "rollback", "preflight",
+                                                 "documentation", "name",   "timeout"};
+  size_t pos_in_text = 0;
+  while (pos_in_text < text.size()) {
+    while (pos_in_text < text.size() && (text[pos_in_text] == ' ' || text[pos_in_text] == ','))
+      ++pos_in_text;
+    size_t end = text.find_first_of(" ,", pos_in_text);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view word = text.substr(pos_in_text, end - pos_in_text);
+    pos_in_text = end;
+    if (word.empty()) continue;
+    size_t equals = word.find('=');
+    std::string key = ToLower(word.substr(0, equals));
+    std::string value =
+        equals == std::string_view::npos ? "" : std::string(word.substr(equals + 1));
+    if (key == "skip") {
+      out.skip = true;
+    } else if (key == "manual") {
+      out.manual = true;
+    } else if (key == "rollback") {
+      out.kind = SectionKind::kRollback;
+    } else if (key == "documentation") {
+      out.kind = SectionKind::kDocumentation;
+    } else if (key == "preflight") {
+      out.preflight = true;
+    } else if (key == "name" && !value.empty()) {
+      out.name = value;
+    } else if (key == "timeout" && !value.empty()) {
+      auto timeout = ParseDuration(value);
+      if (timeout.ok())
+        out.timeout = timeout.value();
+      else
+        diagnostics.push_back({Severity::kError, pos,
+                               fmt::format("{} in stagecraft directive", timeout.error()), ""});
+    } else if (key == "name" || key == "timeout") {
+      diagnostics.push_back({Severity::kError, pos,
+                             fmt::format("directive '{}' needs a value, e.g. {}=...", key, key),
+                             ""});
+    } else {
+      auto suggestion = ClosestMatch(key, known);
+      diagnostics.push_back(
+          {Severity::kWarning, pos,
+           suggestion ? fmt::format("unknown stagecraft directive '{}'; did you mean '{}'?", key,
+                                    *suggestion)
+                      : fmt::format("unknown stagecraft directive '{}'", key),
+           "directives: skip, manual, rollback, preflight, documentation, name=..., timeout=..."});
+    }
+  }
+  return true;
+}
+
+}  // namespace stagecraft::runbook

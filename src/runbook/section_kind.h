@@ -1,0 +1,40 @@
+#pragma once
+
+// What a heading section is for, judged by its title (case-insensitive, emoji and numbering
+// ignored) or by a `<!-- stagecraft: ... -->` directive right after the heading.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/duration.h"
+#include "runbook/diagnostic.h"
+
+namespace stagecraft::runbook {
+
+enum class SectionKind {
+  kNormal,
+  kRollback,         // "Rollback", "Roll back": the rollback procedure
+  kDocumentation,    // "Troubleshooting", "Contacts", "Escalation", "References"
+  kSuccessCriteria,  // "Success Criteria"
+  kSignOff,          // "Sign-off": its table lists the roles that approve
+};
+
+SectionKind ClassifyTitle(std::string_view title);
+
+struct Directives {
+  std::optional<SectionKind> kind;
+  bool skip = false;
+  bool manual = false;
+  bool preflight = false;
+  std::optional<std::string> name;
+  std::optional<Millis> timeout;
+};
+
+// Returns true when `html` is a stagecraft directive comment, filling `out` and reporting
+// unknown or malformed words as diagnostics at `pos`.
+bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
+                    Diagnostics& diagnostics);
+
+}  // namespace stagecraft::runbook
