@@ -1,0 +1,672 @@
+#include "exec/subprocess.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// glibc 2.36's <sys/pidfd.h> lacks extern "C" (fixed in 2.37); harmless when present.
+extern "C" {
+#include <sys/pidfd.h>
+}
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_set>
+#include <utility>
+
+#include "base/status.h"
+#include "exec/process_tree.h"
+
+namespace stagecraft::exec {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One read() per ready pipe per loop turn: big enough for throughput, small enough that
+// memory stays flat however much a command prints.
+constexpr size_t kReadBufferSize = 64 * 1024;
+// After the main process exits, output still in the pipes is collected for at most this
+// long; a daemon that inherited the pipe would otherwise keep the step open forever.
+constexpr Millis kDrainWindow{100};
+// A signal handled on another thread does not wake our ppoll, so we look at the counter
+// at least this often while a watcher is attached.
+constexpr Millis kSignalRecheck{100};
+// While stopping a step whose main process is gone, how often to look for survivors.
+constexpr Millis kStragglerPoll{20};
+// How long SIGKILLed processes get to disappear before we stop waiting for them (a
+// process stuck in uninterruptible sleep cannot be helped).
+constexpr Millis kKillWait{2000};
+// Without pidfd support the main process's exit is noticed by polling at this interval.
+constexpr Millis kExitPoll{10};
+
+// Main processes RunProcess calls are waiting for. ReapOrphans must never reap these, or
+// the owning RunProcess would lose the exit status. Spawning, reaping a main process and
+// ReapOrphans all hold the mutex, so a pid is in the set for exactly as long as it names
+// an unreaped main process.
+std::mutex g_children_mutex;
+std::unordered_set<pid_t> g_main_children;
+
+// Reaps zombie children of ours that are not RunProcess main processes. With `only`, just
+// those processes (matched by pid and start time). Caller must not hold the mutex.
+int ReapDeadChildren(const std::vector<ProcessInfo>* only) {
+  int reaped = 0;
+  pid_t self = getpid();
+  std::lock_guard<std::mutex> lock(g_children_mutex);
+  auto reap = [&](const ProcessInfo& process) {
+    if (process.ppid != self || !process.dead() || g_main_children.count(process.pid)) return;
+    if (waitpid(process.pid, nullptr, WNOHANG) == process.pid) ++reaped;
+  };
+  if (only) {
+    for (const ProcessInfo& target : *only) {
+      std::optional<ProcessInfo> now = ReadProcessInfo(target.pid);
+      if (now && now->start_ticks == target.start_ticks) reap(*now);
+    }
+  } else {
+    for (const ProcessInfo& process : ListProcesses())
+      reap(process);
+  }
+  return reaped;
+}
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { Reset(); }
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void Reset() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string ErrnoMessage(int error) {
+  return strerror(error);
+}
+
+struct Pipe {
+  Fd read;
+  Fd write;
+};
+
+// Close-on-exec from birth (pipe2), so a child spawned concurrently by another thread
+// cannot inherit our write end and hold our EOF hostage.
+Result<Pipe> MakePipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::Error("pipe: " + ErrnoMessage(errno));
+  Pipe pipe{Fd(fds[0]), Fd(fds[1])};
+  // If the engine runs with stdin/stdout/stderr closed, a pipe could land on 0-2 and be
+  // clobbered by the child's own redirections; keep our ends above them.
+  for (Fd* end : {&pipe.read, &pipe.write}) {
+    if (end->get() > 2) continue;
+    int moved = fcntl(end->get(), F_DUPFD_CLOEXEC, 3);
+    if (moved < 0) return Status::Error("fcntl: " + ErrnoMessage(errno));
+    *end = Fd(moved);
+  }
+  // Only our end is non-blocking; the child's stdout keeps normal blocking writes.
+  int flags = fcntl(pipe.read.get(), F_GETFL);
+  if (flags < 0 || fcntl(pipe.read.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+    return Status::Error("fcntl: " + ErrnoMessage(errno));
+  }
+  return pipe;
+}
+
+// PATH lookup done here rather than by posix_spawnp, which would search the engine's PATH:
+// the command must resolve the way it would in a shell running with the child's env.
+Result<std::string> FindExecutable(const SpawnRequest& request) {
+  const std::string& name = request.argv[0];
+  if (name.empty()) return Status::Error("cannot run '': empty command name");
+  if (name.find('/') != std::string::npos) return name;
+
+  std::string path;
+  bool found_path = false;
+  for (const std::string& entry : request.env) {
+    if (entry.rfind("PATH=", 0) == 0) {
+      path = entry.substr(5);
+      found_path = true;
+    }
+  }
+  if (!found_path) {
+    const char* own = getenv("PATH");
+    path = own ? own : "/usr/local/bin:/usr/bin:/bin";
+  }
+
+  int error = ENOENT;
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    size_t end = path.find(':', begin);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(begin, end - begin);
+    begin = end + 1;
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    // A relative PATH entry is relative to the child's working directory.
+    std::string on_disk = candidate;
+    if (candidate[0] != '/' && !request.cwd.empty()) on_disk = request.cwd + "/" + candidate;
+    struct stat info;
+    if (stat(on_disk.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+    if (access(on_disk.c_str(), X_OK) == 0) return candidate;
+    error = EACCES;
+  }
+  return Status::Error("cannot run '" + name + "': " + ErrnoMessage(error));
+}
+
+Status CheckWorkingDirectory(const std::string& cwd) {
+  if (cwd.empty()) return Status::Ok();
+  struct stat info;
+  if (stat(cwd.c_str(), &info) != 0) {
+    if (errno == ENOENT) return Status::Error("working directory '" + cwd + "' does not exist");
+    return Status::Error("working directory '" + cwd + "': " + ErrnoMessage(errno));
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    return Status::Error("working directory '" + cwd + "' is not a directory");
+  }
+  return Status::Ok();
+}
+
+class SpawnFileActions {
+ public:
+  SpawnFileActions() { posix_spawn_file_actions_init(&actions_); }
+  ~SpawnFileActions() { posix_spawn_file_actions_destroy(&actions_); }
+  SpawnFileActions(const SpawnFileActions&) = delete;
+  SpawnFileActions& operator=(const SpawnFileActions&) = delete;
+  posix_spawn_file_actions_t* get() { return &actions_; }
+
+ private:
+  posix_spawn_file_actions_t actions_;
+};
+
+class SpawnAttributes {
+ public:
+  SpawnAttributes() { posix_spawnattr_init(&attributes_); }
+  ~SpawnAttributes() { posix_spawnattr_destroy(&attributes_); }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+  posix_spawnattr_t* get() { return &attributes_; }
+
+ private:
+  posix_spawnattr_t attributes_;
+};
+
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (const std::string& s : strings)
+    pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+timespec ToTimespec(Clock::duration duration) {
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::max(duration, Clock::duration::zero()));
+  timespec ts;
+  ts.tv_sec = static_cast<time_t>(nanos.count() / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(nanos.count() % 1'000'000'000);
+  return ts;
+}
+
+// Blocks the watched signals on this thread for the lifetime of the object; ppoll gets
+// `unblocked()` so the signals are delivered only while we sleep in it. That is what makes
+// "check the counter, then ppoll" race-free: a signal arriving after the check stays
+// pending and makes ppoll return EINTR at once.
+class SignalMaskScope {
+ public:
+  explicit SignalMaskScope(bool active) : active_(active) {
+    if (!active_) return;
+    sigset_t watched = InterruptWatcher::WatchedSignals();
+    pthread_sigmask(SIG_BLOCK, &watched, &previous_);
+    unblocked_ = previous_;
+    for (int signal : {SIGINT, SIGTERM, SIGHUP})
+      sigdelset(&unblocked_, signal);
+  }
+  ~SignalMaskScope() {
+    if (active_) pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  SignalMaskScope(const SignalMaskScope&) = delete;
+  SignalMaskScope& operator=(const SignalMaskScope&) = delete;
+
+  const sigset_t* unblocked() const { return active_ ? &unblocked_ : nullptr; }
+
+ private:
+  bool active_;
+  sigset_t previous_;
+  sigset_t unblocked_;
+};
+
+// Supervises one child from spawn to reaping. Owns the child: if the object is destroyed
+// before the child was reaped (an exception escaped a sink), the child's processes are
+// SIGKILLed and reaped, so no process outlives a failed supervision unnoticed.
+class Supervisor {
+ public:
+  explicit Supervisor(const SpawnRequest& request)
+      : request_(request), mask_(request.interrupts != nullptr) {}
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  ProcessOutcome Run();
+
+ private:
+  enum class Stopping { kNo, kTerminating, kKilling };
+
+  Status Spawn();
+  void Supervise();
+  void CheckInterrupts();
+  void BeginStop(ProcessOutcome::Kind reason);
+  void Kill();
+  // Adds every process that can be attributed to the step to targets_.
+  void CollectTargets();
+  void SignalTargets(int signal);
+  bool AnyTargetAlive();
+  void ReadOnce(Fd& fd, Stream stream);
+  void TryReap();
+  ProcessOutcome Finish();
+
+  const SpawnRequest& request_;
+  SignalMaskScope mask_;
+  Clock::time_point started_;
+  pid_t pid_ = -1;
+  pid_t pgid_ = 0;  // 0: the child shares our group (interactive), never signal a group
+  unsigned long long start_ticks_ = 0;
+  Fd pidfd_;
+  Fd stdout_;
+  Fd stderr_;
+  bool exited_ = false;
+  int wait_status_ = 0;
+
+  Stopping stopping_ = Stopping::kNo;
+  ProcessOutcome::Kind stop_reason_ = ProcessOutcome::Kind::kExited;
+  int interrupt_signal_ = 0;
+  int interrupts_at_stop_ = 0;
+  bool settled_ = false;
+  Clock::time_point term_deadline_;
+  Clock::time_point kill_deadline_;
+  Clock::time_point next_straggler_check_;
+  std::optional<Clock::time_point> drain_deadline_;
+  std::vector<ProcessInfo> targets_;
+  std::unique_ptr<char[]> buffer_;
+};
+
+Supervisor::~Supervisor() {
+  if (pid_ <= 0 || exited_) return;
+  // Only reached when an exception cut supervision short: nothing may outlive us.
+  if (pgid_ > 0) kill(-pgid_, SIGKILL);
+  kill(pid_, SIGKILL);
+  try {
+    for (const ProcessInfo& target : targets_) {
+      SignalProcess(target, SIGKILL);
+    }
+  } catch (const std::exception&) {
+    // Out of memory reading /proc: the group kill above is the best we can do.
+  }
+  std::lock_guard<std::mutex> lock(g_children_mutex);
+  waitpid(pid_, nullptr, 0);
+  g_main_children.erase(pid_);
+}
+
+ProcessOutcome Supervisor::Run() {
+  const InterruptWatcher* interrupts = request_.interrupts;
+  if (interrupts && interrupts->pending()) {
+    ProcessOutcome outcome;
+    outcome.kind = ProcessOutcome::Kind::kInterrupted;
+    outcome.interrupt_signal = interrupts->last_signal();
+    outcome.error = "interrupted by " + SignalName(outcome.interrupt_signal) + " before start";
+    return outcome;
+  }
+  if (Status spawned = Spawn(); !spawned.ok()) {
+    ProcessOutcome outcome;
+    outcome.kind = ProcessOutcome::Kind::kSpawnFailed;
+    outcome.error = spawned.message();
+    return outcome;
+  }
+  Supervise();
+  return Finish();
+}
+
+Status Supervisor::Spawn() {
+  if (request_.argv.empty()) return Status::Error("cannot run an empty command");
+  if (Status cwd = CheckWorkingDirectory(request_.cwd); !cwd.ok()) return cwd;
+  Result<std::string> path = FindExecutable(request_);
+  if (!path.ok()) return path.status();
+
+  SpawnFileActions actions;
+  SpawnAttributes attributes;
+  // The setup calls only fail on ENOMEM or bad arguments; remember the first failure.
+  int setup_error = 0;
+  auto check = [&setup_error](int result) {
+    if (setup_error == 0) setup_error = result;
+  };
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  // Our own signal mask (watched signals blocked) must not leak into the child.
+  sigset_t empty;
+  sigemptyset(&empty);
+  check(posix_spawnattr_setsigmask(attributes.get(), &empty));
+  // Every disposition back to default, not just the ones we know we changed: a runbook
+  // command must behave as it would from a shell, whatever the engine ignores (SIGPIPE)
+  // or whatever the engine inherited from its own parent.
+  sigset_t all;
+  sigfillset(&all);
+  check(posix_spawnattr_setsigdefault(attributes.get(), &all));
+
+  Pipe out, err;
+  if (!request_.interactive) {
+    // A group of its own keeps terminal Ctrl-C away from the child (the engine decides
+    // what an interrupt means) and lets us signal everything the command started at once.
+    flags |= POSIX_SPAWN_SETPGROUP;
+    check(posix_spawnattr_setpgroup(attributes.get(), 0));
+    Result<Pipe> out_pipe = MakePipe();
+    if (!out_pipe.ok()) return out_pipe.status();
+    Result<Pipe> err_pipe = MakePipe();
+    if (!err_pipe.ok()) return err_pipe.status();
+    out = std::move(out_pipe.value());
+    err = std::move(err_pipe.value());
+    check(posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0));
+    check(posix_spawn_file_actions_adddup2(actions.get(), out.write.get(), 1));
+    check(posix_spawn_file_actions_adddup2(actions.get(), err.write.get(), 2));
+  }
+  check(posix_spawnattr_setflags(attributes.get(), flags));
+  if (!request_.cwd.empty()) {
+    // glibc >= 2.29; the chdir happens in the child, so a failure still spawns nothing.
+    check(posix_spawn_file_actions_addchdir_np(actions.get(), request_.cwd.c_str()));
+  }
+  if (setup_error != 0) {
+    return Status::Error("cannot prepare to run '" + request_.argv[0] +
+                         "': " + ErrnoMessage(setup_error));
+  }
+
+  std::vector<char*> argv = CStrings(request_.argv);
+  std::vector<char*> envp = CStrings(request_.env);
+  int error;
+  {
+    // Spawn and registration are one step for ReapOrphans: a child that exits at once
+    // must already be known as a main process when anyone looks for zombies.
+    std::lock_guard<std::mutex> lock(g_children_mutex);
+    error = posix_spawn(&pid_, path->c_str(), actions.get(), attributes.get(), argv.data(),
+                        envp.data());
+    if (error == 0) g_main_children.insert(pid_);
+  }
+  started_ = Clock::now();
+  if (error != 0) {
+    pid_ = -1;
+    return Status::Error("cannot run '" + request_.argv[0] + "': " + ErrnoMessage(error));
+  }
+  if (!request_.interactive) pgid_ = pid_;
+
+  // The child is unreaped, so its pid cannot be recycled before pidfd_open: no race.
+  pidfd_ = Fd(pidfd_open(pid_, 0));
+  if (std::optional<ProcessInfo> info = ReadProcessInfo(pid_)) start_ticks_ = info->start_ticks;
+  stdout_ = std::move(out.read);
+  stderr_ = std::move(err.read);
+  // out.write / err.write close here: only the child may hold write ends, or EOF never
+  // comes.
+  buffer_ = std::make_unique<char[]>(kReadBufferSize);
+  return Status::Ok();
+}
+
+void Supervisor::Supervise() {
+  const InterruptWatcher* interrupts = request_.interrupts;
+  std::optional<Clock::time_point> deadline;
+  if (request_.timeout) deadline = started_ + *request_.timeout;
+
+  for (;;) {
+    // Interrupts are looked at before any output is handled, so a child flooding its
+    // pipes cannot delay the reaction to Ctrl-C.
+    CheckInterrupts();
+    Clock::time_point now = Clock::now();
+    if (!exited_ && stopping_ == Stopping::kNo && deadline && now >= *deadline) {
+      BeginStop(ProcessOutcome::Kind::kTimedOut);
+    }
+    if (stopping_ == Stopping::kTerminating && now >= term_deadline_) Kill();
+
+    if (exited_) {
+      if (stopping_ != Stopping::kNo && !settled_ && now >= next_straggler_check_) {
+        // The main process is gone but the step is being stopped: wait until what it
+        // started is gone too (or the grace ends), so a rollback never races the step.
+        // Rate-limited because each check reads /proc, and a chatty survivor would
+        // otherwise trigger one per read.
+        next_straggler_check_ = now + kStragglerPoll;
+        if (stopping_ == Stopping::kKilling) SignalTargets(SIGKILL);
+        if (!AnyTargetAlive() || (stopping_ == Stopping::kKilling && now >= kill_deadline_)) {
+          settled_ = true;
+        }
+      }
+      if (stopping_ == Stopping::kNo || settled_) {
+        if (!drain_deadline_) drain_deadline_ = now + kDrainWindow;
+        if ((!stdout_.valid() && !stderr_.valid()) || now >= *drain_deadline_) break;
+      }
+    }
+
+    Clock::time_point wake = Clock::time_point::max();
+    if (!exited_ && stopping_ == Stopping::kNo && deadline) wake = std::min(wake, *deadline);
+    if (stopping_ == Stopping::kTerminating) wake = std::min(wake, term_deadline_);
+    if (exited_ && stopping_ != Stopping::kNo && !settled_) {
+      wake = std::min(wake, next_straggler_check_);
+    }
+    if (drain_deadline_) wake = std::min(wake, *drain_deadline_);
+    if (interrupts) wake = std::min(wake, now + kSignalRecheck);
+    if (!exited_ && !pidfd_.valid()) wake = std::min(wake, now + kExitPoll);
+
+    pollfd fds[3];
+    nfds_t count = 0;
+    int out_index = -1, err_index = -1, pid_index = -1;
+    if (stdout_.valid()) {
+      out_index = static_cast<int>(count);
+      fds[count++] = {stdout_.get(), POLLIN, 0};
+    }
+    if (stderr_.valid()) {
+      err_index = static_cast<int>(count);
+      fds[count++] = {stderr_.get(), POLLIN, 0};
+    }
+    if (!exited_ && pidfd_.valid()) {
+      pid_index = static_cast<int>(count);
+      fds[count++] = {pidfd_.get(), POLLIN, 0};
+    }
+    timespec timeout;
+    const timespec* timeout_ptr = nullptr;
+    if (wake != Clock::time_point::max()) {
+      timeout = ToTimespec(wake - now);
+      timeout_ptr = &timeout;
+    }
+    int ready = ppoll(fds, count, timeout_ptr, mask_.unblocked());
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      // ppoll only fails on programming errors (EINVAL, EFAULT) or ENOMEM; do not spin.
+      throw std::runtime_error("ppoll: " + ErrnoMessage(errno));
+    }
+    if (interrupts && interrupts->count() > interrupts_at_stop_ && !exited_) continue;
+
+    auto readable = [&](int index) {
+      return index >= 0 && (fds[index].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+    };
+    if (readable(out_index)) ReadOnce(stdout_, Stream::kStdout);
+    if (readable(err_index)) ReadOnce(stderr_, Stream::kStderr);
+    if (readable(pid_index) || (!exited_ && !pidfd_.valid())) TryReap();
+  }
+}
+
+void Supervisor::CheckInterrupts() {
+  const InterruptWatcher* interrupts = request_.interrupts;
+  if (!interrupts || exited_) return;
+  int count = interrupts->count();
+  if (count <= interrupts_at_stop_) return;
+  if (stopping_ == Stopping::kNo) {
+    interrupt_signal_ = interrupts->last_signal();
+    BeginStop(ProcessOutcome::Kind::kInterrupted);
+    // Two signals before we even noticed the first still mean "kill now".
+    if (count >= 2) Kill();
+  } else if (stopping_ == Stopping::kTerminating) {
+    // A second Ctrl-C during the grace period: the operator does not want to wait.
+    Kill();
+  }
+  interrupts_at_stop_ = count;
+}
+
+void Supervisor::BeginStop(ProcessOutcome::Kind reason) {
+  stop_reason_ = reason;
+  stopping_ = Stopping::kTerminating;
+  term_deadline_ = Clock::now() + request_.kill_grace;
+  if (request_.interrupts) interrupts_at_stop_ = request_.interrupts->count();
+  // Collect before signalling: once the main process dies its setsid'd children are
+  // reparented and only the subreaper link (if any) still ties them to the step.
+  CollectTargets();
+  SignalTargets(SIGTERM);
+}
+
+void Supervisor::Kill() {
+  stopping_ = Stopping::kKilling;
+  CollectTargets();
+  SignalTargets(SIGKILL);
+  kill_deadline_ = Clock::now() + kKillWait;
+}
+
+void Supervisor::CollectTargets() {
+  std::vector<ProcessInfo> snapshot = ListProcesses();
+  pid_t self = getpid();
+  std::vector<pid_t> roots;
+  if (!exited_) roots.push_back(pid_);
+  std::unordered_set<pid_t> other_mains;
+  {
+    std::lock_guard<std::mutex> lock(g_children_mutex);
+    other_mains = g_main_children;
+  }
+  for (const ProcessInfo& process : snapshot) {
+    if (process.pid == self || other_mains.count(process.pid)) continue;
+    // Everything still in the step's process group, wherever its parent went.
+    if (pgid_ > 0 && process.pgid == pgid_) roots.push_back(process.pid);
+    // Orphans reparented to us (as subreaper) that were born after the step started.
+    // Orphans of a step running concurrently on another thread cannot be told apart;
+    // the engine runs steps one at a time, so this does not arise there.
+    if (process.ppid == self && process.start_ticks >= start_ticks_) {
+      roots.push_back(process.pid);
+    }
+  }
+  for (const ProcessInfo& process : CollectDescendants(snapshot, roots)) {
+    if (process.pid == self || process.pid == pid_) continue;
+    bool known = std::any_of(targets_.begin(), targets_.end(), [&](const ProcessInfo& t) {
+      return t.pid == process.pid && t.start_ticks == process.start_ticks;
+    });
+    if (!known) targets_.push_back(process);
+  }
+}
+
+void Supervisor::SignalTargets(int signal) {
+  // The main process is unreaped until exited_, so its pid is safe to use directly.
+  if (!exited_) kill(pid_, signal);
+  if (pgid_ > 0) kill(-pgid_, signal);
+  for (const ProcessInfo& target : targets_)
+    SignalProcess(target, signal);
+}
+
+bool Supervisor::AnyTargetAlive() {
+  CollectTargets();
+  return std::any_of(targets_.begin(), targets_.end(), IsAlive);
+}
+
+void Supervisor::ReadOnce(Fd& fd, Stream stream) {
+  ssize_t n = read(fd.get(), buffer_.get(), kReadBufferSize);
+  if (n > 0) {
+    if (request_.sink) {
+      request_.sink->OnOutput(stream, std::string_view(buffer_.get(), static_cast<size_t>(n)));
+    }
+    return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  fd.Reset();  // EOF, or an error that will not go away
+}
+
+void Supervisor::TryReap() {
+  std::lock_guard<std::mutex> lock(g_children_mutex);
+  pid_t reaped = waitpid(pid_, &wait_status_, WNOHANG);
+  if (reaped == 0) return;
+  // reaped < 0 (ECHILD) would mean someone reaped our child despite the registry (SIGCHLD
+  // set to SIG_IGN, or a waitpid(-1) outside this module); treat it as gone.
+  if (reaped < 0) wait_status_ = 0;
+  exited_ = true;
+  g_main_children.erase(pid_);
+  pidfd_.Reset();
+}
+
+ProcessOutcome Supervisor::Finish() {
+  ProcessOutcome outcome;
+  outcome.elapsed = std::chrono::duration_cast<Millis>(Clock::now() - started_);
+  outcome.killed = stopping_ == Stopping::kKilling;
+  if (WIFEXITED(wait_status_)) outcome.exit_code = WEXITSTATUS(wait_status_);
+  if (WIFSIGNALED(wait_status_)) outcome.signal = WTERMSIG(wait_status_);
+  if (stopping_ != Stopping::kNo) {
+    // Reap what we killed that was reparented to us; zombies of ours would otherwise
+    // wait for the next ReapOrphans.
+    ReapDeadChildren(&targets_);
+    outcome.kind = stop_reason_;
+    std::string how = outcome.killed ? "; killed with SIGKILL" : "; stopped with SIGTERM";
+    if (stop_reason_ == ProcessOutcome::Kind::kTimedOut) {
+      outcome.error = "timed out after " + FormatDuration(*request_.timeout) + how;
+    } else {
+      outcome.interrupt_signal = interrupt_signal_;
+      outcome.error = "interrupted by " + SignalName(interrupt_signal_) + how;
+    }
+  } else if (outcome.signal != 0) {
+    outcome.kind = ProcessOutcome::Kind::kSignaled;
+    outcome.error = "killed by " + SignalName(outcome.signal);
+  } else {
+    outcome.kind = ProcessOutcome::Kind::kExited;
+    if (outcome.exit_code != 0) {
+      outcome.error = "exited with status " + std::to_string(outcome.exit_code);
+    }
+  }
+  return outcome;
+}
+
+std::once_flag g_sigpipe_once;
+
+}  // namespace
+
+ProcessOutcome RunProcess(const SpawnRequest& request) {
+  std::call_once(g_sigpipe_once, IgnoreSigpipe);
+  try {
+    Supervisor supervisor(request);
+    return supervisor.Run();
+  } catch (const std::exception& e) {
+    ProcessOutcome outcome;
+    outcome.error = std::string("supervising the process failed: ") + e.what();
+    return outcome;
+  } catch (...) {
+    ProcessOutcome outcome;
+    outcome.error = "supervising the process failed: unknown exception";
+    return outcome;
+  }
+}
+
+int ReapOrphans() {
+  try {
+    return ReapDeadChildren(nullptr);
+  } catch (const std::exception&) {
+    return 0;  // out of memory listing /proc; the zombies will still be there next time
+  }
+}
+
+}  // namespace stagecraft::exec
