@@ -23,21 +23,15 @@
 #include <vector>
 
 #include "base/duration.h"
+#include "exec/output_sink.h"
 #include "exec/signals.h"
 
 namespace stagecraft::exec {
 
-enum class Stream { kStdout, kStderr };
-
-// Receives a child's output as it arrives, on the thread that called RunProcess. A chunk
-// is whatever one read() returned (up to 64 KiB): arbitrary bytes, not lines, possibly
-// containing NUL. Implementations must not throw; if one does, the child's processes are
-// killed and RunProcess reports kSpawnFailed with the exception text.
-class OutputSink {
- public:
-  virtual ~OutputSink() = default;
-  virtual void OnOutput(Stream stream, std::string_view bytes) = 0;
-};
+// Output reaches an OutputSink (exec/output_sink.h, shared with the masking sinks) on the
+// thread that called RunProcess, one chunk per read() of up to 64 KiB: arbitrary bytes,
+// not lines, possibly containing NUL. Sinks must not throw; if one does, the step's
+// processes are killed and RunProcess reports kSpawnFailed with the exception text.
 
 struct SpawnRequest {
   // argv[0] is looked up in the PATH of `env` (falling back to the engine's PATH when

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/text.h"
+#include "exec/masking.h"
 #include "exec/process_tree.h"
 
 namespace stagecraft::exec {
@@ -472,6 +473,20 @@ TEST_F(SubprocessTest, BinaryOutputPassesThroughUntouched) {
                                   "c\r\n",
                                   7));
   EXPECT_EQ(sink.err, std::string(1, '\0'));
+}
+
+TEST_F(SubprocessTest, MaskingSinkChainsBehindRunProcess) {
+  // The engine's real pipeline: process output -> masking -> console/journal.
+  SecretMasker masker;
+  ASSERT_TRUE(masker.Add("hunter2-secret"));
+  CollectingSink console;
+  {
+    MaskingSink masking(console, masker);
+    ASSERT_TRUE(RunProcess(Shell("echo token=hunter2-secret; echo hunter2-secret >&2", &masking))
+                    .success());
+  }
+  EXPECT_EQ(console.out, "token=***\n");
+  EXPECT_EQ(console.err, "***\n");
 }
 
 TEST_F(SubprocessTest, ChildKilledFromOutsideIsSignaled) {
