@@ -1,0 +1,216 @@
+#pragma once
+
+// Value types the journal stores, plus the small helpers that make them (ids, the clock,
+// the identity of this process). Every type here is a plain value: copyable, no shared
+// state, safe to hand between threads as long as each copy has one owner at a time.
+// JSON fields use nlohmann::json so the engine can carry the scope and captures without
+// re-parsing; the journal stores them as JSON text.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stagecraft::journal {
+
+// Wall-clock time in milliseconds since the Unix epoch. Journaled times are wall-clock
+// (not steady) because they are shown to people and compared across processes.
+using TimeMs = int64_t;
+
+TimeMs NowMs();
+
+// How a run ended, or kRunning while it has not.
+enum class RunStatus {
+  kRunning,
+  kSucceeded,
+  kFailed,          // a step failed; rollback was not requested or succeeded partially
+  kRolledBack,      // a step failed and the rollback succeeded
+  kRollbackFailed,  // a rollback block failed
+  kInterrupted,     // SIGINT/SIGTERM, or found abandoned after a crash
+  kStopped,         // --on-failure stop: left as is for inspection
+};
+
+// The state of a planned step or of one attempt at it.
+enum class StepStatus {
+  kPending,  // planned, not started (steps only)
+  kRunning,
+  kSucceeded,
+  kFailed,
+  kSkipped,
+  kApproved,     // a manual confirmation or gate that a person approved
+  kInterrupted,  // was running when the run was interrupted or crashed
+};
+
+// What a step is. Rollback and compensation steps are journaled like any other step so
+// the report can show what ran while undoing.
+enum class StepKind {
+  kStep,          // an action block under a heading
+  kCheck,         // a checklist item with an action (exit 0 passes)
+  kManual,        // a checklist item without an action: a person confirms it
+  kVerification,  // a **Verification:** block run after its action
+  kRollback,      // a block of the rollback procedure section
+  kCompensation,  // a step's own **Rollback:** block
+};
+
+enum class Stream { kStdout = 1, kStderr = 2 };
+
+enum class ApprovalMethod {
+  kPrompt,   // answered on the terminal
+  kYesFlag,  // `run --yes`
+  kCommand,  // `stagecraft approve RUN STEP` from elsewhere
+};
+
+enum class ApprovalDecision { kApproved, kRejected };
+
+// Lower-case names as stored in the database and shown by `runs`/`show`: "running",
+// "rolled_back", "compensation", "stdout", "--yes"...
+std::string_view ToString(RunStatus status);
+std::string_view ToString(StepStatus status);
+std::string_view ToString(StepKind kind);
+std::string_view ToString(Stream stream);
+std::string_view ToString(ApprovalMethod method);
+std::string_view ToString(ApprovalDecision decision);
+
+std::optional<RunStatus> ParseRunStatus(std::string_view text);
+std::optional<StepStatus> ParseStepStatus(std::string_view text);
+std::optional<StepKind> ParseStepKind(std::string_view text);
+std::optional<ApprovalMethod> ParseApprovalMethod(std::string_view text);
+std::optional<ApprovalDecision> ParseApprovalDecision(std::string_view text);
+
+// True for every status except kRunning.
+bool IsFinished(RunStatus status);
+
+struct RunRecord {
+  // "20261122-153012-ab12cd": UTC start time plus a random suffix, so ids sort by start
+  // time as text and two runs started in the same second still differ. CreateRun
+  // assigns one when left empty.
+  std::string id;
+  std::string runbook_path;    // absolute
+  std::string runbook_hash;    // hex digest of the file's bytes
+  std::string structure_hash;  // hex digest of the step structure; resume compares it
+  std::string environment;     // "" when the runbook has no environments
+  std::string user;
+  std::string host;
+  int64_t pid = 0;  // the process driving the run (updated by ReopenRun)
+  TimeMs started_at = 0;
+  std::optional<TimeMs> ended_at;
+  RunStatus status = RunStatus::kRunning;
+  std::optional<int> exit_code;
+  // Variables in effect (vars, --var, environment vars, captures, exports). The engine
+  // removes secrets before handing the scope over; the journal stores what it gets.
+  nlohmann::json scope = nlohmann::json::object();
+  std::string cwd;
+  // The run's options as the engine wants to replay them on resume (--on-failure,
+  // --yes, --dry-run...).
+  nlohmann::json options = nlohmann::json::object();
+  // How many times the run was reopened by `resume` or `rollback`.
+  int resumes = 0;
+
+  friend bool operator==(const RunRecord&, const RunRecord&) = default;
+};
+
+// A step of a run as planned: one row per step key, whatever the number of attempts.
+struct StepRecord {
+  std::string run_id;
+  std::string key;  // stable within a runbook, e.g. "deploy/publish-layer"
+  int index = 0;    // position in execution order
+  std::string phase;
+  std::string title;
+  StepKind kind = StepKind::kStep;
+  std::optional<int64_t> budget_ms;
+  // Digest of what the step runs, so resume can name the steps that changed.
+  std::string content_hash;
+  // Maintained by the journal from the latest attempt; kPending until one begins.
+  StepStatus status = StepStatus::kPending;
+  int attempts = 0;  // read-only: filled when listing
+
+  friend bool operator==(const StepRecord&, const StepRecord&) = default;
+};
+
+// One execution of a step. BeginAttempt fills `id`, `attempt` and `started_at`.
+struct AttemptRecord {
+  int64_t id = 0;  // unique in the journal; output chunks refer to it
+  std::string run_id;
+  std::string step_key;
+  // Step fields: used to plan the step when BeginAttempt meets an unplanned key, and
+  // filled from the plan when attempts are listed.
+  int step_index = 0;
+  std::string phase;
+  std::string title;
+  StepKind kind = StepKind::kStep;
+  StepStatus status = StepStatus::kRunning;
+  int attempt = 0;  // 1-based per (run, step); 0 asks BeginAttempt for the next one
+  TimeMs started_at = 0;
+  std::optional<TimeMs> ended_at;
+  std::optional<int> exit_code;
+  std::optional<int> signal;  // set instead of exit_code when a signal ended the process
+  std::optional<int64_t> budget_ms;
+  std::string message;  // why it failed / was skipped, expectation summary...
+  nlohmann::json captures = nlohmann::json::object();  // name -> value
+
+  friend bool operator==(const AttemptRecord&, const AttemptRecord&) = default;
+};
+
+// How an attempt ended; see Journal::EndAttempt.
+struct AttemptOutcome {
+  StepStatus status = StepStatus::kSucceeded;
+  TimeMs ended_at = 0;  // 0 means now
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+  std::string message;
+  nlohmann::json captures = nlohmann::json::object();
+};
+
+struct ApprovalRecord {
+  int64_t id = 0;  // assigned by RecordApproval
+  std::string run_id;
+  std::string step_key;
+  std::string who;
+  TimeMs at = 0;  // 0 means now
+  ApprovalMethod how = ApprovalMethod::kPrompt;
+  ApprovalDecision decision = ApprovalDecision::kApproved;
+  std::string comment;
+
+  friend bool operator==(const ApprovalRecord&, const ApprovalRecord&) = default;
+};
+
+// A slice of one attempt's output. Chunks of a run come back in the order the bytes
+// arrived, stdout and stderr interleaved as they were appended.
+struct OutputChunk {
+  int64_t seq = 0;  // increases with arrival; `logs -f` resumes after the last seen
+  std::string run_id;
+  std::string step_key;
+  int64_t attempt_id = 0;
+  int attempt = 0;
+  Stream stream = Stream::kStdout;
+  TimeMs at = 0;      // when the first byte of the chunk was appended
+  std::string bytes;  // raw bytes, may hold NULs and invalid UTF-8
+};
+
+// Who is running: recorded on runs and locks.
+struct ProcessIdentity {
+  std::string user;
+  std::string host;
+  int64_t pid = 0;
+};
+
+// This process: the effective user's login name (falling back to $USER, then the uid),
+// the host name, and getpid().
+ProcessIdentity CurrentIdentity();
+
+// "20261122-153012-ab12cd" for `at` (UTC) plus 24 random bits.
+std::string NewRunId(TimeMs at);
+
+// 12 random hex digits: short enough to type into `unlock --force`.
+std::string NewLockId();
+
+// `bytes` random bytes as lower-case hex, from getrandom(2) (falling back to a
+// clock/pid mix when the kernel refuses, which only costs uniqueness guarantees).
+std::string RandomHex(size_t bytes);
+
+// Serializes for storage. Invalid UTF-8 in strings is replaced rather than throwing,
+// because the journal must not lose a run over one odd byte in a captured value.
+std::string DumpJson(const nlohmann::json& value);
+
+}  // namespace stagecraft::journal

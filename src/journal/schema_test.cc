@@ -1,0 +1,238 @@
+// Opening journals: creation, migrations, and the files and directories we must refuse
+// with a clear message instead of crashing.
+
+#include "journal/schema.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "journal/sqlite_journal.h"
+#include "journal/test_util.h"
+
+namespace stagecraft::journal {
+namespace {
+
+using ::stagecraft::journal::testing::RawDb;
+using ::stagecraft::journal::testing::ScratchOptions;
+using ::stagecraft::journal::testing::TempDir;
+using ::testing::HasSubstr;
+
+std::string OpenError(const SqliteJournal::Options& options) {
+  Result<std::unique_ptr<SqliteJournal>> journal = SqliteJournal::Open(options);
+  return journal.ok() ? "(opened)" : journal.error();
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+}
+
+// The version 1 schema exactly as the first release wrote it. Frozen here on purpose: the
+// migration code must keep upgrading files written by that release, whatever
+// CreateCoreTables looks like later.
+constexpr const char* kVersion1Schema = R"sql(
+  CREATE TABLE runs (id TEXT PRIMARY KEY NOT NULL, runbook_path TEXT NOT NULL,
+    runbook_hash TEXT NOT NULL, structure_hash TEXT NOT NULL, environment TEXT NOT NULL,
+    user TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, started_at INTEGER NOT NULL,
+    ended_at INTEGER, status TEXT NOT NULL, exit_code INTEGER, scope TEXT NOT NULL,
+    cwd TEXT NOT NULL, options TEXT NOT NULL);
+  CREATE INDEX runs_by_start ON runs (started_at DESC, id DESC);
+  CREATE INDEX runs_by_runbook ON runs (runbook_path, environment, started_at DESC, id DESC);
+  CREATE TABLE steps (run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    step_key TEXT NOT NULL, position INTEGER NOT NULL, phase TEXT NOT NULL,
+    title TEXT NOT NULL, kind TEXT NOT NULL, budget_ms INTEGER, content_hash TEXT NOT NULL,
+    status TEXT NOT NULL, PRIMARY KEY (run_id, step_key)) WITHOUT ROWID;
+  CREATE TABLE attempts (id INTEGER PRIMARY KEY, run_id TEXT NOT NULL,
+    step_key TEXT NOT NULL, attempt INTEGER NOT NULL, status TEXT NOT NULL,
+    started_at INTEGER NOT NULL, ended_at INTEGER, exit_code INTEGER, signal INTEGER,
+    budget_ms INTEGER, message TEXT NOT NULL, captures TEXT NOT NULL,
+    UNIQUE (run_id, step_key, attempt),
+    FOREIGN KEY (run_id, step_key) REFERENCES steps (run_id, step_key) ON DELETE CASCADE);
+  CREATE TABLE output (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL,
+    attempt_id INTEGER NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+    stream INTEGER NOT NULL, at INTEGER NOT NULL, bytes BLOB NOT NULL);
+  CREATE INDEX output_by_run ON output (run_id, seq);
+  CREATE INDEX output_by_attempt ON output (attempt_id, seq);
+  CREATE TABLE approvals (id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, step_key TEXT NOT NULL,
+    who TEXT NOT NULL, at INTEGER NOT NULL, how TEXT NOT NULL, decision TEXT NOT NULL,
+    comment TEXT NOT NULL);
+  CREATE INDEX approvals_by_run ON approvals (run_id, id);
+  PRAGMA user_version = 1;
+)sql";
+
+TEST(SchemaTest, OpeningCreatesTheDirectoryAndTheCurrentSchema) {
+  TempDir dir;
+  std::string state = dir.Sub("nested/.stagecraft");
+  auto journal = testing::OpenOrDie(ScratchOptions(state));
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->path(), state + "/journal.db");
+  RawDb raw(journal->path());
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
+  EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.QueryAll("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
+            "approvals\nattempts\nlocks\noutput\nruns\nsteps");
+}
+
+TEST(SchemaTest, VersionOneFileIsMigratedAndKeepsItsRuns) {
+  TempDir dir;
+  {
+    RawDb raw(dir.Sub("journal.db"));
+    raw.Exec(kVersion1Schema);
+    raw.Exec(
+        "INSERT INTO runs VALUES ('20250101-000000-aaaaaa', '/r.md', 'h', 's', 'staging', "
+        "'alice', 'host', 1, 1000, 2000, 'succeeded', 0, '{\"A\":\"1\"}', '/', '{}')");
+  }
+  auto journal = testing::OpenOrDie(ScratchOptions(dir.path()));
+  ASSERT_NE(journal, nullptr);
+  Result<RunRecord> run = journal->GetRun("20250101-000000-aaaaaa");
+  ASSERT_TRUE(run.ok()) << run.error();
+  EXPECT_EQ(run->status, RunStatus::kSucceeded);
+  EXPECT_EQ(run->scope, nlohmann::json({{"A", "1"}}));
+  EXPECT_EQ(run->resumes, 0);  // added by migration 2
+  ASSERT_TRUE(journal->ReopenRun(run->id, CurrentIdentity()).ok());
+  EXPECT_EQ(journal->GetRun(run->id)->resumes, 1);
+
+  RawDb raw(journal->path());
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM locks"), "0");
+}
+
+TEST(SchemaTest, FileFromANewerStagecraftIsRefused) {
+  TempDir dir;
+  {
+    RawDb raw(dir.Sub("journal.db"));
+    raw.Exec("CREATE TABLE runs (id TEXT); PRAGMA user_version = 99;");
+  }
+  EXPECT_EQ(OpenError(ScratchOptions(dir.path())),
+            "journal: " + dir.Sub("journal.db") +
+                " has schema version 99, newer than this stagecraft understands (" +
+                std::to_string(CurrentSchemaVersion()) + "); upgrade stagecraft to read it");
+  // Refusing changed nothing.
+  RawDb raw(dir.Sub("journal.db"));
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "99");
+}
+
+TEST(SchemaTest, FileThatIsNotADatabaseIsRefused) {
+  TempDir dir;
+  WriteFile(dir.Sub("journal.db"),
+            std::string("# notes, not a database\n") + std::string(4096, 'x'));
+  EXPECT_EQ(OpenError(ScratchOptions(dir.path())),
+            "journal: " + dir.Sub("journal.db") +
+                " is not a SQLite database; move it aside or choose another state directory");
+}
+
+TEST(SchemaTest, AnotherApplicationsDatabaseIsRefused) {
+  TempDir dir;
+  {
+    RawDb raw(dir.Sub("journal.db"));
+    raw.Exec("CREATE TABLE invoices (id INTEGER)");
+  }
+  EXPECT_EQ(OpenError(ScratchOptions(dir.path())),
+            "journal: " + dir.Sub("journal.db") +
+                " is a SQLite database but not a stagecraft journal; move it aside or choose "
+                "another state directory");
+}
+
+TEST(SchemaTest, EmptyFileBecomesAJournal) {
+  TempDir dir;
+  WriteFile(dir.Sub("journal.db"), "");
+  EXPECT_EQ(OpenError(ScratchOptions(dir.path())), "(opened)");
+}
+
+TEST(SchemaTest, StateDirectoryThatIsARegularFileIsRefused) {
+  TempDir dir;
+  WriteFile(dir.Sub("state"), "");
+  EXPECT_EQ(OpenError(ScratchOptions(dir.Sub("state"))),
+            "journal: " + dir.Sub("state") + " is not a directory");
+}
+
+// Tests run as root, which ignores permission bits; a directory that cannot exist because
+// a path component is a regular file fails for root too (ENOTDIR).
+TEST(SchemaTest, StateDirectoryThatCannotBeCreatedIsRefused) {
+  TempDir dir;
+  WriteFile(dir.Sub("file"), "");
+  EXPECT_EQ(
+      OpenError(ScratchOptions(dir.Sub("file/.stagecraft"))),
+      "journal: cannot create directory " + dir.Sub("file/.stagecraft") + ": Not a directory");
+}
+
+// Permission bits only stop non-root users, so as root the check runs in a child that
+// drops to nobody (65534) first.
+TEST(SchemaTest, ReadOnlyStateDirectoryIsRefused) {
+  TempDir dir;
+  std::string state = dir.Sub("readonly");
+  ASSERT_EQ(mkdir(state.c_str(), 0555), 0);
+  ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);  // mkdtemp made it 0700
+  const std::string expected =
+      "journal: directory " + state + " is not writable (Permission denied)";
+
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(pipe_fds[0]);
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(2);
+    std::string error = OpenError(ScratchOptions(state));
+    ssize_t written = write(pipe_fds[1], error.data(), error.size());
+    _exit(written == static_cast<ssize_t>(error.size()) ? 0 : 3);
+  }
+  close(pipe_fds[1]);
+  std::string error;
+  char buffer[512];
+  ssize_t got;
+  while ((got = read(pipe_fds[0], buffer, sizeof buffer)) > 0)
+    error.append(buffer, static_cast<size_t>(got));
+  close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(error, expected);
+}
+
+TEST(SchemaTest, MissingJournalIsReportedWithoutCreatingIt) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.Sub(".stagecraft"));
+  options.create = false;
+  EXPECT_EQ(OpenError(options), "journal: no journal at " + dir.Sub(".stagecraft/journal.db") +
+                                    " (nothing has run with this state directory)");
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub(".stagecraft")));
+
+  ASSERT_EQ(mkdir(dir.Sub(".stagecraft").c_str(), 0755), 0);
+  EXPECT_THAT(OpenError(options), HasSubstr("no journal at"));
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub(".stagecraft/journal.db")));
+}
+
+TEST(SchemaTest, ManyConnectionsOpeningANewJournalAtOnceAllSucceed) {
+  TempDir dir;
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(8);
+  for (size_t i = 0; i < errors.size(); ++i) {
+    threads.emplace_back([&, i] {
+      SqliteJournal::Options options;
+      options.dir = dir.Sub(".stagecraft");
+      options.background_flush = false;
+      errors[i] = OpenError(options);
+    });
+  }
+  for (std::thread& thread : threads)
+    thread.join();
+  for (const std::string& error : errors)
+    EXPECT_EQ(error, "(opened)");
+  RawDb raw(dir.Sub(".stagecraft/journal.db"));
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
+}
+
+}  // namespace
+}  // namespace stagecraft::journal

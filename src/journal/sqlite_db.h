@@ -1,0 +1,147 @@
+#pragma once
+
+// Thin RAII layer over the SQLite C API, shared by SqliteJournal and RunLock: opening
+// DIR/journal.db with the journal's settings and schema, statements, transactions, and
+// turning SQLite result codes into messages a user can act on. Internal to journal/.
+//
+// Ownership: a Database owns its sqlite3 connection; a Statement owns its sqlite3_stmt
+// and borrows the Database, which must outlive it. Neither is thread-safe: each owner
+// serializes its own calls (SqliteJournal and RunLock hold a mutex).
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/duration.h"
+#include "base/status.h"
+
+namespace stagecraft::journal {
+
+struct DatabaseOptions {
+  std::string dir = ".stagecraft";
+  // Create DIR and DIR/journal.db when missing. Commands that only read history pass
+  // false so they do not leave an empty .stagecraft behind.
+  bool create = true;
+  // How long a writer waits for another process's write transaction.
+  Millis busy_timeout{5000};
+  // false: synchronous=OFF, for scratch journals (tests, benchmarks). Never for real runs.
+  bool durable = true;
+  // Caps the file at this many pages (PRAGMA max_page_count); 0 = no cap. Tests use it to
+  // make SQLITE_FULL happen without filling a disk.
+  int64_t max_pages = 0;
+};
+
+struct SqliteCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct SqliteFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+
+class Database;
+
+class Statement {
+ public:
+  Statement(Database& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt) {}
+  Statement(Statement&&) = default;
+  Statement& operator=(Statement&&) = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Parameters are 1-based, as in SQL's ?1. A failed bind is reported by the next Step.
+  void Bind(int index, int64_t value);
+  void Bind(int index, std::string_view text);  // copied
+  void Bind(int index, const char* text) { Bind(index, std::string_view(text)); }
+  void Bind(int index, const std::string& text) { Bind(index, std::string_view(text)); }
+  void Bind(int index, std::optional<int64_t> value);
+  void Bind(int index, const std::optional<std::string>& text);
+  void BindNull(int index);
+  // Not copied: `bytes` must stay alive until the next Step or Reset. Output batches use
+  // it to avoid a second copy of every byte.
+  void BindBlobNoCopy(int index, std::string_view bytes);
+
+  // Runs one step: true when a row is available, false when done.
+  Result<bool> Step();
+  // Runs to completion, for statements that return no rows.
+  Status Run();
+  // Makes the statement reusable with new bindings.
+  void Reset();
+
+  int64_t Int(int column) const;
+  std::optional<int64_t> OptionalInt(int column) const;
+  std::string Text(int column) const;
+  std::string_view Blob(int column) const;  // valid until the next Step or Reset
+  bool IsNull(int column) const;
+
+ private:
+  Database* db_;
+  std::unique_ptr<sqlite3_stmt, SqliteFinalizer> stmt_;
+  int bind_error_ = SQLITE_OK;
+};
+
+class Database {
+ public:
+  // Opens (and with options.create, creates) DIR/journal.db: WAL, busy timeout, foreign
+  // keys, then brings the schema up to date (schema.h). Every failure is a Status whose
+  // message names the file and what to do.
+  static Result<std::unique_ptr<Database>> Open(const DatabaseOptions& options);
+
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::string& path() const { return path_; }
+  sqlite3* handle() const { return db_.get(); }
+
+  Result<Statement> Prepare(std::string_view sql);
+  // Runs one or more statements that return no rows we need.
+  Status Exec(const char* sql);
+  int64_t Changes() const { return sqlite3_changes64(db_.get()); }
+  int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_.get()); }
+
+  // A Status for result code `rc`: "journal: disk full writing DIR/journal.db",
+  // "journal: DIR/journal.db is not a SQLite database ..." and so on. `doing` describes
+  // the operation for codes without a dedicated message ("reading runs").
+  Status Error(int rc, std::string_view doing) const;
+
+  // Sets PRAGMA synchronous for the next transactions: FULL for commits that must
+  // survive power loss, NORMAL for bulk output. Must be called outside a transaction.
+  Status SetSyncFull(bool full);
+
+ private:
+  Database(std::string path, std::unique_ptr<sqlite3, SqliteCloser> db, bool durable)
+      : path_(std::move(path)), db_(std::move(db)), durable_(durable) {}
+
+  std::string path_;
+  std::unique_ptr<sqlite3, SqliteCloser> db_;
+  bool durable_;
+  Millis busy_timeout_{5000};
+  std::optional<bool> sync_full_;  // what synchronous is set to now, if known
+};
+
+// BEGIN IMMEDIATE ... COMMIT. IMMEDIATE takes the write lock up front, so a transaction
+// that reads then writes (lock acquisition, attempt numbering) cannot be interleaved with
+// another writer, and waiting happens in the busy handler rather than as a failed COMMIT.
+// Rolls back on destruction unless committed.
+class Transaction {
+ public:
+  // `durable`: the commit is fsynced (synchronous=FULL) before Commit returns.
+  static Result<Transaction> Begin(Database& db, bool durable);
+
+  Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+
+  Status Commit();
+
+ private:
+  explicit Transaction(Database& db) : db_(&db) {}
+  Database* db_;  // null once committed or rolled back
+};
+
+}  // namespace stagecraft::journal

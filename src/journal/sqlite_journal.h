@@ -1,0 +1,139 @@
+#pragma once
+
+// The journal in an embedded SQLite database, DIR/journal.db (DIR defaults to
+// .stagecraft in the working directory). Schema: schema.cc and docs/journal-format.md.
+//
+// Durability. The database runs in WAL mode with synchronous=NORMAL, and every DURABLE
+// call of the Journal interface commits with synchronous=FULL: the WAL is fsynced before
+// the call returns, so a step's start survives a crash or power loss before its process
+// is spawned. Output batches commit with NORMAL (written to the WAL, no fsync): they
+// survive a crash of stagecraft, and the next durable commit fsyncs them along with it,
+// since the WAL is one append-only file. That keeps bulk output at disk speed instead
+// of fsync speed.
+//
+// Output batching. AppendOutput copies bytes into an in-memory buffer, merging
+// consecutive appends of the same attempt and stream into chunks of up to 64 KiB. The
+// buffer is written in one transaction when it reaches `flush_bytes`, when its oldest
+// byte is `flush_interval` old (checked on append and by a background thread, so a quiet
+// step's last line still reaches `logs -f`), and before every durable call. A batch that
+// cannot be written (disk full) is dropped, so that it cannot block the step records
+// that follow; the error says how many bytes were lost. AppendOutput and FlushOutput
+// report it when they made the write; otherwise (background thread, durable calls) the
+// next AppendOutput or FlushOutput does.
+//
+// Thread-safety: all methods may be called from any thread; one mutex serializes them.
+// ReadOutput holds it while streaming, so its callback must not call the journal.
+//
+// Ownership: owns its SQLite connection and background thread; the destructor stops the
+// thread and writes buffered output (call FlushOutput first to see any error).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/duration.h"
+#include "journal/journal.h"
+
+namespace stagecraft::journal {
+
+class Database;
+
+class SqliteJournal final : public Journal {
+ public:
+  struct Options {
+    std::string dir = ".stagecraft";
+    // false: fail unless DIR/journal.db exists (read-only commands).
+    bool create = true;
+    Millis busy_timeout{5000};
+    // false: synchronous=OFF everywhere; for tests and benchmarks only.
+    bool durable = true;
+    size_t flush_bytes = 256 * 1024;
+    Millis flush_interval{100};
+    // Starts the thread that writes output older than flush_interval.
+    bool background_flush = true;
+    // PRAGMA max_page_count; 0 = unlimited. Tests use it to simulate a full disk.
+    int64_t max_pages = 0;
+  };
+
+  static Result<std::unique_ptr<SqliteJournal>> Open(const Options& options);
+
+  ~SqliteJournal() override;
+  SqliteJournal(const SqliteJournal&) = delete;
+  SqliteJournal& operator=(const SqliteJournal&) = delete;
+
+  // DIR/journal.db as opened.
+  const std::string& path() const { return path_; }
+
+  Result<RunRecord> CreateRun(RunRecord run) override;
+  Status UpdateScope(const std::string& run_id, const nlohmann::json& scope) override;
+  Status FinishRun(const std::string& run_id, RunStatus status, int exit_code,
+                   TimeMs ended_at = 0) override;
+  Status ReopenRun(const std::string& run_id, const ProcessIdentity& owner) override;
+  Result<RunRecord> GetRun(const std::string& run_id) override;
+  Result<std::vector<RunRecord>> ListRuns(const RunQuery& query) override;
+  Result<std::string> ResolveRunId(std::string_view id_or_prefix) override;
+
+  Status PlanSteps(const std::string& run_id, const std::vector<StepRecord>& steps) override;
+  Result<std::vector<StepRecord>> ListSteps(const std::string& run_id) override;
+  Result<AttemptRecord> BeginAttempt(AttemptRecord attempt) override;
+  Status EndAttempt(int64_t attempt_id, const AttemptOutcome& outcome) override;
+  Result<std::vector<AttemptRecord>> ListAttempts(const std::string& run_id) override;
+
+  Status AppendOutput(int64_t attempt_id, Stream stream, std::string_view bytes,
+                      TimeMs at = 0) override;
+  Status FlushOutput() override;
+  Status ReadOutput(const OutputQuery& query, const OutputCallback& callback) override;
+
+  Result<ApprovalRecord> RecordApproval(ApprovalRecord approval) override;
+  Result<std::vector<ApprovalRecord>> ListApprovals(const std::string& run_id) override;
+
+ private:
+  struct PendingChunk {
+    int64_t attempt_id;
+    Stream stream;
+    TimeMs at;
+    std::string bytes;
+  };
+
+  SqliteJournal(Options options, std::unique_ptr<Database> db);
+
+  // All *Locked methods expect mu_ held.
+  // Writes buffered output, then runs `body` in one transaction, fsynced when `durable`.
+  Status InTransactionLocked(bool durable, const std::function<Status()>& body);
+  Status WritePendingLocked();  // inside the caller's transaction
+  // Writes buffered output in its own (non-durable) transaction; empties the buffer
+  // whether or not that worked.
+  Status FlushLocked();
+  Status TakeDeferredErrorLocked();
+  Status RequireRunLocked(const std::string& run_id);
+  Result<std::string> RunOfAttemptLocked(int64_t attempt_id);
+  Result<AttemptRecord> LoadAttemptLocked(int64_t attempt_id);
+  void BackgroundFlushLoop();
+
+  const Options options_;
+  const std::string path_;
+
+  std::mutex mu_;
+  std::unique_ptr<Database> db_;  // guarded by mu_
+  std::vector<PendingChunk> pending_;
+  size_t pending_bytes_ = 0;
+  std::chrono::steady_clock::time_point pending_since_;
+  // attempt id -> run id, for attempts this journal has begun or seen output for.
+  std::unordered_map<int64_t, std::string> attempt_runs_;
+  // Output dropped by a write that could not report it (background thread, durable
+  // calls), reported by the next AppendOutput or FlushOutput.
+  Status deferred_error_;
+
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread flusher_;  // last: started once everything above is initialized
+};
+
+}  // namespace stagecraft::journal

@@ -1,0 +1,781 @@
+#include "journal/sqlite_journal.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "journal/test_util.h"
+
+namespace stagecraft::journal {
+namespace {
+
+using ::stagecraft::journal::testing::OpenOrDie;
+using ::stagecraft::journal::testing::RawDb;
+using ::stagecraft::journal::testing::ScratchOptions;
+using ::stagecraft::journal::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+RunRecord SampleRun() {
+  RunRecord run;
+  run.runbook_path = "/srv/deploy/phase4.md";
+  run.runbook_hash = "9f86d081884c7d65";
+  run.structure_hash = "2c26b46b68ffc68f";
+  run.environment = "staging";
+  run.cwd = "/srv/deploy";
+  run.scope = {{"AWS_REGION", "us-east-1"}, {"DB_HOST", "staging-db.internal"}};
+  run.options = {{"on_failure", "rollback"}, {"yes", false}};
+  return run;
+}
+
+RunRecord CreateOrDie(Journal& journal, RunRecord run = SampleRun()) {
+  Result<RunRecord> created = journal.CreateRun(std::move(run));
+  EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error());
+  return created.ok() ? *created : RunRecord();
+}
+
+AttemptRecord BeginOrDie(Journal& journal, const std::string& run_id, const std::string& key) {
+  AttemptRecord attempt;
+  attempt.run_id = run_id;
+  attempt.step_key = key;
+  Result<AttemptRecord> begun = journal.BeginAttempt(attempt);
+  EXPECT_TRUE(begun.ok()) << (begun.ok() ? "" : begun.error());
+  return begun.ok() ? *begun : AttemptRecord();
+}
+
+// All output of a run, concatenated.
+std::string ReadAll(Journal& journal, OutputQuery query) {
+  std::string all;
+  Status status = journal.ReadOutput(query, [&](const OutputChunk& chunk) {
+    all += chunk.bytes;
+    return true;
+  });
+  EXPECT_TRUE(status.ok()) << status.message();
+  return all;
+}
+
+AttemptOutcome Outcome(StepStatus status) {
+  AttemptOutcome outcome;
+  outcome.status = status;
+  return outcome;
+}
+
+OutputQuery RunOutput(const std::string& run_id) {
+  OutputQuery query;
+  query.run_id = run_id;
+  return query;
+}
+
+// --- Runs ---
+
+TEST(SqliteJournalTest, CreateRunFillsIdStartAndIdentity) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  TimeMs before = NowMs();
+  RunRecord run = CreateOrDie(*journal);
+  EXPECT_THAT(run.id, MatchesRegex("[0-9]{8}-[0-9]{6}-[0-9a-f]{6}"));
+  EXPECT_GE(run.started_at, before);
+  EXPECT_EQ(run.pid, getpid());
+  EXPECT_EQ(run.host, CurrentIdentity().host);
+  EXPECT_FALSE(run.user.empty());
+  EXPECT_EQ(run.status, RunStatus::kRunning);
+}
+
+TEST(SqliteJournalTest, RunRoundTripsEveryField) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = SampleRun();
+  run.id = "20261122-153012-ab12cd";
+  run.user = "alice";
+  run.host = "bastion";
+  run.pid = 4242;
+  run.started_at = 1'700'000'000'123;
+  RunRecord created = CreateOrDie(*journal, run);
+  EXPECT_EQ(created, run);
+
+  nlohmann::json scope = {{"LAYER_ARN", "arn:aws:lambda:us-east-1:1:layer:x:3"}, {"N", 4}};
+  ASSERT_TRUE(journal->UpdateScope(run.id, scope).ok());
+  ASSERT_TRUE(journal->FinishRun(run.id, RunStatus::kRollbackFailed, 3, 1'700'000'999'000).ok());
+
+  Result<RunRecord> stored = journal->GetRun(run.id);
+  ASSERT_TRUE(stored.ok()) << stored.error();
+  RunRecord expected = run;
+  expected.scope = scope;
+  expected.status = RunStatus::kRollbackFailed;
+  expected.exit_code = 3;
+  expected.ended_at = 1'700'000'999'000;
+  EXPECT_EQ(*stored, expected);
+}
+
+TEST(SqliteJournalTest, EveryRunStatusRoundTrips) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  for (RunStatus status :
+       {RunStatus::kRunning, RunStatus::kSucceeded, RunStatus::kFailed, RunStatus::kRolledBack,
+        RunStatus::kRollbackFailed, RunStatus::kInterrupted, RunStatus::kStopped}) {
+    RunRecord run = CreateOrDie(*journal);
+    ASSERT_TRUE(journal->FinishRun(run.id, status, 0).ok());
+    Result<RunRecord> stored = journal->GetRun(run.id);
+    ASSERT_TRUE(stored.ok()) << stored.error();
+    EXPECT_EQ(stored->status, status) << ToString(status);
+  }
+}
+
+TEST(SqliteJournalTest, UnknownRunIsNamedInTheError) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  EXPECT_EQ(journal->GetRun("nope").error(), "journal: no run nope");
+  EXPECT_EQ(journal->FinishRun("nope", RunStatus::kFailed, 1).message(), "journal: no run nope");
+  EXPECT_EQ(journal->UpdateScope("nope", {}).message(), "journal: no run nope");
+  EXPECT_EQ(journal->ListAttempts("nope").error(), "journal: no run nope");
+}
+
+TEST(SqliteJournalTest, CallerChosenRunIdMustBeUnused) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = SampleRun();
+  run.id = "20261122-153012-000000";
+  CreateOrDie(*journal, run);
+  Result<RunRecord> again = journal->CreateRun(run);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error(), "journal: a run with id 20261122-153012-000000 already exists");
+}
+
+TEST(SqliteJournalTest, ReopenRunClearsTheEndAndCountsResumes) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  ASSERT_TRUE(journal->FinishRun(run.id, RunStatus::kInterrupted, 130).ok());
+  ASSERT_TRUE(journal->ReopenRun(run.id, ProcessIdentity{"bob", "ci-7", 777}).ok());
+  Result<RunRecord> stored = journal->GetRun(run.id);
+  ASSERT_TRUE(stored.ok()) << stored.error();
+  EXPECT_EQ(stored->status, RunStatus::kRunning);
+  EXPECT_EQ(stored->ended_at, std::nullopt);
+  EXPECT_EQ(stored->exit_code, std::nullopt);
+  EXPECT_EQ(stored->user, "bob");
+  EXPECT_EQ(stored->host, "ci-7");
+  EXPECT_EQ(stored->pid, 777);
+  EXPECT_EQ(stored->resumes, 1);
+  EXPECT_EQ(journal->ReopenRun("nope", {}).message(), "journal: no run nope");
+}
+
+TEST(SqliteJournalTest, ListRunsIsNewestFirstWithLimitAndFilters) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    RunRecord run = SampleRun();
+    run.started_at = 1'000'000 + i * 1000;
+    run.environment = i % 2 ? "production" : "staging";
+    ids.push_back(CreateOrDie(*journal, run).id);
+  }
+  ASSERT_TRUE(journal->FinishRun(ids[4], RunStatus::kSucceeded, 0).ok());
+
+  RunQuery newest;
+  newest.limit = 3;
+  Result<std::vector<RunRecord>> runs = journal->ListRuns(newest);
+  ASSERT_TRUE(runs.ok()) << runs.error();
+  ASSERT_EQ(runs->size(), 3u);
+  EXPECT_EQ((*runs)[0].id, ids[4]);
+  EXPECT_EQ((*runs)[1].id, ids[3]);
+  EXPECT_EQ((*runs)[2].id, ids[2]);
+
+  RunQuery production;
+  production.limit = 0;
+  production.environment = "production";
+  runs = journal->ListRuns(production);
+  ASSERT_TRUE(runs.ok()) << runs.error();
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].id, ids[3]);
+  EXPECT_EQ((*runs)[1].id, ids[1]);
+
+  RunQuery running;
+  running.status = RunStatus::kRunning;
+  running.runbook_path = "/srv/deploy/phase4.md";
+  runs = journal->ListRuns(running);
+  ASSERT_TRUE(runs.ok()) << runs.error();
+  EXPECT_EQ(runs->size(), 4u);
+}
+
+TEST(SqliteJournalTest, LatestRunPicksTheNewestOfThatRunbookAndEnvironment) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord older = SampleRun();
+  older.started_at = 1000;
+  RunRecord newer = SampleRun();
+  newer.started_at = 2000;
+  RunRecord other_env = SampleRun();
+  other_env.started_at = 3000;
+  other_env.environment = "production";
+  CreateOrDie(*journal, older);
+  std::string newer_id = CreateOrDie(*journal, newer).id;
+  CreateOrDie(*journal, other_env);
+
+  Result<std::optional<RunRecord>> latest = journal->LatestRun(newer.runbook_path, "staging");
+  ASSERT_TRUE(latest.ok()) << latest.error();
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->id, newer_id);
+
+  latest = journal->LatestRun("/elsewhere.md", "staging");
+  ASSERT_TRUE(latest.ok()) << latest.error();
+  EXPECT_FALSE(latest->has_value());
+}
+
+TEST(SqliteJournalTest, ListRunsOverTenThousandRunsReturnsTheNewestThroughAnIndex) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  // Start times deliberately out of insertion order.
+  for (int i = 0; i < 10'000; ++i) {
+    RunRecord run = SampleRun();
+    run.id = fmt::format("run-{:05}", i);
+    run.started_at = 1'000'000 + static_cast<int64_t>((i * 7919) % 10'000) * 1000;
+    ASSERT_TRUE(journal->CreateRun(run).ok());
+  }
+  RunQuery query;
+  query.limit = 3;
+  Result<std::vector<RunRecord>> runs = journal->ListRuns(query);
+  ASSERT_TRUE(runs.ok()) << runs.error();
+  ASSERT_EQ(runs->size(), 3u);
+  for (int rank = 0; rank < 3; ++rank)
+    EXPECT_EQ((*runs)[rank].started_at, 1'000'000 + (9'999 - rank) * 1000);
+
+  // No timing assertion: the plan itself shows the query walks an index, not a sort.
+  RawDb raw(journal->path());
+  std::string plan = raw.QueryAll(
+      "EXPLAIN QUERY PLAN SELECT id FROM runs WHERE 1 ORDER BY started_at DESC, id DESC LIMIT 3",
+      3);
+  EXPECT_THAT(plan, HasSubstr("runs_by_start"));
+  EXPECT_THAT(plan, ::testing::Not(HasSubstr("TEMP B-TREE")));
+  plan = raw.QueryAll(
+      "EXPLAIN QUERY PLAN SELECT id FROM runs WHERE 1 AND runbook_path = 'x' AND "
+      "environment = 'y' ORDER BY started_at DESC, id DESC LIMIT 1",
+      3);
+  EXPECT_THAT(plan, HasSubstr("runs_by_runbook"));
+  EXPECT_THAT(plan, ::testing::Not(HasSubstr("TEMP B-TREE")));
+}
+
+TEST(SqliteJournalTest, ResolveRunIdAcceptsAUniquePrefix) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  for (const char* id :
+       {"20261122-153012-aaaaaa", "20261122-153012-abbbbb", "20261123-090000-cccccc"}) {
+    RunRecord run = SampleRun();
+    run.id = id;
+    CreateOrDie(*journal, run);
+  }
+  EXPECT_EQ(*journal->ResolveRunId("20261123"), "20261123-090000-cccccc");
+  EXPECT_EQ(*journal->ResolveRunId("20261122-153012-abbbbb"), "20261122-153012-abbbbb");
+  EXPECT_EQ(journal->ResolveRunId("20261122").error(),
+            "journal: '20261122' matches several runs: 20261122-153012-abbbbb, "
+            "20261122-153012-aaaaaa");
+  EXPECT_EQ(journal->ResolveRunId("2027").error(), "journal: no run matches '2027'");
+  EXPECT_EQ(journal->ResolveRunId("").error(), "journal: empty run id");
+}
+
+// --- Steps and attempts ---
+
+TEST(SqliteJournalTest, PlannedStepsRoundTripAndReplanningKeepsStatus) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  StepRecord check{run.id,           "preflight/aws-cli", 0,   "Pre-deployment", "aws --version",
+                   StepKind::kCheck, std::nullopt,        "h0"};
+  StepRecord deploy{run.id,          "deploy/publish-layer", 1,       "Step 2",
+                    "Publish layer", StepKind::kStep,        180'000, "h1"};
+  StepRecord manual{run.id,       "signoff/qa", 2, "Sign-off", "QA approves", StepKind::kManual,
+                    std::nullopt, "h2"};
+  ASSERT_TRUE(journal->PlanSteps(run.id, {check, deploy, manual}).ok());
+  AttemptRecord attempt = BeginOrDie(*journal, run.id, "deploy/publish-layer");
+  ASSERT_TRUE(journal->EndAttempt(attempt.id, Outcome(StepStatus::kFailed)).ok());
+
+  // A resume plans again with a changed title and hash.
+  deploy.title = "Publish the layer";
+  deploy.content_hash = "h1b";
+  ASSERT_TRUE(journal->PlanSteps(run.id, {check, deploy, manual}).ok());
+
+  Result<std::vector<StepRecord>> steps = journal->ListSteps(run.id);
+  ASSERT_TRUE(steps.ok()) << steps.error();
+  StepRecord deploy_now = deploy;
+  deploy_now.status = StepStatus::kFailed;
+  deploy_now.attempts = 1;
+  EXPECT_THAT(*steps, ElementsAre(check, deploy_now, manual));
+}
+
+TEST(SqliteJournalTest, AttemptRoundTripsEveryField) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord attempt;
+  attempt.run_id = run.id;
+  attempt.step_key = "deploy/publish-layer";
+  attempt.step_index = 4;
+  attempt.phase = "Step 2: Lambda Layer Deployment";
+  attempt.title = "Publish layer";
+  attempt.kind = StepKind::kCompensation;
+  attempt.started_at = 1'700'000'000'000;
+  attempt.budget_ms = 180'000;
+  Result<AttemptRecord> begun = journal->BeginAttempt(attempt);
+  ASSERT_TRUE(begun.ok()) << begun.error();
+  EXPECT_GT(begun->id, 0);
+  EXPECT_EQ(begun->attempt, 1);
+  EXPECT_EQ(begun->status, StepStatus::kRunning);
+
+  AttemptOutcome outcome;
+  outcome.status = StepStatus::kFailed;
+  outcome.ended_at = 1'700'000'004'500;
+  outcome.signal = 15;
+  outcome.message = "expected output not found: 'LayerVersionArn'";
+  outcome.captures = {{"LAYER_ARN", "arn:aws:lambda:us-east-1:1:layer:x:3"}};
+  ASSERT_TRUE(journal->EndAttempt(begun->id, outcome).ok());
+
+  Result<std::vector<AttemptRecord>> attempts = journal->ListAttempts(run.id);
+  ASSERT_TRUE(attempts.ok()) << attempts.error();
+  AttemptRecord expected = attempt;
+  expected.id = begun->id;
+  expected.attempt = 1;
+  expected.status = StepStatus::kFailed;
+  expected.ended_at = outcome.ended_at;
+  expected.signal = 15;
+  expected.message = outcome.message;
+  expected.captures = outcome.captures;
+  EXPECT_THAT(*attempts, ElementsAre(expected));
+}
+
+TEST(SqliteJournalTest, EveryStepStatusAndKindRoundTrips) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  const std::vector<StepKind> kinds = {StepKind::kStep,     StepKind::kCheck,
+                                       StepKind::kManual,   StepKind::kVerification,
+                                       StepKind::kRollback, StepKind::kCompensation};
+  const std::vector<StepStatus> statuses = {
+      StepStatus::kPending, StepStatus::kRunning,  StepStatus::kSucceeded,  StepStatus::kFailed,
+      StepStatus::kSkipped, StepStatus::kApproved, StepStatus::kInterrupted};
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    AttemptRecord attempt;
+    attempt.run_id = run.id;
+    attempt.step_key = fmt::format("s{}", i);
+    attempt.kind = kinds[i % kinds.size()];
+    attempt.exit_code = static_cast<int>(i);
+    Result<AttemptRecord> begun = journal->BeginAttempt(attempt);
+    ASSERT_TRUE(begun.ok()) << begun.error();
+    EXPECT_EQ(begun->kind, attempt.kind);
+    EXPECT_EQ(begun->exit_code, attempt.exit_code);
+    ASSERT_TRUE(journal->EndAttempt(begun->id, Outcome(statuses[i])).ok());
+  }
+  Result<std::vector<StepRecord>> steps = journal->ListSteps(run.id);
+  ASSERT_TRUE(steps.ok()) << steps.error();
+  ASSERT_EQ(steps->size(), statuses.size());
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    EXPECT_EQ((*steps)[i].status, statuses[i]) << ToString(statuses[i]);
+    EXPECT_EQ((*steps)[i].kind, kinds[i % kinds.size()]);
+  }
+}
+
+TEST(SqliteJournalTest, AttemptNumbersCountPerStep) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  EXPECT_EQ(BeginOrDie(*journal, run.id, "a").attempt, 1);
+  EXPECT_EQ(BeginOrDie(*journal, run.id, "a").attempt, 2);
+  EXPECT_EQ(BeginOrDie(*journal, run.id, "b").attempt, 1);
+  EXPECT_EQ(BeginOrDie(*journal, run.id, "a").attempt, 3);
+}
+
+TEST(SqliteJournalTest, BeginAttemptOnAnUnknownRunFails) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  AttemptRecord attempt;
+  attempt.run_id = "nope";
+  attempt.step_key = "a";
+  EXPECT_EQ(journal->BeginAttempt(attempt).error(), "journal: no run nope");
+  EXPECT_EQ(journal->EndAttempt(999, {}).message(), "journal: no attempt 999");
+}
+
+TEST(SqliteJournalTest, BeginAttemptIsVisibleToASecondConnectionImmediately) {
+  TempDir dir;
+  SqliteJournal::Options options;  // the real settings: durable, background thread on
+  options.dir = dir.path();
+  auto writer = OpenOrDie(options);
+  auto reader = OpenOrDie(options);
+  RunRecord run = CreateOrDie(*writer);
+  AttemptRecord attempt = BeginOrDie(*writer, run.id, "deploy/apply");
+
+  // Nothing between BeginAttempt returning and this read: the engine spawns right here.
+  Result<std::vector<AttemptRecord>> seen = reader->ListAttempts(run.id);
+  ASSERT_TRUE(seen.ok()) << seen.error();
+  ASSERT_EQ(seen->size(), 1u);
+  EXPECT_EQ((*seen)[0].id, attempt.id);
+  EXPECT_EQ((*seen)[0].status, StepStatus::kRunning);
+  RawDb raw(writer->path());
+  EXPECT_EQ(raw.Query("SELECT status FROM attempts"), "running");
+  EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");
+}
+
+TEST(SqliteJournalTest, AttemptBegunJustBeforeACrashSurvivesIt) {
+  TempDir dir;
+  SqliteJournal::Options options;
+  options.dir = dir.path();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child journals a step start, then dies without any cleanup, as a crash would.
+    auto journal = SqliteJournal::Open(options);
+    if (!journal.ok()) _exit(2);
+    Result<RunRecord> run = (*journal)->CreateRun(SampleRun());
+    if (!run.ok()) _exit(3);
+    AttemptRecord attempt;
+    attempt.run_id = run->id;
+    attempt.step_key = "deploy/apply";
+    if (!(*journal)->BeginAttempt(attempt).ok()) _exit(4);
+    (*journal)->AppendOutput(1, Stream::kStdout, "buffered, not yet flushed");
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+
+  auto journal = OpenOrDie(options);
+  Result<std::vector<RunRecord>> runs = journal->ListRuns({});
+  ASSERT_TRUE(runs.ok()) << runs.error();
+  ASSERT_EQ(runs->size(), 1u);
+  Result<std::vector<AttemptRecord>> attempts = journal->ListAttempts((*runs)[0].id);
+  ASSERT_TRUE(attempts.ok()) << attempts.error();
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].status, StepStatus::kRunning);
+  EXPECT_EQ((*attempts)[0].ended_at, std::nullopt);
+}
+
+TEST(SqliteJournalTest, InvalidUtf8InCapturesIsStoredInsteadOfThrowing) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord attempt = BeginOrDie(*journal, run.id, "a");
+  AttemptOutcome outcome;
+  outcome.captures = {{"RAW", std::string("caf\xff")}};
+  ASSERT_TRUE(journal->EndAttempt(attempt.id, outcome).ok());
+  Result<std::vector<AttemptRecord>> attempts = journal->ListAttempts(run.id);
+  ASSERT_TRUE(attempts.ok()) << attempts.error();
+  EXPECT_EQ((*attempts)[0].captures["RAW"], "caf\xEF\xBF\xBD");  // U+FFFD
+}
+
+// --- Approvals ---
+
+TEST(SqliteJournalTest, ApprovalsRoundTripInOrder) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  ApprovalRecord prompt{0,
+                        run.id,
+                        "deploy/apply",
+                        "alice",
+                        1000,
+                        ApprovalMethod::kPrompt,
+                        ApprovalDecision::kApproved,
+                        "looks good"};
+  ApprovalRecord yes{
+      0, run.id, "signoff/qa", "ci", 2000, ApprovalMethod::kYesFlag, ApprovalDecision::kApproved,
+      ""};
+  ApprovalRecord command{0,
+                         run.id,
+                         "signoff/prod",
+                         "bob",
+                         3000,
+                         ApprovalMethod::kCommand,
+                         ApprovalDecision::kRejected,
+                         "not during the freeze"};
+  for (ApprovalRecord* approval : {&prompt, &yes, &command}) {
+    Result<ApprovalRecord> stored = journal->RecordApproval(*approval);
+    ASSERT_TRUE(stored.ok()) << stored.error();
+    EXPECT_GT(stored->id, 0);
+    approval->id = stored->id;
+  }
+  Result<std::vector<ApprovalRecord>> approvals = journal->ListApprovals(run.id);
+  ASSERT_TRUE(approvals.ok()) << approvals.error();
+  EXPECT_THAT(*approvals, ElementsAre(prompt, yes, command));
+}
+
+TEST(SqliteJournalTest, ApprovalWithoutTimeGetsNow) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  ApprovalRecord approval;
+  approval.run_id = run.id;
+  approval.step_key = "gate";
+  approval.who = "alice";
+  TimeMs before = NowMs();
+  Result<ApprovalRecord> stored = journal->RecordApproval(approval);
+  ASSERT_TRUE(stored.ok()) << stored.error();
+  EXPECT_GE(stored->at, before);
+  approval.run_id = "nope";
+  EXPECT_EQ(journal->RecordApproval(approval).error(), "journal: no run nope");
+}
+
+// --- Output ---
+
+TEST(SqliteJournalTest, ManySmallAppendsReadBackInOrderByteExactIncludingNul) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord first = BeginOrDie(*journal, run.id, "a");
+
+  std::string expected_all;
+  std::string expected_stdout;
+  for (int i = 0; i < 20'000; ++i) {
+    std::string piece = fmt::format("line {}", i);
+    piece.push_back('\0');
+    piece.push_back(static_cast<char>(i & 0xff));
+    piece.push_back('\n');
+    // Mostly stdout, with stderr interleaved now and then.
+    Stream stream = i % 97 == 0 ? Stream::kStderr : Stream::kStdout;
+    ASSERT_TRUE(journal->AppendOutput(first.id, stream, piece).ok());
+    expected_all += piece;
+    if (stream == Stream::kStdout) expected_stdout += piece;
+  }
+  ASSERT_TRUE(journal->EndAttempt(first.id, {}).ok());
+  AttemptRecord second = BeginOrDie(*journal, run.id, "b");
+  ASSERT_TRUE(journal->AppendOutput(second.id, Stream::kStdout, std::string(3, '\0')).ok());
+  expected_all += std::string(3, '\0');
+  ASSERT_TRUE(journal->EndAttempt(second.id, {}).ok());
+
+  EXPECT_EQ(ReadAll(*journal, RunOutput(run.id)), expected_all);
+  OutputQuery only_stdout = RunOutput(run.id);
+  only_stdout.step_key = "a";
+  only_stdout.stream = Stream::kStdout;
+  EXPECT_EQ(ReadAll(*journal, only_stdout), expected_stdout);
+
+  // Batched: ~20k appends became a few hundred rows (a row per stream switch or 64 KiB).
+  RawDb raw(journal->path());
+  int rows = std::stoi(raw.Query("SELECT count(*) FROM output"));
+  EXPECT_LT(rows, 500);
+  EXPECT_GT(rows, 200);  // 206 stream switches
+}
+
+TEST(SqliteJournalTest, OutputChunksCarryTheirOriginAndSeq) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord a1 = BeginOrDie(*journal, run.id, "a");
+  ASSERT_TRUE(journal->AppendOutput(a1.id, Stream::kStdout, "out1", 111).ok());
+  ASSERT_TRUE(journal->AppendOutput(a1.id, Stream::kStderr, "err1", 112).ok());
+  ASSERT_TRUE(journal->EndAttempt(a1.id, Outcome(StepStatus::kFailed)).ok());
+  AttemptRecord a2 = BeginOrDie(*journal, run.id, "a");
+  ASSERT_TRUE(journal->AppendOutput(a2.id, Stream::kStdout, "out2", 113).ok());
+  ASSERT_TRUE(journal->EndAttempt(a2.id, {}).ok());
+
+  std::vector<OutputChunk> chunks;
+  ASSERT_TRUE(journal
+                  ->ReadOutput(RunOutput(run.id),
+                               [&](const OutputChunk& chunk) {
+                                 chunks.push_back(chunk);
+                                 return true;
+                               })
+                  .ok());
+  ASSERT_EQ(chunks.size(), 3u);
+  EXPECT_EQ(chunks[0].bytes, "out1");
+  EXPECT_EQ(chunks[0].stream, Stream::kStdout);
+  EXPECT_EQ(chunks[0].at, 111);
+  EXPECT_EQ(chunks[0].step_key, "a");
+  EXPECT_EQ(chunks[0].attempt, 1);
+  EXPECT_EQ(chunks[0].attempt_id, a1.id);
+  EXPECT_EQ(chunks[0].run_id, run.id);
+  EXPECT_EQ(chunks[1].stream, Stream::kStderr);
+  EXPECT_EQ(chunks[2].attempt, 2);
+  EXPECT_LT(chunks[0].seq, chunks[1].seq);
+  EXPECT_LT(chunks[1].seq, chunks[2].seq);
+
+  // `logs -f` continues after the last seq it printed.
+  OutputQuery tail = RunOutput(run.id);
+  tail.after_seq = chunks[1].seq;
+  EXPECT_EQ(ReadAll(*journal, tail), "out2");
+  OutputQuery second_attempt = RunOutput(run.id);
+  second_attempt.attempt_id = a2.id;
+  EXPECT_EQ(ReadAll(*journal, second_attempt), "out2");
+  OutputQuery other_step = RunOutput(run.id);
+  other_step.step_key = "b";
+  EXPECT_EQ(ReadAll(*journal, other_step), "");
+}
+
+TEST(SqliteJournalTest, ReadOutputStopsWhenTheCallbackSaysSo) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord attempt = BeginOrDie(*journal, run.id, "a");
+  ASSERT_TRUE(journal->AppendOutput(attempt.id, Stream::kStdout, "1").ok());
+  ASSERT_TRUE(journal->AppendOutput(attempt.id, Stream::kStderr, "2").ok());
+  ASSERT_TRUE(journal->AppendOutput(attempt.id, Stream::kStdout, "3").ok());
+  int calls = 0;
+  ASSERT_TRUE(
+      journal->ReadOutput(RunOutput(run.id), [&](const OutputChunk&) { return ++calls < 2; }).ok());
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(
+      journal->ReadOutput(RunOutput("nope"), [](const OutputChunk&) { return true; }).message(),
+      "journal: no run nope");
+}
+
+TEST(SqliteJournalTest, AppendToAnUnknownAttemptFails) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  EXPECT_EQ(journal->AppendOutput(42, Stream::kStdout, "x").message(), "journal: no attempt 42");
+}
+
+TEST(SqliteJournalTest, OutputStaysBufferedUntilEndAttemptWhenBelowThresholds) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  options.flush_interval = Millis(60'000);
+  auto writer = OpenOrDie(options);
+  auto reader = OpenOrDie(options);
+  RunRecord run = CreateOrDie(*writer);
+  AttemptRecord attempt = BeginOrDie(*writer, run.id, "a");
+  ASSERT_TRUE(writer->AppendOutput(attempt.id, Stream::kStdout, "hello\n").ok());
+  EXPECT_EQ(ReadAll(*reader, RunOutput(run.id)), "");
+  ASSERT_TRUE(writer->EndAttempt(attempt.id, {}).ok());
+  EXPECT_EQ(ReadAll(*reader, RunOutput(run.id)), "hello\n");
+}
+
+TEST(SqliteJournalTest, OutputIsWrittenOnceTheBufferReachesFlushBytes) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  options.flush_interval = Millis(60'000);
+  options.flush_bytes = 1024;
+  auto writer = OpenOrDie(options);
+  auto reader = OpenOrDie(options);
+  RunRecord run = CreateOrDie(*writer);
+  AttemptRecord attempt = BeginOrDie(*writer, run.id, "a");
+  ASSERT_TRUE(writer->AppendOutput(attempt.id, Stream::kStdout, std::string(1000, 'x')).ok());
+  EXPECT_EQ(ReadAll(*reader, RunOutput(run.id)).size(), 0u);
+  ASSERT_TRUE(writer->AppendOutput(attempt.id, Stream::kStdout, std::string(24, 'y')).ok());
+  EXPECT_EQ(ReadAll(*reader, RunOutput(run.id)).size(), 1024u);
+}
+
+TEST(SqliteJournalTest, AQuietStepsOutputReachesOtherReadersWithinTheInterval) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  options.background_flush = true;
+  options.flush_interval = Millis(50);
+  auto writer = OpenOrDie(options);
+  auto reader = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*writer);
+  AttemptRecord attempt = BeginOrDie(*writer, run.id, "a");
+  // One line, then silence: only the background thread can write it.
+  ASSERT_TRUE(writer->AppendOutput(attempt.id, Stream::kStdout, "waiting for ELB...\n").ok());
+  std::string seen;
+  for (int i = 0; i < 200 && seen.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    seen = ReadAll(*reader, RunOutput(run.id));
+  }
+  EXPECT_EQ(seen, "waiting for ELB...\n");
+}
+
+TEST(SqliteJournalTest, DiskFullIsReportedClearlyAndStepRecordsStillWork) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  // 64 pages of 4 KiB: room for the schema and a run, not for 1 MiB of output.
+  options.max_pages = 64;
+  auto journal = OpenOrDie(options);
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord attempt = BeginOrDie(*journal, run.id, "a");
+  std::string megabyte(1 << 20, 'x');
+  Status status = journal->AppendOutput(attempt.id, Stream::kStdout, megabyte);
+  ASSERT_FALSE(status.ok());
+  std::string path = dir.path() + "/journal.db";
+  EXPECT_EQ(status.message(),
+            "journal: disk full writing " + path + "; 1048576 bytes of output were not journaled");
+  // The lost batch does not poison what follows.
+  EXPECT_TRUE(journal->EndAttempt(attempt.id, Outcome(StepStatus::kFailed)).ok());
+  EXPECT_TRUE(journal->FinishRun(run.id, RunStatus::kFailed, 1).ok());
+
+  // A write that cannot fit at all reports the same way.
+  RunRecord big = SampleRun();
+  big.scope = {{"BLOB", std::string(1 << 20, 'y')}};
+  EXPECT_EQ(journal->CreateRun(big).error(), "journal: disk full writing " + path);
+}
+
+TEST(SqliteJournalTest, OutputLostDuringADurableCallIsReportedByTheNextFlush) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  options.max_pages = 64;
+  options.flush_bytes = 8 << 20;  // the append below stays buffered
+  options.flush_interval = Millis(60'000);
+  auto journal = OpenOrDie(options);
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord attempt = BeginOrDie(*journal, run.id, "a");
+  ASSERT_TRUE(journal->AppendOutput(attempt.id, Stream::kStdout, std::string(1 << 20, 'x')).ok());
+  // EndAttempt must succeed: the step record matters more than the output it carried.
+  ASSERT_TRUE(journal->EndAttempt(attempt.id, Outcome(StepStatus::kSucceeded)).ok());
+  EXPECT_EQ(journal->FlushOutput().message(), "journal: disk full writing " + journal->path() +
+                                                  "; 1048576 bytes of output were not journaled");
+  EXPECT_TRUE(journal->FlushOutput().ok());  // reported once
+}
+
+// Appends `total` bytes in 4 KiB blocks through the durable settings and returns MB/s.
+double MeasureOutputThroughput(size_t total) {
+  TempDir dir;
+  SqliteJournal::Options options;
+  options.dir = dir.path();
+  auto journal = OpenOrDie(options);
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord attempt = BeginOrDie(*journal, run.id, "a");
+  std::string block(4096, 'z');
+  auto start = std::chrono::steady_clock::now();
+  for (size_t written = 0; written < total; written += block.size())
+    EXPECT_TRUE(journal->AppendOutput(attempt.id, Stream::kStdout, block).ok());
+  EXPECT_TRUE(journal->EndAttempt(attempt.id, {}).ok());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return static_cast<double>(total) / 1e6 / seconds;
+}
+
+TEST(SqliteJournalTest, OutputThroughputIsRecorded) {
+  // 32 MiB through the durable settings. No timing assertion (shared CI machines); the
+  // figure is printed and recorded as a test property.
+  double mb_per_s = MeasureOutputThroughput(size_t{32} << 20);
+  ::testing::Test::RecordProperty("output_MB_per_s", static_cast<int>(mb_per_s));
+  std::printf("output journaling: %.0f MB/s\n", mb_per_s);
+}
+
+// The design target: 1 GiB of output at >= 200 MB/s. Disabled because it writes 2 GiB
+// (WAL, then database) to the temp dir; run it with
+// --gtest_also_run_disabled_tests --gtest_filter='*Gibibyte*'.
+TEST(SqliteJournalTest, DISABLED_GibibyteOfOutputJournalsAtSpeed) {
+  double mb_per_s = MeasureOutputThroughput(size_t{1} << 30);
+  std::printf("1 GiB of output journaled at %.0f MB/s\n", mb_per_s);
+  EXPECT_GE(mb_per_s, 200);
+}
+
+TEST(SqliteJournalTest, LargeOutputReadsBackComplete) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord attempt = BeginOrDie(*journal, run.id, "a");
+  std::string block(4096, 'z');
+  block[0] = '\0';
+  constexpr size_t kTotal = 8 << 20;
+  for (size_t written = 0; written < kTotal; written += block.size())
+    ASSERT_TRUE(journal->AppendOutput(attempt.id, Stream::kStdout, block).ok());
+  ASSERT_TRUE(journal->EndAttempt(attempt.id, {}).ok());
+
+  size_t read = 0;
+  size_t chunks = 0;
+  ASSERT_TRUE(journal
+                  ->ReadOutput(RunOutput(run.id),
+                               [&](const OutputChunk& chunk) {
+                                 read += chunk.bytes.size();
+                                 ++chunks;
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_EQ(read, kTotal);
+  EXPECT_EQ(chunks, kTotal / (64 * 1024));  // full 64 KiB rows
+}
+
+}  // namespace
+}  // namespace stagecraft::journal
