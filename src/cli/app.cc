@@ -50,8 +50,9 @@ std::string Plural(int count, std::string_view word) {
 int LintCommand(const std::string& path) {
   auto loaded = Load(path);
   if (!loaded) return kExitUsage;
+  runbook::SourceLines lines(loaded->source);
   for (const auto& diagnostic : loaded->parsed.diagnostics)
-    fmt::print("{}", runbook::FormatDiagnostic(path, loaded->source, diagnostic));
+    fmt::print("{}", runbook::FormatDiagnostic(path, lines, diagnostic));
   int errors = CountSeverity(loaded->parsed.diagnostics, runbook::Severity::kError);
   int warnings = CountSeverity(loaded->parsed.diagnostics, runbook::Severity::kWarning);
   if (errors == 0 && warnings == 0)
@@ -86,9 +87,10 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   const auto& diagnostics = loaded->parsed.diagnostics;
   int errors = CountSeverity(diagnostics, runbook::Severity::kError);
   if (errors) {
+    runbook::SourceLines lines(loaded->source);
     for (const auto& diagnostic : diagnostics)
       if (diagnostic.severity == runbook::Severity::kError)
-        fmt::print(stderr, "{}", runbook::FormatDiagnostic(path, loaded->source, diagnostic));
+        fmt::print(stderr, "{}", runbook::FormatDiagnostic(path, lines, diagnostic));
     fmt::print(stderr, "{}: cannot plan: {} (stagecraft lint {} lists every finding)\n", path,
                Plural(errors, "error"), path);
     return kExitUsage;

@@ -47,7 +47,8 @@ void ParseKeyValueList(std::string_view info, size_t pos, InfoString& out) {
       if (pos < info.size() && (info[pos] == '"' || info[pos] == '\'')) {
         char quote = info[pos++];
         while (pos < info.size() && info[pos] != quote) {
-          if (info[pos] == '\\' && pos + 1 < info.size() && quote == '"') ++pos;
+          // Only \" is an escape: regexes keep their backslashes (\d stays \d).
+          if (info[pos] == '\\' && pos + 1 < info.size() && info[pos + 1] == quote) ++pos;
           attribute.value.push_back(info[pos++]);
         }
         if (pos >= info.size()) {

@@ -13,21 +13,23 @@ bool HasErrors(const Diagnostics& diagnostics) {
                      [](const Diagnostic& d) { return d.severity == Severity::kError; });
 }
 
-namespace {
+SourceLines::SourceLines(std::string_view source) : source_(source) {
+  starts_.push_back(0);
+  for (size_t i = 0; i < source.size(); ++i)
+    if (source[i] == '\n') starts_.push_back(i + 1);
+}
 
-std::string_view SourceLine(std::string_view source, int line) {
-  size_t start = 0;
-  for (int current = 1; current < line; ++current) {
-    size_t newline = source.find('\n', start);
-    if (newline == std::string_view::npos) return {};
-    start = newline + 1;
-  }
-  size_t end = source.find('\n', start);
-  if (end == std::string_view::npos) end = source.size();
-  std::string_view text = source.substr(start, end - start);
+std::string_view SourceLines::Line(int line) const {
+  if (line < 1 || static_cast<size_t>(line) > starts_.size()) return {};
+  size_t start = starts_[line - 1];
+  size_t end = source_.find('\n', start);
+  std::string_view text =
+      source_.substr(start, (end == std::string_view::npos ? source_.size() : end) - start);
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   return text;
 }
+
+namespace {
 
 // Spaces that line a caret up under byte `column` of `line`: tabs are kept so terminals
 // expand them the same way, and UTF-8 continuation bytes take no cell.
@@ -45,14 +47,14 @@ std::string CaretIndent(std::string_view line, int column) {
 
 }  // namespace
 
-std::string FormatDiagnostic(std::string_view path, std::string_view source,
+std::string FormatDiagnostic(std::string_view path, const SourceLines& source,
                              const Diagnostic& diagnostic) {
   const char* label = diagnostic.severity == Severity::kError ? "error" : "warning";
   std::string out;
   if (diagnostic.pos.line > 0) {
     out = fmt::format("{}:{}:{}: {}: {}\n", path, diagnostic.pos.line,
                       std::max(1, diagnostic.pos.column), label, diagnostic.message);
-    std::string_view line = SourceLine(source, diagnostic.pos.line);
+    std::string_view line = source.Line(diagnostic.pos.line);
     if (!TrimView(line).empty()) {
       out += fmt::format("  {}\n  {}^\n", line, CaretIndent(line, diagnostic.pos.column));
     }

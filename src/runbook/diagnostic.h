@@ -27,8 +27,21 @@ using Diagnostics = std::vector<Diagnostic>;
 
 bool HasErrors(const Diagnostics& diagnostics);
 
+// Line lookup by number in O(1): printing thousands of diagnostics for a large file must
+// not rescan it from the top each time. Refers to `source`, which must outlive it.
+class SourceLines {
+ public:
+  explicit SourceLines(std::string_view source);
+  // Line `line` (1-based) without its newline or carriage return; empty when out of range.
+  std::string_view Line(int line) const;
+
+ private:
+  std::string_view source_;
+  std::vector<size_t> starts_;
+};
+
 // Renders one diagnostic with the source line and a caret under the column.
-std::string FormatDiagnostic(std::string_view path, std::string_view source,
+std::string FormatDiagnostic(std::string_view path, const SourceLines& source,
                              const Diagnostic& diagnostic);
 
 }  // namespace stagecraft::runbook

@@ -196,7 +196,7 @@ struct Section {
 class Builder {
  public:
   Builder(std::string_view source, ParseResult& result)
-      : source_(source), result_(result), runbook_(result.runbook) {}
+      : lines_(source), result_(result), runbook_(result.runbook) {}
 
   void Build(cmark_node* document);
 
@@ -220,7 +220,7 @@ class Builder {
     result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
   }
 
-  std::string_view source_;
+  SourceLines lines_;
   ParseResult& result_;
   Runbook& runbook_;
   std::vector<Section> sections_;
@@ -233,15 +233,9 @@ class Builder {
   Action* last_action_ = nullptr;
 };
 
-std::string_view LineAt(std::string_view source, int line) {
-  size_t start = 0;
-  for (int current = 1; current < line; ++current) {
-    size_t newline = source.find('\n', start);
-    if (newline == std::string_view::npos) return {};
-    start = newline + 1;
-  }
-  size_t end = source.find('\n', start);
-  return source.substr(start, (end == std::string_view::npos ? source.size() : end) - start);
+std::string FileStem(std::string_view path) {
+  std::string_view name = path.substr(path.find_last_of('/') + 1);
+  return std::string(name.substr(0, name.rfind('.')));
 }
 
 bool Builder::CheckFenceClosed(cmark_node* node) {
@@ -251,7 +245,7 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
   if (!cmark_node_get_fenced(node, &fence_length, &offset, &fence_char)) return true;
   int start = cmark_node_get_start_line(node);
   int end = cmark_node_get_end_line(node);
-  std::string_view closing = TrimView(LineAt(source_, end));
+  std::string_view closing = TrimView(lines_.Line(end));
   size_t run = 0;
   while (run < closing.size() && closing[run] == fence_char)
     ++run;
@@ -281,7 +275,7 @@ Block Builder::ReadBlock(cmark_node* node) {
 std::optional<Action> Builder::MakeAction(const Block& block) {
   InfoString info = ParseInfoString(block.info);
   // The info string starts after the fence characters and any spaces.
-  std::string_view fence_line = LineAt(source_, block.pos.line);
+  std::string_view fence_line = lines_.Line(block.pos.line);
   size_t info_offset = fence_line.find(TrimView(block.info).substr(0, 1), block.pos.column - 1);
   if (TrimView(block.info).empty() || info_offset == std::string_view::npos)
     info_offset = block.pos.column - 1;
@@ -570,7 +564,7 @@ void Builder::BuildSection(int index) {
   step.budget = FindHeadingBudget(section.title, &budget_begin);
   step.title = budget_begin == std::string::npos ? section.title
                                                  : Trim(section.title.substr(0, budget_begin));
-  if (index == 0) step.title = runbook_.title.empty() ? "Untitled" : runbook_.title;
+  if (index == 0) step.title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
   step.pos = index == 0 && !section.content.empty() ? PosOf(section.content.front()) : section.pos;
   step.manual = section.directives.manual;
   step.skip = section.skip;
@@ -642,6 +636,7 @@ std::string WithoutNumbering(std::string_view title) {
 
 void Builder::AssignNames() {
   std::map<std::string, SourcePos> taken;
+  std::map<std::string, int> next_suffix;
   for (size_t i = 0; i < runbook_.steps.size(); ++i) {
     Step& step = runbook_.steps[i];
     if (!name_is_explicit_[i]) continue;
@@ -658,8 +653,11 @@ void Builder::AssignNames() {
     std::string base = Slugify(WithoutNumbering(step.title));
     if (base.empty()) base = "step";
     std::string name = base;
-    for (int suffix = 2; taken.count(name); ++suffix)
-      name = fmt::format("{}-{}", base, suffix);
+    // Remember the last suffix per base so a thousand "Verify" steps stay linear.
+    int& suffix = next_suffix[base];
+    if (suffix == 0) suffix = 2;
+    while (taken.count(name))
+      name = fmt::format("{}-{}", base, suffix++);
     if (name != base)
       Warn(step.pos,
            fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
@@ -724,14 +722,11 @@ ParseResult ParseRunbook(std::string path, std::string_view source) {
   cmark_parser_feed(parser.get(), markdown.data(), markdown.size());
   std::unique_ptr<cmark_node, NodeDeleter> document(cmark_parser_finish(parser.get()));
 
+  // Title: front matter, else the first H1 (found while building), else the file name.
+  runbook.title = runbook.front_matter.title;
   Builder builder(source, result);
   builder.Build(document.get());
-  if (!runbook.front_matter.title.empty()) runbook.title = runbook.front_matter.title;
-  if (runbook.title.empty()) {
-    std::string_view name = runbook.path;
-    name = name.substr(name.find_last_of('/') + 1);
-    runbook.title = std::string(name.substr(0, name.rfind('.')));
-  }
+  if (runbook.title.empty()) runbook.title = FileStem(runbook.path);
   std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) {
                      return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);

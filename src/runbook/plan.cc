@@ -18,6 +18,11 @@ int CountLines(const std::string& text) {
   return lines;
 }
 
+std::string LinesSummary(std::string_view language, const std::string& text) {
+  int lines = CountLines(text);
+  return fmt::format("{}, {} line{}", language, lines, lines == 1 ? "" : "s");
+}
+
 void CountItem(const ChecklistItem& item, PlanTotals& totals) {
   if (item.is_check()) ++totals.checks;
   if (item.is_manual()) ++totals.manual_confirmations;
@@ -55,9 +60,7 @@ std::string ActionSummary(const Action& action) {
                        action.transcript.size(), action.transcript.size() == 1 ? "" : "s", expected,
                        expected == 1 ? "" : "s", AttributeSummary(action.attributes));
   }
-  int lines = CountLines(action.block.text);
-  return fmt::format("{}, {} line{}{}", action.interpreter, lines, lines == 1 ? "" : "s",
-                     AttributeSummary(action.attributes));
+  return LinesSummary(action.interpreter, action.block.text) + AttributeSummary(action.attributes);
 }
 
 class TextRenderer {
@@ -86,9 +89,7 @@ class TextRenderer {
                       red_flag.lines.size() == 1 ? "" : "s"),
           red_flag.pos.line);
     for (const auto& verification : action.verifications)
-      Row(indent, "verify",
-          fmt::format("{}, {} line{}", verification.language, CountLines(verification.text),
-                      CountLines(verification.text) == 1 ? "" : "s"),
+      Row(indent, "verify", LinesSummary(verification.language, verification.text),
           verification.pos.line);
   }
 
@@ -118,8 +119,7 @@ class TextRenderer {
       ItemRows(indent + 2, item);
     if (step.kind == StepKind::kStep) {
       for (const auto& block : step.compensation)
-        Row(indent + 2, "undo", fmt::format("{}, {} lines", block.language, CountLines(block.text)),
-            block.pos.line);
+        Row(indent + 2, "undo", LinesSummary(block.language, block.text), block.pos.line);
       for (const auto& note : step.rollback_notes)
         Row(indent + 2, "undo", "note: " + note, 0);
       if (!step.has_rollback()) Row(indent + 2, "undo", "none", 0);
@@ -137,10 +137,9 @@ Millis PlannedDuration(const Runbook& runbook, int* budgeted_steps) {
   *budgeted_steps = 0;
   for (const Step& step : runbook.steps) {
     if (step.kind != StepKind::kStep) continue;
-    if (step.budget) {
-      ++*budgeted_steps;
-      step_sum[step.phase] += *step.budget;
-    }
+    bool phase_budgeted = step.phase >= 0 && runbook.phases[step.phase].budget;
+    if (step.budget || phase_budgeted) ++*budgeted_steps;
+    if (step.budget) step_sum[step.phase] += *step.budget;
   }
   std::map<int, bool> phase_seen;
   for (const Step& step : runbook.steps) {
@@ -285,7 +284,7 @@ std::string RenderPlanText(const Runbook& runbook, const Environment* environmen
       totals.actions == 1 ? "" : "s", totals.checks, totals.checks == 1 ? "" : "s",
       totals.manual_confirmations, totals.manual_confirmations == 1 ? "" : "s", totals.gates,
       totals.gates == 1 ? "" : "s");
-  out += fmt::format("Planned   {} ({} of {} steps budgeted)\n",
+  out += fmt::format("Planned   {} (budgets cover {} of {} steps)\n",
                      totals.planned.count() ? FormatDuration(totals.planned) : "no budgets",
                      totals.budgeted_steps, totals.steps);
   return out;

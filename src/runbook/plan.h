@@ -16,8 +16,8 @@ struct PlanTotals {
   int actions = 0;
   int checks = 0;
   int manual_confirmations = 0;
-  int gates = 0;  // confirm actions and manual steps
-  int budgeted_steps = 0;
+  int gates = 0;           // confirm actions and manual steps
+  int budgeted_steps = 0;  // covered by a budget of their own or of their phase
   Millis planned{0};
 };
 

@@ -1,0 +1,392 @@
+#include "runbook/parser.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace stagecraft::runbook {
+namespace {
+
+ParseResult Parse(std::string_view markdown) {
+  return ParseRunbook("book.md", markdown);
+}
+
+std::vector<std::string> Messages(const ParseResult& result) {
+  std::vector<std::string> messages;
+  for (const auto& d : result.diagnostics)
+    messages.push_back(std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
+                       (d.severity == Severity::kError ? "error: " : "warning: ") + d.message);
+  return messages;
+}
+
+std::vector<std::string> StepNames(const Runbook& book, StepKind kind = StepKind::kStep) {
+  std::vector<std::string> names;
+  for (const auto& step : book.steps)
+    if (step.kind == kind) names.push_back(step.name);
+  return names;
+}
+
+TEST(Parser, HeadingLevelsAreRelative) {
+  auto h2h3 = Parse("# T\n## Deploy\n### Build\n```bash\nmake\n```\n### Ship\n```sh\nship\n```\n");
+  auto h3h4 = Parse("### Deploy\n#### Build\n```bash\nmake\n```\n#### Ship\n```sh\nship\n```\n");
+  for (const auto* result : {&h2h3, &h3h4}) {
+    ASSERT_EQ(result->runbook.steps.size(), 2u);
+    EXPECT_EQ(StepNames(result->runbook), (std::vector<std::string>{"build", "ship"}));
+    ASSERT_EQ(result->runbook.phases.size(), 1u);
+    EXPECT_EQ(result->runbook.phases[0].title, "Deploy");
+    EXPECT_EQ(result->runbook.steps[1].phase, 0);
+  }
+}
+
+TEST(Parser, DeepestSectionHoldingBlocksIsTheStep) {
+  auto result = Parse(
+      "## Sequence\n### Step 9: Integration (10-15 minutes)\n#### Test 1: Invoke\n```bash\na\n```\n"
+      "#### Test 2: Write\n```bash\nb\n```\n");
+  const auto& book = result.runbook;
+  ASSERT_EQ(book.steps.size(), 2u);
+  EXPECT_EQ(book.steps[0].name, "invoke");
+  EXPECT_EQ(book.phases[book.steps[0].phase].title, "Step 9: Integration");
+  EXPECT_EQ(book.phases[book.steps[0].phase].budget, Millis(15 * 60'000));
+}
+
+TEST(Parser, BudgetIsStrippedFromTitle) {
+  auto result = Parse("## Step 2: Lambda Layer (2-3 minutes)\n```bash\ntrue\n```\n");
+  ASSERT_EQ(result.runbook.steps.size(), 1u);
+  EXPECT_EQ(result.runbook.steps[0].title, "Step 2: Lambda Layer");
+  EXPECT_EQ(result.runbook.steps[0].budget, Millis(180'000));
+  EXPECT_EQ(result.runbook.steps[0].name, "lambda-layer");
+}
+
+TEST(Parser, NumberedTitlesKeepBareQuantities) {
+  auto result = Parse("## 30 Minutes Before\n- [ ] ready\n## 1.2. Deploy\n```bash\nx\n```\n");
+  EXPECT_EQ(result.runbook.steps[0].name, "30-minutes-before");
+  EXPECT_EQ(result.runbook.steps[1].name, "deploy");
+}
+
+TEST(Parser, RollbackSectionIsNotNormalFlow) {
+  auto result = Parse(
+      "## Deploy\n```bash\nx\n```\n## \xF0\x9F\x94\x84 10. ROLL BACK "
+      "PROCEDURE\n```bash\nundo\n```\n");
+  EXPECT_EQ(StepNames(result.runbook), std::vector<std::string>{"deploy"});
+  EXPECT_EQ(StepNames(result.runbook, StepKind::kRollback).size(), 1u);
+}
+
+TEST(Parser, DocumentationSectionsHoldNoActions) {
+  auto result = Parse(
+      "## Deploy\n```bash\nx\n```\n## Troubleshooting\n### Init fails\n```bash\nfix\n```\n"
+      "## Support Contacts\n```bash\ncall\n```\n## References\n```bash\nr\n```\n");
+  EXPECT_EQ(result.runbook.steps.size(), 1u);
+}
+
+TEST(Parser, DirectivesOverrideTitles) {
+  auto result = Parse(
+      "## Notes\n<!-- stagecraft: rollback -->\n```bash\nundo\n```\n"
+      "## Deploy\n<!-- stagecraft: name=ship timeout=10m manual -->\n```bash\nx\n```\n"
+      "## Extra\n<!-- stagecraft: skip -->\n```bash\ny\n```\n"
+      "## Checks\n<!-- stagecraft: preflight -->\n```bash\nz\n```\n");
+  const auto& steps = result.runbook.steps;
+  ASSERT_EQ(steps.size(), 4u);
+  EXPECT_EQ(steps[0].kind, StepKind::kRollback);
+  EXPECT_EQ(steps[1].name, "ship");
+  EXPECT_EQ(steps[1].timeout, Millis(600'000));
+  EXPECT_TRUE(steps[1].manual);
+  EXPECT_TRUE(steps[2].skip);
+  EXPECT_EQ(steps[3].kind, StepKind::kPreflight);
+  EXPECT_TRUE(result.diagnostics.empty()) << Messages(result)[0];
+}
+
+TEST(Parser, DirectiveAwayFromHeadingWarns) {
+  auto result = Parse("## Deploy\n\ntext\n\n<!-- stagecraft: skip -->\n\n```bash\nx\n```\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"5:1 warning: stagecraft directive ignored: it must come "
+                                     "right after a heading"});
+  EXPECT_FALSE(result.runbook.steps[0].skip);
+}
+
+TEST(Parser, UnknownDirectiveSuggests) {
+  auto result = Parse("## Deploy\n<!-- stagecraft: manaul -->\n```bash\nx\n```\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"2:1 warning: unknown stagecraft directive 'manaul'; did you "
+                                     "mean 'manual'?"});
+}
+
+TEST(Parser, BothAttributeSyntaxes) {
+  auto result = Parse(
+      "## A\n```bash { name=publish timeout=5m retries=3 delay=10s capture=ARN confirm }\nx\n```\n"
+      "## B\n```bash {\"name\":\"other\",\"timeout\":\"2m\",\"idempotent\":true}\ny\n```\n");
+  ASSERT_TRUE(result.diagnostics.empty()) << Messages(result)[0];
+  const Attributes& a = result.runbook.steps[0].actions[0].attributes;
+  EXPECT_EQ(a.name, "publish");
+  EXPECT_EQ(a.timeout, Millis(300'000));
+  EXPECT_EQ(a.retries, 3);
+  EXPECT_EQ(a.delay, Millis(10'000));
+  EXPECT_EQ(a.capture->variable, "ARN");
+  EXPECT_TRUE(a.confirm);
+  const Attributes& b = result.runbook.steps[1].actions[0].attributes;
+  EXPECT_EQ(b.name, "other");
+  EXPECT_EQ(b.timeout, Millis(120'000));
+  EXPECT_TRUE(b.idempotent);
+}
+
+TEST(Parser, UnknownAttributeSuggestsTheClosestName) {
+  auto result = Parse("## A\n```bash { timout=5m }\nx\n```\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"2:11 warning: unknown attribute 'timout'; did you mean "
+                                     "'timeout'?"});
+}
+
+TEST(Parser, BadDurationIsAnErrorAtTheAttribute) {
+  auto result = Parse("## A\n```bash {timeout=\"5 parsecs\"}\nx\n```\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"2:10 error: invalid duration '5 parsecs' (expected a number "
+                                     "with a unit, e.g. 30s, 5m, 1h30m) for timeout"});
+}
+
+TEST(Parser, CaptureIntoInvalidVariableName) {
+  auto result = Parse("## A\n```bash { capture=layer-arn }\nx\n```\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"2:11 error: cannot capture into 'layer-arn': not a valid "
+                                     "variable name"});
+}
+
+TEST(Parser, CaptureWithRegex) {
+  auto result = Parse("## A\n```bash { capture=\"VERSION:/version (\\d+)/\" }\nx\n```\n");
+  ASSERT_TRUE(result.diagnostics.empty()) << Messages(result)[0];
+  EXPECT_EQ(result.runbook.steps[0].actions[0].attributes.capture->regex, "version (\\d+)");
+}
+
+TEST(Parser, UntilWithoutTimeoutIsAnError) {
+  auto result = Parse("## A\n```bash { until delay=2s }\ncurl x\n```\n");
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_EQ(result.diagnostics[0].message,
+            "'until' retries until the block succeeds within its timeout, but no timeout is set");
+}
+
+TEST(Parser, LabelsBindBlocksToThePrecedingAction) {
+  auto result = Parse(
+      "## Init\n```bash\nterraform init\n```\n\n**Expected Output:**\n```\nTerraform has been "
+      "successfully initialized!\n```\n\n**Verification:**\n```bash\nls .terraform\n```\n\n"
+      "**Red Flags:**\n```\nError\n```\n\n**Rollback:**\n```bash\nrm -rf .terraform\n```\n\n"
+      "**Troubleshooting:**\n- If backend not found: create the bucket\n");
+  ASSERT_TRUE(result.diagnostics.empty()) << Messages(result)[0];
+  const Step& step = result.runbook.steps[0];
+  ASSERT_EQ(step.actions.size(), 1u);
+  const Action& action = step.actions[0];
+  ASSERT_EQ(action.expectations.size(), 1u);
+  EXPECT_EQ(action.expectations[0].lines[0].pattern,
+            "Terraform has been successfully initialized!");
+  EXPECT_EQ(action.expectations[0].lines[0].line, 8);
+  ASSERT_EQ(action.verifications.size(), 1u);
+  ASSERT_EQ(action.red_flags.size(), 1u);
+  ASSERT_EQ(step.compensation.size(), 1u);
+  EXPECT_EQ(step.compensation[0].text, "rm -rf .terraform\n");
+  EXPECT_EQ(step.troubleshooting, "If backend not found: create the bucket");
+}
+
+TEST(Parser, RollbackProseIsAManualNote) {
+  auto result = Parse("## A\n```bash\nx\n```\n\n**Rollback:** Layers cannot be deleted\n");
+  EXPECT_EQ(result.runbook.steps[0].rollback_notes,
+            std::vector<std::string>{"Layers cannot be deleted"});
+}
+
+TEST(Parser, ExpectationWithoutActionIsAnError) {
+  auto result = Parse("## A\n\n**Expected Output:**\n```\nok\n```\n\n```bash\nx\n```\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"4:1 error: expectation block has no preceding action to "
+                                     "check"});
+}
+
+TEST(Parser, ExpectedLinePatterns) {
+  auto result = Parse(
+      "## A\n```bash\nx\n```\n**Expected:**\n```\nexact line  \nv\\d+ (re)\nid-* "
+      "(glob)\n...\n```\n");
+  const auto& lines = result.runbook.steps[0].actions[0].expectations[0].lines;
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0].kind, ExpectedLine::Kind::kLiteral);
+  EXPECT_EQ(lines[0].pattern, "exact line");
+  EXPECT_EQ(lines[1].kind, ExpectedLine::Kind::kRegex);
+  EXPECT_EQ(lines[1].pattern, "v\\d+");
+  EXPECT_EQ(lines[2].kind, ExpectedLine::Kind::kGlob);
+  EXPECT_EQ(lines[3].kind, ExpectedLine::Kind::kAnyLines);
+}
+
+TEST(Parser, InvalidRegexIsAnErrorAtTheLine) {
+  auto result = Parse("## A\n```bash\nx\n```\n**Expected:**\n```\nok\nv(\\d+ (re)\n```\n");
+  EXPECT_EQ(Messages(result), std::vector<std::string>{
+                                  "8:6 error: invalid (re) pattern: missing closing parenthesis"});
+}
+
+TEST(Parser, TranscriptSplitsCommandsAndExpectedOutput) {
+  auto result = Parse(
+      "## Validate\n```bash\n$ terraform validate\nSuccess! The configuration is valid.\n\n"
+      "$ echo one \\\n> two\none two\n```\n");
+  const Action& action = result.runbook.steps[0].actions[0];
+  ASSERT_EQ(action.transcript.size(), 2u);
+  EXPECT_EQ(action.transcript[0].command, "terraform validate");
+  ASSERT_EQ(action.transcript[0].expected.size(), 1u);
+  EXPECT_EQ(action.transcript[0].expected[0].pattern, "Success! The configuration is valid.");
+  EXPECT_EQ(action.transcript[1].command, "echo one \\\ntwo");
+  EXPECT_EQ(action.transcript[1].pos.line, 6);
+}
+
+TEST(Parser, ScriptWithDollarInsideIsNotATranscript) {
+  auto result = Parse("## A\n```bash\nexport X=1\n$ not a prompt here\n```\n");
+  EXPECT_FALSE(result.runbook.steps[0].actions[0].is_transcript());
+}
+
+TEST(Parser, ConsoleBlockIsDataUnlessPrompted) {
+  auto data = Parse("## A\n```console\nsome output\n```\n");
+  EXPECT_TRUE(data.runbook.steps.empty());
+  auto prompted = Parse("## A\n```console\n$ uname\nLinux\n```\n");
+  ASSERT_EQ(prompted.runbook.steps.size(), 1u);
+  EXPECT_TRUE(prompted.runbook.steps[0].actions[0].is_transcript());
+}
+
+TEST(Parser, DataBlocksAreNotActions) {
+  auto result = Parse("## A\n```json\n{}\n```\n```hcl\nx = 1\n```\n```\nplain\n```\n");
+  EXPECT_TRUE(result.runbook.steps.empty());
+}
+
+TEST(Parser, ChecklistItemsAreChecksManualConfirmationsAndGroups) {
+  auto result = Parse(
+      "## Pre-Deployment Checklist\n"
+      "- [ ] AWS CLI installed\n  ```bash\n  aws --version\n  ```\n"
+      "- [x] Permissions reviewed\n  - Lambda\n  - S3\n"
+      "- [ ] **Team**\n  - [ ] Lead online\n  - [ ] DBA online\n"
+      "## Deploy\n```bash\nx\n```\n");
+  const auto& steps = result.runbook.steps;
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].kind, StepKind::kPreflight);
+  const auto& items = steps[0].checklist;
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_TRUE(items[0].is_check());
+  EXPECT_EQ(items[0].actions[0].block.text, "aws --version\n");
+  EXPECT_TRUE(items[1].is_manual());
+  EXPECT_TRUE(items[1].ticked_in_source);
+  EXPECT_TRUE(items[2].is_group());
+  EXPECT_EQ(items[2].text, "Team");
+  EXPECT_EQ(items[2].children.size(), 2u);
+  EXPECT_EQ(steps[1].kind, StepKind::kStep);
+}
+
+TEST(Parser, ChecklistAfterTheFirstStepIsNotPreflight) {
+  auto result = Parse("## Deploy\n```bash\nx\n```\n## Verification Checklist\n- [ ] works\n");
+  EXPECT_EQ(result.runbook.steps[1].kind, StepKind::kStep);
+}
+
+TEST(Parser, SuccessCriteriaSectionsInheritTheirKind) {
+  auto result = Parse(
+      "## Deploy\n```bash\nx\n```\n## DEPLOYMENT SUCCESS CRITERIA\n### MUST PASS\n- [x] tables "
+      "created\n");
+  ASSERT_EQ(result.runbook.steps.size(), 2u);
+  EXPECT_EQ(result.runbook.steps[1].kind, StepKind::kSuccessCriteria);
+}
+
+TEST(Parser, SignOffTableListsRoles) {
+  auto result = Parse(
+      "## Deploy\n```bash\nx\n```\n## Deployment Sign-off\n\n| Role | Name |\n|---|---|\n| Lead "
+      "Engineer | |\n| QA Lead | |\n");
+  ASSERT_EQ(result.runbook.sign_off.size(), 2u);
+  EXPECT_EQ(result.runbook.sign_off[1].role, "QA Lead");
+}
+
+TEST(Parser, FrontMatterIsReadWithFilePositions) {
+  auto result = Parse(
+      "---\ntitle: Staging rollout\nrequires: [aws >= 2.0, jq]\nvars: { REGION: us-east-1 }\n"
+      "secrets:\n  DB_PASSWORD: { command: \"cat /run/pw\" }\n  TOKEN: { env: CI_TOKEN }\n"
+      "environments:\n  staging: { vars: { DB_HOST: db.staging } }\n"
+      "  production: { vars: { DB_HOST: db.prod }, protected: true }\n---\n"
+      "## Deploy\n```bash\nx\n```\n");
+  ASSERT_TRUE(result.diagnostics.empty()) << Messages(result)[0];
+  const auto& fm = result.runbook.front_matter;
+  EXPECT_EQ(result.runbook.title, "Staging rollout");
+  ASSERT_EQ(fm.requires_tools.size(), 2u);
+  EXPECT_EQ(fm.requires_tools[0].op, ">=");
+  EXPECT_EQ(fm.requires_tools[0].version, "2.0");
+  EXPECT_EQ(fm.requires_tools[1].tool, "jq");
+  EXPECT_EQ(fm.vars.at("REGION"), "us-east-1");
+  ASSERT_EQ(fm.secrets.size(), 2u);
+  EXPECT_EQ(fm.secrets[0].source, SecretSource::kCommand);
+  ASSERT_EQ(fm.environments.size(), 2u);
+  EXPECT_TRUE(result.runbook.FindEnvironment("production")->is_protected);
+  EXPECT_EQ(result.runbook.steps[0].pos.line, 12);
+}
+
+TEST(Parser, FrontMatterSyntaxErrorPointsIntoTheFile) {
+  auto result = Parse("---\ntitle: ok\nvars: [unclosed\n---\n## A\n```bash\nx\n```\n");
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_EQ(result.diagnostics[0].severity, Severity::kError);
+  EXPECT_EQ(result.diagnostics[0].pos.line, 4);
+}
+
+TEST(Parser, FrontMatterMustBeAMapping) {
+  auto result = Parse("---\n- just\n- a list\n---\n# T\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"2:1 error: front matter must be a YAML mapping (key: value "
+                                     "lines)"});
+}
+
+TEST(Parser, UnterminatedFrontMatter) {
+  auto result = Parse("---\ntitle: x\n## A\n");
+  EXPECT_EQ(Messages(result), std::vector<std::string>{"1:1 error: front matter is never closed"});
+}
+
+TEST(Parser, UnknownFrontMatterKeySuggests) {
+  auto result = Parse("---\nenviroments: {}\n---\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"2:1 warning: unknown front matter key 'enviroments'; did you "
+                                     "mean 'environments'?"});
+}
+
+TEST(Parser, UnterminatedFenceIsAnError) {
+  auto result = Parse("## A\n```bash\necho hi\n\n## B\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"2:1 error: code fence is never closed; everything after it "
+                                     "is treated as code"});
+  EXPECT_TRUE(result.runbook.steps.empty());
+}
+
+TEST(Parser, DuplicateExplicitNamesAreErrors) {
+  auto result = Parse(
+      "## A\n<!-- stagecraft: name=x -->\n```bash\na\n```\n## B\n<!-- stagecraft: name=x -->\n"
+      "```bash\nb\n```\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"6:1 error: duplicate step name 'x' (first used at line 1)"});
+}
+
+TEST(Parser, DuplicateTitlesAreRenamedWithAWarning) {
+  auto result = Parse("## P1\n### Verify\n```bash\na\n```\n## P2\n### Verify\n```bash\nb\n```\n");
+  EXPECT_EQ(StepNames(result.runbook), (std::vector<std::string>{"verify", "verify-2"}));
+  EXPECT_EQ(result.diagnostics.size(), 1u);
+}
+
+TEST(Parser, ContentBeforeAnyHeadingIsAStep) {
+  auto result = Parse("```bash\necho hi\n```\n");
+  ASSERT_EQ(result.runbook.steps.size(), 1u);
+  EXPECT_EQ(result.runbook.steps[0].title, "book");
+}
+
+TEST(Parser, ActionsInsideNumberedListsAreFound) {
+  auto result = Parse("## Deploy\n1. Build it\n   ```bash\n   make\n   ```\n2. Ship\n");
+  ASSERT_EQ(result.runbook.steps.size(), 1u);
+  EXPECT_EQ(result.runbook.steps[0].actions[0].block.pos.column, 4);
+}
+
+TEST(Parser, ProseExpectationWarns) {
+  auto result = Parse("## A\n```bash\npsql -c 'select 1'\n```\nExpected: 4 tables\n");
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"5:1 warning: expectation written as prose is not checked"});
+}
+
+TEST(Parser, InterpreterFollowsTheLanguage) {
+  auto result = Parse(
+      "---\nshell: zsh\n---\n## A\n```shell\nx\n```\n```python\nprint(1)\n```\n```sh\ny\n```\n");
+  const auto& actions = result.runbook.steps[0].actions;
+  ASSERT_EQ(actions.size(), 3u);
+  EXPECT_EQ(actions[0].interpreter, "zsh");
+  EXPECT_EQ(actions[1].interpreter, "python3");
+  EXPECT_EQ(actions[2].interpreter, "sh");
+}
+
+}  // namespace
+}  // namespace stagecraft::runbook

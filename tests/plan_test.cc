@@ -1,0 +1,197 @@
+// End-to-end tests of `stagecraft plan` and `stagecraft lint` on the fixture runbooks, and
+// of every kind of unusable input.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/binary_runner.h"
+
+namespace stagecraft::testing {
+namespace {
+
+class FixtureGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FixtureGolden, PlanTextMatchesGolden) {
+  auto result = RunStagecraft({"plan", "fixtures/" + GetParam() + ".md"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(CompareWithGolden(GetParam() + ".plan.txt", result.out), "");
+}
+
+TEST_P(FixtureGolden, PlanJsonMatchesGolden) {
+  auto result = RunStagecraft({"plan", "--json", "fixtures/" + GetParam() + ".md"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(CompareWithGolden(GetParam() + ".plan.json", result.out), "");
+}
+
+class LintGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LintGolden, LintMatchesGolden) {
+  auto result = RunStagecraft({"lint", "fixtures/" + GetParam() + ".md"});
+  EXPECT_EQ(CompareWithGolden(GetParam() + ".lint.txt",
+                              result.out + "exit " + std::to_string(result.exit_code) + "\n"),
+            "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureGolden,
+                         ::testing::Values("lambda-rollout", "infra-rollout", "platform-rollout"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, LintGolden,
+                         ::testing::Values("lambda-rollout", "infra-rollout", "platform-rollout",
+                                           "lint-findings"));
+
+TEST(Plan, EnvironmentVarsAreMergedIntoTheScope) {
+  auto result = RunStagecraft({"plan", "--env", "production", "fixtures/platform-rollout.md"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Env       production (protected: asks for its name before running)"),
+            std::string::npos);
+  EXPECT_NE(result.out.find("Vars      API_PORT=8080, DB_HOST=db.internal"), std::string::npos);
+}
+
+TEST(Plan, UnknownEnvironmentIsAUsageError) {
+  auto result = RunStagecraft({"plan", "--env", "prod", "fixtures/platform-rollout.md"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.err,
+            "fixtures/platform-rollout.md: error: unknown environment 'prod' (the runbook "
+            "defines: staging, production)\n");
+}
+
+TEST(Plan, RunbookWithErrorsIsRefused) {
+  TempDir dir;
+  WriteFile(dir.File("bad.md"), "## Deploy\n```bash { retries=many }\nmake\n```\n");
+  auto result = RunStagecraft({"plan", "bad.md"}, dir.path());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "bad.md:2:11: error: invalid value 'many' for retries (expected a whole number from "
+            "0 to 1000)\n"
+            "  ```bash { retries=many }\n"
+            "            ^\n"
+            "bad.md: cannot plan: 1 error (stagecraft lint bad.md lists every finding)\n");
+}
+
+TEST(Lint, ExitsOneOnErrors) {
+  TempDir dir;
+  WriteFile(dir.File("bad.md"), "## Deploy\n```bash { capture=1BAD }\nmake\n```\n");
+  auto result = RunStagecraft({"lint", "bad.md"}, dir.path());
+  EXPECT_EQ(result.exit_code, 1);
+}
+
+TEST(Lint, CleanRunbookSaysSo) {
+  TempDir dir;
+  WriteFile(dir.File("ok.md"), "## Check\n```bash\nls\n```\n");
+  auto result = RunStagecraft({"lint", "ok.md"}, dir.path());
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.out, "ok.md: no problems found\n");
+}
+
+TEST(Cli, UnknownSubcommandIsAUsageError) {
+  auto result = RunStagecraft({"deploy"});
+  EXPECT_EQ(result.exit_code, 2);
+}
+
+TEST(Cli, MissingArgumentIsAUsageError) {
+  auto result = RunStagecraft({"plan"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("runbook is required"), std::string::npos) << result.err;
+}
+
+// --- unusable and odd input: never a crash or a hang, always a clear message ---
+
+struct BadInput {
+  const char* name;
+  std::string contents;
+  int plan_exit;
+  const char* plan_stderr;  // exact, or nullptr when only stdout matters
+  const char* plan_stdout_contains;
+};
+
+class BadInputTest : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(BadInputTest, PlanReportsClearly) {
+  const BadInput& input = GetParam();
+  TempDir dir;
+  WriteFile(dir.File("book.md"), input.contents);
+  auto result = RunStagecraft({"plan", "book.md"}, dir.path());
+  EXPECT_EQ(result.exit_code, input.plan_exit) << result.out << result.err;
+  if (input.plan_stderr) EXPECT_EQ(result.err, input.plan_stderr);
+  if (input.plan_stdout_contains)
+    EXPECT_NE(result.out.find(input.plan_stdout_contains), std::string::npos) << result.out;
+}
+
+const char* kNothingToRun =
+    "Nothing to run: the runbook has no executable blocks (```bash and the like) and no "
+    "checklists.";
+
+INSTANTIATE_TEST_SUITE_P(
+    Inputs, BadInputTest,
+    ::testing::Values(
+        BadInput{"EmptyFile", "", 0, "", kNothingToRun},
+        BadInput{"NulBytes", std::string("# Title\nab\0cd\n", 15), 2,
+                 "book.md:2:3: error: file contains a NUL byte; a runbook must be Markdown text\n",
+                 nullptr},
+        BadInput{"InvalidUtf8", "# Title\n\nna\xefve \xff\n", 2,
+                 "book.md:3:3: error: invalid UTF-8 (byte 0xef); save the runbook as UTF-8\n",
+                 nullptr},
+        BadInput{"UnterminatedFence", "## Deploy\n```bash\nmake\n", 2,
+                 "book.md:2:1: error: code fence is never closed; everything after it is "
+                 "treated as code\n"
+                 "  ```bash\n"
+                 "  ^\n"
+                 "  hint: close the block with a line of 3 '`' characters\n"
+                 "book.md: cannot plan: 1 error (stagecraft lint book.md lists every finding)\n",
+                 nullptr},
+        BadInput{"FrontMatterNotAMapping", "---\n- a\n- b\n---\n## A\n```bash\nx\n```\n", 2,
+                 "book.md:2:1: error: front matter must be a YAML mapping (key: value lines)\n"
+                 "  - a\n"
+                 "  ^\n"
+                 "  hint: e.g. 'title: Staging rollout'\n"
+                 "book.md: cannot plan: 1 error (stagecraft lint book.md lists every finding)\n",
+                 nullptr},
+        BadInput{"UnterminatedFrontMatter", "---\ntitle: x\n\n## A\n", 2,
+                 "book.md:1:1: error: front matter is never closed\n"
+                 "  ---\n"
+                 "  ^\n"
+                 "  hint: end the YAML block with a line holding only '---'\n"
+                 "book.md: cannot plan: 1 error (stagecraft lint book.md lists every finding)\n",
+                 nullptr},
+        BadInput{"HeadingsOnly", "# A\n## B\n### C\n", 0, "", kNothingToRun},
+        BadInput{"NoExecutableBlock", "# Notes\n\n```json\n{}\n```\n\nSome prose.\n", 0, "",
+                 kNothingToRun}),
+    [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
+
+TEST(BadInput, DirectoryInsteadOfFile) {
+  TempDir dir;
+  std::filesystem::create_directory(dir.File("book.md"));
+  auto result = RunStagecraft({"plan", "book.md"}, dir.path());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.err, "book.md: error: is a directory, not a runbook file\n");
+  EXPECT_EQ(RunStagecraft({"lint", "book.md"}, dir.path()).exit_code, 2);
+}
+
+TEST(BadInput, MissingFile) {
+  TempDir dir;
+  auto result = RunStagecraft({"lint", "nope.md"}, dir.path());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.err, "nope.md: error: cannot read runbook: No such file or directory\n");
+}
+
+TEST(BadInput, FiftyMegabyteRunbookIsPlanned) {
+  TempDir dir;
+  // Mostly pasted prose and logs, as oversized guides are, with a step every few KiB.
+  std::string prose(60, 'x');
+  std::string chunk;
+  for (int i = 0; i < 40; ++i)
+    chunk += "Some long explanation " + prose + "\n";
+  std::string contents;
+  contents.reserve((50u << 20) + chunk.size() * 2);
+  for (int step = 0; contents.size() < (50u << 20); ++step)
+    contents += "## Step " + std::to_string(step) + "\n\n" + chunk + "\n```bash\necho " +
+                std::to_string(step) + "\n```\n\n";
+  WriteFile(dir.File("big.md"), contents);
+  auto result = RunStagecraft({"plan", "big.md"}, dir.path());
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Totals    "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stagecraft::testing

@@ -1,0 +1,42 @@
+#pragma once
+
+// Runs the real stagecraft binary for end-to-end tests and captures what it printed.
+
+#include <string>
+#include <vector>
+
+namespace stagecraft::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `stagecraft ARGS...` in `cwd` (default: the tests/ directory) with stdin from
+// /dev/null, as CI does.
+CommandResult RunStagecraft(const std::vector<std::string>& args, const std::string& cwd = "");
+
+std::string TestsDir();
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& contents);
+
+// A fresh directory under $TMPDIR, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Compares `actual` with tests/golden/NAME; with STAGECRAFT_UPDATE_GOLDEN=1 rewrites it.
+// Returns an empty string on a match, else a message for the test failure.
+std::string CompareWithGolden(const std::string& name, const std::string& actual);
+
+}  // namespace stagecraft::testing
