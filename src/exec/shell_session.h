@@ -1,0 +1,73 @@
+#pragma once
+
+// Runs a runbook's blocks as if they were typed into one terminal: shell variables
+// (exported or not), functions and the working directory carry from one block to the
+// next, although every block is its own process (so it can be timed out, killed and
+// journaled on its own).
+//
+// How: each bash block runs as `bash -c PRELUDE` which sources the previous block's
+// `declare -p` / `declare -f` dump, defines the root-relative `cd`, runs the block with
+// `set -eo pipefail`, and dumps its state again from an EXIT trap. Blocks in other
+// interpreters (python3, node, sh...) are exec'd from that same prelude, so they see the
+// carried exported variables and working directory but cannot change them.
+//
+// Not thread-safe: one session runs one block at a time.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "exec/subprocess.h"
+
+namespace stagecraft::exec {
+
+struct ShellSessionOptions {
+  std::string root_dir;   // where relative `cd`s fall back to; also the first cwd
+  std::string state_dir;  // private scratch directory for block files and state dumps
+  // Environment every block starts from: the engine's own plus the runbook's scope.
+  std::map<std::string, std::string> environment;
+  const InterruptWatcher* interrupts = nullptr;  // not owned
+  Millis kill_grace{5000};
+};
+
+struct BlockRequest {
+  std::string interpreter;  // "bash", "sh", "python3", ...
+  std::string code;
+  std::optional<std::string> cwd;  // `cwd=` attribute, relative to the session's cwd
+  std::optional<Millis> timeout;
+  bool interactive = false;
+  OutputSink* sink = nullptr;  // not owned
+};
+
+class ShellSession {
+ public:
+  explicit ShellSession(ShellSessionOptions options);
+  ShellSession(const ShellSession&) = delete;
+  ShellSession& operator=(const ShellSession&) = delete;
+
+  ProcessOutcome Run(const BlockRequest& request);
+
+  // Exports NAME=value to every later block (captures use this). Overrides a value the
+  // blocks set themselves.
+  void SetVariable(const std::string& name, const std::string& value);
+
+  const std::string& cwd() const { return cwd_; }
+  // Exported variables as the last bash block left them (values unescaped).
+  std::map<std::string, std::string> ExportedVariables() const;
+  // The carried declarations, re-sourceable; for dry runs and resume.
+  const std::string& state() const { return state_; }
+  void RestoreState(std::string state, std::string cwd);
+
+ private:
+  std::vector<std::string> Environment(const std::string& block_path) const;
+
+  ShellSessionOptions options_;
+  std::string cwd_;
+  std::string state_;      // filtered `declare -p` output plus captures
+  std::string functions_;  // `declare -f` output
+  int block_counter_ = 0;
+};
+
+}  // namespace stagecraft::exec

@@ -1,0 +1,179 @@
+#include "exec/shell_session.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "exec/shell_declarations.h"
+
+namespace stagecraft::exec {
+namespace {
+
+class StringSink : public OutputSink {
+ public:
+  void OnOutput(Stream stream, std::string_view bytes) override {
+    (stream == Stream::kStdout ? out : err).append(bytes);
+  }
+  std::string out;
+  std::string err;
+};
+
+class ShellSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/stagecraft-session-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    base_ = pattern;
+    std::filesystem::create_directories(base_ + "/root/deploy/app");
+    std::filesystem::create_directories(base_ + "/state");
+    ShellSessionOptions options;
+    options.root_dir = base_ + "/root";
+    options.state_dir = base_ + "/state";
+    options.environment = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"SCOPE_VAR", "from-scope"}};
+    session_ = std::make_unique<ShellSession>(options);
+  }
+  void TearDown() override { std::filesystem::remove_all(base_); }
+
+  ProcessOutcome Run(const std::string& code, const std::string& interpreter = "bash") {
+    sink_ = StringSink();
+    BlockRequest request;
+    request.interpreter = interpreter;
+    request.code = code;
+    request.sink = &sink_;
+    request.timeout = Millis(10'000);
+    return session_->Run(request);
+  }
+
+  std::string base_;
+  std::unique_ptr<ShellSession> session_;
+  StringSink sink_;
+};
+
+TEST_F(ShellSessionTest, PlainAndExportedVariablesCarryToTheNextBlock) {
+  ASSERT_TRUE(Run("PLAIN='two words'\nexport EXPORTED=yes\n").success());
+  ASSERT_TRUE(Run("echo \"$PLAIN|$EXPORTED|$SCOPE_VAR\"").success()) << sink_.err;
+  EXPECT_EQ(sink_.out, "two words|yes|from-scope\n");
+}
+
+TEST_F(ShellSessionTest, FunctionsCarry) {
+  ASSERT_TRUE(Run("greet() { echo \"hello $1\"; }").success());
+  ASSERT_TRUE(Run("greet world").success());
+  EXPECT_EQ(sink_.out, "hello world\n");
+}
+
+TEST_F(ShellSessionTest, WorkingDirectoryCarries) {
+  ASSERT_TRUE(Run("cd deploy").success());
+  ASSERT_TRUE(Run("pwd").success());
+  EXPECT_EQ(sink_.out, base_ + "/root/deploy\n");
+  EXPECT_EQ(session_->cwd(), base_ + "/root/deploy");
+}
+
+TEST_F(ShellSessionTest, RelativeCdFallsBackToTheRootWithANotice) {
+  ASSERT_TRUE(Run("cd deploy/app").success());
+  ASSERT_TRUE(Run("cd deploy && pwd").success()) << sink_.err;
+  EXPECT_EQ(sink_.out, base_ + "/root/deploy\n");
+  EXPECT_EQ(sink_.err, "stagecraft: cd deploy: not found in " + base_ + "/root/deploy/app; using " +
+                           base_ + "/root/deploy (relative to the runbook root)\n");
+}
+
+TEST_F(ShellSessionTest, MissingDirectoryFailsTheBlock) {
+  auto outcome = Run("cd nowhere");
+  EXPECT_EQ(outcome.kind, ProcessOutcome::Kind::kExited);
+  EXPECT_EQ(outcome.exit_code, 1);
+}
+
+TEST_F(ShellSessionTest, ErrexitAndPipefailAreOn) {
+  EXPECT_EQ(Run("false\necho not reached").exit_code, 1);
+  EXPECT_EQ(sink_.out, "");
+  EXPECT_EQ(Run("false | true").exit_code, 1);
+}
+
+TEST_F(ShellSessionTest, ExitCodeIsKeptAndStateStillSaved) {
+  auto outcome = Run("KEPT=1\nexit 3");
+  EXPECT_EQ(outcome.exit_code, 3);
+  ASSERT_TRUE(Run("echo $KEPT").success());
+  EXPECT_EQ(sink_.out, "1\n");
+}
+
+TEST_F(ShellSessionTest, MultiLineValuesAndArraysSurvive) {
+  ASSERT_TRUE(Run("TEXT=$'line one\\nline \"two\" $x'\nLIST=(a 'b c')\n").success());
+  ASSERT_TRUE(Run("printf '%s\\n' \"$TEXT\" \"${LIST[1]}\" \"${#LIST[@]}\"").success());
+  EXPECT_EQ(sink_.out, "line one\nline \"two\" $x\nb c\n2\n");
+}
+
+TEST_F(ShellSessionTest, ReadonlyAndShellInternalsAreNotCarried) {
+  ASSERT_TRUE(Run("readonly FIXED=1\nBASH_ENV_LIKE=1").success());
+  auto outcome = Run("echo \"${FIXED:-unset}\"");
+  ASSERT_TRUE(outcome.success()) << sink_.err;
+  EXPECT_EQ(sink_.out, "unset\n");
+  EXPECT_EQ(session_->state().find("PPID"), std::string::npos);
+}
+
+TEST_F(ShellSessionTest, CapturedVariablesAreExportedToLaterBlocks) {
+  session_->SetVariable("LAYER_ARN", "arn:aws:x:1 'quoted'");
+  ASSERT_TRUE(Run("echo \"$LAYER_ARN\"; printenv LAYER_ARN").success());
+  EXPECT_EQ(sink_.out, "arn:aws:x:1 'quoted'\narn:aws:x:1 'quoted'\n");
+}
+
+TEST_F(ShellSessionTest, OtherInterpretersSeeExportsAndCwd) {
+  ASSERT_TRUE(Run("export REGION=eu-west-1\ncd deploy").success());
+  auto outcome = Run("import os\nprint(os.environ['REGION'], os.getcwd())\n", "python3");
+  ASSERT_TRUE(outcome.success()) << sink_.err;
+  EXPECT_EQ(sink_.out, "eu-west-1 " + base_ + "/root/deploy\n");
+  ASSERT_TRUE(Run("echo \"$REGION\" \"$PWD\"", "sh").success());
+  EXPECT_EQ(sink_.out, "eu-west-1 " + base_ + "/root/deploy\n");
+}
+
+TEST_F(ShellSessionTest, MissingInterpreterFailsClearly) {
+  auto outcome = Run("x", "no-such-interpreter");
+  EXPECT_FALSE(outcome.success());
+  EXPECT_EQ(outcome.exit_code, 127);
+  EXPECT_NE(sink_.err.find("no-such-interpreter"), std::string::npos) << sink_.err;
+}
+
+TEST_F(ShellSessionTest, CwdAttributeMovesOnlyThatBlock) {
+  sink_ = StringSink();
+  BlockRequest request;
+  request.interpreter = "bash";
+  request.code = "pwd";
+  request.cwd = "deploy/app";
+  request.sink = &sink_;
+  ASSERT_TRUE(session_->Run(request).success());
+  EXPECT_EQ(sink_.out, base_ + "/root/deploy/app\n");
+  EXPECT_EQ(session_->cwd(), base_ + "/root");
+}
+
+TEST_F(ShellSessionTest, NonexistentCwdAttributeSpawnsNothing) {
+  BlockRequest request;
+  request.interpreter = "bash";
+  request.code = "touch marker";
+  request.cwd = "missing";
+  auto outcome = session_->Run(request);
+  EXPECT_EQ(outcome.kind, ProcessOutcome::Kind::kSpawnFailed);
+  EXPECT_NE(outcome.error.find("missing"), std::string::npos) << outcome.error;
+}
+
+TEST_F(ShellSessionTest, ExportedVariablesAreReadBack) {
+  ASSERT_TRUE(Run("export DB_PASSWORD=$'s3cr\"et'\nLOCAL=1").success());
+  auto exported = session_->ExportedVariables();
+  EXPECT_EQ(exported["DB_PASSWORD"], "s3cr\"et");
+  EXPECT_EQ(exported.count("LOCAL"), 0u);
+}
+
+TEST(ShellDeclarations, ParsesMultiLineStatements) {
+  auto declarations = ParseDeclarations(
+      "declare -- A=\"1\"\ndeclare -x B=\"two\nlines\"\ndeclare -a C=([0]=\"x\" [1]=\"y\")\n"
+      "declare -r D=\"ro\"\ndeclare -- E\n");
+  ASSERT_EQ(declarations.size(), 5u);
+  EXPECT_EQ(declarations[1].name, "B");
+  EXPECT_TRUE(declarations[1].exported());
+  EXPECT_EQ(DeclaredValue(declarations[1]), "two\nlines");
+  EXPECT_EQ(declarations[2].name, "C");
+  EXPECT_TRUE(IsSessionLocal(declarations[3]));
+  EXPECT_EQ(declarations[4].name, "E");
+}
+
+}  // namespace
+}  // namespace stagecraft::exec
