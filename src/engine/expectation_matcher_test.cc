@@ -1,0 +1,340 @@
+#include "engine/expectation_matcher.h"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/output_lines.h"
+
+namespace stagecraft::engine {
+namespace {
+
+using runbook::ExpectedLine;
+
+// Expected lines as a guide writes them, numbered from runbook line 10.
+std::vector<ExpectedLine> Expected(std::initializer_list<std::string_view> lines) {
+  std::vector<ExpectedLine> expected;
+  int line = 10;
+  for (std::string_view text : lines)
+    expected.push_back(runbook::ParseExpectedLine(text, line++));
+  return expected;
+}
+
+bool Matches(std::string_view expected, std::string_view line) {
+  return MatchesLine(runbook::ParseExpectedLine(expected, 1), line);
+}
+
+template <typename Consumer>
+void Feed(Consumer& consumer, std::initializer_list<std::string_view> lines) {
+  for (std::string_view line : lines)
+    consumer.OnLine(line);
+}
+
+// --- single lines ---------------------------------------------------------------------------
+
+TEST(MatchesLine, LiteralMatchesTheWholeLine) {
+  EXPECT_TRUE(
+      Matches("Success! The configuration is valid.", "Success! The configuration is valid."));
+  EXPECT_FALSE(Matches("ok", "not ok"));
+  EXPECT_FALSE(Matches("ok", "ok then"));
+}
+
+TEST(MatchesLine, TrailingWhitespaceIgnored) {
+  EXPECT_TRUE(Matches("done", "done   \t"));
+  EXPECT_TRUE(Matches("done   ", "done"));
+}
+
+TEST(MatchesLine, LeadingWhitespaceIgnored) {
+  EXPECT_TRUE(Matches("done", "    done"));
+  EXPECT_TRUE(Matches("  done", "done"));
+}
+
+TEST(MatchesLine, LiteralIsCaseSensitive) {
+  EXPECT_FALSE(Matches("Done", "done"));
+}
+
+TEST(MatchesLine, WhitespaceInsideALineCounts) {
+  EXPECT_FALSE(Matches("a b", "a  b"));
+}
+
+TEST(MatchesLine, RegexIsAnchored) {
+  EXPECT_TRUE(Matches("ok (re)", "ok"));
+  EXPECT_FALSE(Matches("ok (re)", "not ok"));
+  EXPECT_FALSE(Matches("ok (re)", "okay"));
+  EXPECT_TRUE(Matches(R"(\d+ tables (re))", "  4 tables  "));
+}
+
+TEST(MatchesLine, RegexAlternativesMustCoverTheWholeLine) {
+  // End-anchoring makes PCRE2 backtrack into the longer alternative instead of failing.
+  EXPECT_TRUE(Matches("a|ab (re)", "ab"));
+  EXPECT_FALSE(Matches("a|ab (re)", "abc"));
+}
+
+TEST(MatchesLine, RegexIsUtf8Aware) {
+  EXPECT_TRUE(Matches("status: . (re)", "status: ✓"));
+}
+
+TEST(MatchesLine, RegexOnInvalidUtf8OutputDoesNotMatch) {
+  EXPECT_FALSE(Matches("ok (re)", "\xFFok"));
+  EXPECT_TRUE(Matches("ok (re)", "ok"));
+}
+
+TEST(MatchesLine, InvalidRegexMatchesNothing) {
+  EXPECT_FALSE(Matches("( (re)", "("));
+}
+
+TEST(MatchesLine, GlobStarAndQuestion) {
+  EXPECT_TRUE(Matches("Apply complete! Resources: * added, ? changed, * destroyed. (glob)",
+                      "Apply complete! Resources: 12 added, 0 changed, 0 destroyed."));
+  EXPECT_FALSE(Matches("Apply complete! Resources: * added, ? changed, * destroyed. (glob)",
+                       "Apply complete! Resources: 12 added, 10 changed, 0 destroyed."));
+}
+
+TEST(MatchesLine, GlobIsFullLine) {
+  EXPECT_FALSE(Matches("complete (glob)", "Apply complete"));
+  EXPECT_TRUE(Matches("*complete (glob)", "Apply complete"));
+  EXPECT_FALSE(Matches("Apply* (glob)", "Re-Apply complete"));
+}
+
+TEST(MatchesLine, GlobStarMatchesEmptyRun) {
+  EXPECT_TRUE(Matches("a*b (glob)", "ab"));
+  EXPECT_TRUE(Matches("* (glob)", ""));
+  EXPECT_TRUE(Matches("** (glob)", "anything"));
+}
+
+TEST(MatchesLine, GlobStarBacktracksToALaterOccurrence) {
+  EXPECT_TRUE(Matches("*-*-end (glob)", "a-b-c-d-end"));
+  EXPECT_FALSE(Matches("*-*-end (glob)", "a-end"));
+}
+
+TEST(MatchesLine, GlobQuestionIsOneCharacter) {
+  EXPECT_TRUE(Matches("caf? (glob)", "café"));
+  EXPECT_FALSE(Matches("? (glob)", ""));
+  EXPECT_FALSE(Matches("? (glob)", "ab"));
+}
+
+TEST(MatchesLine, EscapedGlobStarIsLiteral) {
+  EXPECT_TRUE(Matches(R"(a\*b (glob))", "a*b"));
+  EXPECT_FALSE(Matches(R"(a\*b (glob))", "axb"));
+  EXPECT_TRUE(Matches(R"(why\? (glob))", "why?"));
+  EXPECT_FALSE(Matches(R"(why\? (glob))", "whyx"));
+  EXPECT_TRUE(Matches(R"(C:\\* (glob))", R"(C:\Temp)"));
+  EXPECT_TRUE(Matches(R"(\d (glob))", R"(\d)"));  // other backslashes are themselves
+}
+
+TEST(MatchesLine, EllipsisMatchesNoSingleLine) {
+  EXPECT_FALSE(Matches("...", "..."));
+}
+
+// --- ExpectationMatcher ---------------------------------------------------------------------
+
+TEST(ExpectationMatcher, OtherLinesMayComeBetweenExpectedLines) {
+  ExpectationMatcher matcher(Expected({"Initializing...", "Success!"}));
+  Feed(matcher, {"noise", "Initializing...", "downloading", "more noise", "Success!", "tail"});
+  EXPECT_TRUE(matcher.satisfied());
+}
+
+TEST(ExpectationMatcher, OrderMatters) {
+  ExpectationMatcher matcher(Expected({"first", "second"}));
+  Feed(matcher, {"second", "first"});
+  EXPECT_FALSE(matcher.satisfied());
+}
+
+TEST(ExpectationMatcher, SatisfiedOnlyOnceTheLastLineArrives) {
+  ExpectationMatcher matcher(Expected({"a", "b"}));
+  matcher.OnLine("a");
+  EXPECT_FALSE(matcher.satisfied());
+  matcher.OnLine("b");
+  EXPECT_TRUE(matcher.satisfied());
+  matcher.OnLine("anything after");
+  EXPECT_TRUE(matcher.satisfied());
+  EXPECT_EQ(matcher.output_lines(), 3u);
+}
+
+TEST(ExpectationMatcher, EachOutputLineSatisfiesOneExpectedLine) {
+  ExpectationMatcher matcher(Expected({"ok", "ok"}));
+  matcher.OnLine("ok");
+  EXPECT_FALSE(matcher.satisfied());
+  matcher.OnLine("ok");
+  EXPECT_TRUE(matcher.satisfied());
+}
+
+TEST(ExpectationMatcher, EllipsisMatchesAnyRun) {
+  ExpectationMatcher matcher(Expected({"...", "start", "...", "end", "..."}));
+  Feed(matcher, {"x", "start", "1", "2", "3", "end", "y"});
+  EXPECT_TRUE(matcher.satisfied());
+}
+
+TEST(ExpectationMatcher, EllipsisAloneNeedsNoOutput) {
+  EXPECT_TRUE(ExpectationMatcher(Expected({"..."})).satisfied());
+}
+
+TEST(ExpectationMatcher, EmptyExpectationIsSatisfied) {
+  EXPECT_TRUE(ExpectationMatcher({}).satisfied());
+}
+
+TEST(ExpectationMatcher, MixedKindsInOneExpectation) {
+  ExpectationMatcher matcher(Expected(
+      {"Plan: * to add, 0 to change, 0 to destroy. (glob)", R"(Apply complete! .* (re))", "done"}));
+  Feed(matcher, {"Plan: 3 to add, 0 to change, 0 to destroy.", "aws_s3_bucket.x: Creating...",
+                 "Apply complete! Resources: 3 added.", "  done  "});
+  EXPECT_TRUE(matcher.satisfied());
+  EXPECT_TRUE(matcher.status().ok());
+}
+
+TEST(ExpectationMatcher, InvalidRegexIsNeverSatisfied) {
+  ExpectationMatcher matcher(Expected({"start", "( (re)"}));
+  Feed(matcher, {"start", "(", "( (re)"});
+  EXPECT_FALSE(matcher.satisfied());
+  EXPECT_EQ(matcher.status().message(),
+            "runbook line 11: invalid regex /(/: missing closing parenthesis at offset 1");
+  EXPECT_EQ(matcher.Diff(),
+            "  ✓ start  (output line 1)\n"
+            "  ✗ ( (re)  (invalid regex: missing closing parenthesis at offset 1)\n");
+}
+
+TEST(ExpectationMatcher, DiffMarksFirstMissingLine) {
+  ExpectationMatcher matcher(Expected({"Initializing the backend...", "...",
+                                       "Terraform has been successfully initialized!",
+                                       "Apply complete! Resources: * added (glob)"}));
+  TailBuffer tail(2);
+  for (std::string_view line : {"Initializing the backend...", "Initializing provider plugins...",
+                                "Error: Failed to query available provider packages"}) {
+    matcher.OnLine(line);
+    tail.Add(line);
+  }
+  EXPECT_FALSE(matcher.satisfied());
+  EXPECT_EQ(matcher.Diff(&tail),
+            "  ✓ Initializing the backend...  (output line 1)\n"
+            "  ✓ ...\n"
+            "  ✗ Terraform has been successfully initialized!  (not found after line 1 of the "
+            "output)\n"
+            "  · Apply complete! Resources: * added (glob)\n"
+            "last lines of output:\n"
+            "    Initializing provider plugins...\n"
+            "    Error: Failed to query available provider packages\n");
+}
+
+TEST(ExpectationMatcher, DiffSaysNotFoundInTheOutputWhenNothingMatched) {
+  ExpectationMatcher matcher(Expected({R"(\d+ tables (re))"}));
+  matcher.OnLine("no tables");
+  TailBuffer empty;
+  EXPECT_EQ(matcher.Diff(&empty),
+            "  ✗ \\d+ tables (re)  (not found in the output)\n"
+            "last lines of output:\n"
+            "    (no output)\n");
+}
+
+TEST(ExpectationMatcher, DiffOfSatisfiedMatcherTicksEveryLine) {
+  ExpectationMatcher matcher(Expected({"a", "b"}));
+  Feed(matcher, {"x", "a", "y", "b"});
+  EXPECT_EQ(matcher.Diff(), "  ✓ a  (output line 2)\n  ✓ b  (output line 4)\n");
+}
+
+TEST(ExpectationMatcher, DiffNamesLaterInvalidRegexToo) {
+  ExpectationMatcher matcher(Expected({"missing", "[ (re)"}));
+  EXPECT_EQ(matcher.Diff(),
+            "  ✗ missing  (not found in the output)\n"
+            "  · [ (re)  (invalid regex: missing terminating ] for character class at offset "
+            "1)\n");
+}
+
+TEST(ExpectationMatcher, MatcherOutlivesItsExpectedLines) {
+  auto make = [] { return ExpectationMatcher(Expected({"a* (glob)", "b+ (re)"})); };
+  ExpectationMatcher matcher = make();
+  Feed(matcher, {"abc", "bbb"});
+  EXPECT_TRUE(matcher.satisfied());
+}
+
+TEST(ExpectationMatcher, ManyOutputLinesAreCheap) {
+  ExpectationMatcher matcher(Expected({"needle (re)", "end"}));
+  std::string line = "an ordinary line of build output that matches nothing";
+  for (int i = 0; i < 200000; ++i)
+    matcher.OnLine(line);
+  matcher.OnLine("needle");
+  for (int i = 0; i < 200000; ++i)
+    matcher.OnLine(line);
+  matcher.OnLine("end");
+  EXPECT_TRUE(matcher.satisfied());
+}
+
+// --- RedFlagScanner -------------------------------------------------------------------------
+
+TEST(RedFlagScanner, RedFlagLiteralIsSubstring) {
+  RedFlagScanner scanner(Expected({"AccessDenied"}));
+  scanner.OnLine("fine");
+  EXPECT_FALSE(scanner.tripped());
+  scanner.OnLine("An error occurred (AccessDenied) when calling the PutObject operation");
+  EXPECT_TRUE(scanner.tripped());
+}
+
+TEST(RedFlagScanner, RedFlagLiteralIsCaseSensitive) {
+  RedFlagScanner scanner(Expected({"FATAL"}));
+  scanner.OnLine("fatal: not a git repository");
+  EXPECT_FALSE(scanner.tripped());
+}
+
+TEST(RedFlagScanner, RedFlagRegexIsFullLine) {
+  RedFlagScanner anchored(Expected({"denied (re)"}));
+  anchored.OnLine("access denied");
+  EXPECT_FALSE(anchored.tripped());
+  RedFlagScanner spelled_out(Expected({".*denied.* (re)"}));
+  spelled_out.OnLine("  access denied for user  ");
+  EXPECT_TRUE(spelled_out.tripped());
+}
+
+TEST(RedFlagScanner, RedFlagGlobIsFullLine) {
+  RedFlagScanner scanner(Expected({"ERROR * (glob)"}));
+  scanner.OnLine("[x] ERROR disk full");
+  EXPECT_FALSE(scanner.tripped());
+  scanner.OnLine("ERROR disk full");
+  EXPECT_TRUE(scanner.tripped());
+}
+
+TEST(RedFlagScanner, EllipsisAndEmptyRedFlagsAreIgnored) {
+  RedFlagScanner scanner(Expected({"...", ""}));
+  scanner.OnLine("anything");
+  scanner.OnLine("");
+  EXPECT_FALSE(scanner.tripped());
+  EXPECT_EQ(scanner.Report(), "");
+}
+
+TEST(RedFlagScanner, EveryLineIsCheckedAgainstAllPatterns) {
+  RedFlagScanner scanner(Expected({"panic", "rolled back", "* FAILED (glob)"}));
+  Feed(scanner, {"ok", "stack rolled back", "ok", "job FAILED", "panic: nil map", "ok"});
+  EXPECT_EQ(scanner.offending_lines(), 3u);
+}
+
+TEST(RedFlagScanner, ReportNamesFirstOffendingLine) {
+  RedFlagScanner scanner(Expected({"Traceback", "AccessDenied"}));
+  Feed(scanner, {"uploading", "  An error occurred (AccessDenied) when calling PutObject  ",
+                 "Traceback (most recent call last):", "AccessDenied again"});
+  EXPECT_EQ(scanner.Report(),
+            "red flag \"AccessDenied\" (runbook line 11) appeared in output line 2:\n"
+            "    An error occurred (AccessDenied) when calling PutObject\n"
+            "(and 2 more output lines with red flags)\n");
+}
+
+TEST(RedFlagScanner, ReportWithoutRunbookLineAndSingleExtraLine) {
+  ExpectedLine flag = runbook::ParseExpectedLine("*timeout* (glob)", 0);
+  RedFlagScanner scanner({flag});
+  Feed(scanner, {"read timeout", "timeout again"});
+  EXPECT_EQ(scanner.Report(),
+            "red flag \"*timeout* (glob)\" appeared in output line 1:\n"
+            "    read timeout\n"
+            "(and 1 more output line with red flags)\n");
+}
+
+TEST(RedFlagScanner, InvalidRegexIsReportedAndCannotTrip) {
+  RedFlagScanner scanner(Expected({"(oops (re)"}));
+  scanner.OnLine("(oops");
+  EXPECT_FALSE(scanner.tripped());
+  EXPECT_EQ(scanner.status().message(),
+            "runbook line 10: invalid regex /(oops/: missing closing parenthesis at offset 5");
+}
+
+}  // namespace
+}  // namespace stagecraft::engine
