@@ -1,11 +1,21 @@
 #include "cli/app.h"
 
 #include <fmt/format.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
+#include "base/text.h"
+#include "engine/console.h"
+#include "engine/engine.h"
+#include "engine/prompter.h"
+#include "engine/runner.h"
+#include "exec/process_tree.h"
+#include "exec/signals.h"
 #include "runbook/lint.h"
 #include "runbook/parser.h"
 #include "runbook/plan.h"
@@ -108,6 +118,175 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   return kExitOk;
 }
 
+struct RunFlags {
+  std::string path;
+  std::string environment;
+  std::vector<std::string> vars;
+  std::vector<std::string> approve;
+  std::string on_failure;
+  std::string confirm_env;
+  bool dry_run = false;
+  bool yes = false;
+  bool no_color = false;
+  bool quiet = false;
+  bool verbose = false;
+};
+
+std::string OperatorName() {
+  if (const char* user = std::getenv("USER"); user && *user) return user;
+  if (passwd* entry = getpwuid(getuid()); entry && entry->pw_name) return entry->pw_name;
+  return "operator";
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    std::string_view text(*entry);
+    size_t equals = text.find('=');
+    if (equals != std::string_view::npos)
+      env[std::string(text.substr(0, equals))] = std::string(text.substr(equals + 1));
+  }
+  return env;
+}
+
+// A private scratch directory for block files and shell state; removed when the run ends.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/stagecraft-run-XXXXXX";
+    if (mkdtemp(pattern.data())) path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+int RunCommand(const RunFlags& flags) {
+  auto loaded = Load(flags.path);
+  if (!loaded) return kExitUsage;
+  const runbook::Runbook& book = loaded->parsed.runbook;
+  const auto& diagnostics = loaded->parsed.diagnostics;
+  if (int errors = CountSeverity(diagnostics, runbook::Severity::kError)) {
+    runbook::SourceLines lines(loaded->source);
+    for (const auto& diagnostic : diagnostics)
+      if (diagnostic.severity == runbook::Severity::kError)
+        fmt::print(stderr, "{}", runbook::FormatDiagnostic(flags.path, lines, diagnostic));
+    fmt::print(stderr, "{}: cannot run: {} (stagecraft lint {} lists every finding)\n", flags.path,
+               Plural(errors, "error"), flags.path);
+    return kExitUsage;
+  }
+  engine::EngineOptions options;
+  if (!FindEnvironment(book, flags.environment, &options.environment)) return kExitUsage;
+  for (const auto& assignment : flags.vars) {
+    size_t equals = assignment.find('=');
+    std::string name = assignment.substr(0, equals);
+    if (equals == std::string::npos || !IsShellIdentifier(name)) {
+      fmt::print(stderr, "stagecraft: error: --var expects NAME=value, got '{}'\n", assignment);
+      return kExitUsage;
+    }
+    options.cli_vars[name] = assignment.substr(equals + 1);
+  }
+  if (flags.on_failure == "rollback") options.on_failure = engine::OnFailure::kRollback;
+  if (flags.on_failure == "stop") options.on_failure = engine::OnFailure::kStop;
+  if (flags.on_failure == "ask") options.on_failure = engine::OnFailure::kAsk;
+  options.process_env = ProcessEnvironment();
+  options.yes = flags.yes;
+  options.approve.insert(flags.approve.begin(), flags.approve.end());
+  options.confirm_environment = flags.confirm_env;
+  options.user = OperatorName();
+
+  std::filesystem::path runbook_dir =
+      std::filesystem::absolute(flags.path).lexically_normal().parent_path();
+  std::filesystem::path root = runbook_dir;
+  if (book.front_matter.root) root = (runbook_dir / *book.front_matter.root).lexically_normal();
+  std::error_code error;
+  if (!std::filesystem::is_directory(root, error)) {
+    fmt::print(stderr, "{}: error: root directory '{}' does not exist\n", flags.path,
+               root.string());
+    return kExitUsage;
+  }
+
+  engine::ConsoleOptions console_options;
+  console_options.color = isatty(STDOUT_FILENO) && !flags.no_color && !std::getenv("NO_COLOR");
+  console_options.verbosity = flags.quiet     ? engine::Verbosity::kQuiet
+                              : flags.verbose ? engine::Verbosity::kVerbose
+                                              : engine::Verbosity::kNormal;
+  engine::Console console(stdout, console_options);
+  engine::TerminalPrompter prompter;
+
+  ScratchDir scratch;
+  if (scratch.path().empty()) {
+    fmt::print(stderr, "stagecraft: error: cannot create a scratch directory: {}\n",
+               std::strerror(errno));
+    return kExitUsage;
+  }
+  exec::InterruptWatcher interrupts;
+  exec::IgnoreSigpipe();
+  // Daemons a step starts and abandons are re-parented to us, so a timed-out or
+  // interrupted step can be cleaned up completely.
+  (void)exec::BecomeChildSubreaper();
+
+  exec::ShellSessionOptions session;
+  session.root_dir = root.string();
+  session.state_dir = scratch.path();
+  session.interrupts = &interrupts;
+  session.environment = options.process_env;
+  engine::SessionRunner runner(session);
+  engine::Engine engine(book, runner, console, prompter, &interrupts, options);
+  for (const auto& [name, value] : engine.Scope())
+    runner.SetVariable(name, value);
+
+  if (flags.dry_run) {
+    engine.DryRun();
+    return kExitOk;
+  }
+  engine::RunResult result = engine.Run();
+  exec::ReapOrphans();
+
+  std::vector<engine::SummaryRow> rows;
+  for (const auto& step : result.steps) {
+    engine::SummaryRow row;
+    row.step = step.step->name;
+    row.status = engine::ItemStatusName(step.status);
+    if (step.over_budget && step.status == engine::ItemStatus::kPassed) row.status = "over budget";
+    row.duration =
+        step.status == engine::ItemStatus::kNotReached ? "-" : FormatDuration(step.elapsed);
+    row.budget = step.step->budget ? FormatDuration(*step.step->budget) : "-";
+    row.attempts = step.attempts;
+    row.bad = step.status != engine::ItemStatus::kPassed &&
+              step.status != engine::ItemStatus::kSkipped &&
+              step.status != engine::ItemStatus::kApproved;
+    row.warn = step.over_budget || step.status == engine::ItemStatus::kNotReached;
+    rows.push_back(row);
+  }
+  for (const auto& item : result.rollback) {
+    engine::SummaryRow row;
+    row.step = item.label;
+    row.status = item.status == engine::ItemStatus::kPassed ? "rolled back"
+                                                            : engine::ItemStatusName(item.status);
+    row.duration = FormatDuration(item.elapsed);
+    row.budget = "-";
+    row.attempts = item.attempts;
+    row.bad = item.status == engine::ItemStatus::kFailed;
+    rows.push_back(row);
+  }
+  std::string verdict = fmt::format("{}: {} (exit {})", engine::RunStatusName(result.status),
+                                    result.message, result.exit_code);
+  if (!result.steps.empty() || !result.rollback.empty())
+    console.Summary(rows, verdict, result.exit_code == 0);
+  else
+    fmt::print(stderr, "stagecraft: {}\n", verdict);
+  return result.exit_code;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -126,6 +305,22 @@ int Main(int argc, char** argv) {
   auto* lint = app.add_subcommand("lint", "Report problems as file:line:col");
   lint->add_option("runbook", path, "Markdown runbook")->required();
 
+  RunFlags run_flags;
+  auto* run = app.add_subcommand("run", "Run the runbook: checks, gates, captures, rollback");
+  run->add_option("runbook", run_flags.path, "Markdown runbook")->required();
+  run->add_option("--env", run_flags.environment, "Environment from the front matter");
+  run->add_option("--var", run_flags.vars, "Set a variable for every block: NAME=value");
+  run->add_flag("--dry-run", run_flags.dry_run, "Print every action with its scope; run nothing");
+  run->add_flag("--yes", run_flags.yes, "Approve every gate (recorded as --yes)");
+  run->add_option("--approve", run_flags.approve, "Approve the gates of this step");
+  run->add_option("--on-failure", run_flags.on_failure, "rollback (default), stop or ask")
+      ->check(CLI::IsMember({"rollback", "stop", "ask"}));
+  run->add_option("--confirm-env", run_flags.confirm_env,
+                  "Name of a protected environment, confirming it without a prompt");
+  run->add_flag("--no-color", run_flags.no_color, "No colours (also NO_COLOR)");
+  run->add_flag("--quiet", run_flags.quiet, "Only failures, warnings and the summary");
+  run->add_flag("--verbose", run_flags.verbose, "Also show each block's code");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -134,6 +329,7 @@ int Main(int argc, char** argv) {
   }
   if (*plan) return PlanCommand(path, environment, json);
   if (*lint) return LintCommand(path);
+  if (*run) return RunCommand(run_flags);
   return kExitUsage;
 }
 

@@ -133,8 +133,10 @@ std::optional<Capture> ReadCapture(const Context& context, const RawAttribute& a
   if (colon != std::string_view::npos) {
     std::string_view regex = value.substr(colon + 1);
     if (regex.size() < 2 || regex.front() != '/' || regex.back() != '/') {
-      context.Error(attribute, fmt::format("capture regex must be written /regex/, got '{}'",
-                                           std::string(regex)));
+      context.Error(
+          attribute,
+          fmt::format("capture regex must be written /regex/, got '{}'", std::string(regex)),
+          "quote the value when the regex has spaces: capture=\"VAR:/version (\\d+)/\"");
       return std::nullopt;
     }
     regex = regex.substr(1, regex.size() - 2);

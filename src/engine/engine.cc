@@ -1,0 +1,858 @@
+#include "engine/engine.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/text.h"
+#include "engine/capture.h"
+#include "engine/expectation_matcher.h"
+#include "engine/output_lines.h"
+#include "engine/requirements.h"
+
+namespace stagecraft::engine {
+
+using runbook::Action;
+using runbook::ChecklistItem;
+using runbook::Step;
+using runbook::StepKind;
+using Clock = std::chrono::steady_clock;
+
+const char* ItemStatusName(ItemStatus status) {
+  switch (status) {
+    case ItemStatus::kPassed:
+      return "passed";
+    case ItemStatus::kFailed:
+      return "FAILED";
+    case ItemStatus::kSkipped:
+      return "skipped";
+    case ItemStatus::kApproved:
+      return "approved";
+    case ItemStatus::kWaiting:
+      return "waiting";
+    case ItemStatus::kDeclined:
+      return "declined";
+    case ItemStatus::kInterrupted:
+      return "interrupted";
+    case ItemStatus::kNotReached:
+      return "not reached";
+  }
+  return "";
+}
+
+const char* RunStatusName(RunStatus status) {
+  switch (status) {
+    case RunStatus::kSucceeded:
+      return "succeeded";
+    case RunStatus::kFailed:
+      return "failed";
+    case RunStatus::kRolledBack:
+      return "rolled back";
+    case RunStatus::kRollbackFailed:
+      return "rollback failed";
+    case RunStatus::kStopped:
+      return "stopped";
+    case RunStatus::kWaiting:
+      return "waiting for approval";
+    case RunStatus::kInterrupted:
+      return "interrupted";
+  }
+  return "";
+}
+
+namespace {
+
+Millis Since(Clock::time_point start) {
+  return std::chrono::duration_cast<Millis>(Clock::now() - start);
+}
+
+bool IsFailure(ItemStatus status) {
+  return status == ItemStatus::kFailed || status == ItemStatus::kDeclined ||
+         status == ItemStatus::kInterrupted || status == ItemStatus::kWaiting;
+}
+
+// Fans one stream of output out to several sinks.
+class Tee : public exec::OutputSink {
+ public:
+  explicit Tee(std::vector<exec::OutputSink*> sinks) : sinks_(std::move(sinks)) {}
+  void OnOutput(exec::Stream stream, std::string_view bytes) override {
+    for (auto* sink : sinks_)
+      sink->OnOutput(stream, bytes);
+  }
+
+ private:
+  std::vector<exec::OutputSink*> sinks_;
+};
+
+std::string CodeSummary(const std::string& interpreter, const std::string& code) {
+  int lines = 0;
+  std::string first;
+  for (std::string_view line : SplitLines(code)) {
+    std::string_view trimmed = TrimView(line);
+    if (trimmed.empty() || trimmed.front() == '#') continue;
+    if (first.empty()) first = std::string(trimmed);
+    ++lines;
+  }
+  if (first.size() > 60) first = first.substr(0, 57) + "...";
+  return lines <= 1 ? fmt::format("{}: {}", interpreter, first)
+                    : fmt::format("{}: {} (+{} more line{})", interpreter, first, lines - 1,
+                                  lines == 2 ? "" : "s");
+}
+
+std::string OutcomeMessage(const ProcessOutcome& outcome) {
+  switch (outcome.kind) {
+    case ProcessOutcome::Kind::kExited:
+      return fmt::format("exited with status {}", outcome.exit_code);
+    case ProcessOutcome::Kind::kSignaled:
+      return fmt::format("killed by {}", exec::SignalName(outcome.signal));
+    case ProcessOutcome::Kind::kTimedOut:
+      return fmt::format("timed out after {}", FormatDuration(outcome.elapsed));
+    case ProcessOutcome::Kind::kInterrupted:
+      return fmt::format("interrupted by {}", exec::SignalName(outcome.interrupt_signal));
+    case ProcessOutcome::Kind::kSpawnFailed:
+      return outcome.error;
+  }
+  return outcome.error;
+}
+
+}  // namespace
+
+struct Engine::BlockOutcome {
+  ItemStatus status = ItemStatus::kPassed;
+  std::string message;
+  std::string detail;
+  int attempts = 0;
+  std::string captured;  // stdout for capture=, when asked
+};
+
+Engine::Engine(const runbook::Runbook& runbook, Runner& runner, Console& console,
+               Prompter& prompter, exec::InterruptWatcher* interrupts, EngineOptions options)
+    : runbook_(runbook),
+      runner_(runner),
+      console_(console),
+      prompter_(prompter),
+      interrupts_(interrupts),
+      options_(std::move(options)) {
+  for (const auto& [name, value] : Scope())
+    if (exec::LooksSecret(name)) masker_.Add(value);
+}
+
+std::map<std::string, std::string> Engine::Scope() const {
+  std::map<std::string, std::string> scope = runbook_.front_matter.vars;
+  if (options_.environment)
+    for (const auto& [name, value] : options_.environment->vars)
+      scope[name] = value;
+  for (const auto& [name, value] : options_.cli_vars)
+    scope[name] = value;
+  return scope;
+}
+
+void Engine::InterruptibleSleep(Millis duration) {
+  auto deadline = Clock::now() + duration;
+  while (Clock::now() < deadline && !Interrupted())
+    std::this_thread::sleep_for(
+        std::min<Millis>(Millis(50), std::chrono::duration_cast<Millis>(deadline - Clock::now())));
+}
+
+void Engine::LearnSecretsFromExports() {
+  for (const auto& [name, value] : runner_.ExportedVariables()) {
+    if (!exec::LooksSecret(name) || value.empty()) continue;
+    if (known_secret_values_.insert(value).second) masker_.Add(value);
+  }
+}
+
+bool Engine::CheckProtectedEnvironment(RunResult& result) {
+  const runbook::Environment* environment = options_.environment;
+  if (!environment || !environment->is_protected) return true;
+  if (options_.confirm_environment == environment->name) return true;
+  if (prompter_.available()) {
+    auto answer = prompter_.Ask(fmt::format(
+        "Environment '{}' is protected. Type its name to continue: ", environment->name));
+    if (answer && Trim(*answer) == environment->name) return true;
+    result.message =
+        fmt::format("environment '{}' was not confirmed; nothing ran", environment->name);
+  } else {
+    result.message = fmt::format(
+        "environment '{}' is protected: run on a terminal and type its name, or pass "
+        "--confirm-env {}",
+        environment->name, environment->name);
+  }
+  result.status = RunStatus::kStopped;
+  result.exit_code = 2;
+  return false;
+}
+
+bool Engine::ResolveSecrets(RunResult& result) {
+  for (const auto& secret : runbook_.front_matter.secrets) {
+    std::string value;
+    std::string problem;
+    switch (secret.source) {
+      case runbook::SecretSource::kEnv: {
+        auto found = options_.process_env.find(secret.value);
+        if (found == options_.process_env.end())
+          problem = fmt::format("environment variable {} is not set", secret.value);
+        else
+          value = found->second;
+        break;
+      }
+      case runbook::SecretSource::kFile: {
+        std::ifstream file(secret.value, std::ios::binary);
+        if (!file) {
+          problem = fmt::format("cannot read {}", secret.value);
+        } else {
+          std::ostringstream contents;
+          contents << file.rdbuf();
+          value = contents.str();
+          while (!value.empty() && (value.back() == '\n' || value.back() == '\r'))
+            value.pop_back();
+        }
+        break;
+      }
+      case runbook::SecretSource::kCommand: {
+        CaptureBuffer stdout_only;
+        Invocation invocation;
+        invocation.interpreter = "bash";
+        invocation.code = secret.value;
+        invocation.sink = &stdout_only;
+        invocation.timeout = Millis(60'000);
+        ProcessOutcome outcome = runner_.Run(invocation);
+        if (!outcome.success())
+          problem = fmt::format("command failed ({})", OutcomeMessage(outcome));
+        else
+          value = Trim(stdout_only.text());
+        break;
+      }
+    }
+    if (!problem.empty()) {
+      result.status = RunStatus::kStopped;
+      result.exit_code = 2;
+      result.message =
+          fmt::format("{}:{}: secret {}: {}", runbook_.path, secret.pos.line, secret.name, problem);
+      return false;
+    }
+    masker_.Add(value);
+    known_secret_values_.insert(value);
+    runner_.SetSecret(secret.name, value);
+  }
+  return true;
+}
+
+bool Engine::CheckRequirements(RunResult& result) {
+  std::vector<std::string> problems;
+  for (const auto& requirement : runbook_.front_matter.requires_tools) {
+    bool plain = !requirement.tool.empty() &&
+                 requirement.tool.find_first_not_of(
+                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") ==
+                     std::string::npos;
+    if (!plain) {
+      problems.push_back(fmt::format("requires: '{}' is not a tool name", requirement.tool));
+      continue;
+    }
+    CaptureBuffer both_streams;
+    // Some tools print their version on stderr (aws v1, java); read both.
+    class Both : public exec::OutputSink {
+     public:
+      explicit Both(CaptureBuffer& buffer) : buffer_(buffer) {}
+      void OnOutput(exec::Stream, std::string_view bytes) override {
+        buffer_.OnOutput(exec::Stream::kStdout, bytes);
+      }
+
+     private:
+      CaptureBuffer& buffer_;
+    } both(both_streams);
+    Invocation invocation;
+    invocation.interpreter = "bash";
+    invocation.code =
+        fmt::format("command -v {0} >/dev/null || exit 127\n{0} --version", requirement.tool);
+    invocation.sink = &both;
+    invocation.timeout = Millis(30'000);
+    ProcessOutcome outcome = runner_.Run(invocation);
+    if (outcome.kind == ProcessOutcome::Kind::kExited && outcome.exit_code == 127) {
+      problems.push_back(fmt::format("{}:{}: requires {}, which is not installed (not on PATH)",
+                                     runbook_.path, requirement.pos.line, requirement.tool));
+      continue;
+    }
+    if (requirement.op.empty()) continue;
+    auto version = ExtractVersion(both_streams.text());
+    if (!version) {
+      problems.push_back(
+          fmt::format("{}:{}: requires {} {} {}, but '{} --version' printed no "
+                      "version",
+                      runbook_.path, requirement.pos.line, requirement.tool, requirement.op,
+                      requirement.version, requirement.tool));
+      continue;
+    }
+    if (!SatisfiesRequirement(*version, requirement.op, requirement.version))
+      problems.push_back(fmt::format("{}:{}: requires {} {} {}, found {}", runbook_.path,
+                                     requirement.pos.line, requirement.tool, requirement.op,
+                                     requirement.version, *version));
+    else
+      console_.Verbose(fmt::format("{} {} (wanted {} {})", requirement.tool, *version,
+                                   requirement.op, requirement.version));
+  }
+  if (problems.empty()) return true;
+  result.status = RunStatus::kStopped;
+  result.exit_code = 2;
+  result.message = fmt::format("{}", fmt::join(problems, "\n"));
+  return false;
+}
+
+ItemResult Engine::Gate(const Step& step, const std::string& what, int line) {
+  ItemResult item;
+  item.label = what;
+  item.line = line;
+  if (options_.yes) {
+    item.status = ItemStatus::kApproved;
+    item.message = fmt::format("approved by {} (--yes)", options_.user);
+  } else if (options_.approve.count(step.name)) {
+    item.status = ItemStatus::kApproved;
+    item.message = fmt::format("approved by {} (--approve {})", options_.user, step.name);
+  } else if (prompter_.available()) {
+    auto answer = prompter_.Ask(fmt::format("  ? {} [y/N] ", what));
+    std::string lower = answer ? ToLower(Trim(*answer)) : "";
+    if (lower == "y" || lower == "yes") {
+      item.status = ItemStatus::kApproved;
+      item.message = fmt::format("approved by {} at the prompt", options_.user);
+    } else {
+      item.status = ItemStatus::kDeclined;
+      item.message = fmt::format("declined by {}", options_.user);
+    }
+  } else {
+    item.status = ItemStatus::kWaiting;
+    item.message = fmt::format(
+        "needs approval and there is no terminal to ask: rerun with --yes or --approve {}",
+        step.name);
+  }
+  if (item.status == ItemStatus::kApproved)
+    console_.Pass(fmt::format("{} — {}", what, item.message));
+  else
+    console_.Fail(fmt::format("{} — {}", what, item.message));
+  return item;
+}
+
+Engine::BlockOutcome Engine::RunBlock(
+    const Step& step, const Action& action, const std::string& code,
+    const std::vector<runbook::ExpectedLine>* transcript_expected) {
+  const runbook::Attributes& attributes = action.attributes;
+  BlockOutcome result;
+  int max_attempts = 1 + attributes.retries;
+  auto until_deadline = attributes.until && attributes.timeout
+                            ? std::optional<Clock::time_point>(Clock::now() + *attributes.timeout)
+                            : std::nullopt;
+  Millis delay = attributes.delay;
+  if (attributes.until && delay.count() == 0) delay = Millis(1000);
+  for (int attempt = 1;; ++attempt) {
+    result.attempts = attempt;
+    std::vector<ExpectationMatcher> matchers;
+    if (transcript_expected) {
+      matchers.emplace_back(*transcript_expected);
+    } else {
+      for (const auto& expectation : action.expectations)
+        matchers.emplace_back(expectation.lines);
+    }
+    std::vector<RedFlagScanner> scanners;
+    for (const auto& red_flag : action.red_flags)
+      scanners.emplace_back(red_flag.lines);
+    TailBuffer tail;
+    LineSplitter checker([&](exec::Stream, std::string_view line) {
+      for (auto& matcher : matchers)
+        matcher.OnLine(line);
+      for (auto& scanner : scanners)
+        scanner.OnLine(line);
+      tail.Add(line);
+    });
+    exec::MaskingSink masked(console_.output(), masker_);
+    CaptureBuffer capture;
+    std::vector<exec::OutputSink*> sinks = {&masked, &checker};
+    if (attributes.capture) sinks.push_back(&capture);
+    Tee tee(sinks);
+
+    Invocation invocation;
+    invocation.interpreter = action.interpreter;
+    invocation.code = code;
+    invocation.cwd = attributes.cwd;
+    invocation.interactive = attributes.interactive;
+    invocation.sink = &tee;
+    if (until_deadline) {
+      invocation.timeout =
+          std::max(Millis(1), std::chrono::duration_cast<Millis>(*until_deadline - Clock::now()));
+    } else {
+      invocation.timeout = attributes.timeout ? attributes.timeout : step.timeout;
+    }
+    if (max_attempts > 1 || attributes.until)
+      console_.Info(fmt::format("attempt {}{}", attempt,
+                                attributes.until ? "" : fmt::format(" of {}", max_attempts)));
+    ProcessOutcome outcome = runner_.Run(invocation);
+    checker.Flush();
+    masked.Flush();
+    console_.FlushOutput();
+    LearnSecretsFromExports();
+
+    result.status = ItemStatus::kPassed;
+    result.message.clear();
+    result.detail.clear();
+    if (outcome.kind == ProcessOutcome::Kind::kInterrupted) {
+      result.status = ItemStatus::kInterrupted;
+      result.message = OutcomeMessage(outcome);
+      return result;
+    }
+    if (!outcome.success()) {
+      result.status = ItemStatus::kFailed;
+      result.message = OutcomeMessage(outcome);
+      result.detail = masker_.Mask(tail.Text());
+    } else {
+      for (auto& matcher : matchers) {
+        if (matcher.satisfied()) continue;
+        result.status = ItemStatus::kFailed;
+        result.message = "expected output not found";
+        result.detail = masker_.Mask(matcher.Diff(&tail));
+        break;
+      }
+      if (result.status == ItemStatus::kPassed) {
+        for (auto& scanner : scanners) {
+          if (!scanner.tripped()) continue;
+          result.status = ItemStatus::kFailed;
+          result.message = "a red flag appeared in the output";
+          result.detail = masker_.Mask(scanner.Report());
+          break;
+        }
+      }
+      if (result.status == ItemStatus::kPassed && attributes.capture) {
+        if (capture.overflowed()) {
+          result.status = ItemStatus::kFailed;
+          result.message = "output too large to capture (over 16 MiB)";
+        } else {
+          auto value = ExtractCapture(capture.text(), attributes.capture->regex);
+          if (!value.ok()) {
+            result.status = ItemStatus::kFailed;
+            result.message = value.error();
+            result.detail = masker_.Mask(tail.Text());
+          } else {
+            result.captured = value.value();
+          }
+        }
+      }
+    }
+    if (result.status == ItemStatus::kPassed) return result;
+    if (outcome.kind == ProcessOutcome::Kind::kSpawnFailed) return result;  // retrying won't help
+    bool again = until_deadline ? Clock::now() + delay < *until_deadline : attempt < max_attempts;
+    if (!again || Interrupted()) {
+      if (until_deadline)
+        result.message = fmt::format("did not succeed within {} ({} attempts; last: {})",
+                                     FormatDuration(*attributes.timeout), attempt, result.message);
+      return result;
+    }
+    console_.Warn(fmt::format("attempt {} failed: {}; retrying in {}", attempt, result.message,
+                              FormatDuration(delay)));
+    InterruptibleSleep(delay);
+    if (Interrupted()) {
+      result.status = ItemStatus::kInterrupted;
+      result.message = "interrupted while waiting to retry";
+      return result;
+    }
+  }
+}
+
+bool Engine::RunActionItem(const Step& step, const Action& action, StepResult& out) {
+  ItemResult item;
+  item.label = CodeSummary(action.interpreter, action.block.text);
+  if (action.attributes.name) item.label = *action.attributes.name + " — " + item.label;
+  item.line = action.block.pos.line;
+  if (action.attributes.skip) {
+    item.status = ItemStatus::kSkipped;
+    console_.Info(fmt::format("skipped (skip attribute): {}", item.label));
+    out.items.push_back(item);
+    return true;
+  }
+  if (action.attributes.confirm) {
+    ItemResult gate = Gate(
+        step, fmt::format("run {} ({}, line {})?", step.name, item.label, action.block.pos.line),
+        action.block.pos.line);
+    out.items.push_back(gate);
+    if (gate.status != ItemStatus::kApproved) return false;
+  }
+  auto start = Clock::now();
+  if (!action.is_transcript()) console_.Info(fmt::format("$ {}", item.label));
+  console_.Verbose(action.block.text);
+  BlockOutcome outcome;
+  if (action.is_transcript()) {
+    for (const auto& command : action.transcript) {
+      console_.Info(fmt::format("$ {}", command.command));
+      BlockOutcome one = RunBlock(step, action, command.command, &command.expected);
+      outcome.attempts += one.attempts;
+      outcome.status = one.status;
+      outcome.message = one.message;
+      outcome.detail = one.detail;
+      if (one.status != ItemStatus::kPassed) {
+        outcome.message = fmt::format("$ {}: {}", command.command, one.message);
+        break;
+      }
+    }
+  } else {
+    outcome = RunBlock(step, action, action.block.text, nullptr);
+  }
+  if (outcome.status == ItemStatus::kPassed && action.attributes.capture) {
+    const std::string& name = action.attributes.capture->variable;
+    runner_.SetVariable(name, outcome.captured);
+    captures_[name] = outcome.captured;
+    console_.Info(fmt::format("captured {}={}", name, masker_.Mask(outcome.captured)));
+  }
+  if (outcome.status == ItemStatus::kPassed) {
+    for (const auto& verification : action.verifications) {
+      console_.Info(
+          fmt::format("verify $ {}", CodeSummary(verification.language, verification.text)));
+      Action verify_action;
+      verify_action.block = verification;
+      verify_action.interpreter =
+          verification.language == "shell" || verification.language == "console"
+              ? runbook_.front_matter.shell
+          : verification.language == "python" ? "python3"
+                                              : verification.language;
+      BlockOutcome verified = RunBlock(step, verify_action, verification.text, nullptr);
+      if (verified.status != ItemStatus::kPassed) {
+        outcome.status = verified.status;
+        outcome.message =
+            fmt::format("verification (line {}) {}", verification.pos.line, verified.message);
+        outcome.detail = verified.detail;
+        break;
+      }
+    }
+  }
+  item.status = outcome.status;
+  item.message = outcome.message;
+  item.detail = outcome.detail;
+  item.attempts = outcome.attempts;
+  item.elapsed = Since(start);
+  out.attempts += outcome.attempts;
+  if (item.status == ItemStatus::kFailed && action.attributes.ignore) {
+    console_.Warn(fmt::format("{} (ignored: the block is marked ignore)", item.message));
+    item.message += " (ignored)";
+    item.status = ItemStatus::kPassed;
+  }
+  bool passed = item.status == ItemStatus::kPassed;
+  if (!passed) {
+    console_.Fail(fmt::format("line {}: {}", item.line, item.message));
+    if (!item.detail.empty()) console_.Detail(item.detail);
+  }
+  out.items.push_back(std::move(item));
+  return passed;
+}
+
+bool Engine::RunChecklistItem(const Step& step, const ChecklistItem& item, int depth,
+                              StepResult& out) {
+  std::string text = item.text.empty() ? "(untitled item)" : item.text;
+  if (item.is_manual()) {
+    ItemResult gate =
+        Gate(step, fmt::format("{}confirm: {}", std::string(depth * 2, ' '), text), item.pos.line);
+    gate.label = text;
+    out.items.push_back(gate);
+    return gate.status == ItemStatus::kApproved;
+  }
+  if (item.is_group()) {
+    console_.Info(fmt::format("{}{}", std::string(depth * 2, ' '), text));
+    for (const auto& child : item.children)
+      if (!RunChecklistItem(step, child, depth + 1, out)) return false;
+    return true;
+  }
+  console_.Info(fmt::format("{}check: {}", std::string(depth * 2, ' '), text));
+  for (const auto& action : item.actions) {
+    size_t before = out.items.size();
+    bool passed = RunActionItem(step, action, out);
+    if (out.items.size() > before) out.items.back().label = text;
+    if (!passed) return false;
+  }
+  for (const auto& child : item.children)
+    if (!RunChecklistItem(step, child, depth + 1, out)) return false;
+  return true;
+}
+
+StepResult Engine::RunStep(const Step& step, int number, int total) {
+  StepResult result;
+  result.step = &step;
+  std::string budget = step.budget ? fmt::format(", budget {}", FormatDuration(*step.budget)) : "";
+  console_.Heading(fmt::format("[{}/{}] {} — {}{}", number, total, step.name, step.title, budget));
+  auto start = Clock::now();
+  if (step.skip) {
+    result.status = ItemStatus::kSkipped;
+    console_.Info("skipped (skip directive)");
+    return result;
+  }
+  if (step.manual) {
+    for (const auto& action : step.actions)
+      console_.Detail(fmt::format("{}:\n{}", action.interpreter, TrimRight(action.block.text)));
+    ItemResult gate =
+        Gate(step, fmt::format("manual step {}: done as shown above?", step.name), step.pos.line);
+    result.items.push_back(gate);
+    result.status = gate.status;
+    result.message = gate.message;
+    result.elapsed = Since(start);
+    return result;
+  }
+  // Actions and checklist items run in document order.
+  size_t next_action = 0;
+  size_t next_item = 0;
+  bool ok = true;
+  while (ok && (next_action < step.actions.size() || next_item < step.checklist.size())) {
+    bool take_action =
+        next_item >= step.checklist.size() ||
+        (next_action < step.actions.size() &&
+         step.actions[next_action].block.pos.line < step.checklist[next_item].pos.line);
+    if (take_action)
+      ok = RunActionItem(step, step.actions[next_action++], result);
+    else
+      ok = RunChecklistItem(step, step.checklist[next_item++], 0, result);
+  }
+  result.elapsed = Since(start);
+  result.status = ItemStatus::kPassed;
+  for (const auto& item : result.items) {
+    if (IsFailure(item.status)) {
+      result.status = item.status;
+      result.message = item.message;
+    }
+  }
+  if (step.budget && result.elapsed > *step.budget) {
+    result.over_budget = true;
+    console_.Warn(fmt::format("{} took {}, over its budget of {}", step.name,
+                              FormatDuration(result.elapsed), FormatDuration(*step.budget)));
+  }
+  if (result.status == ItemStatus::kPassed)
+    console_.Pass(fmt::format("{} in {}", step.name, FormatDuration(result.elapsed)));
+  else if (!step.troubleshooting.empty())
+    console_.Detail("Troubleshooting:\n" + step.troubleshooting);
+  return result;
+}
+
+ItemResult Engine::RunRollbackBlock(const std::string& label, const runbook::Block& block,
+                                    const std::string& interpreter) {
+  ItemResult item;
+  item.label = label;
+  item.line = block.pos.line;
+  console_.Info(fmt::format("$ {}", CodeSummary(interpreter, block.text)));
+  Action action;
+  action.block = block;
+  action.interpreter = interpreter;
+  Step no_limits;
+  auto start = Clock::now();
+  BlockOutcome outcome = RunBlock(no_limits, action, block.text, nullptr);
+  item.status = outcome.status;
+  item.message = outcome.message;
+  item.detail = outcome.detail;
+  item.attempts = outcome.attempts;
+  item.elapsed = Since(start);
+  if (item.status == ItemStatus::kPassed) {
+    console_.Pass(label);
+  } else {
+    console_.Fail(fmt::format("{}: {}", label, item.message));
+    if (!item.detail.empty()) console_.Detail(item.detail);
+  }
+  return item;
+}
+
+void Engine::Rollback(size_t failed_index, RunResult& result) {
+  console_.Heading("Rolling back");
+  bool any_failed = false;
+  bool interrupted = false;
+  auto interpreter_of = [&](const runbook::Block& block) {
+    if (block.language == "shell" || block.language.empty()) return runbook_.front_matter.shell;
+    if (block.language == "python") return std::string("python3");
+    return block.language;
+  };
+  // Compensations of the steps that ran, newest first, the failed one included: it may
+  // have done half its work.
+  for (size_t i = failed_index + 1; i-- > 0;) {
+    const StepResult& step_result = result.steps[i];
+    const Step& step = *step_result.step;
+    if (step.kind != StepKind::kStep || step_result.status == ItemStatus::kSkipped ||
+        step_result.status == ItemStatus::kNotReached)
+      continue;
+    for (const auto& note : step.rollback_notes) {
+      ItemResult item;
+      item.label = fmt::format("{}: manual note", step.name);
+      item.status = ItemStatus::kSkipped;
+      item.message = note;
+      item.line = step.pos.line;
+      console_.Info(fmt::format("{} (manual): {}", step.name, note));
+      result.rollback.push_back(item);
+    }
+    for (const auto& block : step.compensation) {
+      if (Interrupted()) {
+        interrupted = true;
+        break;
+      }
+      ItemResult item =
+          RunRollbackBlock(fmt::format("undo {}", step.name), block, interpreter_of(block));
+      any_failed |= item.status != ItemStatus::kPassed;
+      interrupted |= item.status == ItemStatus::kInterrupted;
+      result.rollback.push_back(std::move(item));
+    }
+  }
+  for (const Step& step : runbook_.steps) {
+    if (step.kind != StepKind::kRollback || step.skip || interrupted) continue;
+    console_.Info(fmt::format("rollback procedure: {}", step.title));
+    for (const auto& action : step.actions) {
+      if (Interrupted()) {
+        interrupted = true;
+        break;
+      }
+      ItemResult item =
+          RunRollbackBlock(fmt::format("{} (line {})", step.name, action.block.pos.line),
+                           action.block, action.interpreter);
+      any_failed |= item.status != ItemStatus::kPassed;
+      interrupted |= item.status == ItemStatus::kInterrupted;
+      result.rollback.push_back(std::move(item));
+    }
+  }
+  if (interrupted) {
+    result.status = RunStatus::kInterrupted;
+    result.exit_code = any_failed ? 3 : 130;
+    result.message += "; rollback interrupted";
+  } else if (any_failed) {
+    result.status = RunStatus::kRollbackFailed;
+    result.exit_code = 3;
+    result.message += "; rollback failed";
+  } else {
+    result.message += "; rolled back";
+  }
+}
+
+RunResult Engine::Run() {
+  RunResult result;
+  if (!CheckProtectedEnvironment(result) || !ResolveSecrets(result) || !CheckRequirements(result)) {
+    console_.Fail(result.message);
+    return result;
+  }
+  std::vector<const Step*> flow;
+  for (StepKind kind : {StepKind::kPreflight, StepKind::kStep, StepKind::kSuccessCriteria})
+    for (const Step& step : runbook_.steps)
+      if (step.kind == kind) flow.push_back(&step);
+
+  OnFailure on_failure = OnFailure::kRollback;
+  if (runbook_.front_matter.on_failure == "stop") on_failure = OnFailure::kStop;
+  if (runbook_.front_matter.on_failure == "ask") on_failure = OnFailure::kAsk;
+  if (options_.on_failure) on_failure = *options_.on_failure;
+
+  int total = static_cast<int>(flow.size());
+  for (int index = 0; index < total; ++index) {
+    const Step& step = *flow[index];
+    if (Interrupted()) {
+      StepResult skipped;
+      skipped.step = &step;
+      skipped.status = ItemStatus::kInterrupted;
+      skipped.message = "interrupted before the step started";
+      result.steps.push_back(skipped);
+    } else {
+      result.steps.push_back(RunStep(step, index + 1, total));
+    }
+    const StepResult& last = result.steps.back();
+    if (!IsFailure(last.status)) continue;
+
+    // Everything that did not run is recorded as not reached, for the summary.
+    for (int rest = index + 1; rest < total; ++rest) {
+      StepResult not_reached;
+      not_reached.step = flow[rest];
+      result.steps.push_back(not_reached);
+    }
+    result.message =
+        fmt::format("step {} {}: {}", step.name, ItemStatusName(last.status), last.message);
+    if (last.status == ItemStatus::kWaiting) {
+      result.status = RunStatus::kWaiting;
+      result.exit_code = 1;
+      return result;
+    }
+    bool interrupted = last.status == ItemStatus::kInterrupted || Interrupted();
+    result.status = interrupted ? RunStatus::kInterrupted : RunStatus::kFailed;
+    result.exit_code = interrupted ? 130 : 1;
+    if (step.kind == StepKind::kPreflight) {
+      result.message += " (preflight: nothing was changed, so nothing is rolled back)";
+      return result;
+    }
+    bool roll_back = on_failure == OnFailure::kRollback;
+    if (on_failure == OnFailure::kAsk) {
+      if (prompter_.available()) {
+        auto answer = prompter_.Ask("  ? Roll back now? [Y/n] ");
+        roll_back = !answer || ToLower(Trim(*answer)) != "n";
+      } else {
+        roll_back = true;
+      }
+    }
+    if (!roll_back) {
+      result.status = interrupted ? RunStatus::kInterrupted : RunStatus::kStopped;
+      result.message += "; left as is for inspection (no rollback)";
+      return result;
+    }
+    // The first signal stopped the step; rollback gets a clean slate, and a second
+    // signal during it stops everything.
+    if (interrupts_) interrupts_->Clear();
+    Rollback(static_cast<size_t>(index), result);
+    if (result.status == RunStatus::kFailed) result.status = RunStatus::kRolledBack;
+    if (interrupted && result.exit_code == 1) result.exit_code = 130;
+    return result;
+  }
+  result.captures = captures_;
+  result.status = RunStatus::kSucceeded;
+  result.exit_code = 0;
+  result.message = "all steps passed";
+  return result;
+}
+
+void Engine::DryRun() {
+  console_.Heading(fmt::format("Dry run of {} — nothing is executed", runbook_.title));
+  std::vector<std::string> scope;
+  for (const auto& [name, value] : Scope())
+    scope.push_back(fmt::format("{}={}", name, exec::LooksSecret(name) ? "***" : value));
+  for (const auto& secret : runbook_.front_matter.secrets)
+    scope.push_back(secret.name + "=***");
+  std::string scope_line = scope.empty() ? "(empty)" : fmt::format("{}", fmt::join(scope, " "));
+  auto show = [&](const Step& step, const Action& action) {
+    std::vector<std::string> notes;
+    if (action.attributes.confirm) notes.push_back("asks for approval");
+    if (action.attributes.skip) notes.push_back("skipped");
+    if (action.attributes.timeout)
+      notes.push_back("timeout " + FormatDuration(*action.attributes.timeout));
+    if (action.attributes.retries)
+      notes.push_back(fmt::format("{} retries", action.attributes.retries));
+    if (action.attributes.capture)
+      notes.push_back("captures " + action.attributes.capture->variable);
+    console_.Info(fmt::format("{} line {}: {}{}", step.name, action.block.pos.line,
+                              action.interpreter,
+                              notes.empty() ? "" : fmt::format(" ({})", fmt::join(notes, ", "))));
+    console_.Detail(TrimRight(action.block.text));
+  };
+  console_.Info("scope: " + scope_line);
+  for (StepKind kind :
+       {StepKind::kPreflight, StepKind::kStep, StepKind::kSuccessCriteria, StepKind::kRollback}) {
+    for (const Step& step : runbook_.steps) {
+      if (step.kind != kind) continue;
+      const char* section = kind == StepKind::kPreflight         ? "preflight"
+                            : kind == StepKind::kSuccessCriteria ? "success criteria"
+                            : kind == StepKind::kRollback ? "rollback procedure (only on failure)"
+                                                          : "step";
+      console_.Heading(fmt::format("{}: {} — {}{}", section, step.name, step.title,
+                                   step.manual ? " (manual)"
+                                   : step.skip ? " (skipped)"
+                                               : ""));
+      for (const auto& action : step.actions)
+        show(step, action);
+      std::vector<const ChecklistItem*> items;
+      for (const auto& item : step.checklist)
+        items.push_back(&item);
+      for (size_t i = 0; i < items.size(); ++i) {
+        const ChecklistItem* item = items[i];
+        if (item->is_manual()) console_.Info("confirm: " + item->text);
+        for (const auto& action : item->actions)
+          show(step, action);
+        for (const auto& child : item->children)
+          items.push_back(&child);
+      }
+      for (const auto& block : step.compensation) {
+        console_.Info(fmt::format("undo (on failure) line {}:", block.pos.line));
+        console_.Detail(TrimRight(block.text));
+      }
+    }
+  }
+}
+
+}  // namespace stagecraft::engine

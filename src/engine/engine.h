@@ -1,0 +1,140 @@
+#pragma once
+
+// The run state machine: preflight, steps in document order, gates, retries, checks,
+// success criteria, and on failure the compensations of the completed steps in reverse
+// followed by the rollback procedure. The engine decides; a Runner runs blocks, a
+// Console shows, a Prompter asks. Single-threaded; one Engine per run.
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/console.h"
+#include "engine/prompter.h"
+#include "engine/runner.h"
+#include "exec/masking.h"
+#include "exec/signals.h"
+#include "runbook/model.h"
+
+namespace stagecraft::engine {
+
+enum class OnFailure { kRollback, kStop, kAsk };
+
+struct EngineOptions {
+  const runbook::Environment* environment = nullptr;  // not owned; null = none chosen
+  std::map<std::string, std::string> cli_vars;        // --var K=V
+  std::map<std::string, std::string> process_env;     // the engine's own environment
+  std::optional<OnFailure> on_failure;                // --on-failure; else front matter
+  bool yes = false;                                   // approve every gate
+  std::set<std::string> approve;                      // --approve STEP
+  std::string confirm_environment;                    // --confirm-env NAME
+  std::string user = "operator";                      // recorded with approvals
+  Millis kill_grace{5000};
+};
+
+enum class ItemStatus {
+  kPassed,
+  kFailed,
+  kSkipped,
+  kApproved,  // a gate or manual confirmation approved by someone
+  kWaiting,   // a gate nobody could answer
+  kDeclined,  // a gate the operator refused
+  kInterrupted,
+  kNotReached,
+};
+const char* ItemStatusName(ItemStatus status);
+
+struct ItemResult {
+  std::string label;
+  ItemStatus status = ItemStatus::kNotReached;
+  std::string message;  // why it failed, who approved
+  std::string detail;   // expectation diff, red-flag report, output excerpt
+  Millis elapsed{0};
+  int attempts = 0;
+  int line = 0;
+};
+
+struct StepResult {
+  const runbook::Step* step = nullptr;
+  ItemStatus status = ItemStatus::kNotReached;
+  std::string message;
+  Millis elapsed{0};
+  int attempts = 0;
+  bool over_budget = false;
+  std::vector<ItemResult> items;
+};
+
+enum class RunStatus {
+  kSucceeded,
+  kFailed,
+  kRolledBack,
+  kRollbackFailed,
+  kStopped,
+  kWaiting,
+  kInterrupted
+};
+const char* RunStatusName(RunStatus status);
+
+struct RunResult {
+  RunStatus status = RunStatus::kSucceeded;
+  int exit_code = 0;
+  std::string message;
+  std::vector<StepResult> steps;     // preflight, steps, success criteria, as reached
+  std::vector<ItemResult> rollback;  // compensations and rollback procedure, in run order
+  std::map<std::string, std::string> captures;
+};
+
+class Engine {
+ public:
+  Engine(const runbook::Runbook& runbook, Runner& runner, Console& console, Prompter& prompter,
+         exec::InterruptWatcher* interrupts, EngineOptions options);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Runs everything and returns how it ended; exit codes: 0 ok, 1 failed (rolled back or
+  // not asked to), 2 unusable input (missing tool, unconfirmed protected environment),
+  // 3 rollback failed, 130 interrupted.
+  RunResult Run();
+
+  // Prints every action in order with the scope it would get; runs nothing.
+  void DryRun();
+
+  // The runbook's scope: front matter vars, then the environment's, then --var.
+  std::map<std::string, std::string> Scope() const;
+
+ private:
+  struct BlockOutcome;
+  class Gatekeeper;
+
+  bool CheckProtectedEnvironment(RunResult& result);
+  bool ResolveSecrets(RunResult& result);
+  bool CheckRequirements(RunResult& result);
+  StepResult RunStep(const runbook::Step& step, int number, int total);
+  bool RunActionItem(const runbook::Step& step, const runbook::Action& action, StepResult& out);
+  bool RunChecklistItem(const runbook::Step& step, const runbook::ChecklistItem& item, int depth,
+                        StepResult& out);
+  BlockOutcome RunBlock(const runbook::Step& step, const runbook::Action& action,
+                        const std::string& code,
+                        const std::vector<runbook::ExpectedLine>* transcript_expected);
+  ItemResult Gate(const runbook::Step& step, const std::string& what, int line);
+  void Rollback(size_t failed_index, RunResult& result);
+  ItemResult RunRollbackBlock(const std::string& label, const runbook::Block& block,
+                              const std::string& interpreter);
+  void LearnSecretsFromExports();
+  bool Interrupted() const { return interrupts_ && interrupts_->pending(); }
+  void InterruptibleSleep(Millis duration);
+
+  const runbook::Runbook& runbook_;
+  Runner& runner_;
+  Console& console_;
+  Prompter& prompter_;
+  exec::InterruptWatcher* interrupts_;
+  EngineOptions options_;
+  exec::SecretMasker masker_;
+  std::set<std::string> known_secret_values_;
+  std::map<std::string, std::string> captures_;
+};
+
+}  // namespace stagecraft::engine

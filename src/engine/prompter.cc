@@ -1,0 +1,27 @@
+#include "engine/prompter.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+namespace stagecraft::engine {
+
+TerminalPrompter::TerminalPrompter() : available_(isatty(STDIN_FILENO) == 1) {}
+
+std::optional<std::string> TerminalPrompter::Ask(std::string_view question) {
+  if (!available_) return std::nullopt;
+  std::unique_ptr<FILE, int (*)(FILE*)> tty(std::fopen("/dev/tty", "r+"), &std::fclose);
+  if (!tty) return std::nullopt;
+  fmt::print(tty.get(), "{}", question);
+  std::fflush(tty.get());
+  std::string answer;
+  int c = 0;
+  while ((c = std::fgetc(tty.get())) != EOF && c != '\n')
+    answer.push_back(static_cast<char>(c));
+  if (c == EOF && answer.empty()) return std::nullopt;
+  return answer;
+}
+
+}  // namespace stagecraft::engine

@@ -1,0 +1,71 @@
+#pragma once
+
+// The seam between the engine's decisions and real processes. The engine only ever asks a
+// Runner to run a block; tests substitute a scripted fake, so run logic (retries, gates,
+// rollback order) is tested without spawning anything.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "exec/output_sink.h"
+#include "exec/shell_session.h"
+#include "exec/subprocess.h"
+
+namespace stagecraft::engine {
+
+using exec::ProcessOutcome;
+
+struct Invocation {
+  std::string interpreter;
+  std::string code;
+  std::optional<std::string> cwd;
+  std::optional<Millis> timeout;
+  bool interactive = false;
+  exec::OutputSink* sink = nullptr;  // not owned
+};
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  virtual ProcessOutcome Run(const Invocation& invocation) = 0;
+  // Makes NAME=value visible to later blocks (captures).
+  virtual void SetVariable(const std::string& name, const std::string& value) = 0;
+  // Makes a secret visible to later blocks without it ever being stored.
+  virtual void SetSecret(const std::string& name, const std::string& value) = 0;
+  // Exported variables as the blocks left them, to find secret-looking values to mask.
+  virtual std::map<std::string, std::string> ExportedVariables() const = 0;
+  virtual std::string cwd() const = 0;
+};
+
+// Runs blocks for real through an exec::ShellSession.
+class SessionRunner : public Runner {
+ public:
+  explicit SessionRunner(exec::ShellSessionOptions options) : session_(std::move(options)) {}
+  ProcessOutcome Run(const Invocation& invocation) override {
+    exec::BlockRequest request;
+    request.interpreter = invocation.interpreter;
+    request.code = invocation.code;
+    request.cwd = invocation.cwd;
+    request.timeout = invocation.timeout;
+    request.interactive = invocation.interactive;
+    request.sink = invocation.sink;
+    return session_.Run(request);
+  }
+  void SetVariable(const std::string& name, const std::string& value) override {
+    session_.SetVariable(name, value);
+  }
+  void SetSecret(const std::string& name, const std::string& value) override {
+    session_.SetSecret(name, value);
+  }
+  std::map<std::string, std::string> ExportedVariables() const override {
+    return session_.ExportedVariables();
+  }
+  std::string cwd() const override { return session_.cwd(); }
+
+ private:
+  exec::ShellSession session_;
+};
+
+}  // namespace stagecraft::engine
