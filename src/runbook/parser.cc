@@ -388,20 +388,18 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
     return false;
   };
   switch (label) {
-    case Label::kExpected: {
-      if (!needs_action("expectation")) return;
+    case Label::kExpected:
+    case Label::kRedFlags: {
+      bool expected = label == Label::kExpected;
+      if (!needs_action(expected ? "expectation" : "red-flag")) return;
       Expectation expectation{ParseExpectedBlock(block), block.pos};
       for (const auto& line : expectation.lines)
         if (line.kind == ExpectedLine::Kind::kRegex)
           if (auto problem = CheckRegex(line.pattern))
             Error({line.line, static_cast<int>(problem->offset) + 1},
                   fmt::format("invalid (re) pattern: {}", problem->message));
-      last_action_->expectations.push_back(std::move(expectation));
-      return;
-    }
-    case Label::kRedFlags: {
-      if (!needs_action("red-flag")) return;
-      last_action_->red_flags.push_back({ParseExpectedBlock(block), block.pos});
+      (expected ? last_action_->expectations : last_action_->red_flags)
+          .push_back(std::move(expectation));
       return;
     }
     case Label::kVerification:

@@ -1,0 +1,392 @@
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <deque>
+
+#include "runbook/parser.h"
+
+namespace stagecraft::engine {
+namespace {
+
+// Answers blocks from a script: the first rule whose needle occurs in the code decides
+// the exit code and output. Records every block it was asked to run.
+class FakeRunner : public Runner {
+ public:
+  struct Rule {
+    std::string needle;
+    int exit_code = 0;
+    std::string output;
+    ProcessOutcome::Kind kind = ProcessOutcome::Kind::kExited;
+    int times = -1;  // how many calls the rule answers; -1 = always
+  };
+  void On(Rule rule) { rules_.push_back(std::move(rule)); }
+
+  ProcessOutcome Run(const Invocation& invocation) override {
+    calls.push_back(invocation.code);
+    ProcessOutcome outcome;
+    outcome.kind = ProcessOutcome::Kind::kExited;
+    outcome.exit_code = 0;
+    for (auto& rule : rules_) {
+      if (invocation.code.find(rule.needle) == std::string::npos || rule.times == 0) continue;
+      if (rule.times > 0) --rule.times;
+      if (invocation.sink && !rule.output.empty())
+        invocation.sink->OnOutput(exec::Stream::kStdout, rule.output);
+      outcome.kind = rule.kind;
+      outcome.exit_code = rule.kind == ProcessOutcome::Kind::kExited ? rule.exit_code : -1;
+      if (rule.kind == ProcessOutcome::Kind::kInterrupted) outcome.interrupt_signal = 2;
+      break;
+    }
+    return outcome;
+  }
+  void SetVariable(const std::string& name, const std::string& value) override {
+    variables[name] = value;
+  }
+  void SetSecret(const std::string& name, const std::string& value) override {
+    variables[name] = value;
+  }
+  std::map<std::string, std::string> ExportedVariables() const override { return {}; }
+  std::string cwd() const override { return "/"; }
+
+  std::vector<std::string> calls;
+  std::map<std::string, std::string> variables;
+
+ private:
+  std::vector<Rule> rules_;
+};
+
+class ScriptedPrompter : public Prompter {
+ public:
+  bool available() const override { return available_; }
+  std::optional<std::string> Ask(std::string_view question) override {
+    questions.push_back(std::string(question));
+    if (answers.empty()) return std::nullopt;
+    std::string answer = answers.front();
+    answers.pop_front();
+    return answer;
+  }
+  bool available_ = false;
+  std::deque<std::string> answers;
+  std::vector<std::string> questions;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  RunResult RunBook(const std::string& markdown, EngineOptions options = {},
+                    const std::string& environment = "") {
+    parsed_ = runbook::ParseRunbook("book.md", markdown);
+    EXPECT_FALSE(runbook::HasErrors(parsed_.diagnostics));
+    if (!environment.empty()) options.environment = parsed_.runbook.FindEnvironment(environment);
+    char* buffer = nullptr;
+    size_t size = 0;
+    FILE* out = open_memstream(&buffer, &size);
+    RunResult result;
+    {
+      Console console(out, {});
+      Engine engine(parsed_.runbook, runner_, console, prompter_, nullptr, options);
+      result = engine.Run();
+    }
+    std::fclose(out);
+    console_text_.assign(buffer, size);
+    std::free(buffer);
+    return result;
+  }
+
+  std::vector<std::string> Calls() const {
+    std::vector<std::string> trimmed;
+    for (const auto& call : runner_.calls) {
+      std::string line = call.substr(0, call.find('\n'));
+      trimmed.push_back(line);
+    }
+    return trimmed;
+  }
+
+  runbook::ParseResult parsed_;
+  FakeRunner runner_;
+  ScriptedPrompter prompter_;
+  std::string console_text_;
+};
+
+constexpr const char* kThreeSteps =
+    "# Deploy\n"
+    "## One\n```bash\necho one\n```\n**Rollback:**\n```bash\necho undo-one\n```\n"
+    "## Two\n```bash\necho two\n```\n**Rollback:**\n```bash\necho undo-two\n```\n"
+    "## Three\n```bash\necho three\n```\n**Rollback:**\n```bash\necho undo-three\n```\n"
+    "## Rollback procedure\n```bash\necho procedure\n```\n";
+
+TEST_F(EngineTest, StepsRunInDocumentOrder) {
+  auto result = RunBook(kThreeSteps);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.status, RunStatus::kSucceeded);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"echo one", "echo two", "echo three"}));
+}
+
+TEST_F(EngineTest, FailureRunsCompensationsNewestFirstThenTheProcedure) {
+  runner_.On({"echo two", 1});
+  auto result = RunBook(kThreeSteps);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.status, RunStatus::kRolledBack);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"echo one", "echo two", "echo undo-two",
+                                               "echo undo-one", "echo procedure"}));
+  ASSERT_EQ(result.steps.size(), 3u);
+  EXPECT_EQ(result.steps[2].status, ItemStatus::kNotReached);
+}
+
+TEST_F(EngineTest, FailingRollbackBlockDoesNotStopTheOthers) {
+  runner_.On({"echo three", 1});
+  runner_.On({"undo-two", 5});
+  auto result = RunBook(kThreeSteps);
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_EQ(result.status, RunStatus::kRollbackFailed);
+  EXPECT_EQ(Calls(),
+            (std::vector<std::string>{"echo one", "echo two", "echo three", "echo undo-three",
+                                      "echo undo-two", "echo undo-one", "echo procedure"}));
+}
+
+TEST_F(EngineTest, OnFailureStopLeavesEverythingAsIs) {
+  runner_.On({"echo two", 1});
+  EngineOptions options;
+  options.on_failure = OnFailure::kStop;
+  auto result = RunBook(kThreeSteps, options);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.status, RunStatus::kStopped);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"echo one", "echo two"}));
+}
+
+TEST_F(EngineTest, FrontMatterOnFailureStopIsHonoured) {
+  runner_.On({"echo two", 1});
+  auto result = RunBook(std::string("---\non_failure: stop\n---\n") + kThreeSteps);
+  EXPECT_EQ(result.status, RunStatus::kStopped);
+}
+
+TEST_F(EngineTest, InterruptedStepIsRolledBackAndExits130) {
+  runner_.On({"echo two", 0, "", ProcessOutcome::Kind::kInterrupted});
+  auto result = RunBook(kThreeSteps);
+  EXPECT_EQ(result.exit_code, 130);
+  EXPECT_EQ(result.status, RunStatus::kInterrupted);
+  EXPECT_EQ(Calls().back(), "echo procedure");
+}
+
+TEST_F(EngineTest, PreflightFailureChangesNothingAndRollsNothingBack) {
+  runner_.On({"aws --version", 127});
+  auto result = RunBook("## Checklist\n- [ ] cli\n  ```bash\n  aws --version\n  ```\n" +
+                        std::string(kThreeSteps));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.status, RunStatus::kFailed);
+  EXPECT_EQ(Calls(), std::vector<std::string>{"aws --version"});
+  EXPECT_NE(result.message.find("nothing is rolled back"), std::string::npos);
+}
+
+TEST_F(EngineTest, RetriesUntilSuccess) {
+  runner_.On({"flaky", 1, "", ProcessOutcome::Kind::kExited, 2});
+  auto result = RunBook("## A\n```bash { retries=3 delay=1ms }\nflaky\n```\n");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.steps[0].attempts, 3);
+}
+
+TEST_F(EngineTest, RetriesRunOut) {
+  runner_.On({"flaky", 1});
+  auto result = RunBook("## A\n```bash { retries=2 delay=1ms }\nflaky\n```\n");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(runner_.calls.size(), 3u);
+}
+
+TEST_F(EngineTest, UntilGivesUpAtTheTimeout) {
+  runner_.On({"curl", 7});
+  auto result = RunBook("## A\n```bash { until timeout=50ms delay=10ms }\ncurl x\n```\n");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_GE(runner_.calls.size(), 2u);
+  EXPECT_NE(result.message.find("did not succeed within 50ms"), std::string::npos)
+      << result.message;
+}
+
+TEST_F(EngineTest, ExpectationMismatchFailsWithADiff) {
+  runner_.On({"terraform init", 0, "Initializing...\nError: backend\n"});
+  auto result = RunBook(
+      "## Init\n```bash\nterraform init\n```\n**Expected Output:**\n```\nTerraform has been "
+      "successfully initialized!\n```\n");
+  EXPECT_EQ(result.exit_code, 1);
+  ASSERT_EQ(result.steps[0].items.size(), 1u);
+  EXPECT_EQ(result.steps[0].items[0].message, "expected output not found");
+  EXPECT_NE(result.steps[0].items[0].detail.find("Terraform has been successfully initialized!"),
+            std::string::npos);
+}
+
+TEST_F(EngineTest, ExpectationWithOtherLinesBetweenPasses) {
+  runner_.On({"apply", 0, "a\nApply complete! Resources: 3 added.\nb\n"});
+  auto result = RunBook(
+      "## A\n```bash\napply\n```\n**Expected Output:**\n```\nApply complete! Resources: \\d+ "
+      "added. (re)\n```\n");
+  EXPECT_EQ(result.exit_code, 0) << console_text_;
+}
+
+TEST_F(EngineTest, RedFlagFailsTheStep) {
+  runner_.On({"plan", 0, "Plan: 1 to add, 0 to change, 2 to destroy.\n"});
+  auto result = RunBook("## A\n```bash\nplan\n```\n**Red Flags:**\n```\nto destroy\n```\n");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.steps[0].items[0].message, "a red flag appeared in the output");
+}
+
+TEST_F(EngineTest, CaptureIsPassedToLaterBlocks) {
+  runner_.On({"publish", 0, "  arn:aws:lambda:layer:7  \n"});
+  auto result =
+      RunBook("## A\n```bash { capture=LAYER_ARN }\npublish\n```\n## B\n```bash\nuse\n```\n");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(runner_.variables["LAYER_ARN"], "arn:aws:lambda:layer:7");
+  EXPECT_EQ(result.captures.at("LAYER_ARN"), "arn:aws:lambda:layer:7");
+}
+
+TEST_F(EngineTest, CaptureRegexThatNeverMatchesFails) {
+  runner_.On({"publish", 0, "nothing useful\n"});
+  auto result = RunBook("## A\n```bash { capture=\"V:/version (\\d+)/\" }\npublish\n```\n");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.steps[0].items[0].message,
+            "capture regex /version (\\d+)/ did not match the output");
+}
+
+TEST_F(EngineTest, GateWithoutTerminalStopsTheRunWithoutRollback) {
+  auto result = RunBook(
+      "## A\n```bash\necho a\n```\n**Rollback:**\n```bash\nundo-a\n```\n"
+      "## B\n```bash { confirm }\necho b\n```\n");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.status, RunStatus::kWaiting);
+  EXPECT_EQ(Calls(), std::vector<std::string>{"echo a"});
+  EXPECT_NE(result.message.find("rerun with --yes or --approve b"), std::string::npos);
+}
+
+TEST_F(EngineTest, YesApprovesEveryGateAndSaysSo) {
+  EngineOptions options;
+  options.yes = true;
+  options.user = "alice";
+  auto result =
+      RunBook("## B\n```bash { confirm }\necho b\n```\n## C\n- [ ] DBA online\n", options);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.steps[0].items[0].status, ItemStatus::kApproved);
+  EXPECT_EQ(result.steps[0].items[0].message, "approved by alice (--yes)");
+}
+
+TEST_F(EngineTest, ApproveNamesOneStep) {
+  EngineOptions options;
+  options.approve = {"b"};
+  auto result = RunBook(
+      "## B\n```bash { confirm }\necho b\n```\n## C\n```bash { confirm }\nc\n```\n", options);
+  EXPECT_EQ(result.status, RunStatus::kWaiting);
+  EXPECT_EQ(Calls(), std::vector<std::string>{"echo b"});
+}
+
+TEST_F(EngineTest, DeclinedGateFailsAndRollsBack) {
+  prompter_.available_ = true;
+  prompter_.answers = {"n"};
+  auto result = RunBook(
+      "## A\n```bash\necho a\n```\n**Rollback:**\n```bash\nundo-a\n```\n"
+      "## B\n```bash { confirm }\necho b\n```\n");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"echo a", "undo-a"}));
+}
+
+TEST_F(EngineTest, ManualStepIsConfirmedNotRun) {
+  prompter_.available_ = true;
+  prompter_.answers = {"y"};
+  auto result = RunBook("## Announce\n<!-- stagecraft: manual -->\n```bash\npost-to-chat\n```\n");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_TRUE(runner_.calls.empty());
+  EXPECT_EQ(result.steps[0].status, ItemStatus::kApproved);
+}
+
+TEST_F(EngineTest, IgnoredFailureDoesNotFailTheStep) {
+  runner_.On({"optional", 1});
+  auto result = RunBook("## A\n```bash { ignore }\noptional\n```\n```bash\nnext\n```\n");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(runner_.calls.size(), 2u);
+}
+
+TEST_F(EngineTest, SkippedBlocksAndStepsDoNotRun) {
+  auto result = RunBook(
+      "## A\n```bash { skip }\nnope\n```\n## B\n<!-- stagecraft: skip -->\n```bash\nnope\n```\n");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_TRUE(runner_.calls.empty());
+}
+
+TEST_F(EngineTest, ProtectedEnvironmentNeedsItsNameTyped) {
+  auto book = std::string(
+      "---\nenvironments:\n  production: { protected: true }\n---\n## A\n```bash\ndeploy\n```\n");
+  auto refused = RunBook(book, {}, "production");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_TRUE(runner_.calls.empty());
+  EXPECT_NE(refused.message.find("--confirm-env production"), std::string::npos);
+
+  prompter_.available_ = true;
+  prompter_.answers = {"production"};
+  auto confirmed = RunBook(book, {}, "production");
+  EXPECT_EQ(confirmed.exit_code, 0);
+}
+
+TEST_F(EngineTest, MissingRequiredToolStopsBeforeAnything) {
+  runner_.On({"command -v terraform", 127});
+  auto result = RunBook("---\nrequires: [terraform >= 1.0]\n---\n## A\n```bash\ndeploy\n```\n");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.message, "book.md:2: requires terraform, which is not installed (not on PATH)");
+}
+
+TEST_F(EngineTest, TooOldToolStopsBeforeAnything) {
+  runner_.On({"command -v terraform", 0, "Terraform v0.14.2\non linux_amd64\n"});
+  auto result = RunBook("---\nrequires: [terraform >= 1.0]\n---\n## A\n```bash\ndeploy\n```\n");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.message, "book.md:2: requires terraform >= 1.0, found 0.14.2");
+}
+
+TEST_F(EngineTest, SecretFromCommandIsMaskedInTheConsole) {
+  runner_.On({"vault read", 0, "s3cr3t-value\n"});
+  runner_.On({"echo", 0, "password is s3cr3t-value\n"});
+  auto result = RunBook(
+      "---\nsecrets:\n  DB_PASSWORD: { command: vault read db }\n---\n## A\n```bash\necho\n```\n");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(runner_.variables["DB_PASSWORD"], "s3cr3t-value");
+  EXPECT_EQ(console_text_.find("s3cr3t-value"), std::string::npos) << console_text_;
+  EXPECT_NE(console_text_.find("password is ***"), std::string::npos) << console_text_;
+}
+
+TEST_F(EngineTest, FailedSuccessCriterionRollsBack) {
+  runner_.On({"check-health", 1});
+  auto result = RunBook(
+      "## A\n```bash\necho a\n```\n**Rollback:**\n```bash\nundo-a\n```\n"
+      "## Success Criteria\n- [ ] healthy\n  ```bash\n  check-health\n  ```\n");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"echo a", "check-health", "undo-a"}));
+}
+
+TEST_F(EngineTest, VerificationFailureFailsTheStep) {
+  runner_.On({"grep -q", 1});
+  auto result = RunBook(
+      "## A\n```bash\nwrite-config\n```\n**Verification:**\n```bash\ngrep -q key config\n```\n");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.steps[0].items[0].message.find("verification (line 6)"), std::string::npos);
+}
+
+TEST_F(EngineTest, TranscriptCommandsRunOneByOne) {
+  runner_.On({"terraform validate", 0, "Success! The configuration is valid.\n"});
+  auto result = RunBook(
+      "## V\n```bash\n$ terraform validate\nSuccess! The configuration is valid.\n$ terraform fmt "
+      "-check\n```\n");
+  EXPECT_EQ(result.exit_code, 0) << console_text_;
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"terraform validate", "terraform fmt -check"}));
+}
+
+TEST_F(EngineTest, ScopeMergesFrontMatterEnvironmentAndCliVars) {
+  parsed_ = runbook::ParseRunbook(
+      "book.md",
+      "---\nvars: { A: front, B: front }\nenvironments:\n  s: { vars: { B: env, C: env } }\n---\n");
+  EngineOptions options;
+  options.environment = parsed_.runbook.FindEnvironment("s");
+  options.cli_vars = {{"C", "cli"}};
+  FILE* out = std::fopen("/dev/null", "w");
+  Console console(out, {});
+  Engine engine(parsed_.runbook, runner_, console, prompter_, nullptr, options);
+  EXPECT_EQ(engine.Scope(),
+            (std::map<std::string, std::string>{{"A", "front"}, {"B", "env"}, {"C", "cli"}}));
+  std::fclose(out);
+}
+
+}  // namespace
+}  // namespace stagecraft::engine
