@@ -106,7 +106,7 @@ ProcessOutcome ShellSession::Run(const BlockRequest& request) {
   if (request.interpreter == "bash" && std::filesystem::exists(dir + "/state.out", ignored)) {
     std::string kept;
     for (const ShellDeclaration& declaration : ParseDeclarations(ReadWhole(dir + "/state.out"))) {
-      if (IsSessionLocal(declaration)) continue;
+      if (IsSessionLocal(declaration) || secret_names_.count(declaration.name)) continue;
       kept += declaration.text;
       kept += '\n';
     }
@@ -122,6 +122,11 @@ ProcessOutcome ShellSession::Run(const BlockRequest& request) {
 void ShellSession::SetVariable(const std::string& name, const std::string& value) {
   state_ += ExportStatement(name, value);
   state_ += '\n';
+}
+
+void ShellSession::SetSecret(const std::string& name, const std::string& value) {
+  options_.environment[name] = value;
+  secret_names_.insert(name);
 }
 
 std::map<std::string, std::string> ShellSession::ExportedVariables() const {

@@ -15,6 +15,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@ class ShellSession {
   // blocks set themselves.
   void SetVariable(const std::string& name, const std::string& value);
 
+  // Exports a secret to every later block through the environment only: it is never kept
+  // in state(), which may be written to disk, even when a block re-exports it.
+  void SetSecret(const std::string& name, const std::string& value);
+
   const std::string& cwd() const { return cwd_; }
   // Exported variables as the last bash block left them (values unescaped).
   std::map<std::string, std::string> ExportedVariables() const;
@@ -67,6 +72,7 @@ class ShellSession {
   std::string cwd_;
   std::string state_;      // filtered `declare -p` output plus captures
   std::string functions_;  // `declare -f` output
+  std::set<std::string> secret_names_;
   int block_counter_ = 0;
 };
 

@@ -117,6 +117,15 @@ TEST_F(ShellSessionTest, CapturedVariablesAreExportedToLaterBlocks) {
   EXPECT_EQ(sink_.out, "arn:aws:x:1 'quoted'\narn:aws:x:1 'quoted'\n");
 }
 
+TEST_F(ShellSessionTest, SecretsReachBlocksButNeverTheState) {
+  session_->SetSecret("DB_PASSWORD", "hunter22");
+  ASSERT_TRUE(Run("export DB_PASSWORD\necho \"$DB_PASSWORD\"").success());
+  EXPECT_EQ(sink_.out, "hunter22\n");
+  EXPECT_EQ(session_->state().find("hunter22"), std::string::npos);
+  ASSERT_TRUE(Run("echo \"$DB_PASSWORD\"").success());
+  EXPECT_EQ(sink_.out, "hunter22\n");
+}
+
 TEST_F(ShellSessionTest, OtherInterpretersSeeExportsAndCwd) {
   ASSERT_TRUE(Run("export REGION=eu-west-1\ncd deploy").success());
   auto outcome = Run("import os\nprint(os.environ['REGION'], os.getcwd())\n", "python3");
