@@ -23,8 +23,11 @@ bench:
 
 fuzz:
 	@cmake --preset fuzz >/dev/null
-	@cmake --build --preset fuzz
-	@build/fuzz/fuzz_parser -max_total_time=$${FUZZ_SECONDS:-600} fuzz/corpus
+	@cmake --build --preset fuzz --target fuzz_parser
+	@mkdir -p build/fuzz/corpus build/fuzz/crashes
+	@build/fuzz/fuzz_parser -max_total_time=$${FUZZ_SECONDS:-600} -rss_limit_mb=2048 -timeout=10 \
+	  -dict=fuzz/runbook.dict -artifact_prefix=build/fuzz/crashes/ $${FUZZ_ARGS:-} \
+	  build/fuzz/corpus fuzz/corpus
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
 )
 case "${1:-}" in
-  --bench) packages+=(hyperfine ansible) ;;
+  --bench) packages+=(hyperfine ansible time) ;;
   --demo) packages+=(postgresql curl python3) ;;
   "") ;;
   *) echo "usage: $0 [--bench|--demo]" >&2; exit 2 ;;

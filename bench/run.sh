@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# stagecraft benchmarks; `make bench` runs them on the release build. See bench/README.md.
+#
+#   bench/run.sh BUILD_DIR [SECTION...]     sections: plan (default: all of them)
+#
+# Each section generates its input, then times commands with hyperfine and samples their
+# peak RSS with GNU time; the table of all results is printed at the end.
+#
+# Exit status: 0 when every benchmark ran, also when a target was missed (printed as
+# MISSED): targets are goals tracked in bench/README.md, and timing on a shared machine is
+# too noisy to gate a build on. Non-zero (2) only when the harness itself fails: a missing
+# tool or binary, or a benchmarked command that fails or produces the wrong result.
+# Sections are called by name ("bench_$section"), which shellcheck cannot follow.
+# shellcheck disable=SC2317
+set -euo pipefail
+
+die() {
+  echo "bench: $*" >&2
+  exit 2
+}
+
+[[ $# -ge 1 ]] || die "usage: $0 BUILD_DIR [SECTION...]"
+build_dir=$1
+shift
+stagecraft=$build_dir/stagecraft
+[[ -x $stagecraft ]] || die "$stagecraft not found; build it first (make bench does)"
+command -v hyperfine >/dev/null || die "hyperfine not found; run scripts/setup.sh --bench"
+# The shell keyword `time` cannot report memory; GNU time (Debian package `time`) can.
+[[ -x /usr/bin/time ]] || die "/usr/bin/time not found; run scripts/setup.sh --bench"
+
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+# hyperfine's JSON exports are kept next to the build so runs can be compared later.
+results_dir=$build_dir/bench
+mkdir -p "$results_dir"
+work=$(mktemp -d "${TMPDIR:-/tmp}/stagecraft-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+WARMUP=2
+RUNS=10
+RSS_RUNS=5
+
+rows=()  # name|median|min-max|cpu|peak RSS|target|met
+
+# measure NAME TARGET_MS TARGET_MIB COMMAND...
+# Records median and range of wall time over $RUNS runs, and the largest peak RSS seen
+# over $RSS_RUNS runs. A target is met when the median is under TARGET_MS and the peak
+# RSS under TARGET_MIB.
+measure() {
+  local name=$1 target_ms=$2 target_mib=$3
+  shift 3
+  # Run once outside hyperfine first: a failing command would otherwise be timed as a
+  # fast one.
+  if ! "$@" >"$work/$name.out" 2>"$work/$name.err"; then
+    cat "$work/$name.err" >&2
+    die "$name: command failed: $*"
+  fi
+
+  local command
+  command=$(printf '%q ' "$@")
+  # -N runs the command without a shell in between, so only stagecraft is timed;
+  # --output=pipe makes it write its whole output, as it would into a pager or a file.
+  hyperfine --warmup "$WARMUP" --runs "$RUNS" -N --output=pipe --style=basic \
+    --command-name "$name" --export-json "$results_dir/$name.json" \
+    --export-csv "$work/$name.csv" "$command" >&2 || die "$name: hyperfine failed"
+
+  local peak_kib=0 kib i
+  for ((i = 0; i < RSS_RUNS; i++)); do
+    /usr/bin/time -f %M -o "$work/$name.rss" "$@" >/dev/null 2>&1 || die "$name: failed under time"
+    kib=$(tail -n 1 "$work/$name.rss")
+    if ((kib > peak_kib)); then peak_kib=$kib; fi
+  done
+
+  # CSV columns: command,mean,stddev,median,user,system,min,max (seconds). Counted from the
+  # end because the command column may itself contain commas.
+  rows+=("$(awk -F, -v name="$name" -v kib="$peak_kib" -v tms="$target_ms" -v tmib="$target_mib" '
+    NR == 2 {
+      median = $(NF - 4) * 1000; lo = $(NF - 1) * 1000; hi = $NF * 1000; mib = kib / 1024
+      cpu = ($(NF - 3) + $(NF - 2)) * 1000
+      met = (median < tms && mib < tmib) ? "yes" : "MISSED"
+      printf "%s|%.1f ms|%.1f-%.1f ms|%.1f ms|%.1f MiB|< %d ms, < %d MiB|%s\n",
+             name, median, lo, hi, cpu, mib, tms, tmib, met
+    }' "$work/$name.csv")")
+}
+
+# --- sections: each is a function bench_NAME; add new ones here and to `sections` ---------
+
+# `plan` on a generated 10,000-step runbook (issue target: under 100 ms and 100 MiB).
+bench_plan() {
+  local runbook=$work/rollout-10000.md
+  awk -v steps=10000 -f "$bench_dir/gen_runbook.awk" >"$runbook"
+  echo "plan: generated $(wc -l <"$runbook") lines, $(($(wc -c <"$runbook") / 1024)) KiB" >&2
+  # Guard against benchmarking an error path: a runbook that stopped parsing would plan
+  # (or fail) much faster than a real one.
+  "$stagecraft" plan "$runbook" >"$work/plan.txt" 2>&1 ||
+    {
+      head -20 "$work/plan.txt" >&2
+      die "plan: the generated runbook does not plan cleanly"
+    }
+  grep -q '^Totals *10000 steps' "$work/plan.txt" || die "plan: expected 10000 steps in the plan"
+  if grep -q '^Lint ' "$work/plan.txt"; then
+    grep '^Lint ' "$work/plan.txt" >&2
+    die "plan: the generated runbook has lint warnings; fix bench/gen_runbook.awk"
+  fi
+
+  measure "plan 10k steps" 100 100 "$stagecraft" plan "$runbook"
+  measure "plan --json 10k steps" 100 100 "$stagecraft" plan --json "$runbook"
+}
+
+# Planned: run overhead against plain bash and ansible, output throughput, report rendering.
+all_sections=(plan)
+
+sections=("$@")
+[[ ${#sections[@]} -gt 0 ]] || sections=("${all_sections[@]}")
+for section in "${sections[@]}"; do
+  declare -F "bench_$section" >/dev/null || die "unknown section '$section' (known: ${all_sections[*]})"
+done
+
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+echo "stagecraft benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs (${cpu:-unknown}), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "binary: $stagecraft ($("$stagecraft" --version 2>/dev/null || echo 'version unknown'))" >&2
+
+for section in "${sections[@]}"; do
+  echo "== $section" >&2
+  "bench_$section"
+done
+
+missed=0
+echo
+# cpu is user+system time (mean): less sensitive than wall time to other load on the machine.
+format='%-24s %11s %19s %11s %12s %22s  %s\n'
+# shellcheck disable=SC2059
+printf "$format" benchmark median min-max cpu "peak RSS" target met?
+for row in "${rows[@]}"; do
+  IFS='|' read -r name median range cpu rss target met <<<"$row"
+  # shellcheck disable=SC2059
+  printf "$format" "$name" "$median" "$range" "$cpu" "$rss" "$target" "$met"
+  [[ $met == yes ]] || missed=$((missed + 1))
+done
+echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); JSON exports in $results_dir/"
+if ((missed > 0)); then
+  echo "MISSED: $missed of ${#rows[@]} benchmarks missed their target (see bench/README.md)"
+fi
+exit 0

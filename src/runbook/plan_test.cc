@@ -1,0 +1,195 @@
+#include "runbook/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "runbook/parser.h"
+
+namespace stagecraft::runbook {
+namespace {
+
+Runbook Parse(std::string_view markdown) {
+  ParseResult parsed = ParseRunbook("book.md", markdown);
+  EXPECT_FALSE(HasErrors(parsed.diagnostics)) << parsed.diagnostics.front().message;
+  return parsed.runbook;
+}
+
+Millis Minutes(int minutes) {
+  return Millis(minutes * 60'000);
+}
+
+// One of everything ComputeTotals counts, with the expected tally beside each line.
+const char kEverything[] =
+    "# Release\n"
+    "## Preflight checklist\n"
+    "- [ ] Ticket approved\n"    // manual confirmation
+    "- [ ] Cluster reachable\n"  // check
+    "  ```bash\n"
+    "  kubectl get nodes\n"
+    "  ```\n"
+    "## Phase 1: Deploy (30 minutes)\n"
+    "### Build (5m)\n"       // step, budgeted
+    "```bash { confirm }\n"  // action, gate
+    "make\n"
+    "```\n"
+    "**Rollback:**\n"  // step with rollback
+    "```bash\n"
+    "make clean\n"
+    "```\n"
+    "### Ship (10m)\n"               // step, budgeted
+    "<!-- stagecraft: manual -->\n"  // gate
+    "```bash\n"                      // action
+    "ship\n"
+    "```\n"
+    "## Phase 2: Verify\n"
+    "### Smoke (2m)\n"  // step, budgeted
+    "```bash\n"         // action
+    "curl -fsS http://x/health\n"
+    "```\n"
+    "- [ ] Dashboards green\n"             // manual confirmation
+    "- [ ] **Database**\n"                 // group: neither check nor confirmation
+    "  - [ ] Replication lag looked at\n"  // manual confirmation
+    "  - [ ] Replica answers\n"            // check
+    "    ```bash\n"
+    "    pg_isready -h replica\n"
+    "    ```\n"
+    "### Soak (3m)\n"  // step, budgeted
+    "```bash\n"        // action
+    "sleep 60\n"
+    "```\n"
+    "**Rollback:** nothing to undo; the soak only watches.\n"  // step with rollback
+    "## Rollback\n"                                            // not normal flow: counts nowhere
+    "```bash { confirm }\n"
+    "make rollback\n"
+    "```\n";
+
+TEST(ComputeTotals, CountsEachKindOfThing) {
+  PlanTotals totals = ComputeTotals(Parse(kEverything));
+  EXPECT_EQ(totals.steps, 4);
+  EXPECT_EQ(totals.steps_with_rollback, 2);
+  EXPECT_EQ(totals.actions, 4);
+  EXPECT_EQ(totals.checks, 2);
+  EXPECT_EQ(totals.manual_confirmations, 3);
+  EXPECT_EQ(totals.gates, 2);
+  EXPECT_EQ(totals.budgeted_steps, 4);
+}
+
+TEST(ComputeTotals, PhaseBudgetReplacesItsStepsBudgets) {
+  // Phase 1 has a budget (30m) that stands for Build and Ship; Phase 2 has none, so Smoke and
+  // Soak add up (2m + 3m).
+  EXPECT_EQ(ComputeTotals(Parse(kEverything)).planned, Minutes(30 + 2 + 3));
+}
+
+TEST(ComputeTotals, PhaseBudgetWinsEvenWhenStepsAddUpToMore) {
+  PlanTotals totals = ComputeTotals(
+      Parse("## Phase A (10 minutes)\n### One (8m)\n```bash\na\n```\n### Two (8m)\n```bash\nb\n"
+            "```\n"));
+  EXPECT_EQ(totals.planned, Minutes(10));
+}
+
+TEST(ComputeTotals, StepsOutsideAnyPhaseSumTheirBudgets) {
+  PlanTotals totals = ComputeTotals(
+      Parse("## One (5 minutes)\n```bash\na\n```\n## Two (2-3 minutes)\n```bash\nb\n```\n"
+            "## Three\n```bash\nc\n```\n"));
+  EXPECT_EQ(totals.steps, 3);
+  EXPECT_EQ(totals.planned, Minutes(5 + 3));
+  EXPECT_EQ(totals.budgeted_steps, 2);
+}
+
+TEST(ComputeTotals, StepsInABudgetedPhaseCountAsBudgeted) {
+  PlanTotals totals = ComputeTotals(
+      Parse("## Phase A (20 minutes)\n### One\n```bash\na\n```\n### Two\n```bash\nb\n```\n"));
+  EXPECT_EQ(totals.budgeted_steps, 2);
+  EXPECT_EQ(totals.planned, Minutes(20));
+}
+
+TEST(ComputeTotals, NoBudgetsPlanNothing) {
+  PlanTotals totals = ComputeTotals(Parse("## One\n```bash\na\n```\n"));
+  EXPECT_EQ(totals.planned, Millis(0));
+  EXPECT_EQ(totals.budgeted_steps, 0);
+}
+
+TEST(ComputeTotals, EmptyRunbookIsAllZero) {
+  PlanTotals totals = ComputeTotals(Parse("# Only a title\n\nSome prose.\n"));
+  EXPECT_EQ(totals.steps, 0);
+  EXPECT_EQ(totals.actions, 0);
+  EXPECT_EQ(totals.checks, 0);
+  EXPECT_EQ(totals.gates, 0);
+  EXPECT_EQ(totals.planned, Millis(0));
+}
+
+TEST(RenderPlanText, ProseOnlyRunbookHasNothingToRun) {
+  std::string text = RenderPlanText(
+      Parse("# Handbook\n\nHow we deploy.\n\n## Background\n\nPlain prose, a list:\n\n- one\n- "
+            "two\n\n```json\n{\"data\": true}\n```\n"),
+      nullptr);
+  EXPECT_NE(text.find("Runbook   Handbook\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Nothing to run"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Totals"), std::string::npos) << text;
+}
+
+TEST(RenderPlanText, EndsWithTotalsAndPlannedTime) {
+  std::string text = RenderPlanText(Parse(kEverything), nullptr);
+  EXPECT_NE(text.find("Totals    4 steps (2 with rollback), 4 actions, 2 checks, 3 manual "
+                      "confirmations, 2 gates\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Planned   " + FormatDuration(Minutes(35)) + " (budgets cover 4 of 4 steps)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("PREFLIGHT"), std::string::npos) << text;
+  EXPECT_NE(text.find("ROLLBACK PROCEDURE"), std::string::npos) << text;
+}
+
+TEST(RenderPlanText, SaysWhenThereAreNoBudgets) {
+  std::string text = RenderPlanText(Parse("## One\n```bash\na\n```\n"), nullptr);
+  EXPECT_NE(text.find("Planned   no budgets (budgets cover 0 of 1 steps)"), std::string::npos)
+      << text;
+}
+
+TEST(RenderPlanJson, CarriesSchemaAndTotals) {
+  Runbook book = Parse(kEverything);
+  nlohmann::json plan = RenderPlanJson(book, nullptr);
+  EXPECT_EQ(plan["schema"], "stagecraft.plan/v1");
+  EXPECT_EQ(plan["file"], "book.md");
+  EXPECT_EQ(plan["title"], "Release");
+  EXPECT_TRUE(plan["environment"].is_null());
+  const nlohmann::json& totals = plan["totals"];
+  EXPECT_EQ(totals["steps"], 4);
+  EXPECT_EQ(totals["steps_with_rollback"], 2);
+  EXPECT_EQ(totals["actions"], 4);
+  EXPECT_EQ(totals["checks"], 2);
+  EXPECT_EQ(totals["manual_confirmations"], 3);
+  EXPECT_EQ(totals["gates"], 2);
+  EXPECT_EQ(totals["budgeted_steps"], 4);
+  EXPECT_EQ(totals["planned_ms"], Minutes(35).count());
+  // Every step is listed, the rollback procedure included, with its kind.
+  ASSERT_EQ(plan["steps"].size(), book.steps.size());
+  EXPECT_EQ(plan["steps"].front()["kind"], "preflight");
+  EXPECT_EQ(plan["steps"].back()["kind"], "rollback");
+  // Phases are listed with their own budgets (the H1 above the preflight is one too).
+  ASSERT_EQ(plan["phases"].size(), 3u);
+  EXPECT_EQ(plan["phases"][1]["title"], "Phase 1: Deploy");
+  EXPECT_EQ(plan["phases"][1]["budget_ms"], Minutes(30).count());
+  EXPECT_EQ(plan["phases"][2]["title"], "Phase 2: Verify");
+  EXPECT_TRUE(plan["phases"][2]["budget_ms"].is_null());
+}
+
+TEST(RenderPlanJson, EnvironmentVariablesOverrideTheDefaults) {
+  Runbook book = Parse(
+      "---\nvars: { DB_HOST: localhost, PORT: \"5432\" }\nenvironments:\n"
+      "  production: { vars: { DB_HOST: db.internal }, protected: true }\n---\n"
+      "## Check\n```bash\npg_isready -h \"$DB_HOST\"\n```\n");
+  const Environment* production = book.FindEnvironment("production");
+  ASSERT_NE(production, nullptr);
+  nlohmann::json plan = RenderPlanJson(book, production);
+  EXPECT_EQ(plan["environment"], "production");
+  EXPECT_EQ(plan["protected"], true);
+  EXPECT_EQ(plan["vars"]["DB_HOST"], "db.internal");
+  EXPECT_EQ(plan["vars"]["PORT"], "5432");
+  EXPECT_EQ(RenderPlanJson(book, nullptr)["vars"]["DB_HOST"], "localhost");
+}
+
+}  // namespace
+}  // namespace stagecraft::runbook
