@@ -293,6 +293,36 @@ bool Engine::CheckRequirements(RunResult& result) {
       console_.Verbose(fmt::format("{} {} (wanted {} {})", requirement.tool, *version,
                                    requirement.op, requirement.version));
   }
+  // Every interpreter the runbook's blocks need must exist before anything changes: a
+  // missing python3 discovered at step 7 would leave a half-done deployment.
+  std::map<std::string, int> interpreters;
+  auto note = [&](const std::string& interpreter, int line) {
+    if (!interpreter.empty() && !interpreters.count(interpreter)) interpreters[interpreter] = line;
+  };
+  std::vector<const ChecklistItem*> items;
+  for (const Step& step : runbook_.steps) {
+    if (step.skip || step.manual) continue;
+    for (const Action& action : step.actions)
+      note(action.interpreter, action.block.pos.line);
+    for (const auto& item : step.checklist)
+      items.push_back(&item);
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (const Action& action : items[i]->actions)
+      note(action.interpreter, action.block.pos.line);
+    for (const auto& child : items[i]->children)
+      items.push_back(&child);
+  }
+  for (const auto& [interpreter, line] : interpreters) {
+    Invocation invocation;
+    invocation.interpreter = "bash";
+    invocation.code = fmt::format("command -v '{}' >/dev/null", interpreter);
+    invocation.timeout = Millis(10'000);
+    ProcessOutcome outcome = runner_.Run(invocation);
+    if (!outcome.success())
+      problems.push_back(fmt::format("{}:{}: interpreter '{}' is not installed (not on PATH)",
+                                     runbook_.path, line, interpreter));
+  }
   if (problems.empty()) return true;
   result.status = RunStatus::kStopped;
   result.exit_code = 2;

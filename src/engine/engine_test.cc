@@ -24,10 +24,18 @@ class FakeRunner : public Runner {
   void On(Rule rule) { rules_.push_back(std::move(rule)); }
 
   ProcessOutcome Run(const Invocation& invocation) override {
-    calls.push_back(invocation.code);
     ProcessOutcome outcome;
     outcome.kind = ProcessOutcome::Kind::kExited;
     outcome.exit_code = 0;
+    // Interpreter probes are answered from `missing_interpreters` and kept apart so the
+    // tests' call lists show only the runbook's own commands.
+    if (invocation.code.starts_with("command -v '")) {
+      probes.push_back(invocation.code);
+      for (const auto& missing : missing_interpreters)
+        if (invocation.code.find("'" + missing + "'") != std::string::npos) outcome.exit_code = 1;
+      return outcome;
+    }
+    calls.push_back(invocation.code);
     for (auto& rule : rules_) {
       if (invocation.code.find(rule.needle) == std::string::npos || rule.times == 0) continue;
       if (rule.times > 0) --rule.times;
@@ -50,6 +58,8 @@ class FakeRunner : public Runner {
   std::string cwd() const override { return "/"; }
 
   std::vector<std::string> calls;
+  std::vector<std::string> probes;
+  std::vector<std::string> missing_interpreters;
   std::map<std::string, std::string> variables;
 
  private:
@@ -386,6 +396,14 @@ TEST_F(EngineTest, ScopeMergesFrontMatterEnvironmentAndCliVars) {
   EXPECT_EQ(engine.Scope(),
             (std::map<std::string, std::string>{{"A", "front"}, {"B", "env"}, {"C", "cli"}}));
   std::fclose(out);
+}
+
+TEST_F(EngineTest, MissingInterpreterStopsBeforeAnything) {
+  runner_.missing_interpreters = {"python3"};
+  auto result = RunBook("## A\n```bash\ndeploy\n```\n## B\n```python\nprint(1)\n```\n");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.message, "book.md:6: interpreter 'python3' is not installed (not on PATH)");
+  EXPECT_TRUE(runner_.calls.empty());
 }
 
 }  // namespace

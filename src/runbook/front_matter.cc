@@ -253,7 +253,17 @@ void ParseFrontMatter(const FrontMatterSplit& split, FrontMatter& out, Diagnosti
       } else if (key == "environments") {
         reader.Environments(value, out.environments);
       } else if (key == "shell") {
-        reader.Scalar(value, "shell", out.shell);
+        std::string shell;
+        if (reader.Scalar(value, "shell", shell)) {
+          // The shell is run by name; anything but a plain program name or path is a mistake.
+          if (shell.empty() ||
+              shell.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789._/+-") != std::string::npos)
+            reader.Error(value, fmt::format("shell '{}' is not a program name", shell),
+                         "e.g. 'shell: bash' or 'shell: /usr/bin/zsh'");
+          else
+            out.shell = shell;
+        }
       } else if (key == "lock") {
         std::string lock;
         if (reader.Scalar(value, "lock", lock)) out.lock = lock;

@@ -11,7 +11,28 @@ struct CommandResult {
   int exit_code = -1;
   std::string out;
   std::string err;
+  long max_rss_kib = 0;  // peak resident memory of the stagecraft process
 };
+
+// A stagecraft process started in the background, for tests that signal it mid-run.
+class RunningStagecraft {
+ public:
+  RunningStagecraft(const std::vector<std::string>& args, const std::string& cwd);
+  ~RunningStagecraft();
+  RunningStagecraft(const RunningStagecraft&) = delete;
+  RunningStagecraft& operator=(const RunningStagecraft&) = delete;
+  int pid() const { return pid_; }
+  CommandResult Wait();
+
+ private:
+  int pid_ = -1;
+  std::string out_path_;
+  std::string err_path_;
+  std::string capture_dir_;
+};
+
+// Waits up to `seconds` for `path` to exist.
+bool WaitForFile(const std::string& path, double seconds);
 
 // Runs `stagecraft ARGS...` in `cwd` (default: the tests/ directory) with stdin from
 // /dev/null, as CI does.
