@@ -30,7 +30,7 @@ fuzz:
 	  build/fuzz/corpus fuzz/corpus
 
 format:
-	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+	@git ls-files --cached --others --exclude-standard '*.cc' '*.h' | xargs clang-format -i
 
 clean:
 	@rm -rf build

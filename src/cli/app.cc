@@ -9,53 +9,14 @@
 #include <filesystem>
 #include <iostream>
 
-#include "base/text.h"
-#include "engine/console.h"
-#include "engine/engine.h"
-#include "engine/prompter.h"
-#include "engine/runner.h"
-#include "exec/process_tree.h"
-#include "exec/signals.h"
-#include "runbook/lint.h"
+#include "cli/history.h"
+#include "cli/loading.h"
+#include "cli/run_command.h"
 #include "runbook/parser.h"
 #include "runbook/plan.h"
 
 namespace stagecraft::cli {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFindings = 1;
-constexpr int kExitUsage = 2;
-
-struct Loaded {
-  std::string source;
-  runbook::ParseResult parsed;
-};
-
-// Reads, parses and lints a runbook. Returns nullopt after printing the reason when the
-// file cannot be used at all.
-std::optional<Loaded> Load(const std::string& path) {
-  auto source = runbook::LoadRunbookSource(path);
-  if (!source.ok()) {
-    fmt::print(stderr, "{}\n", source.error());
-    return std::nullopt;
-  }
-  Loaded loaded{std::move(source.value()), {}};
-  loaded.parsed = runbook::ParseRunbook(path, loaded.source);
-  runbook::Lint(loaded.parsed.runbook, loaded.parsed.diagnostics);
-  return loaded;
-}
-
-int CountSeverity(const runbook::Diagnostics& diagnostics, runbook::Severity severity) {
-  int count = 0;
-  for (const auto& d : diagnostics)
-    count += d.severity == severity;
-  return count;
-}
-
-std::string Plural(int count, std::string_view word) {
-  return fmt::format("{} {}{}", count, word, count == 1 ? "" : "s");
-}
 
 int LintCommand(const std::string& path) {
   auto loaded = Load(path);
@@ -70,25 +31,6 @@ int LintCommand(const std::string& path) {
   else
     fmt::print("{}: {}, {}\n", path, Plural(errors, "error"), Plural(warnings, "warning"));
   return errors ? kExitFindings : kExitOk;
-}
-
-// Resolves --env against the runbook; prints the problem and returns false when unknown.
-bool FindEnvironment(const runbook::Runbook& book, const std::string& name,
-                     const runbook::Environment** out) {
-  *out = nullptr;
-  if (name.empty()) return true;
-  *out = book.FindEnvironment(name);
-  if (*out) return true;
-  std::vector<std::string> names;
-  for (const auto& environment : book.front_matter.environments)
-    names.push_back(environment.name);
-  if (names.empty())
-    fmt::print(stderr, "{}: error: unknown environment '{}': the runbook defines no environments\n",
-               book.path, name);
-  else
-    fmt::print(stderr, "{}: error: unknown environment '{}' (the runbook defines: {})\n", book.path,
-               name, fmt::join(names, ", "));
-  return false;
 }
 
 int PlanCommand(const std::string& path, const std::string& environment_name, bool json) {
@@ -118,173 +60,22 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   return kExitOk;
 }
 
-struct RunFlags {
-  std::string path;
-  std::string environment;
-  std::vector<std::string> vars;
-  std::vector<std::string> approve;
-  std::string on_failure;
-  std::string confirm_env;
-  bool dry_run = false;
-  bool yes = false;
-  bool no_color = false;
-  bool quiet = false;
-  bool verbose = false;
-};
-
-std::string OperatorName() {
-  if (const char* user = std::getenv("USER"); user && *user) return user;
-  if (passwd* entry = getpwuid(getuid()); entry && entry->pw_name) return entry->pw_name;
-  return "operator";
-}
-
-std::map<std::string, std::string> ProcessEnvironment() {
-  std::map<std::string, std::string> env;
-  for (char** entry = environ; entry && *entry; ++entry) {
-    std::string_view text(*entry);
-    size_t equals = text.find('=');
-    if (equals != std::string_view::npos)
-      env[std::string(text.substr(0, equals))] = std::string(text.substr(equals + 1));
-  }
-  return env;
-}
-
-// A private scratch directory for block files and shell state; removed when the run ends.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/stagecraft-run-XXXXXX";
-    if (mkdtemp(pattern.data())) path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-int RunCommand(const RunFlags& flags) {
-  auto loaded = Load(flags.path);
-  if (!loaded) return kExitUsage;
-  const runbook::Runbook& book = loaded->parsed.runbook;
-  const auto& diagnostics = loaded->parsed.diagnostics;
-  if (int errors = CountSeverity(diagnostics, runbook::Severity::kError)) {
-    runbook::SourceLines lines(loaded->source);
-    for (const auto& diagnostic : diagnostics)
-      if (diagnostic.severity == runbook::Severity::kError)
-        fmt::print(stderr, "{}", runbook::FormatDiagnostic(flags.path, lines, diagnostic));
-    fmt::print(stderr, "{}: cannot run: {} (stagecraft lint {} lists every finding)\n", flags.path,
-               Plural(errors, "error"), flags.path);
-    return kExitUsage;
-  }
-  engine::EngineOptions options;
-  if (!FindEnvironment(book, flags.environment, &options.environment)) return kExitUsage;
-  for (const auto& assignment : flags.vars) {
-    size_t equals = assignment.find('=');
-    std::string name = assignment.substr(0, equals);
-    if (equals == std::string::npos || !IsShellIdentifier(name)) {
-      fmt::print(stderr, "stagecraft: error: --var expects NAME=value, got '{}'\n", assignment);
-      return kExitUsage;
-    }
-    options.cli_vars[name] = assignment.substr(equals + 1);
-  }
-  if (flags.on_failure == "rollback") options.on_failure = engine::OnFailure::kRollback;
-  if (flags.on_failure == "stop") options.on_failure = engine::OnFailure::kStop;
-  if (flags.on_failure == "ask") options.on_failure = engine::OnFailure::kAsk;
-  options.process_env = ProcessEnvironment();
-  options.yes = flags.yes;
-  options.approve.insert(flags.approve.begin(), flags.approve.end());
-  options.confirm_environment = flags.confirm_env;
-  options.user = OperatorName();
-
-  std::filesystem::path runbook_dir =
-      std::filesystem::absolute(flags.path).lexically_normal().parent_path();
-  std::filesystem::path root = runbook_dir;
-  if (book.front_matter.root) root = (runbook_dir / *book.front_matter.root).lexically_normal();
-  std::error_code error;
-  if (!std::filesystem::is_directory(root, error)) {
-    fmt::print(stderr, "{}: error: root directory '{}' does not exist\n", flags.path,
-               root.string());
-    return kExitUsage;
-  }
-
-  engine::ConsoleOptions console_options;
-  console_options.color = isatty(STDOUT_FILENO) && !flags.no_color && !std::getenv("NO_COLOR");
-  console_options.verbosity = flags.quiet     ? engine::Verbosity::kQuiet
-                              : flags.verbose ? engine::Verbosity::kVerbose
-                                              : engine::Verbosity::kNormal;
-  engine::Console console(stdout, console_options);
-  engine::TerminalPrompter prompter;
-
-  ScratchDir scratch;
-  if (scratch.path().empty()) {
-    fmt::print(stderr, "stagecraft: error: cannot create a scratch directory: {}\n",
-               std::strerror(errno));
-    return kExitUsage;
-  }
-  exec::InterruptWatcher interrupts;
-  exec::IgnoreSigpipe();
-  // Daemons a step starts and abandons are re-parented to us, so a timed-out or
-  // interrupted step can be cleaned up completely.
-  (void)exec::BecomeChildSubreaper();
-
-  exec::ShellSessionOptions session;
-  session.root_dir = root.string();
-  session.state_dir = scratch.path();
-  session.interrupts = &interrupts;
-  session.environment = options.process_env;
-  engine::SessionRunner runner(session);
-  engine::Engine engine(book, runner, console, prompter, &interrupts, options);
-  for (const auto& [name, value] : engine.Scope())
-    runner.SetVariable(name, value);
-
-  if (flags.dry_run) {
-    engine.DryRun();
-    return kExitOk;
-  }
-  engine::RunResult result = engine.Run();
-  exec::ReapOrphans();
-
-  std::vector<engine::SummaryRow> rows;
-  for (const auto& step : result.steps) {
-    engine::SummaryRow row;
-    row.step = step.step->name;
-    row.status = engine::ItemStatusName(step.status);
-    if (step.over_budget && step.status == engine::ItemStatus::kPassed) row.status = "over budget";
-    row.duration =
-        step.status == engine::ItemStatus::kNotReached ? "-" : FormatDuration(step.elapsed);
-    row.budget = step.step->budget ? FormatDuration(*step.step->budget) : "-";
-    row.attempts = step.attempts;
-    row.bad = step.status != engine::ItemStatus::kPassed &&
-              step.status != engine::ItemStatus::kSkipped &&
-              step.status != engine::ItemStatus::kApproved;
-    row.warn = step.over_budget || step.status == engine::ItemStatus::kNotReached;
-    rows.push_back(row);
-  }
-  for (const auto& item : result.rollback) {
-    engine::SummaryRow row;
-    row.step = item.label;
-    row.status = item.status == engine::ItemStatus::kPassed ? "rolled back"
-                                                            : engine::ItemStatusName(item.status);
-    row.duration = FormatDuration(item.elapsed);
-    row.budget = "-";
-    row.attempts = item.attempts;
-    row.bad = item.status == engine::ItemStatus::kFailed;
-    rows.push_back(row);
-  }
-  std::string verdict = fmt::format("{}: {} (exit {})", engine::RunStatusName(result.status),
-                                    result.message, result.exit_code);
-  if (!result.steps.empty() || !result.rollback.empty())
-    console.Summary(rows, verdict, result.exit_code == 0);
-  else
-    fmt::print(stderr, "stagecraft: {}\n", verdict);
-  return result.exit_code;
+void AddExecutionFlags(CLI::App* command, ExecutionFlags& flags) {
+  command->add_flag("--yes", flags.yes, "Approve every gate (recorded as --yes)");
+  command->add_option("--approve", flags.approve, "Approve the gates of this step");
+  command->add_option("--on-failure", flags.on_failure, "rollback (default), stop or ask")
+      ->check(CLI::IsMember({"rollback", "stop", "ask"}));
+  command->add_option("--confirm-env", flags.confirm_env,
+                      "Name of a protected environment, confirming it without a prompt");
+  command->add_option("--state", flags.state_dir,
+                      "Journal and lock directory (default .stagecraft)");
+  command->add_option("--lock-timeout", flags.lock_timeout,
+                      "Wait this long for another run's lock (e.g. 5m); default: fail at once");
+  command->add_flag("--fsync", flags.fsync,
+                    "Journal commits survive power loss too (default: the engine's death)");
+  command->add_flag("--no-color", flags.no_color, "No colours (also NO_COLOR)");
+  command->add_flag("--quiet", flags.quiet, "Only failures, warnings and the summary");
+  command->add_flag("--verbose", flags.verbose, "Also show each block's code");
 }
 
 }  // namespace
@@ -311,15 +102,49 @@ int Main(int argc, char** argv) {
   run->add_option("--env", run_flags.environment, "Environment from the front matter");
   run->add_option("--var", run_flags.vars, "Set a variable for every block: NAME=value");
   run->add_flag("--dry-run", run_flags.dry_run, "Print every action with its scope; run nothing");
-  run->add_flag("--yes", run_flags.yes, "Approve every gate (recorded as --yes)");
-  run->add_option("--approve", run_flags.approve, "Approve the gates of this step");
-  run->add_option("--on-failure", run_flags.on_failure, "rollback (default), stop or ask")
-      ->check(CLI::IsMember({"rollback", "stop", "ask"}));
-  run->add_option("--confirm-env", run_flags.confirm_env,
-                  "Name of a protected environment, confirming it without a prompt");
-  run->add_flag("--no-color", run_flags.no_color, "No colours (also NO_COLOR)");
-  run->add_flag("--quiet", run_flags.quiet, "Only failures, warnings and the summary");
-  run->add_flag("--verbose", run_flags.verbose, "Also show each block's code");
+  AddExecutionFlags(run, run_flags.execution);
+
+  ResumeFlags resume_flags;
+  auto* resume =
+      app.add_subcommand("resume", "Continue a failed or interrupted run where it stopped");
+  resume->add_option("run", resume_flags.run, "Run id or unique prefix (default: the latest)");
+  resume->add_flag("--rerun-interrupted", resume_flags.rerun_interrupted,
+                   "Run again a step that was running when the run stopped");
+  resume->add_flag("--skip-interrupted", resume_flags.skip_interrupted,
+                   "Treat a step that was running when the run stopped as finished");
+  resume->add_flag("--force", resume_flags.force, "Resume even though the runbook changed");
+  AddExecutionFlags(resume, resume_flags.execution);
+
+  RollbackFlags rollback_flags;
+  auto* rollback = app.add_subcommand(
+      "rollback", "Undo a failed or stopped run: compensations, then the rollback procedure");
+  rollback->add_option("run", rollback_flags.run, "Run id or unique prefix")->required();
+  AddExecutionFlags(rollback, rollback_flags.execution);
+
+  RunsFlags runs_flags;
+  auto* runs = app.add_subcommand("runs", "List journaled runs, newest first");
+  runs->add_option("--state", runs_flags.state_dir, "State directory (default .stagecraft)");
+  runs->add_option("--limit", runs_flags.limit, "How many runs (0: all; default 20)");
+  runs->add_flag("--json", runs_flags.json, "Machine-readable list");
+
+  ShowFlags show_flags;
+  auto* show = app.add_subcommand("show", "A run's steps with status, attempts and timings");
+  show->add_option("run", show_flags.run, "Run id, unique prefix or 'latest'")->required();
+  show->add_option("--state", show_flags.state_dir, "State directory (default .stagecraft)");
+  show->add_flag("--json", show_flags.json, "Machine-readable details");
+
+  LogsFlags logs_flags;
+  auto* logs = app.add_subcommand("logs", "A run's output (secrets masked)");
+  logs->add_option("run", logs_flags.run, "Run id, unique prefix or 'latest'")->required();
+  logs->add_option("step", logs_flags.step, "Only this step (or item key)");
+  logs->add_option("--state", logs_flags.state_dir, "State directory (default .stagecraft)");
+  logs->add_flag("-f,--follow", logs_flags.follow, "Keep printing while the run goes on");
+
+  UnlockFlags unlock_flags;
+  auto* unlock = app.add_subcommand("unlock", "Release a run lock whose holder is gone");
+  unlock->add_option("lock_id", unlock_flags.lock_id, "Lock id from the error message")->required();
+  unlock->add_flag("--force", unlock_flags.force, "Required: confirms the release");
+  unlock->add_option("--state", unlock_flags.state_dir, "State directory (default .stagecraft)");
 
   try {
     app.parse(argc, argv);
@@ -330,6 +155,12 @@ int Main(int argc, char** argv) {
   if (*plan) return PlanCommand(path, environment, json);
   if (*lint) return LintCommand(path);
   if (*run) return RunCommand(run_flags);
+  if (*resume) return ResumeCommand(resume_flags);
+  if (*rollback) return RollbackCommand(rollback_flags);
+  if (*runs) return RunsCommand(runs_flags);
+  if (*show) return ShowCommand(show_flags);
+  if (*logs) return LogsCommand(logs_flags);
+  if (*unlock) return UnlockCommand(unlock_flags);
   return kExitUsage;
 }
 

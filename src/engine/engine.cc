@@ -135,7 +135,9 @@ Engine::Engine(const runbook::Runbook& runbook, Runner& runner, Console& console
       console_(console),
       prompter_(prompter),
       interrupts_(interrupts),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      captures_(options_.restored_captures),
+      recorder_(options_.journal, options_.run_id) {
   for (const auto& [name, value] : Scope())
     if (exec::LooksSecret(name)) masker_.Add(value);
 }
@@ -360,7 +362,83 @@ ItemResult Engine::Gate(const Step& step, const std::string& what, int line) {
     console_.Pass(fmt::format("{} — {}", what, item.message));
   else
     console_.Fail(fmt::format("{} — {}", what, item.message));
+  JournalItem journaled = NextItem(step, Trim(what), journal::StepKind::kManual);
+  int64_t attempt = recorder_.Begin(journaled);
+  if (item.status == ItemStatus::kApproved || item.status == ItemStatus::kDeclined)
+    recorder_.Approval(journaled.key, options_.user,
+                       options_.yes || options_.approve.count(step.name)
+                           ? journal::ApprovalMethod::kYesFlag
+                           : journal::ApprovalMethod::kPrompt,
+                       item.status == ItemStatus::kApproved, item.message);
+  recorder_.End(attempt, item.status, item.message, "");
   return item;
+}
+
+std::vector<const Step*> Engine::Flow() const {
+  std::vector<const Step*> flow;
+  for (StepKind kind : {StepKind::kPreflight, StepKind::kStep, StepKind::kSuccessCriteria})
+    for (const Step& step : runbook_.steps)
+      if (step.kind == kind) flow.push_back(&step);
+  return flow;
+}
+
+void Engine::PlanJournal(const std::vector<const Step*>& flow) {
+  std::vector<journal::StepRecord> records;
+  for (size_t i = 0; i < flow.size(); ++i) {
+    const Step& step = *flow[i];
+    journal::StepRecord record;
+    record.key = step.name;
+    record.index = static_cast<int>(i + 1) * kIndexStride;
+    if (step.phase >= 0) record.phase = runbook_.phases[step.phase].title;
+    record.title = step.title;
+    record.kind = journal::StepKind::kStep;
+    if (step.budget) record.budget_ms = step.budget->count();
+    record.content_hash = StepContentHash(step);
+    records.push_back(std::move(record));
+  }
+  recorder_.PlanSteps(records);
+}
+
+JournalItem Engine::NextItem(const Step& step, const std::string& title, journal::StepKind kind) {
+  JournalItem item;
+  ++item_counter_;
+  item.key = fmt::format("{}/{}", step.name, item_counter_);
+  item.title = title;
+  item.kind = kind;
+  if (step.phase >= 0 && step.phase < static_cast<int>(runbook_.phases.size()))
+    item.phase = runbook_.phases[step.phase].title;
+  item.budget = step.budget;
+  item.index = step_index_ + item_counter_;
+  return item;
+}
+
+void Engine::JournalSkipped(const JournalItem& item, const std::string& why) {
+  int64_t attempt = recorder_.Begin(item);
+  recorder_.End(attempt, ItemStatus::kSkipped, why, "");
+}
+
+void Engine::SaveScope() {
+  if (!recorder_.enabled()) return;
+  nlohmann::json vars = nlohmann::json::object();
+  for (const auto& [name, value] : Scope())
+    if (!exec::LooksSecret(name)) vars[name] = masker_.Mask(value);
+  nlohmann::json captures = nlohmann::json::object();
+  for (const auto& [name, value] : captures_)
+    if (!exec::LooksSecret(name)) captures[name] = masker_.Mask(value);
+  recorder_.UpdateScope({{"vars", vars},
+                         {"captures", captures},
+                         {"cwd", runner_.cwd()},
+                         {"shell_state", masker_.Mask(runner_.PersistableState())}});
+}
+
+bool Engine::StopIfJournalBroken(RunResult& result) {
+  std::string problem = recorder_.failed() ? recorder_.error() : recorder_.lost_output();
+  if (problem.empty()) return false;
+  result.status = RunStatus::kStopped;
+  result.exit_code = 2;
+  result.message = fmt::format(
+      "the journal cannot be written ({}); stopped so that nothing runs unjournaled", problem);
+  return true;
 }
 
 Engine::BlockOutcome Engine::RunBlock(
@@ -394,7 +472,19 @@ Engine::BlockOutcome Engine::RunBlock(
         scanner.OnLine(line);
       tail.Add(line);
     });
-    exec::MaskingSink masked(console_.output(), masker_);
+    int64_t attempt_id = 0;
+    if (recorder_.enabled()) {
+      attempt_id = recorder_.Begin(current_item_);
+      if (recorder_.failed() && !rolling_back_) {
+        result.status = ItemStatus::kFailed;
+        result.message =
+            fmt::format("not started: the journal cannot be written ({})", recorder_.error());
+        return result;
+      }
+    }
+    JournalRecorder::OutputWriter journal_output(recorder_, attempt_id);
+    Tee shown({&console_.output(), &journal_output});
+    exec::MaskingSink masked(shown, masker_);
     CaptureBuffer capture;
     std::vector<exec::OutputSink*> sinks = {&masked, &checker};
     if (attributes.capture) sinks.push_back(&capture);
@@ -427,6 +517,7 @@ Engine::BlockOutcome Engine::RunBlock(
     if (outcome.kind == ProcessOutcome::Kind::kInterrupted) {
       result.status = ItemStatus::kInterrupted;
       result.message = OutcomeMessage(outcome);
+      recorder_.End(attempt_id, result.status, result.message, "", &outcome);
       return result;
     }
     if (!outcome.success()) {
@@ -466,8 +557,15 @@ Engine::BlockOutcome Engine::RunBlock(
         }
       }
     }
+    std::map<std::string, std::string> journaled_capture;
+    if (result.status == ItemStatus::kPassed && attributes.capture &&
+        !exec::LooksSecret(attributes.capture->variable))
+      journaled_capture[attributes.capture->variable] = masker_.Mask(result.captured);
+    recorder_.End(attempt_id, result.status, result.message, result.detail, &outcome,
+                  journaled_capture);
     if (result.status == ItemStatus::kPassed) return result;
     if (outcome.kind == ProcessOutcome::Kind::kSpawnFailed) return result;  // retrying won't help
+    if (recorder_.failed() && !rolling_back_) return result;
     bool again = until_deadline ? Clock::now() + delay < *until_deadline : attempt < max_attempts;
     if (!again || Interrupted()) {
       if (until_deadline)
@@ -486,14 +584,19 @@ Engine::BlockOutcome Engine::RunBlock(
   }
 }
 
-bool Engine::RunActionItem(const Step& step, const Action& action, StepResult& out) {
+bool Engine::RunActionItem(const Step& step, const Action& action, StepResult& out,
+                           const std::string* checklist_text) {
   ItemResult item;
   item.label = CodeSummary(action.interpreter, action.block.text);
   if (action.attributes.name) item.label = *action.attributes.name + " — " + item.label;
   item.line = action.block.pos.line;
+  std::string title =
+      checklist_text ? *checklist_text : fmt::format("{} (line {})", item.label, item.line);
+  journal::StepKind kind = checklist_text ? journal::StepKind::kCheck : journal::StepKind::kStep;
   if (action.attributes.skip) {
     item.status = ItemStatus::kSkipped;
     console_.Info(fmt::format("skipped (skip attribute): {}", item.label));
+    JournalSkipped(NextItem(step, title, kind), "skipped (skip attribute)");
     out.items.push_back(item);
     return true;
   }
@@ -504,6 +607,7 @@ bool Engine::RunActionItem(const Step& step, const Action& action, StepResult& o
     out.items.push_back(gate);
     if (gate.status != ItemStatus::kApproved) return false;
   }
+  current_item_ = NextItem(step, title, kind);
   auto start = Clock::now();
   if (!action.is_transcript()) console_.Info(fmt::format("$ {}", item.label));
   console_.Verbose(action.block.text);
@@ -534,6 +638,8 @@ bool Engine::RunActionItem(const Step& step, const Action& action, StepResult& o
     for (const auto& verification : action.verifications) {
       console_.Info(
           fmt::format("verify $ {}", CodeSummary(verification.language, verification.text)));
+      current_item_ = NextItem(step, fmt::format("verification (line {})", verification.pos.line),
+                               journal::StepKind::kVerification);
       Action verify_action;
       verify_action.block = verification;
       verify_action.interpreter =
@@ -590,7 +696,7 @@ bool Engine::RunChecklistItem(const Step& step, const ChecklistItem& item, int d
   console_.Info(fmt::format("{}check: {}", std::string(depth * 2, ' '), text));
   for (const auto& action : item.actions) {
     size_t before = out.items.size();
-    bool passed = RunActionItem(step, action, out);
+    bool passed = RunActionItem(step, action, out, &text);
     if (out.items.size() > before) out.items.back().label = text;
     if (!passed) return false;
   }
@@ -605,9 +711,30 @@ StepResult Engine::RunStep(const Step& step, int number, int total) {
   std::string budget = step.budget ? fmt::format(", budget {}", FormatDuration(*step.budget)) : "";
   console_.Heading(fmt::format("[{}/{}] {} — {}{}", number, total, step.name, step.title, budget));
   auto start = Clock::now();
+  step_index_ = number * kIndexStride;
+  item_counter_ = 0;
+  JournalItem journaled;
+  journaled.key = step.name;
+  journaled.title = step.title;
+  if (step.phase >= 0 && step.phase < static_cast<int>(runbook_.phases.size()))
+    journaled.phase = runbook_.phases[step.phase].title;
+  journaled.budget = step.budget;
+  journaled.index = step_index_;
+  int64_t step_attempt = recorder_.Begin(journaled);
+  if (recorder_.failed()) {
+    result.status = ItemStatus::kFailed;
+    result.message = "not started: the journal cannot be written";
+    return result;
+  }
+  auto finish = [&] {
+    SaveScope();
+    recorder_.End(step_attempt, result.status, result.message, "");
+  };
   if (step.skip) {
     result.status = ItemStatus::kSkipped;
     console_.Info("skipped (skip directive)");
+    result.message = "skipped (skip directive)";
+    finish();
     return result;
   }
   if (step.manual) {
@@ -619,6 +746,7 @@ StepResult Engine::RunStep(const Step& step, int number, int total) {
     result.status = gate.status;
     result.message = gate.message;
     result.elapsed = Since(start);
+    finish();
     return result;
   }
   // Actions and checklist items run in document order.
@@ -652,14 +780,22 @@ StepResult Engine::RunStep(const Step& step, int number, int total) {
     console_.Pass(fmt::format("{} in {}", step.name, FormatDuration(result.elapsed)));
   else if (!step.troubleshooting.empty())
     console_.Detail("Troubleshooting:\n" + step.troubleshooting);
+  finish();
   return result;
 }
 
 ItemResult Engine::RunRollbackBlock(const std::string& label, const runbook::Block& block,
-                                    const std::string& interpreter) {
+                                    const std::string& interpreter, journal::StepKind kind) {
   ItemResult item;
   item.label = label;
   item.line = block.pos.line;
+  ++rollback_counter_;
+  current_item_ = JournalItem{fmt::format("rollback/{}", rollback_counter_),
+                              label,
+                              kind,
+                              "Rollback",
+                              std::nullopt,
+                              kRollbackIndex + rollback_counter_};
   console_.Info(fmt::format("$ {}", CodeSummary(interpreter, block.text)));
   Action action;
   action.block = block;
@@ -683,6 +819,11 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const runbook::Blo
 
 void Engine::Rollback(size_t failed_index, RunResult& result) {
   console_.Heading("Rolling back");
+  // A journal that broke must not keep the damage in place: undoing is journaled as far
+  // as the journal allows, and runs regardless.
+  rolling_back_ = true;
+  if (recorder_.failed())
+    console_.Warn("the journal cannot be written; rolling back without journaling");
   bool any_failed = false;
   bool interrupted = false;
   auto interpreter_of = [&](const runbook::Block& block) {
@@ -705,6 +846,12 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
       item.message = note;
       item.line = step.pos.line;
       console_.Info(fmt::format("{} (manual): {}", step.name, note));
+      ++rollback_counter_;
+      JournalSkipped(JournalItem{fmt::format("rollback/{}", rollback_counter_),
+                                 fmt::format("Undo: {} (manual note)", step.title),
+                                 journal::StepKind::kCompensation, "Rollback", std::nullopt,
+                                 kRollbackIndex + rollback_counter_},
+                     note);
       result.rollback.push_back(item);
     }
     for (const auto& block : step.compensation) {
@@ -712,8 +859,8 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
         interrupted = true;
         break;
       }
-      ItemResult item =
-          RunRollbackBlock(fmt::format("undo {}", step.name), block, interpreter_of(block));
+      ItemResult item = RunRollbackBlock(fmt::format("undo {}", step.name), block,
+                                         interpreter_of(block), journal::StepKind::kCompensation);
       any_failed |= item.status != ItemStatus::kPassed;
       interrupted |= item.status == ItemStatus::kInterrupted;
       result.rollback.push_back(std::move(item));
@@ -729,7 +876,7 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
       }
       ItemResult item =
           RunRollbackBlock(fmt::format("{} (line {})", step.name, action.block.pos.line),
-                           action.block, action.interpreter);
+                           action.block, action.interpreter, journal::StepKind::kRollback);
       any_failed |= item.status != ItemStatus::kPassed;
       interrupted |= item.status == ItemStatus::kInterrupted;
       result.rollback.push_back(std::move(item));
@@ -754,10 +901,12 @@ RunResult Engine::Run() {
     console_.Fail(result.message);
     return result;
   }
-  std::vector<const Step*> flow;
-  for (StepKind kind : {StepKind::kPreflight, StepKind::kStep, StepKind::kSuccessCriteria})
-    for (const Step& step : runbook_.steps)
-      if (step.kind == kind) flow.push_back(&step);
+  std::vector<const Step*> flow = Flow();
+  PlanJournal(flow);
+  if (StopIfJournalBroken(result)) {
+    console_.Fail(result.message);
+    return result;
+  }
 
   OnFailure on_failure = OnFailure::kRollback;
   if (runbook_.front_matter.on_failure == "stop") on_failure = OnFailure::kStop;
@@ -767,6 +916,25 @@ RunResult Engine::Run() {
   int total = static_cast<int>(flow.size());
   for (int index = 0; index < total; ++index) {
     const Step& step = *flow[index];
+    if (options_.completed_steps.count(step.name)) {
+      StepResult done;
+      done.step = &step;
+      done.status = ItemStatus::kPassed;
+      done.message = "completed in an earlier session";
+      console_.Info(
+          fmt::format("[{}/{}] {} — done in an earlier session", index + 1, total, step.name));
+      result.steps.push_back(done);
+      continue;
+    }
+    if (StopIfJournalBroken(result)) {
+      for (int rest = index; rest < total; ++rest) {
+        StepResult not_reached;
+        not_reached.step = flow[rest];
+        result.steps.push_back(not_reached);
+      }
+      console_.Fail(result.message);
+      return result;
+    }
     if (Interrupted()) {
       StepResult skipped;
       skipped.step = &step;
@@ -799,6 +967,11 @@ RunResult Engine::Run() {
       result.message += " (preflight: nothing was changed, so nothing is rolled back)";
       return result;
     }
+    if (!interrupted && StopIfJournalBroken(result)) {
+      result.message += "; nothing was rolled back: `stagecraft rollback` once it is fixed";
+      console_.Fail(result.message);
+      return result;
+    }
     bool roll_back = on_failure == OnFailure::kRollback;
     if (on_failure == OnFailure::kAsk) {
       if (prompter_.available()) {
@@ -825,6 +998,34 @@ RunResult Engine::Run() {
   result.status = RunStatus::kSucceeded;
   result.exit_code = 0;
   result.message = "all steps passed";
+  return result;
+}
+
+RunResult Engine::RollbackOnly() {
+  RunResult result;
+  if (!ResolveSecrets(result)) {
+    console_.Fail(result.message);
+    return result;
+  }
+  std::vector<const Step*> flow = Flow();
+  size_t last_completed = 0;
+  bool any = false;
+  for (size_t i = 0; i < flow.size(); ++i) {
+    StepResult step;
+    step.step = flow[i];
+    if (options_.completed_steps.count(flow[i]->name)) {
+      step.status = ItemStatus::kPassed;
+      last_completed = i;
+      any = true;
+    }
+    result.steps.push_back(step);
+  }
+  result.status = RunStatus::kFailed;
+  result.exit_code = 0;
+  result.message = "rollback requested";
+  if (!any && flow.empty()) return result;
+  Rollback(any ? last_completed : 0, result);
+  if (result.status == RunStatus::kFailed) result.status = RunStatus::kRolledBack;
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/console.h"
+#include "engine/journal_recorder.h"
 #include "engine/prompter.h"
 #include "engine/runner.h"
 #include "exec/masking.h"
@@ -32,6 +33,13 @@ struct EngineOptions {
   std::string confirm_environment;                    // --confirm-env NAME
   std::string user = "operator";                      // recorded with approvals
   Millis kill_grace{5000};
+  // Where the run is journaled (not owned; null = not journaled) and under which run id.
+  journal::Journal* journal = nullptr;
+  std::string run_id;
+  // Resume: steps finished in an earlier session (by name); they are not run again, but a
+  // failure now still compensates them.
+  std::set<std::string> completed_steps;
+  std::map<std::string, std::string> restored_captures;
 };
 
 enum class ItemStatus {
@@ -98,6 +106,10 @@ class Engine {
   // 3 rollback failed, 130 interrupted.
   RunResult Run();
 
+  // `stagecraft rollback RUN`: the compensations of `completed_steps` (newest first), then
+  // the rollback procedure, as a failure would have run them.
+  RunResult RollbackOnly();
+
   // Prints every action in order with the scope it would get; runs nothing.
   void DryRun();
 
@@ -112,7 +124,9 @@ class Engine {
   bool ResolveSecrets(RunResult& result);
   bool CheckRequirements(RunResult& result);
   StepResult RunStep(const runbook::Step& step, int number, int total);
-  bool RunActionItem(const runbook::Step& step, const runbook::Action& action, StepResult& out);
+  // `checklist_text` is set when the action belongs to a checklist item (a check).
+  bool RunActionItem(const runbook::Step& step, const runbook::Action& action, StepResult& out,
+                     const std::string* checklist_text = nullptr);
   bool RunChecklistItem(const runbook::Step& step, const runbook::ChecklistItem& item, int depth,
                         StepResult& out);
   BlockOutcome RunBlock(const runbook::Step& step, const runbook::Action& action,
@@ -121,7 +135,15 @@ class Engine {
   ItemResult Gate(const runbook::Step& step, const std::string& what, int line);
   void Rollback(size_t failed_index, RunResult& result);
   ItemResult RunRollbackBlock(const std::string& label, const runbook::Block& block,
-                              const std::string& interpreter);
+                              const std::string& interpreter, journal::StepKind kind);
+  std::vector<const runbook::Step*> Flow() const;
+  void PlanJournal(const std::vector<const runbook::Step*>& flow);
+  // The journal record for the next item of `step` (an action, check, confirmation...).
+  JournalItem NextItem(const runbook::Step& step, const std::string& title, journal::StepKind kind);
+  void JournalSkipped(const JournalItem& item, const std::string& why);
+  void SaveScope();
+  // True (after filling `result`) when the journal can no longer be written.
+  bool StopIfJournalBroken(RunResult& result);
   void LearnSecretsFromExports();
   bool Interrupted() const { return interrupts_ && interrupts_->pending(); }
   void InterruptibleSleep(Millis duration);
@@ -135,6 +157,12 @@ class Engine {
   exec::SecretMasker masker_;
   std::set<std::string> known_secret_values_;
   std::map<std::string, std::string> captures_;
+  JournalRecorder recorder_;
+  JournalItem current_item_;  // what RunBlock journals its attempts under
+  int step_index_ = 0;        // journal index of the running step
+  int item_counter_ = 0;      // items of the running step so far
+  int rollback_counter_ = 0;
+  bool rolling_back_ = false;
 };
 
 }  // namespace stagecraft::engine

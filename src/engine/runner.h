@@ -37,6 +37,9 @@ class Runner {
   // Exported variables as the blocks left them, to find secret-looking values to mask.
   virtual std::map<std::string, std::string> ExportedVariables() const = 0;
   virtual std::string cwd() const = 0;
+  // Session state a journal may keep for resume (no secrets), and its restoration.
+  virtual std::string PersistableState() const { return {}; }
+  virtual void RestoreState(const std::string& /*state*/, const std::string& /*cwd*/) {}
 };
 
 // Runs blocks for real through an exec::ShellSession.
@@ -63,6 +66,10 @@ class SessionRunner : public Runner {
     return session_.ExportedVariables();
   }
   std::string cwd() const override { return session_.cwd(); }
+  std::string PersistableState() const override { return session_.PersistableState(); }
+  void RestoreState(const std::string& state, const std::string& cwd) override {
+    session_.RestoreState(state, cwd);
+  }
 
  private:
   exec::ShellSession session_;

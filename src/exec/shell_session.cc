@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "exec/masking.h"
 #include "exec/shell_declarations.h"
 
 namespace stagecraft::exec {
@@ -134,6 +135,16 @@ std::map<std::string, std::string> ShellSession::ExportedVariables() const {
   for (const ShellDeclaration& declaration : ParseDeclarations(state_))
     if (declaration.exported()) exported[declaration.name] = DeclaredValue(declaration);
   return exported;
+}
+
+std::string ShellSession::PersistableState() const {
+  std::string kept;
+  for (const ShellDeclaration& declaration : ParseDeclarations(state_)) {
+    if (LooksSecret(declaration.name)) continue;
+    kept += declaration.text;
+    kept += '\n';
+  }
+  return kept + functions_;
 }
 
 void ShellSession::RestoreState(std::string state, std::string cwd) {

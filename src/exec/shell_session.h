@@ -63,6 +63,10 @@ class ShellSession {
   std::map<std::string, std::string> ExportedVariables() const;
   // The carried declarations, re-sourceable; for dry runs and resume.
   const std::string& state() const { return state_; }
+  // What a journal may keep to resume the session later: the carried declarations minus
+  // any whose name looks secret, plus the functions. Values of declared secrets are never
+  // part of it; the caller still masks it for secrets that hide under innocent names.
+  std::string PersistableState() const;
   void RestoreState(std::string state, std::string cwd);
 
  private:

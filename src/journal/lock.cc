@@ -44,9 +44,7 @@ Result<std::unique_ptr<Database>> OpenLockDatabase(const std::string& state_dir,
 // Why `holder` no longer holds its lock, or nothing while it is alive.
 std::optional<std::string> StaleReason(const LockInfo& holder, TimeMs now,
                                        const std::string& this_host) {
-  // EPERM means the process exists but belongs to someone else: alive.
-  if (holder.host == this_host && holder.pid > 0 && kill(static_cast<pid_t>(holder.pid), 0) != 0 &&
-      errno == ESRCH) {
+  if (holder.host == this_host && journal::ProcessIsGone(holder.pid)) {
     return fmt::format("pid {} is gone", holder.pid);
   }
   if (now - holder.heartbeat_at > holder.lease_ms) {

@@ -2,13 +2,16 @@
 
 #include <fmt/format.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <vector>
 
 namespace stagecraft::journal {
@@ -188,6 +191,17 @@ std::string NewLockId() {
 
 std::string DumpJson(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool ProcessIsGone(int64_t pid) {
+  if (pid <= 0) return false;
+  // EPERM means the process exists but belongs to someone else: alive.
+  if (kill(static_cast<pid_t>(pid), 0) != 0) return errno == ESRCH;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
 }
 
 }  // namespace stagecraft::journal

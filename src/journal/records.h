@@ -199,6 +199,10 @@ struct ProcessIdentity {
 // the host name, and getpid().
 ProcessIdentity CurrentIdentity();
 
+// True when no process `pid` runs on this machine any more: it does not exist, or it is a
+// zombie (killed, not yet reaped by its parent). A process of another user counts as alive.
+bool ProcessIsGone(int64_t pid);
+
 // "20261122-153012-ab12cd" for `at` (UTC) plus 24 random bits.
 std::string NewRunId(TimeMs at);
 

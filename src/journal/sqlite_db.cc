@@ -160,7 +160,8 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   // sqlite3_open_v2 hands back a handle even on failure; own it before anything else.
   std::unique_ptr<sqlite3, SqliteCloser> handle(raw);
-  std::unique_ptr<Database> db(new Database(path, std::move(handle), options.durable));
+  std::unique_ptr<Database> db(
+      new Database(path, std::move(handle), options.durable, options.fsync_commits));
   if (rc != SQLITE_OK) return db->Error(rc, "opening");
   sqlite3_extended_result_codes(db->handle(), 1);
   sqlite3_busy_timeout(db->handle(), static_cast<int>(options.busy_timeout.count()));
@@ -253,7 +254,7 @@ Status Database::Error(int rc, std::string_view doing) const {
 
 Status Database::SetSyncFull(bool full) {
   // A scratch journal stays at synchronous=OFF.
-  if (!durable_) return Status::Ok();
+  if (!durable_ || !fsync_commits_) return Status::Ok();
   if (sync_full_ == full) return Status::Ok();
   Status status = Exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   sync_full_ = status.ok() ? std::optional<bool>(full) : std::nullopt;

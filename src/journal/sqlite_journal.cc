@@ -119,6 +119,7 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const Options& option
   db_options.create = options.create;
   db_options.busy_timeout = options.busy_timeout;
   db_options.durable = options.durable;
+  db_options.fsync_commits = options.fsync_commits;
   db_options.max_pages = options.max_pages;
   Result<std::unique_ptr<Database>> db = Database::Open(db_options);
   if (!db.ok()) return db.status();

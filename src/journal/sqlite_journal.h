@@ -54,6 +54,8 @@ class SqliteJournal final : public Journal {
     Millis busy_timeout{5000};
     // false: synchronous=OFF everywhere; for tests and benchmarks only.
     bool durable = true;
+    // See DatabaseOptions::fsync_commits: false survives kill -9 but not power loss.
+    bool fsync_commits = true;
     size_t flush_bytes = 256 * 1024;
     Millis flush_interval{100};
     // Starts the thread that writes output older than flush_interval.

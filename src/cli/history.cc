@@ -1,0 +1,269 @@
+#include "cli/history.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "base/duration.h"
+#include "cli/loading.h"
+#include "cli/state.h"
+#include "journal/lock.h"
+
+namespace stagecraft::cli {
+namespace {
+
+std::string Duration(journal::TimeMs start, std::optional<journal::TimeMs> end) {
+  if (!end) return "-";
+  return FormatDuration(Millis(*end - start));
+}
+
+std::string FirstLine(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
+// Prints rows as columns padded to the widest cell.
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (widths.size() <= i) widths.push_back(0);
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    fmt::print("{}\n", line);
+  }
+}
+
+// Prints the error of a failed journal call; true when it succeeded.
+template <typename Opened>
+bool CheckOk(const Opened& opened) {
+  if (opened.ok()) return true;
+  fmt::print(stderr, "stagecraft: error: {}\n", opened.error());
+  return false;
+}
+
+}  // namespace
+
+int RunsCommand(const RunsFlags& flags) {
+  auto journal = OpenJournal(flags.state_dir, /*create=*/false);
+  if (!CheckOk(journal)) return kExitUsage;
+  journal::RunQuery query;
+  query.limit = flags.limit;
+  auto runs = journal.value()->ListRuns(query);
+  if (!CheckOk(runs)) return kExitUsage;
+  if (flags.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& run : runs.value()) {
+      nlohmann::json entry = {{"id", run.id},
+                              {"status", DisplayStatus(run)},
+                              {"runbook", run.runbook_path},
+                              {"runbook_hash", run.runbook_hash},
+                              {"environment", run.environment},
+                              {"user", run.user},
+                              {"host", run.host},
+                              {"started_at", run.started_at},
+                              {"title", run.options.value("title", "")}};
+      entry["ended_at"] = run.ended_at ? nlohmann::json(*run.ended_at) : nlohmann::json();
+      entry["exit_code"] = run.exit_code ? nlohmann::json(*run.exit_code) : nlohmann::json();
+      list.push_back(std::move(entry));
+    }
+    fmt::print("{}\n", list.dump(2));
+    return kExitOk;
+  }
+  if (runs.value().empty()) {
+    fmt::print("no runs recorded in {}\n", flags.state_dir);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"RUN", "STATUS", "RUNBOOK", "ENV", "BY", "STARTED", "DURATION"}};
+  for (const auto& run : runs.value())
+    rows.push_back({run.id, DisplayStatus(run), run.runbook_path,
+                    run.environment.empty() ? "-" : run.environment,
+                    fmt::format("{}@{}", run.user, run.host), FormatTime(run.started_at),
+                    Duration(run.started_at, run.ended_at)});
+  PrintTable(rows);
+  return kExitOk;
+}
+
+int ShowCommand(const ShowFlags& flags) {
+  auto journal = OpenJournal(flags.state_dir, /*create=*/false);
+  if (!CheckOk(journal)) return kExitUsage;
+  auto id = ResolveRun(*journal.value(), flags.run);
+  if (!CheckOk(id)) return kExitUsage;
+  auto run = journal.value()->GetRun(id.value());
+  auto steps = journal.value()->ListSteps(id.value());
+  auto attempts = journal.value()->ListAttempts(id.value());
+  auto approvals = journal.value()->ListApprovals(id.value());
+  if (!CheckOk(run) || !CheckOk(steps) || !CheckOk(attempts) || !CheckOk(approvals))
+    return kExitUsage;
+  const journal::RunRecord& record = run.value();
+  // The latest attempt of each key says how long it took and why it ended as it did.
+  std::map<std::string, const journal::AttemptRecord*> latest;
+  for (const auto& attempt : attempts.value())
+    latest[attempt.step_key] = &attempt;
+
+  if (flags.json) {
+    nlohmann::json out = {{"id", record.id},
+                          {"status", DisplayStatus(record)},
+                          {"runbook", record.runbook_path},
+                          {"runbook_hash", record.runbook_hash},
+                          {"environment", record.environment},
+                          {"user", record.user},
+                          {"host", record.host},
+                          {"started_at", record.started_at},
+                          {"scope", record.scope.value("vars", nlohmann::json::object())}};
+    out["ended_at"] = record.ended_at ? nlohmann::json(*record.ended_at) : nlohmann::json();
+    out["exit_code"] = record.exit_code ? nlohmann::json(*record.exit_code) : nlohmann::json();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& step : steps.value()) {
+      nlohmann::json entry = {{"key", step.key},
+                              {"title", step.title},
+                              {"phase", step.phase},
+                              {"kind", journal::ToString(step.kind)},
+                              {"status", journal::ToString(step.status)},
+                              {"attempts", step.attempts}};
+      entry["budget_ms"] = step.budget_ms ? nlohmann::json(*step.budget_ms) : nlohmann::json();
+      if (auto found = latest.find(step.key); found != latest.end()) {
+        const journal::AttemptRecord& attempt = *found->second;
+        entry["started_at"] = attempt.started_at;
+        entry["ended_at"] = attempt.ended_at ? nlohmann::json(*attempt.ended_at) : nlohmann::json();
+        entry["message"] = attempt.message;
+        entry["captures"] = attempt.captures;
+      }
+      list.push_back(std::move(entry));
+    }
+    out["steps"] = std::move(list);
+    nlohmann::json approved = nlohmann::json::array();
+    for (const auto& approval : approvals.value())
+      approved.push_back({{"step", approval.step_key},
+                          {"who", approval.who},
+                          {"at", approval.at},
+                          {"how", journal::ToString(approval.how)},
+                          {"decision", journal::ToString(approval.decision)}});
+    out["approvals"] = std::move(approved);
+    fmt::print("{}\n", out.dump(2));
+    return kExitOk;
+  }
+
+  fmt::print("Run        {}\n", record.id);
+  fmt::print("Runbook    {}{}\n", record.runbook_path,
+             record.options.contains("title")
+                 ? fmt::format(" ({})", record.options.value("title", ""))
+                 : "");
+  if (!record.environment.empty()) fmt::print("Env        {}\n", record.environment);
+  fmt::print("Status     {}{}\n", DisplayStatus(record),
+             record.exit_code ? fmt::format(" (exit {})", *record.exit_code) : "");
+  fmt::print("By         {}@{} (pid {})\n", record.user, record.host, record.pid);
+  fmt::print("Started    {}\n", FormatTime(record.started_at));
+  if (record.ended_at)
+    fmt::print("Ended      {} ({})\n", FormatTime(*record.ended_at),
+               Duration(record.started_at, record.ended_at));
+  if (record.resumes) fmt::print("Resumed    {} time(s)\n", record.resumes);
+  fmt::print("\n");
+  std::vector<std::vector<std::string>> rows = {
+      {"STEP", "KIND", "STATUS", "ATTEMPTS", "DURATION", "BUDGET", "NOTE"}};
+  for (const auto& step : steps.value()) {
+    bool item = step.key.find('/') != std::string::npos;
+    std::string duration = "-";
+    std::string note;
+    if (auto found = latest.find(step.key); found != latest.end()) {
+      duration = Duration(found->second->started_at, found->second->ended_at);
+      note = FirstLine(found->second->message);
+    }
+    if (note.empty() && item) note = step.title;
+    if (note.size() > 70) note = note.substr(0, 67) + "...";
+    rows.push_back({item ? "  " + step.key : step.key, std::string(journal::ToString(step.kind)),
+                    std::string(journal::ToString(step.status)), std::to_string(step.attempts),
+                    duration,
+                    step.budget_ms && !item ? FormatDuration(Millis(*step.budget_ms)) : "-", note});
+  }
+  PrintTable(rows);
+  if (!approvals.value().empty()) {
+    fmt::print("\nApprovals\n");
+    for (const auto& approval : approvals.value())
+      fmt::print("  {} {} by {} ({}) at {}\n", approval.step_key,
+                 journal::ToString(approval.decision), approval.who,
+                 journal::ToString(approval.how), FormatTime(approval.at));
+  }
+  return kExitOk;
+}
+
+int LogsCommand(const LogsFlags& flags) {
+  auto journal = OpenJournal(flags.state_dir, /*create=*/false);
+  if (!CheckOk(journal)) return kExitUsage;
+  auto id = ResolveRun(*journal.value(), flags.run);
+  if (!CheckOk(id)) return kExitUsage;
+  if (!flags.step.empty()) {
+    auto steps = journal.value()->ListSteps(id.value());
+    if (!CheckOk(steps)) return kExitUsage;
+    bool known = false;
+    for (const auto& step : steps.value())
+      known |= step.key == flags.step;
+    if (!known) {
+      fmt::print(stderr, "stagecraft: error: run {} has no step '{}' (stagecraft show {})\n",
+                 id.value(), flags.step, id.value());
+      return kExitUsage;
+    }
+  }
+  journal::OutputQuery query;
+  query.run_id = id.value();
+  std::string prefix = flags.step + "/";
+  auto print_new = [&]() -> Status {
+    return journal.value()->ReadOutput(query, [&](const journal::OutputChunk& chunk) {
+      query.after_seq = chunk.seq;
+      if (flags.step.empty() || chunk.step_key == flags.step ||
+          chunk.step_key.compare(0, prefix.size(), prefix) == 0)
+        std::fwrite(chunk.bytes.data(), 1, chunk.bytes.size(), stdout);
+      return true;
+    });
+  };
+  Status status = print_new();
+  if (!status.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", status.message());
+    return kExitUsage;
+  }
+  std::fflush(stdout);
+  while (flags.follow) {
+    auto run = journal.value()->GetRun(id.value());
+    if (!CheckOk(run)) return kExitUsage;
+    bool finished = run.value().status != journal::RunStatus::kRunning || IsAbandoned(run.value());
+    // One more read after the run ends picks up what it wrote last.
+    status = print_new();
+    std::fflush(stdout);
+    if (!status.ok()) {
+      fmt::print(stderr, "stagecraft: error: {}\n", status.message());
+      return kExitUsage;
+    }
+    if (finished) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return kExitOk;
+}
+
+int UnlockCommand(const UnlockFlags& flags) {
+  if (!flags.force) {
+    fmt::print(stderr,
+               "stagecraft: error: unlock needs --force: releasing another run's lock lets a "
+               "second run start beside it\n");
+    return kExitUsage;
+  }
+  auto released = journal::RunLock::ForceUnlock(flags.state_dir, flags.lock_id);
+  if (!released.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", released.error());
+    return kExitUsage;
+  }
+  const journal::LockInfo& info = released.value();
+  fmt::print("released lock {} on {} (run {}, {}@{}, pid {})\n", info.lock_id, info.key,
+             info.run_id, info.user, info.host, info.pid);
+  return kExitOk;
+}
+
+}  // namespace stagecraft::cli

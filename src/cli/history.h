@@ -1,0 +1,39 @@
+#pragma once
+
+// Read-only commands over the journal: `runs`, `show`, `logs`, and `unlock --force`.
+
+#include <string>
+
+namespace stagecraft::cli {
+
+struct RunsFlags {
+  std::string state_dir = ".stagecraft";
+  size_t limit = 20;
+  bool json = false;
+};
+
+struct ShowFlags {
+  std::string state_dir = ".stagecraft";
+  std::string run;
+  bool json = false;
+};
+
+struct LogsFlags {
+  std::string state_dir = ".stagecraft";
+  std::string run;
+  std::string step;  // a step name (its items too) or an item key; empty = all
+  bool follow = false;
+};
+
+struct UnlockFlags {
+  std::string state_dir = ".stagecraft";
+  std::string lock_id;
+  bool force = false;
+};
+
+int RunsCommand(const RunsFlags& flags);
+int ShowCommand(const ShowFlags& flags);
+int LogsCommand(const LogsFlags& flags);
+int UnlockCommand(const UnlockFlags& flags);
+
+}  // namespace stagecraft::cli

@@ -1,0 +1,39 @@
+#pragma once
+
+// Reading a runbook for a command, and the small helpers every command's messages share.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "runbook/diagnostic.h"
+#include "runbook/model.h"
+#include "runbook/parser.h"
+
+namespace stagecraft::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Loaded {
+  std::string source;
+  runbook::ParseResult parsed;
+};
+
+// Reads, parses and lints a runbook. Returns nullopt after printing the reason when the
+// file cannot be used at all.
+std::optional<Loaded> Load(const std::string& path);
+
+// Loads a runbook that is about to be executed: also refuses (printing every error) when
+// lint finds errors. `verb` says what could not be done ("run", "resume").
+std::optional<Loaded> LoadForExecution(const std::string& path, std::string_view verb);
+
+int CountSeverity(const runbook::Diagnostics& diagnostics, runbook::Severity severity);
+std::string Plural(int count, std::string_view word);
+
+// Resolves --env against the runbook; prints the problem and returns false when unknown.
+bool FindEnvironment(const runbook::Runbook& book, const std::string& name,
+                     const runbook::Environment** out);
+
+}  // namespace stagecraft::cli

@@ -1,0 +1,642 @@
+#include "cli/run_command.h"
+
+#include <fmt/format.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "base/duration.h"
+#include "base/sha256.h"
+#include "base/text.h"
+#include "cli/loading.h"
+#include "cli/state.h"
+#include "engine/console.h"
+#include "engine/engine.h"
+#include "engine/journal_recorder.h"
+#include "engine/prompter.h"
+#include "engine/runner.h"
+#include "exec/process_tree.h"
+#include "exec/signals.h"
+#include "journal/lock.h"
+
+namespace stagecraft::cli {
+namespace {
+
+std::string OperatorName() {
+  if (const char* user = std::getenv("USER"); user && *user) return user;
+  if (passwd* entry = getpwuid(getuid()); entry && entry->pw_name) return entry->pw_name;
+  return "operator";
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    std::string_view text(*entry);
+    size_t equals = text.find('=');
+    if (equals != std::string_view::npos)
+      env[std::string(text.substr(0, equals))] = std::string(text.substr(equals + 1));
+  }
+  return env;
+}
+
+// A private scratch directory for block files and shell state; removed when the run ends.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/stagecraft-run-XXXXXX";
+    if (mkdtemp(pattern.data())) path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string ShellQuote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'')
+      quoted += "'\\''";
+    else
+      quoted += c;
+  }
+  return quoted + "'";
+}
+
+// The commit the runbook's directory is at, when it is in a git work tree.
+std::string GitCommit(const std::filesystem::path& dir) {
+  std::string command =
+      fmt::format("git -C {} rev-parse HEAD 2>/dev/null </dev/null", ShellQuote(dir.string()));
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return "";
+  char buffer[128] = {};
+  std::string out;
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+    out.append(buffer, n);
+  pclose(pipe);
+  out = Trim(out);
+  return out.size() == 40 ? out : "";
+}
+
+journal::RunStatus ToJournal(engine::RunStatus status) {
+  switch (status) {
+    case engine::RunStatus::kSucceeded:
+      return journal::RunStatus::kSucceeded;
+    case engine::RunStatus::kFailed:
+      return journal::RunStatus::kFailed;
+    case engine::RunStatus::kRolledBack:
+      return journal::RunStatus::kRolledBack;
+    case engine::RunStatus::kRollbackFailed:
+      return journal::RunStatus::kRollbackFailed;
+    case engine::RunStatus::kStopped:
+    case engine::RunStatus::kWaiting:
+      return journal::RunStatus::kStopped;
+    case engine::RunStatus::kInterrupted:
+      return journal::RunStatus::kInterrupted;
+  }
+  return journal::RunStatus::kFailed;
+}
+
+// Fills engine options from the flags every executing command shares. False after
+// printing the problem.
+bool ApplyExecutionFlags(const ExecutionFlags& flags, engine::EngineOptions& options) {
+  if (flags.on_failure == "rollback") options.on_failure = engine::OnFailure::kRollback;
+  if (flags.on_failure == "stop") options.on_failure = engine::OnFailure::kStop;
+  if (flags.on_failure == "ask") options.on_failure = engine::OnFailure::kAsk;
+  options.process_env = ProcessEnvironment();
+  options.yes = options.yes || flags.yes;
+  options.approve.insert(flags.approve.begin(), flags.approve.end());
+  options.confirm_environment = flags.confirm_env;
+  options.user = OperatorName();
+  return true;
+}
+
+std::optional<std::filesystem::path> RootDirectory(const runbook::Runbook& book,
+                                                   const std::string& path) {
+  std::filesystem::path runbook_dir =
+      std::filesystem::absolute(path).lexically_normal().parent_path();
+  std::filesystem::path root = runbook_dir;
+  if (book.front_matter.root) root = (runbook_dir / *book.front_matter.root).lexically_normal();
+  std::error_code error;
+  if (!std::filesystem::is_directory(root, error)) {
+    fmt::print(stderr, "{}: error: root directory '{}' does not exist\n", path, root.string());
+    return std::nullopt;
+  }
+  return root;
+}
+
+void PrintSummary(engine::Console& console, const engine::RunResult& result) {
+  std::vector<engine::SummaryRow> rows;
+  for (const auto& step : result.steps) {
+    engine::SummaryRow row;
+    row.step = step.step->name;
+    row.status = engine::ItemStatusName(step.status);
+    if (step.over_budget && step.status == engine::ItemStatus::kPassed) row.status = "over budget";
+    if (step.message == "completed in an earlier session") row.status = "done earlier";
+    row.duration =
+        step.status == engine::ItemStatus::kNotReached ? "-" : FormatDuration(step.elapsed);
+    row.budget = step.step->budget ? FormatDuration(*step.step->budget) : "-";
+    row.attempts = step.attempts;
+    row.bad = step.status != engine::ItemStatus::kPassed &&
+              step.status != engine::ItemStatus::kSkipped &&
+              step.status != engine::ItemStatus::kApproved;
+    row.warn = step.over_budget || step.status == engine::ItemStatus::kNotReached;
+    rows.push_back(row);
+  }
+  for (const auto& item : result.rollback) {
+    engine::SummaryRow row;
+    row.step = item.label;
+    row.status = item.status == engine::ItemStatus::kPassed ? "rolled back"
+                                                            : engine::ItemStatusName(item.status);
+    row.duration = FormatDuration(item.elapsed);
+    row.budget = "-";
+    row.attempts = item.attempts;
+    row.bad = item.status == engine::ItemStatus::kFailed;
+    rows.push_back(row);
+  }
+  std::string verdict = fmt::format("{}: {} (exit {})", engine::RunStatusName(result.status),
+                                    result.message, result.exit_code);
+  if (!result.steps.empty() || !result.rollback.empty())
+    console.Summary(rows, verdict, result.exit_code == 0);
+  else
+    fmt::print(stderr, "stagecraft: {}\n", verdict);
+}
+
+enum class Mode { kRun, kRollbackOnly };
+
+struct Execution {
+  const Loaded* loaded = nullptr;
+  std::string path;  // as the runbook is known to messages
+  engine::EngineOptions options;
+  const ExecutionFlags* flags = nullptr;
+  journal::Journal* journal = nullptr;
+  std::string run_id;
+  const nlohmann::json* restored_scope = nullptr;  // resume
+  Mode mode = Mode::kRun;
+};
+
+// Runs the engine on a prepared, journaled and locked run, then finishes its record.
+int Execute(Execution& execution) {
+  const runbook::Runbook& book = execution.loaded->parsed.runbook;
+  const ExecutionFlags& flags = *execution.flags;
+  auto root = RootDirectory(book, execution.path);
+  if (!root) return kExitUsage;
+
+  engine::ConsoleOptions console_options;
+  console_options.color = isatty(STDOUT_FILENO) && !flags.no_color && !std::getenv("NO_COLOR");
+  console_options.verbosity = flags.quiet     ? engine::Verbosity::kQuiet
+                              : flags.verbose ? engine::Verbosity::kVerbose
+                                              : engine::Verbosity::kNormal;
+  engine::Console console(stdout, console_options);
+  engine::TerminalPrompter prompter;
+
+  ScratchDir scratch;
+  if (scratch.path().empty()) {
+    fmt::print(stderr, "stagecraft: error: cannot create a scratch directory: {}\n",
+               std::strerror(errno));
+    return kExitUsage;
+  }
+  exec::InterruptWatcher interrupts;
+  exec::IgnoreSigpipe();
+  // Daemons a step starts and abandons are re-parented to us, so a timed-out or
+  // interrupted step can be cleaned up completely.
+  (void)exec::BecomeChildSubreaper();
+
+  exec::ShellSessionOptions session;
+  session.root_dir = root->string();
+  session.state_dir = scratch.path();
+  session.interrupts = &interrupts;
+  session.environment = execution.options.process_env;
+  engine::SessionRunner runner(session);
+  execution.options.journal = execution.journal;
+  execution.options.run_id = execution.run_id;
+  if (execution.restored_scope) {
+    const nlohmann::json& scope = *execution.restored_scope;
+    for (const auto& [name, value] : scope.value("captures", nlohmann::json::object()).items())
+      if (value.is_string()) execution.options.restored_captures[name] = value.get<std::string>();
+  }
+  engine::Engine engine(book, runner, console, prompter, &interrupts, execution.options);
+  for (const auto& [name, value] : engine.Scope())
+    runner.SetVariable(name, value);
+  if (execution.restored_scope) {
+    const nlohmann::json& scope = *execution.restored_scope;
+    std::string cwd = scope.value("cwd", root->string());
+    std::error_code error;
+    if (!std::filesystem::is_directory(cwd, error)) {
+      console.Warn(fmt::format("the run's working directory {} is gone; continuing from {}", cwd,
+                               root->string()));
+      cwd = root->string();
+    }
+    runner.RestoreState(scope.value("shell_state", ""), cwd);
+    for (const auto& [name, value] : execution.options.restored_captures)
+      runner.SetVariable(name, value);
+  }
+  if (!execution.run_id.empty()) console.Info(fmt::format("run {}", execution.run_id));
+
+  engine::RunResult result = execution.mode == Mode::kRun ? engine.Run() : engine.RollbackOnly();
+  exec::ReapOrphans();
+  PrintSummary(console, result);
+
+  if (execution.journal) {
+    journal::RunStatus status = ToJournal(result.status);
+    if (execution.mode == Mode::kRollbackOnly && result.status == engine::RunStatus::kRolledBack)
+      status = journal::RunStatus::kRolledBack;
+    Status finished = execution.journal->FinishRun(execution.run_id, status, result.exit_code);
+    if (!finished.ok()) {
+      fmt::print(stderr, "stagecraft: error: could not record the end of run {}: {}\n",
+                 execution.run_id, finished.message());
+      return result.exit_code == 0 ? kExitUsage : result.exit_code;
+    }
+    fmt::print("journal: run {} in {} (stagecraft show {})\n", execution.run_id, flags.state_dir,
+               execution.run_id);
+  }
+  return result.exit_code;
+}
+
+std::optional<Millis> LockWait(const ExecutionFlags& flags) {
+  if (flags.lock_timeout.empty()) return Millis(0);
+  auto wait = ParseDuration(flags.lock_timeout);
+  if (!wait.ok()) {
+    fmt::print(stderr, "stagecraft: error: --lock-timeout: {}\n", wait.error());
+    return std::nullopt;
+  }
+  return wait.value();
+}
+
+std::string LockKey(const runbook::Runbook& book, const std::string& absolute_path,
+                    const std::string& environment) {
+  if (book.front_matter.lock) return *book.front_matter.lock;
+  return journal::DefaultLockKey(absolute_path, environment);
+}
+
+// Takes the run lock or prints who holds it.
+std::unique_ptr<journal::RunLock> TakeLock(const std::string& key, const std::string& run_id,
+                                           const ExecutionFlags& flags) {
+  auto wait = LockWait(flags);
+  if (!wait) return nullptr;
+  journal::LockOptions options;
+  options.state_dir = flags.state_dir;
+  options.run_id = run_id;
+  options.wait = *wait;
+  auto lock = journal::RunLock::Acquire(key, options);
+  if (!lock.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", lock.error());
+    return nullptr;
+  }
+  if (lock.value()->replaced())
+    fmt::print(stderr, "stagecraft: note: took over the lock of run {} ({})\n",
+               lock.value()->replaced()->run_id, lock.value()->replaced_reason());
+  return std::move(lock.value());
+}
+
+}  // namespace
+
+int RunCommand(const RunFlags& flags) {
+  auto loaded = LoadForExecution(flags.path, "run");
+  if (!loaded) return kExitUsage;
+  const runbook::Runbook& book = loaded->parsed.runbook;
+  engine::EngineOptions options;
+  if (!FindEnvironment(book, flags.environment, &options.environment)) return kExitUsage;
+  for (const auto& assignment : flags.vars) {
+    size_t equals = assignment.find('=');
+    std::string name = assignment.substr(0, equals);
+    if (equals == std::string::npos || !IsShellIdentifier(name)) {
+      fmt::print(stderr, "stagecraft: error: --var expects NAME=value, got '{}'\n", assignment);
+      return kExitUsage;
+    }
+    options.cli_vars[name] = assignment.substr(equals + 1);
+  }
+  if (!ApplyExecutionFlags(flags.execution, options)) return kExitUsage;
+
+  if (flags.dry_run) {
+    Execution execution;
+    execution.loaded = &*loaded;
+    execution.path = flags.path;
+    auto root = RootDirectory(book, flags.path);
+    if (!root) return kExitUsage;
+    engine::Console console(stdout, {});
+    engine::TerminalPrompter prompter;
+    exec::ShellSessionOptions session;
+    session.root_dir = root->string();
+    engine::SessionRunner runner(session);
+    engine::Engine engine(book, runner, console, prompter, nullptr, options);
+    engine.DryRun();
+    return kExitOk;
+  }
+
+  // Nothing runs unjournaled: the journal must open (and be writable) first.
+  auto journal = OpenJournal(flags.execution.state_dir, /*create=*/true, flags.execution.fsync);
+  if (!journal.ok()) {
+    fmt::print(stderr, "stagecraft: error: cannot journal the run, so it does not start: {}\n",
+               journal.error());
+    return kExitUsage;
+  }
+  std::string absolute = std::filesystem::absolute(flags.path).lexically_normal().string();
+  std::string environment = options.environment ? options.environment->name : "";
+  std::string run_id = journal::NewRunId(journal::NowMs());
+  auto lock = TakeLock(LockKey(book, absolute, environment), run_id, flags.execution);
+  if (!lock) return kExitUsage;
+
+  journal::RunRecord record;
+  record.id = run_id;
+  record.runbook_path = absolute;
+  record.runbook_hash = Sha256Hex(loaded->source);
+  record.structure_hash = engine::StructureHash(book);
+  record.environment = environment;
+  record.cwd = std::filesystem::current_path().string();
+  nlohmann::json cli_vars = nlohmann::json::object();
+  for (const auto& [name, value] : options.cli_vars)
+    if (!exec::LooksSecret(name)) cli_vars[name] = value;
+  record.options = {{"title", book.title},
+                    {"vars", cli_vars},
+                    {"yes", flags.execution.yes},
+                    {"approve", flags.execution.approve},
+                    {"on_failure", flags.execution.on_failure}};
+  std::string commit = GitCommit(std::filesystem::path(absolute).parent_path());
+  if (!commit.empty()) record.options["git_commit"] = commit;
+  auto created = journal.value()->CreateRun(record);
+  if (!created.ok()) {
+    fmt::print(stderr, "stagecraft: error: cannot journal the run, so it does not start: {}\n",
+               created.error());
+    return kExitUsage;
+  }
+
+  Execution execution;
+  execution.loaded = &*loaded;
+  execution.path = flags.path;
+  execution.options = std::move(options);
+  execution.flags = &flags.execution;
+  execution.journal = journal.value().get();
+  execution.run_id = run_id;
+  return Execute(execution);
+}
+
+namespace {
+
+// Loads the run to continue or roll back: its record, its runbook (unchanged unless
+// `force`), its environment and variables. Prints the problem and returns false when the
+// run cannot be continued.
+struct Reopened {
+  journal::RunRecord run;
+  std::optional<Loaded> loaded;
+  engine::EngineOptions options;
+  std::vector<journal::StepRecord> steps;
+};
+
+std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typed,
+                               const ExecutionFlags& flags, bool force, std::string_view verb) {
+  auto id = ResolveRun(journal, typed);
+  if (!id.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", id.error());
+    return std::nullopt;
+  }
+  auto run = journal.GetRun(id.value());
+  if (!run.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", run.error());
+    return std::nullopt;
+  }
+  Reopened reopened;
+  reopened.run = run.value();
+  const journal::RunRecord& record = reopened.run;
+  if (record.status == journal::RunStatus::kRunning && !IsAbandoned(record)) {
+    fmt::print(stderr,
+               "stagecraft: error: run {} is still running (pid {} on {}); it cannot be {}d\n",
+               record.id, record.pid, record.host, verb);
+    return std::nullopt;
+  }
+  if (verb == "resume" && (record.status == journal::RunStatus::kSucceeded ||
+                           record.status == journal::RunStatus::kRolledBack)) {
+    fmt::print(stderr, "stagecraft: error: run {} {}; there is nothing to resume\n", record.id,
+               record.status == journal::RunStatus::kSucceeded ? "succeeded" : "was rolled back");
+    return std::nullopt;
+  }
+  if (verb == "roll back" && record.status == journal::RunStatus::kRolledBack) {
+    fmt::print(stderr, "stagecraft: error: run {} was already rolled back\n", record.id);
+    return std::nullopt;
+  }
+  reopened.loaded = LoadForExecution(record.runbook_path, verb);
+  if (!reopened.loaded) return std::nullopt;
+  const runbook::Runbook& book = reopened.loaded->parsed.runbook;
+  auto steps = journal.ListSteps(record.id);
+  if (!steps.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", steps.error());
+    return std::nullopt;
+  }
+  reopened.steps = steps.value();
+
+  if (engine::StructureHash(book) != record.structure_hash && !force) {
+    std::map<std::string, std::string> now;
+    for (const auto& step : book.steps)
+      now[step.name] = engine::StepContentHash(step);
+    std::vector<std::string> changed;
+    std::set<std::string> journaled;
+    for (const auto& step : reopened.steps) {
+      if (step.key.find('/') != std::string::npos) continue;
+      journaled.insert(step.key);
+      auto found = now.find(step.key);
+      if (found == now.end())
+        changed.push_back(step.key + " (removed)");
+      else if (found->second != step.content_hash)
+        changed.push_back(step.key + " (changed)");
+    }
+    for (const auto& step : book.steps)
+      if (step.kind != runbook::StepKind::kRollback && !journaled.count(step.name))
+        changed.push_back(step.name + " (new)");
+    fmt::print(stderr,
+               "stagecraft: error: {} changed since run {} began ({}); refusing to {} it. "
+               "Start a new run, or pass --force to {} anyway\n",
+               record.runbook_path, record.id,
+               changed.empty() ? "steps reordered or rollback edited"
+                               : fmt::format("{}", fmt::join(changed, ", ")),
+               verb, verb);
+    return std::nullopt;
+  }
+
+  engine::EngineOptions& options = reopened.options;
+  if (!FindEnvironment(book, record.environment, &options.environment)) return std::nullopt;
+  for (const auto& [name, value] : record.options.value("vars", nlohmann::json::object()).items())
+    if (value.is_string()) options.cli_vars[name] = value.get<std::string>();
+  options.yes = record.options.value("yes", false);
+  for (const auto& step : record.options.value("approve", nlohmann::json::array()))
+    if (step.is_string()) options.approve.insert(step.get<std::string>());
+  if (!ApplyExecutionFlags(flags, options)) return std::nullopt;
+  return reopened;
+}
+
+// Attempts a killed engine left open end as interrupted; a step-level one the operator
+// declared finished (--skip-interrupted) ends as succeeded, saying who decided.
+bool CloseInterruptedAttempts(journal::Journal& journal, const std::string& run_id,
+                              const std::set<std::string>& completed, const std::string& user) {
+  auto attempts = journal.ListAttempts(run_id);
+  if (!attempts.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", attempts.error());
+    return false;
+  }
+  for (const auto& attempt : attempts.value()) {
+    if (attempt.ended_at) continue;
+    journal::AttemptOutcome outcome;
+    outcome.status = journal::StepStatus::kInterrupted;
+    outcome.message = "the engine stopped while this ran";
+    if (completed.count(attempt.step_key)) {
+      outcome.status = journal::StepStatus::kSucceeded;
+      outcome.message =
+          fmt::format("interrupted; declared finished by {} on resume (--skip-interrupted)", user);
+    }
+    Status status = journal.EndAttempt(attempt.id, outcome);
+    if (!status.ok()) {
+      fmt::print(stderr, "stagecraft: error: {}\n", status.message());
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsIdempotent(const runbook::Step& step) {
+  if (step.actions.empty()) return false;
+  for (const auto& action : step.actions)
+    if (!action.attributes.idempotent) return false;
+  return true;
+}
+
+}  // namespace
+
+int ResumeCommand(const ResumeFlags& flags) {
+  if (flags.rerun_interrupted && flags.skip_interrupted) {
+    fmt::print(stderr,
+               "stagecraft: error: --rerun-interrupted and --skip-interrupted exclude each "
+               "other\n");
+    return kExitUsage;
+  }
+  auto journal = OpenJournal(flags.execution.state_dir, /*create=*/false, flags.execution.fsync);
+  if (!journal.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", journal.error());
+    return kExitUsage;
+  }
+  auto reopened = Reopen(*journal.value(), flags.run, flags.execution, flags.force, "resume");
+  if (!reopened) return kExitUsage;
+  const runbook::Runbook& book = reopened->loaded->parsed.runbook;
+
+  engine::TerminalPrompter prompter;
+  for (const auto& step : reopened->steps) {
+    if (step.key.find('/') != std::string::npos) continue;
+    switch (step.status) {
+      case journal::StepStatus::kSucceeded:
+      case journal::StepStatus::kSkipped:
+      case journal::StepStatus::kApproved:
+        reopened->options.completed_steps.insert(step.key);
+        break;
+      case journal::StepStatus::kRunning:
+      case journal::StepStatus::kInterrupted: {
+        const runbook::Step* found = nullptr;
+        for (const auto& candidate : book.steps)
+          if (candidate.name == step.key) found = &candidate;
+        bool rerun = flags.rerun_interrupted || (found && IsIdempotent(*found));
+        if (flags.skip_interrupted) rerun = false;
+        if (!flags.rerun_interrupted && !flags.skip_interrupted &&
+            !(found && IsIdempotent(*found))) {
+          if (!prompter.available()) {
+            fmt::print(stderr,
+                       "stagecraft: error: step {} was running when run {} stopped and is not "
+                       "marked idempotent: it may have done part of its work. Check, then pass "
+                       "--rerun-interrupted (run it again) or --skip-interrupted (it finished)\n",
+                       step.key, reopened->run.id);
+            return kExitUsage;
+          }
+          auto answer = prompter.Ask(fmt::format(
+              "  ? Step {} was running when the run stopped. Run it again? (n: it finished) "
+              "[y/n] ",
+              step.key));
+          std::string lower = answer ? ToLower(Trim(*answer)) : "";
+          if (lower != "y" && lower != "yes" && lower != "n" && lower != "no") {
+            fmt::print(stderr, "stagecraft: error: no decision for step {}; nothing ran\n",
+                       step.key);
+            return kExitUsage;
+          }
+          rerun = lower == "y" || lower == "yes";
+        }
+        if (!rerun) reopened->options.completed_steps.insert(step.key);
+        break;
+      }
+      case journal::StepStatus::kPending:
+      case journal::StepStatus::kFailed:
+        break;
+    }
+  }
+
+  auto lock = TakeLock(LockKey(book, reopened->run.runbook_path, reopened->run.environment),
+                       reopened->run.id, flags.execution);
+  if (!lock) return kExitUsage;
+  if (!CloseInterruptedAttempts(*journal.value(), reopened->run.id,
+                                reopened->options.completed_steps, reopened->options.user))
+    return kExitUsage;
+  Status status = journal.value()->ReopenRun(reopened->run.id, journal::CurrentIdentity());
+  if (!status.ok()) {
+    fmt::print(stderr, "stagecraft: error: cannot reopen run {}: {}\n", reopened->run.id,
+               status.message());
+    return kExitUsage;
+  }
+  Execution execution;
+  execution.loaded = &*reopened->loaded;
+  execution.path = reopened->run.runbook_path;
+  execution.options = std::move(reopened->options);
+  execution.flags = &flags.execution;
+  execution.journal = journal.value().get();
+  execution.run_id = reopened->run.id;
+  execution.restored_scope = &reopened->run.scope;
+  return Execute(execution);
+}
+
+int RollbackCommand(const RollbackFlags& flags) {
+  auto journal = OpenJournal(flags.execution.state_dir, /*create=*/false, flags.execution.fsync);
+  if (!journal.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", journal.error());
+    return kExitUsage;
+  }
+  auto reopened = Reopen(*journal.value(), flags.run, flags.execution, /*force=*/true, "roll back");
+  if (!reopened) return kExitUsage;
+  const runbook::Runbook& book = reopened->loaded->parsed.runbook;
+  for (const auto& step : reopened->steps) {
+    if (step.key.find('/') != std::string::npos) continue;
+    // A step that was running may have done part of its work: undo it too.
+    if (step.status == journal::StepStatus::kSucceeded ||
+        step.status == journal::StepStatus::kRunning ||
+        step.status == journal::StepStatus::kInterrupted ||
+        step.status == journal::StepStatus::kFailed)
+      reopened->options.completed_steps.insert(step.key);
+  }
+  auto lock = TakeLock(LockKey(book, reopened->run.runbook_path, reopened->run.environment),
+                       reopened->run.id, flags.execution);
+  if (!lock) return kExitUsage;
+  if (!CloseInterruptedAttempts(*journal.value(), reopened->run.id, {}, reopened->options.user))
+    return kExitUsage;
+  Status status = journal.value()->ReopenRun(reopened->run.id, journal::CurrentIdentity());
+  if (!status.ok()) {
+    fmt::print(stderr, "stagecraft: error: cannot reopen run {}: {}\n", reopened->run.id,
+               status.message());
+    return kExitUsage;
+  }
+  Execution execution;
+  execution.loaded = &*reopened->loaded;
+  execution.path = reopened->run.runbook_path;
+  execution.options = std::move(reopened->options);
+  execution.flags = &flags.execution;
+  execution.journal = journal.value().get();
+  execution.run_id = reopened->run.id;
+  execution.restored_scope = &reopened->run.scope;
+  execution.mode = Mode::kRollbackOnly;
+  return Execute(execution);
+}
+
+}  // namespace stagecraft::cli

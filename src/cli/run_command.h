@@ -1,0 +1,50 @@
+#pragma once
+
+// `stagecraft run`, `resume` and `rollback`: everything that executes blocks. Each takes the
+// run lock, journals into the state directory, and ends by finishing the run record.
+
+#include <string>
+#include <vector>
+
+namespace stagecraft::cli {
+
+// Flags shared by the commands that execute blocks.
+struct ExecutionFlags {
+  std::string state_dir = ".stagecraft";
+  std::string lock_timeout;  // "5m"; empty = fail at once when the lock is held
+  std::vector<std::string> approve;
+  std::string on_failure;
+  std::string confirm_env;
+  bool yes = false;
+  bool fsync = false;
+  bool no_color = false;
+  bool quiet = false;
+  bool verbose = false;
+};
+
+struct RunFlags {
+  std::string path;
+  std::string environment;
+  std::vector<std::string> vars;
+  bool dry_run = false;
+  ExecutionFlags execution;
+};
+
+struct ResumeFlags {
+  std::string run;  // id, prefix or "latest"
+  bool rerun_interrupted = false;
+  bool skip_interrupted = false;
+  bool force = false;
+  ExecutionFlags execution;
+};
+
+struct RollbackFlags {
+  std::string run;
+  ExecutionFlags execution;
+};
+
+int RunCommand(const RunFlags& flags);
+int ResumeCommand(const ResumeFlags& flags);
+int RollbackCommand(const RollbackFlags& flags);
+
+}  // namespace stagecraft::cli
