@@ -2,9 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
+#include "journal/sqlite_journal.h"
+#include "journal/test_util.h"
 #include "runbook/parser.h"
 
 namespace stagecraft::engine {
@@ -404,6 +410,139 @@ TEST_F(EngineTest, MissingInterpreterStopsBeforeAnything) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.message, "book.md:6: interpreter 'python3' is not installed (not on PATH)");
   EXPECT_TRUE(runner_.calls.empty());
+}
+
+// --- Journaling ---
+
+class JournaledEngineTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    auto options = journal::testing::ScratchOptions(dir_.path());
+    journal_ = journal::testing::OpenOrDie(options);
+    ASSERT_TRUE(journal_);
+    journal::RunRecord run;
+    run.runbook_path = "/book.md";
+    auto created = journal_->CreateRun(run);
+    ASSERT_TRUE(created.ok());
+    run_id_ = created.value().id;
+  }
+  EngineOptions Journaled(EngineOptions options = {}) {
+    options.journal = journal_.get();
+    options.run_id = run_id_;
+    return options;
+  }
+  std::map<std::string, journal::StepStatus> Statuses() {
+    std::map<std::string, journal::StepStatus> statuses;
+    for (const auto& step : journal_->ListSteps(run_id_).value())
+      statuses[step.key] = step.status;
+    return statuses;
+  }
+  std::string AllOutput() {
+    std::string out;
+    journal::OutputQuery query;
+    query.run_id = run_id_;
+    EXPECT_TRUE(journal_
+                    ->ReadOutput(query,
+                                 [&](const journal::OutputChunk& chunk) {
+                                   out += chunk.bytes;
+                                   return true;
+                                 })
+                    .ok());
+    return out;
+  }
+
+  journal::testing::TempDir dir_;
+  std::unique_ptr<journal::SqliteJournal> journal_;
+  std::string run_id_;
+};
+
+TEST_F(JournaledEngineTest, StepsItemsAndRollbackAreRecordedUnderStableKeys) {
+  runner_.On({"echo two", 1, "two broke\n"});
+  RunBook(kThreeSteps, Journaled());
+  using S = journal::StepStatus;
+  EXPECT_EQ(Statuses(), (std::map<std::string, S>{{"one", S::kSucceeded},
+                                                  {"one/1", S::kSucceeded},
+                                                  {"two", S::kFailed},
+                                                  {"two/1", S::kFailed},
+                                                  {"three", S::kPending},
+                                                  {"rollback/1", S::kSucceeded},
+                                                  {"rollback/2", S::kSucceeded},
+                                                  {"rollback/3", S::kSucceeded}}));
+  EXPECT_EQ(AllOutput(), "two broke\n");
+  auto attempts = journal_->ListAttempts(run_id_).value();
+  auto failed = std::find_if(attempts.begin(), attempts.end(),
+                             [](const auto& a) { return a.step_key == "two/1"; });
+  ASSERT_NE(failed, attempts.end());
+  EXPECT_EQ(failed->exit_code, 1);
+  EXPECT_EQ(failed->message.substr(0, failed->message.find('\n')), "exited with status 1");
+}
+
+TEST_F(JournaledEngineTest, EveryRetryIsAnAttempt) {
+  runner_.On({"flaky", 1, "", ProcessOutcome::Kind::kExited, 2});
+  RunBook("## A\n```bash {retries=3 delay=0s}\nflaky\n```\n", Journaled());
+  auto steps = journal_->ListSteps(run_id_).value();
+  auto item =
+      std::find_if(steps.begin(), steps.end(), [](const auto& s) { return s.key == "a/1"; });
+  ASSERT_NE(item, steps.end());
+  EXPECT_EQ(item->attempts, 3);
+  EXPECT_EQ(item->status, journal::StepStatus::kSucceeded);
+}
+
+TEST_F(JournaledEngineTest, ApprovalIsRecordedWithWhoAndHow) {
+  EngineOptions options;
+  options.yes = true;
+  options.user = "alice";
+  RunBook("## A\n- [ ] the change window is open\n", Journaled(options));
+  auto approvals = journal_->ListApprovals(run_id_).value();
+  ASSERT_EQ(approvals.size(), 1u);
+  EXPECT_EQ(approvals[0].who, "alice");
+  EXPECT_EQ(approvals[0].how, journal::ApprovalMethod::kYesFlag);
+  EXPECT_EQ(approvals[0].step_key, "a/1");
+}
+
+TEST_F(JournaledEngineTest, SecretsNeverReachTheJournalFile) {
+  runner_.On({"vault read", 0, "canary:7f3e@9b\n"});
+  runner_.On({"show", 0, "token canary:7f3e@9b and Y2FuYXJ5OjdmM2VAOWI= and canary%3A7f3e%409b\n"});
+  RunBook(
+      "---\nsecrets:\n  API_TOKEN: { command: vault read }\n---\n## A\n```bash {capture=OUT}\n"
+      "show\n```\n",
+      Journaled());
+  EXPECT_EQ(AllOutput(), "token *** and *** and ***\n");
+  journal_.reset();  // closes the database, checkpointing the WAL into it
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    std::ifstream file(entry.path(), std::ios::binary);
+    std::string raw((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(raw.find("canary:7f3e@9b"), std::string::npos) << entry.path();
+    EXPECT_EQ(raw.find("Y2FuYXJ5OjdmM2VAOWI"), std::string::npos) << entry.path();
+    EXPECT_EQ(raw.find("canary%3A7f3e%409b"), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(JournaledEngineTest, CompletedStepsAreNotRunAgainButStillUndone) {
+  runner_.On({"echo two", 1});
+  EngineOptions options;
+  options.completed_steps = {"one"};
+  auto result = RunBook(kThreeSteps, Journaled(options));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"echo two", "echo undo-two", "echo undo-one",
+                                               "echo procedure"}));
+}
+
+TEST_F(JournaledEngineTest, LostOutputStopsBeforeTheNextStep) {
+  // A journal that cannot grow: the step's output does not fit, so the run must not go on
+  // to step two unjournaled.
+  auto capped = journal::testing::ScratchOptions(dir_.path());
+  journal_.reset();
+  auto pages =
+      std::stoll(journal::testing::RawDb(dir_.path() + "/journal.db").Query("PRAGMA page_count"));
+  capped.max_pages = pages + 2;
+  journal_ = journal::testing::OpenOrDie(capped);
+  runner_.On({"echo one", 0, std::string(1 << 20, 'x') + "\n"});
+  auto result = RunBook(kThreeSteps, Journaled());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.message.find("the journal cannot be written"), std::string::npos)
+      << result.message;
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"echo one"}));
 }
 
 }  // namespace
