@@ -224,13 +224,15 @@ int Execute(Execution& execution) {
   execution.options.run_id = execution.run_id;
   if (execution.restored_scope) {
     const nlohmann::json& scope = *execution.restored_scope;
-    for (const auto& [name, value] : scope.value("captures", nlohmann::json::object()).items())
+    // Named, not iterated as a temporary: items() of a temporary dangles.
+    const nlohmann::json captures = scope.value("captures", nlohmann::json::object());
+    for (const auto& [name, value] : captures.items())
       if (value.is_string()) execution.options.restored_captures[name] = value.get<std::string>();
   }
   engine::Engine engine(book, runner, console, prompter, &interrupts, execution.options);
-  for (const auto& [name, value] : engine.Scope())
-    runner.SetVariable(name, value);
-  if (execution.restored_scope) {
+  // A resumed session first gets back what the blocks left (variables, functions, cwd),
+  // then the scope on top, as the original run had it.
+  if (execution.restored_scope && execution.restored_scope->contains("shell_state")) {
     const nlohmann::json& scope = *execution.restored_scope;
     std::string cwd = scope.value("cwd", root->string());
     std::error_code error;
@@ -240,9 +242,11 @@ int Execute(Execution& execution) {
       cwd = root->string();
     }
     runner.RestoreState(scope.value("shell_state", ""), cwd);
-    for (const auto& [name, value] : execution.options.restored_captures)
-      runner.SetVariable(name, value);
   }
+  for (const auto& [name, value] : engine.Scope())
+    runner.SetVariable(name, value);
+  for (const auto& [name, value] : execution.options.restored_captures)
+    runner.SetVariable(name, value);
   if (!execution.run_id.empty()) console.Info(fmt::format("run {}", execution.run_id));
 
   engine::RunResult result = execution.mode == Mode::kRun ? engine.Run() : engine.RollbackOnly();
@@ -466,10 +470,13 @@ std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typ
 
   engine::EngineOptions& options = reopened.options;
   if (!FindEnvironment(book, record.environment, &options.environment)) return std::nullopt;
-  for (const auto& [name, value] : record.options.value("vars", nlohmann::json::object()).items())
+  // Named, not iterated as temporaries: items() of a temporary dangles.
+  const nlohmann::json vars = record.options.value("vars", nlohmann::json::object());
+  const nlohmann::json approved = record.options.value("approve", nlohmann::json::array());
+  for (const auto& [name, value] : vars.items())
     if (value.is_string()) options.cli_vars[name] = value.get<std::string>();
   options.yes = record.options.value("yes", false);
-  for (const auto& step : record.options.value("approve", nlohmann::json::array()))
+  for (const auto& step : approved)
     if (step.is_string()) options.approve.insert(step.get<std::string>());
   if (!ApplyExecutionFlags(flags, options)) return std::nullopt;
   return reopened;

@@ -1,0 +1,289 @@
+// End-to-end tests of journaling: history commands, kill -9 and resume, locks between
+// concurrent runs, journals that cannot be written, and secrets that must never reach the
+// disk.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "support/binary_runner.h"
+
+namespace stagecraft::testing {
+namespace {
+
+std::string Fixture(const std::string& name) {
+  return TestsDir() + "/fixtures/journal/" + name;
+}
+
+nlohmann::json Json(const CommandResult& result) {
+  try {
+    return nlohmann::json::parse(result.out);
+  } catch (const nlohmann::json::exception& error) {
+    ADD_FAILURE() << error.what() << "\n" << result.out << result.err;
+    return nlohmann::json();
+  }
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  return lines;
+}
+
+// The step-level records of the latest run, key -> status.
+std::map<std::string, std::string> StepStatuses(const std::string& cwd) {
+  std::map<std::string, std::string> statuses;
+  nlohmann::json shown = Json(RunStagecraft({"show", "latest", "--json"}, cwd));
+  for (const auto& step : shown.value("steps", nlohmann::json::array())) {
+    std::string key = step["key"];
+    if (key.find('/') == std::string::npos) statuses[key] = step["status"];
+  }
+  return statuses;
+}
+
+TEST(Journal, RunIsListedShownAndItsOutputKept) {
+  TempDir dir;
+  auto run = RunStagecraft(
+      {"run", Fixture("two-steps.md"), "--var", "MARKS=" + dir.File("marks"), "--no-color"},
+      dir.path());
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("journal: run "), std::string::npos) << run.out;
+
+  nlohmann::json runs = Json(RunStagecraft({"runs", "--json"}, dir.path()));
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["status"], "succeeded");
+  EXPECT_EQ(runs[0]["exit_code"], 0);
+  EXPECT_EQ(runs[0]["runbook"], std::filesystem::canonical(Fixture("two-steps.md")).string());
+
+  EXPECT_EQ(StepStatuses(dir.path()),
+            (std::map<std::string, std::string>{{"first", "succeeded"}, {"second", "succeeded"}}));
+  auto table = RunStagecraft({"runs"}, dir.path());
+  EXPECT_NE(table.out.find("succeeded"), std::string::npos) << table.out;
+  auto shown = RunStagecraft({"show", "latest"}, dir.path());
+  EXPECT_NE(shown.out.find("second/1"), std::string::npos) << shown.out;
+}
+
+TEST(Journal, LogsPrintAStepsOutput) {
+  TempDir dir;
+  WriteFile(dir.File("book.md"),
+            "# Logs\n## Greet\n```bash\necho hello from greet\n```\n## Part\n```bash\necho "
+            "bye\n```\n");
+  ASSERT_EQ(RunStagecraft({"run", "book.md"}, dir.path()).exit_code, 0);
+  EXPECT_EQ(RunStagecraft({"logs", "latest", "greet"}, dir.path()).out, "hello from greet\n");
+  EXPECT_EQ(RunStagecraft({"logs", "latest"}, dir.path()).out, "hello from greet\nbye\n");
+  auto unknown = RunStagecraft({"logs", "latest", "nope"}, dir.path());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("has no step 'nope'"), std::string::npos) << unknown.err;
+}
+
+TEST(Journal, HistoryWithoutAnyRunSaysSo) {
+  TempDir dir;
+  auto runs = RunStagecraft({"runs"}, dir.path());
+  EXPECT_EQ(runs.exit_code, 2);
+  EXPECT_NE(runs.err.find("no runs recorded in .stagecraft"), std::string::npos) << runs.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File(".stagecraft")));
+}
+
+// Kills the engine at a random moment of the 30-step ledger runbook, then resumes as an
+// operator would (a step caught mid-way is rerun unless the ledger shows it finished),
+// and checks every entry is in the ledger exactly once. STAGECRAFT_KILL_ITERATIONS sets
+// the number of rounds (tests/stress/kill-resume.sh runs many more).
+TEST(Journal, KillNineAtRandomMomentsThenResumeKeepsTheLedgerExact) {
+  int iterations = 3;
+  if (const char* text = std::getenv("STAGECRAFT_KILL_ITERATIONS")) iterations = std::atoi(text);
+  std::mt19937 random(std::random_device{}());
+  for (int round = 0; round < iterations; ++round) {
+    TempDir dir;
+    std::string ledger = dir.File("ledger");
+    std::vector<std::string> args = {"run", Fixture("ledger.md"), "--var", "LEDGER=" + ledger};
+    int kills = 0;
+    for (int session = 0; session < 20; ++session) {
+      RunningStagecraft running(args, dir.path());
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 900)(random)));
+      kill(running.pid(), SIGKILL);
+      CommandResult ended = running.Wait();
+      if (ended.exit_code == 0) break;  // finished before the kill
+      ASSERT_EQ(ended.exit_code, 128 + SIGKILL) << ended.out << ended.err;
+      ++kills;
+      // The step's own process outlives the engine by up to a step's length; an operator
+      // looks once it has settled.
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      // Killed before the run was recorded: nothing to resume, start it again.
+      if (RunStagecraft({"runs", "--json"}, dir.path()).out.find('{') == std::string::npos)
+        continue;
+      // The operator's decision for a step caught mid-way: it finished if its number is
+      // already in the ledger.
+      std::string decision = "--rerun-interrupted";
+      for (const auto& [key, status] : StepStatuses(dir.path())) {
+        if (status != "running") continue;
+        std::string number = key.substr(key.rfind('-') + 1);
+        for (const auto& line : Lines(ReadFile(ledger)))
+          if (line == number) decision = "--skip-interrupted";
+      }
+      args = {"resume", decision, "--no-color"};
+    }
+    // Whatever is left runs to the end without interference.
+    auto last = RunStagecraft({"resume", "--rerun-interrupted"}, dir.path());
+    if (last.exit_code != 0)
+      EXPECT_NE(last.err.find("nothing to resume"), std::string::npos) << last.out << last.err;
+    std::vector<std::string> expected;
+    for (int i = 1; i <= 30; ++i)
+      expected.push_back(std::to_string(i));
+    EXPECT_EQ(Lines(ReadFile(ledger)), expected) << "round " << round << ", " << kills << " kills";
+    EXPECT_EQ(Json(RunStagecraft({"runs", "--json"}, dir.path()))[0]["status"], "succeeded");
+    int check = std::system(("sqlite3 " + dir.File(".stagecraft/journal.db") +
+                             " 'PRAGMA integrity_check' | grep -qx ok")
+                                .c_str());
+    EXPECT_EQ(check, 0) << "integrity_check failed";
+  }
+}
+
+TEST(Journal, ConcurrentRunsOfOneRunbookAndEnvironmentRunOneAtATime) {
+  TempDir dir;
+  std::vector<std::unique_ptr<RunningStagecraft>> runs;
+  for (int i = 0; i < 20; ++i)
+    runs.push_back(std::make_unique<RunningStagecraft>(
+        std::vector<std::string>{"run", Fixture("slow.md"), "--var", "MARKS=" + dir.File("marks")},
+        dir.path()));
+  int succeeded = 0;
+  int refused = 0;
+  for (auto& run : runs) {
+    CommandResult result = run->Wait();
+    if (result.exit_code == 0) ++succeeded;
+    if (result.exit_code == 2 && result.err.find("is locked by run") != std::string::npos)
+      ++refused;
+  }
+  EXPECT_EQ(succeeded, 1);
+  EXPECT_EQ(refused, 19);
+  EXPECT_EQ(Lines(ReadFile(dir.File("marks"))), std::vector<std::string>{"started"});
+}
+
+TEST(Journal, LockTimeoutWaitsForTheHolder) {
+  TempDir dir;
+  std::vector<std::string> args = {"run", Fixture("slow.md"), "--var", "MARKS=" + dir.File("m")};
+  RunningStagecraft first(args, dir.path());
+  ASSERT_TRUE(WaitForFile(dir.File("m"), 10));
+  args.push_back("--lock-timeout");
+  args.push_back("20s");
+  auto second = RunStagecraft(args, dir.path());
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(first.Wait().exit_code, 0);
+  EXPECT_EQ(Lines(ReadFile(dir.File("m"))), (std::vector<std::string>{"started", "started"}));
+}
+
+TEST(Journal, UnlockNeedsForceAndTheRightId) {
+  TempDir dir;
+  auto no_force = RunStagecraft({"unlock", "abc"}, dir.path());
+  EXPECT_EQ(no_force.exit_code, 2);
+  EXPECT_NE(no_force.err.find("needs --force"), std::string::npos) << no_force.err;
+  ASSERT_EQ(
+      RunStagecraft({"run", Fixture("slow.md"), "--var", "MARKS=" + dir.File("m")}, dir.path())
+          .exit_code,
+      0);
+  auto wrong = RunStagecraft({"unlock", "--force", "000000000000"}, dir.path());
+  EXPECT_EQ(wrong.exit_code, 2);
+}
+
+TEST(Journal, UnwritableStateDirectoryRefusesToStartAndRunsNothing) {
+  TempDir dir;
+  WriteFile(dir.File("not-a-dir"), "");
+  auto result = RunStagecraft({"run", Fixture("two-steps.md"), "--var", "MARKS=" + dir.File("m"),
+                               "--state", dir.File("not-a-dir/state")},
+                              dir.path());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("cannot journal the run, so it does not start"), std::string::npos)
+      << result.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("m")));
+}
+
+TEST(Journal, ReadOnlyStateDirectoryRefusesToStart) {
+  if (geteuid() == 0) GTEST_SKIP() << "root writes through file permissions";
+  TempDir dir;
+  std::filesystem::create_directory(dir.File("state"));
+  std::filesystem::permissions(
+      dir.File("state"), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  auto result = RunStagecraft({"run", Fixture("two-steps.md"), "--var", "MARKS=" + dir.File("m"),
+                               "--state", dir.File("state")},
+                              dir.path());
+  std::filesystem::permissions(dir.File("state"), std::filesystem::perms::owner_all);
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("m")));
+}
+
+TEST(Journal, CanarySecretNeverReachesConsoleOrDisk) {
+  const std::string canary = "cAn4ry:s3cr3t/v@lue";
+  setenv("STAGECRAFT_TEST_CANARY", canary.c_str(), 1);
+  TempDir dir;
+  auto result = RunStagecraft({"run", Fixture("canary.md"), "--no-color"}, dir.path());
+  unsetenv("STAGECRAFT_TEST_CANARY");
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  std::vector<std::string> forms = {canary, "cAn4ry%3As3cr3t%2Fv%40lue", "cAn4ry:s3cr3t\\/v@lue",
+                                    "Y0FuNHJ5OnMzY3IzdC92QGx1ZQ"};
+  std::string console = result.out + result.err;
+  EXPECT_NE(console.find("plain: ***"), std::string::npos) << console;
+  EXPECT_NE(console.find("split: ***"), std::string::npos) << console;
+  std::string logs = RunStagecraft({"logs", "latest"}, dir.path()).out;
+  for (const auto& form : forms) {
+    EXPECT_EQ(console.find(form), std::string::npos) << form << "\n" << console;
+    EXPECT_EQ(logs.find(form), std::string::npos) << form << "\n" << logs;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+      if (!entry.is_regular_file()) continue;
+      EXPECT_EQ(ReadFile(entry.path().string()).find(form), std::string::npos)
+          << form << " in " << entry.path();
+    }
+  }
+}
+
+TEST(Journal, ResumeRefusesAChangedRunbookNamingTheStep) {
+  TempDir dir;
+  std::string book = dir.File("book.md");
+  WriteFile(book, ReadFile(Fixture("two-steps.md")));
+  std::string marks = "MARKS=" + dir.File("m");
+  auto failed = RunStagecraft(
+      {"run", book, "--var", marks, "--var", "FAIL_SECOND=1", "--on-failure", "stop"}, dir.path());
+  ASSERT_EQ(failed.exit_code, 1) << failed.out;
+  std::string text = ReadFile(book);
+  text.replace(text.find("echo first >>"), 13, "echo FIRST >>");
+  WriteFile(book, text);
+  auto refused = RunStagecraft({"resume"}, dir.path());
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("first (changed)"), std::string::npos) << refused.err;
+  auto forced = RunStagecraft({"resume", "--force"}, dir.path());
+  // The variables of the original run come back: FAIL_SECOND still fails step two.
+  EXPECT_EQ(forced.exit_code, 1) << forced.out << forced.err;
+  EXPECT_EQ(Lines(ReadFile(dir.File("m"))),
+            (std::vector<std::string>{"first", "second", "second", "undo-second", "undo-first"}));
+}
+
+TEST(Journal, RollbackCommandUndoesAStoppedRunLater) {
+  TempDir dir;
+  std::string marks = "MARKS=" + dir.File("m");
+  auto stopped = RunStagecraft({"run", Fixture("two-steps.md"), "--var", marks, "--var",
+                                "FAIL_SECOND=1", "--on-failure", "stop"},
+                               dir.path());
+  ASSERT_EQ(stopped.exit_code, 1);
+  auto rolled = RunStagecraft({"rollback", "latest"}, dir.path());
+  EXPECT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err;
+  EXPECT_EQ(Lines(ReadFile(dir.File("m"))),
+            (std::vector<std::string>{"first", "second", "undo-second", "undo-first"}));
+  EXPECT_EQ(Json(RunStagecraft({"runs", "--json"}, dir.path()))[0]["status"], "rolled_back");
+  auto again = RunStagecraft({"rollback", "latest"}, dir.path());
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("already rolled back"), std::string::npos) << again.err;
+}
+
+}  // namespace
+}  // namespace stagecraft::testing
