@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <pwd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -199,6 +200,11 @@ int Execute(Execution& execution) {
   console_options.verbosity = flags.quiet     ? engine::Verbosity::kQuiet
                               : flags.verbose ? engine::Verbosity::kVerbose
                                               : engine::Verbosity::kNormal;
+  const char* term = std::getenv("TERM");
+  console_options.live_status =
+      isatty(STDOUT_FILENO) && !(term && std::string_view(term) == "dumb");
+  if (winsize size{}; ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+    console_options.width = size.ws_col;
   engine::Console console(stdout, console_options);
   engine::TerminalPrompter prompter;
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/duration.h"
+
 namespace stagecraft::engine {
 namespace {
 
@@ -21,10 +23,89 @@ Console::Console(std::FILE* out, ConsoleOptions options)
       splitter_([this](exec::Stream stream, std::string_view line) {
         if (quiet()) return;
         std::string_view bar = stream == exec::Stream::kStderr ? "  ! " : "  | ";
-        fmt::print(out_, "{}{}\n", Paint(kDim, bar), line);
-        std::fflush(out_);
+        Write(fmt::format("{}{}\n", Paint(kDim, bar), line));
       }),
-      output_sink_(splitter_) {}
+      output_sink_(splitter_) {
+  if (options_.live_status && options_.tick.count() > 0) ticker_ = std::thread([this] { Tick(); });
+}
+
+Console::~Console() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+  ClearStatus();
+}
+
+void Console::Tick() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    wake_.wait_for(lock, options_.tick);
+    if (!stopping_ && status_) DrawStatusLocked();
+  }
+}
+
+void Console::Write(std::string_view lines) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // "\r\x1b[K" returns to the start of the status line and erases it; the text takes its
+  // place and the status line is drawn again underneath.
+  if (status_drawn_) fmt::print(out_, "\r\x1b[K");
+  status_drawn_ = false;
+  std::fwrite(lines.data(), 1, lines.size(), out_);
+  if (status_) DrawStatusLocked();
+  std::fflush(out_);
+}
+
+std::string Console::RenderStatusLocked() const {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  auto elapsed = duration_cast<milliseconds>(std::chrono::steady_clock::now() - status_start_);
+  // Whole seconds: the line is redrawn once a second.
+  elapsed = duration_cast<std::chrono::seconds>(elapsed);
+  std::string time = FormatDuration(elapsed);
+  if (status_->budget) time += " / " + FormatDuration(*status_->budget);
+  std::string text =
+      fmt::format("> [{}/{}] {}{}  {}", status_->number, status_->total,
+                  status_->phase.empty() ? "" : status_->phase + " > ", status_->step, time);
+  if (status_->attempt > 1) text += fmt::format("  attempt {}", status_->attempt);
+  size_t width = options_.width > 1 ? static_cast<size_t>(options_.width - 1) : 79;
+  if (text.size() > width) text = text.substr(0, width);
+  bool over = status_->budget && elapsed > *status_->budget;
+  return Paint(over ? kYellow : kBold, text);
+}
+
+void Console::DrawStatusLocked() {
+  fmt::print(out_, "\r\x1b[K{}", RenderStatusLocked());
+  status_drawn_ = true;
+  std::fflush(out_);
+}
+
+void Console::SetStatus(StatusLine status) {
+  if (!options_.live_status) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = std::move(status);
+  status_start_ = std::chrono::steady_clock::now();
+  DrawStatusLocked();
+}
+
+void Console::SetAttempt(int attempt) {
+  if (!options_.live_status) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!status_) return;
+  status_->attempt = attempt;
+  DrawStatusLocked();
+}
+
+void Console::ClearStatus() {
+  if (!options_.live_status) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.reset();
+  if (status_drawn_) fmt::print(out_, "\r\x1b[K");
+  status_drawn_ = false;
+  std::fflush(out_);
+}
 
 std::string Console::Paint(std::string_view colour, std::string_view text) const {
   if (!options_.color || colour.empty()) return std::string(text);
@@ -33,15 +114,13 @@ std::string Console::Paint(std::string_view colour, std::string_view text) const
 
 void Console::Print(std::string_view colour, std::string_view marker, std::string_view text) {
   FlushOutput();
-  fmt::print(out_, "{} {}\n", Paint(colour, marker), text);
-  std::fflush(out_);
+  Write(fmt::format("{} {}\n", Paint(colour, marker), text));
 }
 
 void Console::Heading(std::string_view text) {
   if (quiet()) return;
   FlushOutput();
-  fmt::print(out_, "\n{}\n", Paint(kBold, text));
-  std::fflush(out_);
+  Write(fmt::format("\n{}\n", Paint(kBold, text)));
 }
 
 void Console::Info(std::string_view text) {
@@ -66,18 +145,20 @@ void Console::Warn(std::string_view text) {
 
 void Console::Detail(std::string_view text) {
   FlushOutput();
+  std::string indented;
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    fmt::print(out_, "      {}\n", text.substr(start, end - start));
+    indented += fmt::format("      {}\n", text.substr(start, end - start));
     start = end + 1;
   }
-  std::fflush(out_);
+  Write(indented);
 }
 
 void Console::Summary(const std::vector<SummaryRow>& rows, std::string_view verdict, bool ok) {
   FlushOutput();
+  ClearStatus();
   size_t step_width = 4;
   for (const auto& row : rows)
     step_width = std::max(step_width, row.step.size());

@@ -343,6 +343,7 @@ ItemResult Engine::Gate(const Step& step, const std::string& what, int line) {
     item.status = ItemStatus::kApproved;
     item.message = fmt::format("approved by {} (--approve {})", options_.user, step.name);
   } else if (prompter_.available()) {
+    console_.ClearStatus();  // the question takes the status line's place
     auto answer = prompter_.Ask(fmt::format("  ? {} [y/N] ", what));
     std::string lower = answer ? ToLower(Trim(*answer)) : "";
     if (lower == "y" || lower == "yes") {
@@ -502,6 +503,7 @@ Engine::BlockOutcome Engine::RunBlock(
     } else {
       invocation.timeout = attributes.timeout ? attributes.timeout : step.timeout;
     }
+    console_.SetAttempt(attempt);
     if (max_attempts > 1 || attributes.until)
       console_.Info(fmt::format("attempt {}{}", attempt,
                                 attributes.until ? "" : fmt::format(" of {}", max_attempts)));
@@ -726,7 +728,9 @@ StepResult Engine::RunStep(const Step& step, int number, int total) {
     result.message = "not started: the journal cannot be written";
     return result;
   }
+  console_.SetStatus({number, total, step.name, journaled.phase, step.budget, 1});
   auto finish = [&] {
+    console_.ClearStatus();
     SaveScope();
     recorder_.End(step_attempt, result.status, result.message, "");
   };
