@@ -88,6 +88,18 @@ TEST(Journal, LogsPrintAStepsOutput) {
   EXPECT_NE(unknown.err.find("has no step 'nope'"), std::string::npos) << unknown.err;
 }
 
+TEST(Journal, LogsFollowPrintsUntilTheRunEnds) {
+  TempDir dir;
+  WriteFile(dir.File("book.md"),
+            "# Follow\n## Slow\n```bash\necho early\ntouch started\nsleep 1.5\necho late\n```\n");
+  RunningStagecraft run({"run", "book.md"}, dir.path());
+  ASSERT_TRUE(WaitForFile(dir.File("started"), 20));
+  auto followed = RunStagecraft({"logs", "latest", "--follow"}, dir.path());
+  EXPECT_EQ(followed.exit_code, 0) << followed.err;
+  EXPECT_EQ(followed.out, "early\nlate\n");
+  EXPECT_EQ(run.Wait().exit_code, 0);
+}
+
 TEST(Journal, HistoryWithoutAnyRunSaysSo) {
   TempDir dir;
   auto runs = RunStagecraft({"runs"}, dir.path());
