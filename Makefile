@@ -1,5 +1,5 @@
 # Thin wrappers over the CMake presets; see CMakePresets.json.
-.PHONY: setup build test demo bench fuzz format clean
+.PHONY: setup build test demo bench stress fuzz format clean
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,11 @@ bench:
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release
 	@bench/run.sh build/release
+
+# Long robustness checks (kill -9 loop, lock races, floods, soak, fuzz); see scripts/stress.sh.
+stress: build
+	@scripts/setup.sh --bench
+	@scripts/stress.sh build/default
 
 fuzz:
 	@cmake --preset fuzz >/dev/null
