@@ -211,6 +211,26 @@ TEST(Journal, UnlockNeedsForceAndTheRightId) {
   EXPECT_EQ(wrong.exit_code, 2);
 }
 
+TEST(Journal, ForceUnlockedRunStopsBeforeItsNextStep) {
+  TempDir dir;
+  WriteFile(dir.File("book.md"),
+            "# Three\n## One\n```bash\ntouch one\nsleep 1\n```\n## Two\n```bash\ntouch "
+            "two\n```\n");
+  RunningStagecraft first({"run", "book.md"}, dir.path());
+  ASSERT_TRUE(WaitForFile(dir.File("one"), 20));
+  auto second = RunStagecraft({"run", "book.md"}, dir.path());
+  ASSERT_EQ(second.exit_code, 2);
+  size_t at = second.err.find("lock id ");
+  ASSERT_NE(at, std::string::npos) << second.err;
+  std::string lock_id = second.err.substr(at + 8, 12);
+  auto unlocked = RunStagecraft({"unlock", "--force", lock_id}, dir.path());
+  EXPECT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  CommandResult ended = first.Wait();
+  EXPECT_EQ(ended.exit_code, 2) << ended.out;
+  EXPECT_NE(ended.out.find("no longer holds its lock"), std::string::npos) << ended.out;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("two")));
+}
+
 TEST(Journal, UnwritableStateDirectoryRefusesToStartAndRunsNothing) {
   TempDir dir;
   WriteFile(dir.File("not-a-dir"), "");

@@ -186,6 +186,7 @@ struct Execution {
   std::string run_id;
   const nlohmann::json* restored_scope = nullptr;  // resume
   Mode mode = Mode::kRun;
+  journal::RunLock* lock = nullptr;
 };
 
 // Runs the engine on a prepared, journaled and locked run, then finishes its record.
@@ -228,6 +229,14 @@ int Execute(Execution& execution) {
   engine::SessionRunner runner(session);
   execution.options.journal = execution.journal;
   execution.options.run_id = execution.run_id;
+  if (journal::RunLock* lock = execution.lock) {
+    // A heartbeat per step: cheap, and it notices a force-release at once rather than
+    // at the next background beat.
+    execution.options.lock_problem = [lock]() -> std::string {
+      Status beat = lock->Heartbeat();
+      return beat.ok() ? "" : beat.message();
+    };
+  }
   if (execution.restored_scope) {
     const nlohmann::json& scope = *execution.restored_scope;
     // Named, not iterated as a temporary: items() of a temporary dangles.
@@ -390,6 +399,7 @@ int RunCommand(const RunFlags& flags) {
   execution.flags = &flags.execution;
   execution.journal = journal.value().get();
   execution.run_id = run_id;
+  execution.lock = lock.get();
   return Execute(execution);
 }
 
@@ -607,6 +617,7 @@ int ResumeCommand(const ResumeFlags& flags) {
   execution.flags = &flags.execution;
   execution.journal = journal.value().get();
   execution.run_id = reopened->run.id;
+  execution.lock = lock.get();
   execution.restored_scope = &reopened->run.scope;
   return Execute(execution);
 }
@@ -647,6 +658,7 @@ int RollbackCommand(const RollbackFlags& flags) {
   execution.flags = &flags.execution;
   execution.journal = journal.value().get();
   execution.run_id = reopened->run.id;
+  execution.lock = lock.get();
   execution.restored_scope = &reopened->run.scope;
   execution.mode = Mode::kRollbackOnly;
   return Execute(execution);

@@ -433,6 +433,16 @@ void Engine::SaveScope() {
 }
 
 bool Engine::StopIfJournalBroken(RunResult& result) {
+  if (options_.lock_problem) {
+    if (std::string problem = options_.lock_problem(); !problem.empty()) {
+      result.status = RunStatus::kStopped;
+      result.exit_code = 2;
+      result.message = fmt::format(
+          "this run no longer holds its lock ({}); stopped so that two runs never overlap",
+          problem);
+      return true;
+    }
+  }
   std::string problem = recorder_.failed() ? recorder_.error() : recorder_.lost_output();
   if (problem.empty()) return false;
   result.status = RunStatus::kStopped;

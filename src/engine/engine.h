@@ -5,6 +5,7 @@
 // followed by the rollback procedure. The engine decides; a Runner runs blocks, a
 // Console shows, a Prompter asks. Single-threaded; one Engine per run.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -40,6 +41,9 @@ struct EngineOptions {
   // failure now still compensates them.
   std::set<std::string> completed_steps;
   std::map<std::string, std::string> restored_captures;
+  // Asked before each step: empty while this run still holds its lock, else why not (the
+  // lock was force-released or taken over); the run then stops before the next step.
+  std::function<std::string()> lock_problem;
 };
 
 enum class ItemStatus {
