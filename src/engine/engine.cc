@@ -655,18 +655,14 @@ StepResult Engine::RunStep(const Step& step, int number, int total) {
   return result;
 }
 
-ItemResult Engine::RunRollbackBlock(const std::string& label, const runbook::Block& block,
-                                    const std::string& interpreter) {
+ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& action) {
   ItemResult item;
   item.label = label;
-  item.line = block.pos.line;
-  console_.Info(fmt::format("$ {}", CodeSummary(interpreter, block.text)));
-  Action action;
-  action.block = block;
-  action.interpreter = interpreter;
+  item.line = action.block.pos.line;
+  console_.Info(fmt::format("$ {}", CodeSummary(action.interpreter, action.block.text)));
   Step no_limits;
   auto start = Clock::now();
-  BlockOutcome outcome = RunBlock(no_limits, action, block.text, nullptr);
+  BlockOutcome outcome = RunBlock(no_limits, action, action.block.text, nullptr);
   item.status = outcome.status;
   item.message = outcome.message;
   item.detail = outcome.detail;
@@ -712,8 +708,10 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
         interrupted = true;
         break;
       }
-      ItemResult item =
-          RunRollbackBlock(fmt::format("undo {}", step.name), block, interpreter_of(block));
+      Action compensation;
+      compensation.block = block;
+      compensation.interpreter = interpreter_of(block);
+      ItemResult item = RunRollbackBlock(fmt::format("undo {}", step.name), compensation);
       any_failed |= item.status != ItemStatus::kPassed;
       interrupted |= item.status == ItemStatus::kInterrupted;
       result.rollback.push_back(std::move(item));
@@ -727,9 +725,10 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
         interrupted = true;
         break;
       }
+      // The whole action, so that the procedure's `until`, `retries`, `timeout` and
+      // expectations apply during a rollback as they do in the normal flow.
       ItemResult item =
-          RunRollbackBlock(fmt::format("{} (line {})", step.name, action.block.pos.line),
-                           action.block, action.interpreter);
+          RunRollbackBlock(fmt::format("{} (line {})", step.name, action.block.pos.line), action);
       any_failed |= item.status != ItemStatus::kPassed;
       interrupted |= item.status == ItemStatus::kInterrupted;
       result.rollback.push_back(std::move(item));

@@ -120,8 +120,7 @@ class Engine {
                         const std::vector<runbook::ExpectedLine>* transcript_expected);
   ItemResult Gate(const runbook::Step& step, const std::string& what, int line);
   void Rollback(size_t failed_index, RunResult& result);
-  ItemResult RunRollbackBlock(const std::string& label, const runbook::Block& block,
-                              const std::string& interpreter);
+  ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action);
   void LearnSecretsFromExports();
   bool Interrupted() const { return interrupts_ && interrupts_->pending(); }
   void InterruptibleSleep(Millis duration);
