@@ -775,8 +775,9 @@ RunResult Engine::Run() {
     } else {
       result.steps.push_back(RunStep(step, index + 1, total));
     }
-    const StepResult& last = result.steps.back();
-    if (!IsFailure(last.status)) continue;
+    if (!IsFailure(result.steps.back().status)) continue;
+    // A copy: the not-reached entries pushed below may reallocate result.steps.
+    const StepResult last = result.steps.back();
 
     // Everything that did not run is recorded as not reached, for the summary.
     for (int rest = index + 1; rest < total; ++rest) {
