@@ -196,10 +196,10 @@ TEST_F(LocalStaging, TeardownLeavesNoProcessOrPortBehind) {
 
   CommandResult teardown = Teardown();
   ASSERT_EQ(teardown.exit_code, 0) << teardown.out << teardown.err;
-  EXPECT_FALSE(ProcessRuns(shelf_pid));
-  EXPECT_FALSE(ProcessRuns(postgres_pid));
-  EXPECT_FALSE(PortAcceptsConnections(app_port));
-  EXPECT_FALSE(PortAcceptsConnections(pg_port));
+  EXPECT_FALSE(ProcessRuns(shelf_pid)) << teardown.out;
+  EXPECT_FALSE(ProcessRuns(postgres_pid)) << teardown.out;
+  EXPECT_FALSE(PortAcceptsConnections(app_port)) << teardown.out;
+  EXPECT_FALSE(PortAcceptsConnections(pg_port)) << teardown.out;
   EXPECT_FALSE(std::filesystem::exists(staging_));
 
   // A second teardown finds nothing to do and still succeeds.
