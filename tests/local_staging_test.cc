@@ -209,5 +209,26 @@ TEST_F(LocalStaging, TeardownLeavesNoProcessOrPortBehind) {
   EXPECT_NE(again.out.find("PostgreSQL is not running"), std::string::npos);
 }
 
+TEST_F(LocalStaging, MissingPasswordStopsBeforeAnythingRuns) {
+  unsetenv("STAGING_DB_PASSWORD");
+  CommandResult run = Deploy();
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_NE((run.out + run.err).find("environment variable STAGING_DB_PASSWORD is not set"),
+            std::string::npos)
+      << run.out << run.err;
+  EXPECT_FALSE(std::filesystem::exists(staging_));
+}
+
+TEST_F(LocalStaging, LeftoverEnvironmentStopsThePreflight) {
+  std::filesystem::create_directory(staging_);
+  CommandResult run = Deploy();
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(run.out.find(staging_ + " already exists: run teardown.md first"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("nothing was changed, so nothing is rolled back"), std::string::npos)
+      << run.out;
+  EXPECT_EQ(run.out.find("Rolling back"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stagecraft::testing
