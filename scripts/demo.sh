@@ -38,7 +38,7 @@ started=$SECONDS
 
 if [[ -e "$staging_dir" ]]; then
   say "Removing the environment an earlier demo left in $staging_dir"
-  "$stagecraft" run --quiet --no-color "$example/teardown.md" >/dev/null
+  "$stagecraft" run --quiet "$example/teardown.md"
 fi
 
 say "Deploying Shelf 2.0.0 to local staging: stagecraft run examples/local-staging/deploy.md --yes"
