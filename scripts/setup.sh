@@ -10,10 +10,13 @@ packages=(
   libyaml-cpp-dev libpcre2-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
+  # The end-to-end tests run examples/local-staging (make test), so its tools are needed
+  # by default, not only for the demo.
+  postgresql curl python3
 )
 case "${1:-}" in
   --bench) packages+=(hyperfine ansible time) ;;
-  --demo) packages+=(postgresql curl python3) ;;
+  --demo) ;;  # kept for `make demo`; the demo's packages are in the default list
   "") ;;
   *) echo "usage: $0 [--bench|--demo]" >&2; exit 2 ;;
 esac

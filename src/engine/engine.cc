@@ -798,11 +798,11 @@ StepResult Engine::RunStep(const Step& step, int number, int total) {
   return result;
 }
 
-ItemResult Engine::RunRollbackBlock(const std::string& label, const runbook::Block& block,
-                                    const std::string& interpreter, journal::StepKind kind) {
+ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& action,
+                                    journal::StepKind kind) {
   ItemResult item;
   item.label = label;
-  item.line = block.pos.line;
+  item.line = action.block.pos.line;
   ++rollback_counter_;
   current_item_ = JournalItem{fmt::format("rollback/{}", rollback_counter_),
                               label,
@@ -810,13 +810,10 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const runbook::Blo
                               "Rollback",
                               std::nullopt,
                               kRollbackIndex + rollback_counter_};
-  console_.Info(fmt::format("$ {}", CodeSummary(interpreter, block.text)));
-  Action action;
-  action.block = block;
-  action.interpreter = interpreter;
+  console_.Info(fmt::format("$ {}", CodeSummary(action.interpreter, action.block.text)));
   Step no_limits;
   auto start = Clock::now();
-  BlockOutcome outcome = RunBlock(no_limits, action, block.text, nullptr);
+  BlockOutcome outcome = RunBlock(no_limits, action, action.block.text, nullptr);
   item.status = outcome.status;
   item.message = outcome.message;
   item.detail = outcome.detail;
@@ -873,8 +870,11 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
         interrupted = true;
         break;
       }
-      ItemResult item = RunRollbackBlock(fmt::format("undo {}", step.name), block,
-                                         interpreter_of(block), journal::StepKind::kCompensation);
+      Action compensation;
+      compensation.block = block;
+      compensation.interpreter = interpreter_of(block);
+      ItemResult item = RunRollbackBlock(fmt::format("undo {}", step.name), compensation,
+                                         journal::StepKind::kCompensation);
       any_failed |= item.status != ItemStatus::kPassed;
       interrupted |= item.status == ItemStatus::kInterrupted;
       result.rollback.push_back(std::move(item));
@@ -888,9 +888,11 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
         interrupted = true;
         break;
       }
+      // The whole action, so that the procedure's `until`, `retries`, `timeout` and
+      // expectations apply during a rollback as they do in the normal flow.
       ItemResult item =
-          RunRollbackBlock(fmt::format("{} (line {})", step.name, action.block.pos.line),
-                           action.block, action.interpreter, journal::StepKind::kRollback);
+          RunRollbackBlock(fmt::format("{} (line {})", step.name, action.block.pos.line), action,
+                           journal::StepKind::kRollback);
       any_failed |= item.status != ItemStatus::kPassed;
       interrupted |= item.status == ItemStatus::kInterrupted;
       result.rollback.push_back(std::move(item));
@@ -958,8 +960,9 @@ RunResult Engine::Run() {
     } else {
       result.steps.push_back(RunStep(step, index + 1, total));
     }
-    const StepResult& last = result.steps.back();
-    if (!IsFailure(last.status)) continue;
+    if (!IsFailure(result.steps.back().status)) continue;
+    // A copy: the not-reached entries pushed below may reallocate result.steps.
+    const StepResult last = result.steps.back();
 
     // Everything that did not run is recorded as not reached, for the summary.
     for (int rest = index + 1; rest < total; ++rest) {

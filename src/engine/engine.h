@@ -138,8 +138,8 @@ class Engine {
                         const std::vector<runbook::ExpectedLine>* transcript_expected);
   ItemResult Gate(const runbook::Step& step, const std::string& what, int line);
   void Rollback(size_t failed_index, RunResult& result);
-  ItemResult RunRollbackBlock(const std::string& label, const runbook::Block& block,
-                              const std::string& interpreter, journal::StepKind kind);
+  ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action,
+                              journal::StepKind kind);
   std::vector<const runbook::Step*> Flow() const;
   void PlanJournal(const std::vector<const runbook::Step*>& flow);
   // The journal record for the next item of `step` (an action, check, confirmation...).

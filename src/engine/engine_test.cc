@@ -160,6 +160,28 @@ TEST_F(EngineTest, FailingRollbackBlockDoesNotStopTheOthers) {
                                       "echo undo-two", "echo undo-one", "echo procedure"}));
 }
 
+TEST_F(EngineTest, FailureMessageSurvivesManyStepsNotReached) {
+  runner_.On({"boom", 1, ""});
+  std::string book = "## A\n```bash\nboom\n```\n";
+  for (int i = 0; i < 20; ++i)
+    book += "## Later " + std::to_string(i) + "\n```bash\necho later\n```\n";
+  auto result = RunBook(book);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.message, "step a FAILED: exited with status 1; rolled back");
+}
+
+TEST_F(EngineTest, RollbackProcedureBlocksKeepTheirRetries) {
+  runner_.On({"boom", 1, ""});
+  runner_.On({"wait-for-old-version", 1, "not up yet\n", ProcessOutcome::Kind::kExited, 2});
+  auto result = RunBook(
+      "## A\n```bash\nboom\n```\n"
+      "## Rollback\n```bash { retries=3 }\nwait-for-old-version\n```\n");
+  EXPECT_EQ(result.exit_code, 1) << console_text_;
+  ASSERT_EQ(result.rollback.size(), 1u);
+  EXPECT_EQ(result.rollback[0].status, ItemStatus::kPassed);
+  EXPECT_EQ(result.rollback[0].attempts, 3);
+}
+
 TEST_F(EngineTest, OnFailureStopLeavesEverythingAsIs) {
   runner_.On({"echo two", 1});
   EngineOptions options;
