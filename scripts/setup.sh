@@ -10,6 +10,9 @@ packages=(
   libyaml-cpp-dev libpcre2-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
+  # Report tests: xmllint checks the JUnit XML against its XSD, headless chromium renders
+  # the HTML report (both tests skip when the tool is missing).
+  libxml2-utils chromium
 )
 case "${1:-}" in
   --bench) packages+=(hyperfine ansible time) ;;
