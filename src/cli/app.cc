@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -16,6 +18,8 @@
 #include "engine/runner.h"
 #include "exec/process_tree.h"
 #include "exec/signals.h"
+#include "journal/sqlite_journal.h"
+#include "report/report.h"
 #include "runbook/lint.h"
 #include "runbook/parser.h"
 #include "runbook/plan.h"
@@ -287,6 +291,75 @@ int RunCommand(const RunFlags& flags) {
   return result.exit_code;
 }
 
+struct ReportFlags {
+  std::string run;
+  std::string format = "md";
+  std::string output;
+  std::string state = ".stagecraft";
+};
+
+// `stagecraft report RUN`: renders a journaled run. RUN is an id, a unique prefix of one,
+// or "latest".
+int ReportCommand(const ReportFlags& flags) {
+  std::optional<report::Format> format = report::ParseFormat(flags.format);
+  if (!format) {
+    fmt::print(stderr, "stagecraft: error: unknown report format '{}' (md, html, json, junit)\n",
+               flags.format);
+    return kExitUsage;
+  }
+  journal::SqliteJournal::Options options;
+  options.dir = flags.state;
+  options.create = false;  // a report never creates a journal
+  options.background_flush = false;
+  auto opened = journal::SqliteJournal::Open(options);
+  if (!opened.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", opened.error());
+    return kExitUsage;
+  }
+  journal::Journal& journal = **opened;
+  std::string run_id;
+  if (flags.run == "latest") {
+    journal::RunQuery query;
+    query.limit = 1;
+    auto runs = journal.ListRuns(query);
+    if (!runs.ok()) {
+      fmt::print(stderr, "stagecraft: error: {}\n", runs.error());
+      return kExitUsage;
+    }
+    if (runs->empty()) {
+      fmt::print(stderr, "stagecraft: error: no runs in {}\n", (*opened)->path());
+      return kExitUsage;
+    }
+    run_id = runs->front().id;
+  } else {
+    auto resolved = journal.ResolveRunId(flags.run);
+    if (!resolved.ok()) {
+      fmt::print(stderr, "stagecraft: error: {}\n", resolved.error());
+      return kExitUsage;
+    }
+    run_id = *resolved;
+  }
+  std::string rendered;
+  if (Status status = report::RenderReport(journal, run_id, *format, rendered); !status.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", status.message());
+    return kExitUsage;
+  }
+  if (flags.output.empty() || flags.output == "-") {
+    std::fwrite(rendered.data(), 1, rendered.size(), stdout);
+    return std::fflush(stdout) == 0 ? kExitOk : kExitUsage;
+  }
+  FILE* file = std::fopen(flags.output.c_str(), "wb");
+  bool ok = file && std::fwrite(rendered.data(), 1, rendered.size(), file) == rendered.size();
+  int saved = errno;
+  if (file) ok = std::fclose(file) == 0 && ok;
+  if (!ok) {
+    fmt::print(stderr, "stagecraft: error: cannot write {}: {}\n", flags.output,
+               std::strerror(saved));
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -321,6 +394,15 @@ int Main(int argc, char** argv) {
   run->add_flag("--quiet", run_flags.quiet, "Only failures, warnings and the summary");
   run->add_flag("--verbose", run_flags.verbose, "Also show each block's code");
 
+  ReportFlags report_flags;
+  auto* report = app.add_subcommand("report", "Render the report of a journaled run");
+  report->add_option("run", report_flags.run, "Run id, unique prefix of one, or 'latest'")
+      ->required();
+  report->add_option("--format", report_flags.format, "md (default), html, json or junit")
+      ->check(CLI::IsMember({"md", "html", "json", "junit"}));
+  report->add_option("-o,--output", report_flags.output, "Write to FILE instead of stdout");
+  report->add_option("--state", report_flags.state, "Journal directory (default .stagecraft)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -330,6 +412,7 @@ int Main(int argc, char** argv) {
   if (*plan) return PlanCommand(path, environment, json);
   if (*lint) return LintCommand(path);
   if (*run) return RunCommand(run_flags);
+  if (*report) return ReportCommand(report_flags);
   return kExitUsage;
 }
 

@@ -7,11 +7,12 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// Length of the valid UTF-8 sequence starting at text[i] (2-4), or 0 if it is invalid or
-// encodes a character XML cannot hold.
-size_t ValidSequenceLength(std::string_view text, size_t i) {
+// Length of the valid UTF-8 sequence starting at text[i] (2-4), 0 if it is invalid, or
+// minus its length if it is well-formed but encodes a character not to show (C1 controls,
+// the non-characters U+FFFE/U+FFFF that XML forbids).
+int SequenceLength(std::string_view text, size_t i) {
   unsigned char c = static_cast<unsigned char>(text[i]);
-  size_t length;
+  int length;
   uint32_t code;
   if ((c & 0xE0) == 0xC0) {
     length = 2;
@@ -26,7 +27,7 @@ size_t ValidSequenceLength(std::string_view text, size_t i) {
     return 0;
   }
   if (i + length > text.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
+  for (int k = 1; k < length; ++k) {
     unsigned char next = static_cast<unsigned char>(text[i + k]);
     if ((next & 0xC0) != 0x80) return 0;
     code = (code << 6) | (next & 0x3F);
@@ -34,9 +35,9 @@ size_t ValidSequenceLength(std::string_view text, size_t i) {
   static constexpr uint32_t kMinimum[5] = {0, 0, 0x80, 0x800, 0x10000};
   if (code < kMinimum[length] || code > 0x10FFFF) return 0;
   if (code >= 0xD800 && code <= 0xDFFF) return 0;
-  if (code == 0xFFFE || code == 0xFFFF) return 0;
-  // C1 controls are valid XML but render as garbage; treat them like C0 controls.
-  if (code >= 0x80 && code <= 0x9F) return 0;
+  if (code == 0xFFFE || code == 0xFFFF) return -length;
+  // C1 controls are valid XML but render as garbage; dropped like C0 controls.
+  if (code >= 0x80 && code <= 0x9F) return -length;
   return length;
 }
 
@@ -96,9 +97,11 @@ std::string SanitizeText(std::string_view bytes) {
       i += EscapeSequenceLength(bytes, i);
     } else if (c < 0x80) {
       ++i;  // other C0 controls and DEL
-    } else if (size_t length = ValidSequenceLength(bytes, i)) {
+    } else if (int length = SequenceLength(bytes, i); length > 0) {
       out.append(bytes.data() + i, length);
       i += length;
+    } else if (length < 0) {
+      i += -length;
     } else {
       out += kReplacement;
       ++i;
@@ -127,8 +130,16 @@ void AppendXmlEscaped(std::string& out, std::string_view text) {
       case '\'':
         replacement = "&#39;";
         break;
-      default:
+      case '\t':
+      case '\n':
+      case '\r':
         continue;
+      default:
+        // C0 controls cannot appear in XML 1.0 even as references; SanitizeText drops
+        // them earlier, this keeps text that skipped it well-formed.
+        if (static_cast<unsigned char>(text[i]) >= 0x20) continue;
+        replacement = "";
+        break;
     }
     out.append(text.data() + start, i - start);
     out += replacement;

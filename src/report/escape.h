@@ -14,11 +14,12 @@
 namespace stagecraft::report {
 
 // Drops ANSI escape sequences and control characters other than tab and newline, turns
-// "\r\n" and lone '\r' into '\n', and replaces invalid UTF-8 (and the non-characters
-// U+FFFE/U+FFFF, which XML forbids) with U+FFFD.
+// "\r\n" and lone '\r' into '\n', replaces invalid UTF-8 with U+FFFD, and drops C1 controls
+// and the non-characters U+FFFE/U+FFFF (which XML forbids).
 std::string SanitizeText(std::string_view bytes);
 
 // & < > " ' as character references: valid in HTML text and attributes and in XML.
+// ASCII control characters other than tab, newline and carriage return are dropped.
 void AppendXmlEscaped(std::string& out, std::string_view text);
 std::string XmlEscaped(std::string_view text);
 

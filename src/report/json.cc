@@ -3,7 +3,8 @@
 namespace stagecraft::report {
 namespace {
 
-using nlohmann::json;
+// Ordered: "schema" and "run" come first, as a reader expects.
+using json = nlohmann::ordered_json;
 
 json OptionalInt(std::optional<int64_t> value) {
   return value ? json(*value) : json(nullptr);
@@ -94,7 +95,7 @@ class Builder {
 
 }  // namespace
 
-nlohmann::json RenderJson(const Report& report, const JsonOptions& options) {
+nlohmann::ordered_json RenderJson(const Report& report, const JsonOptions& options) {
   Builder builder(options);
   const journal::RunRecord& run = report.run;
   json phases = json::array();

@@ -17,6 +17,6 @@ struct JsonOptions {
   size_t excerpt_line_bytes = 400;
 };
 
-nlohmann::json RenderJson(const Report& report, const JsonOptions& options = {});
+nlohmann::ordered_json RenderJson(const Report& report, const JsonOptions& options = {});
 
 }  // namespace stagecraft::report

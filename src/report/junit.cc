@@ -39,7 +39,10 @@ class Writer {
   std::string Render() {
     std::vector<Suite> suites;
     for (const Phase& phase : report_.phases) {
-      std::string name = phase.name.empty() ? report_.title : phase.name;
+      // Steps outside any phase (preflight, success criteria) are suites of their own.
+      std::string name = phase.name.empty() && !phase.steps.empty() ? phase.steps.front().title
+                         : phase.name.empty()                       ? report_.title
+                                                                    : phase.name;
       if (suites.empty() || suites.back().name != name) suites.push_back(Suite{name, {}});
       Suite& suite = suites.back();
       for (const Step& step : phase.steps) {
@@ -147,29 +150,32 @@ class Writer {
 
   void Problem(std::string_view element, const std::string& summary, const Entry& entry) {
     const Attempt* last = entry.last_attempt();
+    // A step's own attempt rarely holds the evidence: its failing item's attempt has the
+    // diff and the output.
+    const Attempt* evidence = last;
+    std::string from;
+    if (!last || (last->detail.empty() && last->output.empty())) {
+      for (const Phase& phase : report_.phases)
+        for (const Step& step : phase.steps) {
+          if (&step != &entry) continue;
+          for (const Entry& item : step.items)
+            if (item.mark == entry.mark && item.last_attempt()) {
+              evidence = item.last_attempt();
+              from = item.title;
+              break;
+            }
+        }
+    }
     std::string text;
-    if (last) {
-      if (last->exit_code) text += fmt::format("exit code {}\n", *last->exit_code);
-      if (last->signal) text += fmt::format("signal {}\n", *last->signal);
-      if (!last->detail.empty()) text += last->detail + "\n";
-      // Items carry the output; a step's own attempt usually has none, so show its
-      // failing item's.
-      const Attempt* output = last;
-      if (output->output.empty()) {
-        const Step* step = nullptr;
-        for (const Phase& phase : report_.phases)
-          for (const Step& candidate : phase.steps)
-            if (&candidate == &entry) step = &candidate;
-        if (step)
-          for (const Entry& item : step->items)
-            if (item.mark == Mark::kFailed && item.last_attempt() &&
-                !item.last_attempt()->output.empty())
-              output = item.last_attempt();
-      }
-      if (!output->output.empty()) {
+    if (evidence) {
+      if (!from.empty()) text += from + ": " + evidence->summary + "\n";
+      if (evidence->exit_code) text += fmt::format("exit code {}\n", *evidence->exit_code);
+      if (evidence->signal) text += fmt::format("signal {}\n", *evidence->signal);
+      if (!evidence->detail.empty()) text += evidence->detail + "\n";
+      if (!evidence->output.empty()) {
         if (!text.empty()) text += '\n';
         text += "output (last lines):\n";
-        text += LastLines(output->output, options_.excerpt_lines, options_.excerpt_line_bytes);
+        text += LastLines(evidence->output, options_.excerpt_lines, options_.excerpt_line_bytes);
       }
     }
     out_ += fmt::format("      <{} message=\"{}\" type=\"{}\">{}</{}>\n", element, Attr(summary),

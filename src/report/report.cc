@@ -25,7 +25,8 @@ std::string Render(const Report& report, Format format) {
     case Format::kJson:
       // Replace invalid UTF-8 in captures and scope rather than throw: the report must
       // not be lost over one odd byte.
-      return RenderJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+      return RenderJson(report).dump(2, ' ', false,
+                                     nlohmann::ordered_json::error_handler_t::replace) +
              "\n";
     case Format::kJunit:
       return RenderJunit(report);

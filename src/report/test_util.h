@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "journal/journal.h"
+#include "journal/test_util.h"
+#include "report/report_model.h"
 
 namespace stagecraft::report::testing {
 
@@ -209,6 +211,29 @@ inline std::string RecordFailedRun(journal::Journal& journal) {
   EXPECT_TRUE(journal.FinishRun(id, journal::RunStatus::kRolledBack, 1, t).ok());
   return id;
 }
+
+// Loads the sample run's report from a scratch journal.
+class RecordedRun {
+ public:
+  RecordedRun()
+      : dir_(),
+        journal_(journal::testing::OpenOrDie(journal::testing::ScratchOptions(dir_.path()))) {
+    if (journal_) run_id_ = RecordFailedRun(*journal_);
+  }
+  journal::SqliteJournal& journal() { return *journal_; }
+  const std::string& run_id() const { return run_id_; }
+  const std::string& dir() const { return dir_.path(); }
+  Report Load(const LoadOptions& options = {}) {
+    Result<Report> report = LoadReport(*journal_, run_id_, options);
+    EXPECT_TRUE(report.ok()) << (report.ok() ? "" : report.error());
+    return report.ok() ? std::move(report).value() : Report();
+  }
+
+ private:
+  journal::testing::TempDir dir_;
+  std::unique_ptr<journal::SqliteJournal> journal_;
+  std::string run_id_;
+};
 
 inline std::string TestdataPath(const std::string& name) {
   return std::string(STAGECRAFT_SOURCE_DIR) + "/src/report/testdata/" + name;

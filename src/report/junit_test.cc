@@ -1,0 +1,62 @@
+#include "report/junit.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "report/test_util.h"
+
+namespace stagecraft::report {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(JunitTest, FailedRunMatchesGolden) {
+  testing::RecordedRun run;
+  EXPECT_EQ(testing::CompareWithGolden("failed-run.junit.xml", RenderJunit(run.Load())), "");
+}
+
+TEST(JunitTest, MarkupAndControlCharactersAreEscapedOrDropped) {
+  testing::RecordedRun run;
+  Report report = run.Load();
+  Step& migrate = report.phases[2].steps[1];
+  ASSERT_EQ(migrate.key, "migrate-database");
+  // Sanitizing happens in the loader; check what JUnit does with text that got past it.
+  migrate.items[0].attempts[0].output = "<script>alert(1)</script> ]]> &amp; \"q\"\n";
+  std::string xml = RenderJunit(report);
+  EXPECT_THAT(xml,
+              HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt; ]]&gt; &amp;amp; &quot;q&quot;"));
+  EXPECT_THAT(xml, Not(HasSubstr("<script>")));
+}
+
+// Validates against testdata/junit.xsd with xmllint (Debian: libxml2-utils).
+TEST(JunitTest, ValidatesAgainstTheSchema) {
+  if (std::system("command -v xmllint >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "xmllint not installed (scripts/setup.sh installs libxml2-utils)";
+  testing::RecordedRun run;
+  Report report = run.Load();
+  // Also a title holding characters XML 1.0 forbids, which must not reach the file.
+  report.title = std::string("bell\a nul") + '\0' + " <&>";
+  std::string path = run.dir() + "/report.junit.xml";
+  std::ofstream(path) << RenderJunit(report);
+  std::string command = "xmllint --noout --schema " + testing::TestdataPath("junit.xsd") + " " +
+                        path + " >" + run.dir() + "/xmllint.log 2>&1";
+  int status = std::system(command.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << testing::ReadFileOrEmpty(run.dir() + "/xmllint.log");
+}
+
+TEST(JunitTest, OneCasePerStepAndCheck) {
+  testing::RecordedRun run;
+  std::string xml = RenderJunit(run.Load());
+  // 7 steps, 2 checks, 2 verifications, 2 rollback blocks.
+  EXPECT_THAT(xml, HasSubstr("<testsuites name=\"Orders API rollout &lt;staging&gt; &amp; "
+                             "friends\" tests=\"13\" failures=\"1\""));
+}
+
+}  // namespace
+}  // namespace stagecraft::report
