@@ -24,7 +24,7 @@ table{border-collapse:collapse;width:100%;margin:.5em 0}
 th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 th{background:var(--code)}
 .table{overflow-x:auto}
-.header th{width:11em}
+.header th{width:11em}.header code{overflow-wrap:anywhere}
 code,pre{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:var(--code);padding:8px;overflow-x:auto;white-space:pre-wrap;
 overflow-wrap:anywhere;margin:.3em 0}
@@ -36,7 +36,7 @@ overflow-wrap:anywhere;margin:.3em 0}
 ul.items{list-style:none;padding-left:0}ul.items>li{margin:6px 0}
 .diff .add{color:var(--bad)}.diff .del{color:var(--ok)}
 details>summary{cursor:pointer;color:var(--muted)}
-.timeline{max-width:100%;height:auto;font:11px system-ui,sans-serif}
+.timeline{width:100%;min-width:640px;height:auto;font:11px system-ui,sans-serif}
 .timeline .grid{stroke:#eaeef2}.timeline .tick{fill:var(--muted)}
 .timeline .label{fill:var(--fg)}.timeline .phase .label{font-weight:700}
 .timeline .pending{fill:var(--skip)}
@@ -172,7 +172,8 @@ class Writer {
         "<h2>Timeline</h2>\n<p class=\"legend meta\"><span>▭ budget</span>"
         "<span class=\"passed\">■ within budget</span><span class=\"over\">■ over "
         "budget</span><span class=\"failed\">■ failed</span></p>\n";
-    out_ += svg;
+    // Scrolls sideways on a phone rather than shrinking the labels out of reach.
+    out_ += "<div class=\"table\">" + svg + "</div>\n";
   }
 
   void StepTable() {

@@ -246,6 +246,12 @@ inline std::string ReadFileOrEmpty(const std::string& path) {
   return buffer.str();
 }
 
+inline void WriteFileOrDie(const std::string& path, const std::string& contents) {
+  std::ofstream out(path, std::ios::binary);
+  out << contents;
+  ASSERT_TRUE(out.good()) << path;
+}
+
 // Compares `actual` with src/report/testdata/NAME; STAGECRAFT_UPDATE_GOLDEN=1 rewrites the
 // file instead. Returns "" on a match, else a message for the failure.
 inline std::string CompareWithGolden(const std::string& name, const std::string& actual) {
