@@ -48,7 +48,7 @@ Status AppendGithubSummary(journal::Journal& journal, const std::string& run_id)
 Status AppendGithubSummaryTo(journal::Journal& journal, const std::string& run_id,
                              const std::string& path) {
   LoadOptions load;
-  load.output_tail_bytes = 64 * 1024;
+  load.output_tail_bytes = 8 * 1024;  // the last 20 lines
   Result<Report> report = LoadReport(journal, run_id, load);
   if (!report.ok()) return report.status();
   MarkdownOptions options;

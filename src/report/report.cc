@@ -37,7 +37,8 @@ std::string Render(const Report& report, Format format) {
 // Output kept per attempt: only the HTML shows more than the last lines.
 LoadOptions LoadOptionsFor(std::optional<Format> format) {
   LoadOptions options;
-  if (format && *format != Format::kHtml) options.output_tail_bytes = 64 * 1024;
+  // The other formats show the last 20 lines of at most 400 bytes each.
+  if (format && *format != Format::kHtml) options.output_tail_bytes = 8 * 1024;
   return options;
 }
 

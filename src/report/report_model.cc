@@ -86,6 +86,10 @@ struct OutputTail {
     attempt.output = SanitizeText(bytes);
     attempt.output_bytes = total;
     attempt.output_cut = cut;
+    // Free the raw bytes now rather than with the map, so the next attempt's sanitized
+    // copy reuses the memory: for 100 MiB of output that halves the peak and the page
+    // faults that come with it.
+    std::string().swap(bytes);
   }
 };
 
