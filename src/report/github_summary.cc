@@ -49,6 +49,7 @@ Status AppendGithubSummaryTo(journal::Journal& journal, const std::string& run_i
                              const std::string& path) {
   LoadOptions load;
   load.output_tail_bytes = 8 * 1024;  // the last 20 lines
+  load.output_tail_lines = 20;
   Result<Report> report = LoadReport(journal, run_id, load);
   if (!report.ok()) return report.status();
   MarkdownOptions options;

@@ -38,7 +38,10 @@ std::string Render(const Report& report, Format format) {
 LoadOptions LoadOptionsFor(std::optional<Format> format) {
   LoadOptions options;
   // The other formats show the last 20 lines of at most 400 bytes each.
-  if (format && *format != Format::kHtml) options.output_tail_bytes = 8 * 1024;
+  if (format && *format != Format::kHtml) {
+    options.output_tail_bytes = 8 * 1024;
+    options.output_tail_lines = 40;  // JUnit shows 40, the others 20
+  }
   return options;
 }
 

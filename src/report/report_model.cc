@@ -53,44 +53,87 @@ Attempt MakeAttempt(const journal::AttemptRecord& record) {
   return attempt;
 }
 
-// Keeps the tail of one attempt's output while the chunks stream in. The buffer may grow
-// to twice the limit before it is cut, so cutting costs amortized O(1) per byte.
-struct OutputTail {
-  std::string bytes;
-  int64_t total = 0;
-  bool cut = false;
+// Collects the output of the attempt whose chunks are streaming in, keeping its tail.
+// Chunks of one attempt arrive together (the engine runs one block at a time), so one
+// buffer serves every attempt in turn and its memory is reused instead of faulted in
+// again: at 100 MiB of output that is most of what loading costs. An attempt whose
+// chunks come back after another's (interleaved output) gets them appended to what it
+// already has.
+class OutputCollector {
+ public:
+  explicit OutputCollector(const LoadOptions& options) : options_(options) {}
 
-  void Append(const std::string& chunk, size_t limit) {
-    total += static_cast<int64_t>(chunk.size());
+  void Add(Attempt& attempt, const std::string& chunk) {
+    attempt.output_bytes += static_cast<int64_t>(chunk.size());
+    if (&attempt != current_) {
+      Finish();
+      current_ = &attempt;
+    }
+    const size_t limit = options_.output_tail_bytes;
     if (limit == 0) {
-      cut = true;
+      attempt.output_cut = true;
       return;
     }
-    bytes += chunk;
-    if (bytes.size() > 2 * limit) {
-      bytes.erase(0, bytes.size() - limit);
-      cut = true;
+    if (chunk.size() >= limit) {
+      // Only the chunk's own tail can survive.
+      bytes_.assign(chunk, chunk.size() - limit, limit);
+      cut_ = true;
+      return;
+    }
+    bytes_ += chunk;
+    if (bytes_.size() > 2 * limit) {
+      bytes_.erase(0, bytes_.size() - limit);
+      cut_ = true;
     }
   }
 
-  void Finish(size_t limit, Attempt& attempt) {
-    if (bytes.size() > limit) {
-      bytes.erase(0, bytes.size() - limit);
+  // Sanitizes and stores the current attempt's tail.
+  void Finish() {
+    if (!current_) return;
+    Attempt& attempt = *current_;
+    current_ = nullptr;
+    std::string text = SanitizeText(bytes_);
+    bytes_.clear();  // keeps its capacity for the next attempt
+    bool cut = cut_;
+    cut_ = false;
+    if (!attempt.output.empty()) text.insert(0, attempt.output);
+    std::string_view kept(text);
+    if (kept.size() > options_.output_tail_bytes) {
+      kept.remove_prefix(kept.size() - options_.output_tail_bytes);
       cut = true;
     }
     if (cut) {
       // Start at a whole line rather than in the middle of one (or of a character).
-      size_t newline = bytes.find('\n');
-      if (newline != std::string::npos && newline + 1 < bytes.size()) bytes.erase(0, newline + 1);
+      size_t newline = kept.find('\n');
+      if (newline != std::string_view::npos && newline + 1 < kept.size())
+        kept.remove_prefix(newline + 1);
     }
-    attempt.output = SanitizeText(bytes);
-    attempt.output_bytes = total;
-    attempt.output_cut = cut;
-    // Free the raw bytes now rather than with the map, so the next attempt's sanitized
-    // copy reuses the memory: for 100 MiB of output that halves the peak and the page
-    // faults that come with it.
-    std::string().swap(bytes);
+    if (options_.output_tail_lines) {
+      size_t lines = 0;
+      size_t begin = kept.size();
+      // A trailing newline ends the last line rather than starting another.
+      size_t end = !kept.empty() && kept.back() == '\n' ? kept.size() - 1 : kept.size();
+      while (end > 0) {
+        size_t newline = kept.rfind('\n', end - 1);
+        if (++lines > options_.output_tail_lines) break;
+        begin = newline == std::string_view::npos ? 0 : newline + 1;
+        if (newline == std::string_view::npos) break;
+        end = newline;
+      }
+      if (begin > 0 && lines > options_.output_tail_lines) {
+        kept.remove_prefix(begin);
+        cut = true;
+      }
+    }
+    attempt.output = kept.size() == text.size() ? std::move(text) : std::string(kept);
+    attempt.output_cut = attempt.output_cut || cut;
   }
+
+ private:
+  const LoadOptions& options_;
+  Attempt* current_ = nullptr;
+  std::string bytes_;
+  bool cut_ = false;
 };
 
 void Count(const Report& report, Counts& steps, Counts& checks, Counts& rollbacks) {
@@ -402,18 +445,16 @@ Result<Report> LoadReport(journal::Journal& journal, const std::string& run_id,
     if (entry != by_key.end()) entry->second->approval = approval;  // the latest wins
   }
 
-  std::unordered_map<Attempt*, OutputTail> tails;
+  OutputCollector collector(options);
   journal::OutputQuery query;
   query.run_id = run_id;
   Status read = journal.ReadOutput(query, [&](const journal::OutputChunk& chunk) {
     auto attempt = attempt_by_id.find(chunk.attempt_id);
-    if (attempt != attempt_by_id.end())
-      tails[attempt->second].Append(chunk.bytes, options.output_tail_bytes);
+    if (attempt != attempt_by_id.end()) collector.Add(*attempt->second, chunk.bytes);
     return true;
   });
   if (!read.ok()) return read;
-  for (auto& [attempt, tail] : tails)
-    tail.Finish(options.output_tail_bytes, *attempt);
+  collector.Finish();
 
   for (Step& step : flat_steps) {
     if (report.phases.empty() || report.phases.back().name != step.phase)

@@ -60,8 +60,8 @@ struct Attempt {
   std::string detail;   // the message's other lines (expectation diff, red flags...)
   nlohmann::json captures = nlohmann::json::object();
 
-  // Output, sanitized: the last `LoadOptions::output_tail_bytes` of it, starting at a
-  // line boundary when cut.
+  // Output, sanitized: the last `LoadOptions::output_tail_bytes` (and
+  // `output_tail_lines`) of it, starting at a line boundary when cut.
   std::string output;
   int64_t output_bytes = 0;  // as journaled, before cutting or sanitizing
   bool output_cut = false;   // `output` is only the tail
@@ -147,6 +147,9 @@ struct LoadOptions {
   // Output kept per attempt (the tail). The HTML shows it whole; the other formats show
   // the last lines. 0 keeps no output at all.
   size_t output_tail_bytes = 1 << 20;
+  // When not 0, also at most this many lines (the tail): formats that show excerpts only
+  // need no more, and a 10,000-step run then loads in a fraction of the memory.
+  size_t output_tail_lines = 0;
 };
 
 Result<Report> LoadReport(journal::Journal& journal, const std::string& run_id,

@@ -75,6 +75,21 @@ TEST(ReportModelTest, LongOutputKeepsItsTailFromALineStart) {
   EXPECT_EQ(attempt.output, "Successfully built 0a1b2c3d\n");
 }
 
+TEST(ReportModelTest, ExcerptFormatsKeepOnlyTheLastLines) {
+  testing::RecordedRun run;
+  LoadOptions options;
+  options.output_tail_lines = 2;
+  Report report = run.Load(options);
+  const Attempt& attempt = report.Find("build-image/1")->attempts[1];
+  EXPECT_EQ(attempt.output, "Tom &amp; Jerry\nSuccessfully built 0a1b2c3d\n");
+  EXPECT_TRUE(attempt.output_cut);
+  EXPECT_EQ(attempt.output_bytes, 105);
+  // Output that fits is kept whole and not marked as cut.
+  const Attempt& version = report.Find("build-image/2")->attempts[0];
+  EXPECT_EQ(version.output, "v2.4.0\n");
+  EXPECT_FALSE(version.output_cut);
+}
+
 TEST(ReportModelTest, UnknownRunIsAnError) {
   testing::RecordedRun run;
   Result<Report> report = LoadReport(run.journal(), "20990101-000000-000000");
