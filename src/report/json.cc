@@ -1,153 +1,355 @@
 #include "report/json.h"
 
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
 namespace stagecraft::report {
 namespace {
 
-// Ordered: "schema" and "run" come first, as a reader expects.
-using json = nlohmann::ordered_json;
+// A pretty-printing JSON writer. Containers are opened and closed explicitly; Key() before
+// every member of an object. Strings must be valid UTF-8 (the model's text is sanitized).
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
 
-json OptionalInt(std::optional<int64_t> value) {
-  return value ? json(*value) : json(nullptr);
+  void BeginObject() { Open('{'); }
+  void EndObject() { Close('}'); }
+  void BeginArray() { Open('['); }
+  void EndArray() { Close(']'); }
+
+  void Key(std::string_view key) {
+    Separate();
+    AppendString(key);
+    out_ += ": ";
+    after_key_ = true;
+  }
+
+  void String(std::string_view text) {
+    Value();
+    AppendString(text);
+  }
+  void Int(int64_t number) {
+    Value();
+    fmt::format_to(std::back_inserter(out_), "{}", number);
+  }
+  void Bool(bool value) {
+    Value();
+    out_ += value ? "true" : "false";
+  }
+  void Null() {
+    Value();
+    out_ += "null";
+  }
+  template <typename T>
+  void Optional(const std::optional<T>& value) {
+    if (value)
+      Int(*value);
+    else
+      Null();
+  }
+  // A value from the journal (scope, options, captures), printed by nlohmann at this depth.
+  void Json(const nlohmann::json& value) {
+    Value();
+    std::string text = value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string indent(2 * depth_, ' ');
+    for (char c : text) {
+      out_ += c;
+      // JSON text holds no raw newline inside strings, so every one is layout.
+      if (c == '\n') out_ += indent;
+    }
+  }
+
+  // Key and value in one call.
+  void Field(std::string_view key, std::string_view text) {
+    Key(key);
+    String(text);
+  }
+  void Field(std::string_view key, const char* text) { Field(key, std::string_view(text)); }
+  void Field(std::string_view key, int64_t number) {
+    Key(key);
+    Int(number);
+  }
+  void Field(std::string_view key, int number) { Field(key, static_cast<int64_t>(number)); }
+  void Field(std::string_view key, bool value) {
+    Key(key);
+    Bool(value);
+  }
+
+ private:
+  void Open(char bracket) {
+    Value();
+    out_ += bracket;
+    ++depth_;
+    empty_ = true;
+  }
+  void Close(char bracket) {
+    --depth_;
+    if (!empty_) Newline();
+    out_ += bracket;
+    empty_ = false;
+  }
+  // Before a value: after a key it follows on the same line; in an array it gets a line.
+  void Value() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (depth_ > 0) Separate();
+  }
+  void Separate() {
+    if (!empty_) out_ += ',';
+    Newline();
+    empty_ = false;
+  }
+  void Newline() {
+    out_ += '\n';
+    out_.append(2 * depth_, ' ');
+  }
+
+  void AppendString(std::string_view text) {
+    out_ += '"';
+    size_t start = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(text.data() + start, i - start);
+      start = i + 1;
+      switch (c) {
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\b':
+          out_ += "\\b";
+          break;
+        case '\f':
+          out_ += "\\f";
+          break;
+        default:
+          fmt::format_to(std::back_inserter(out_), "\\u{:04x}", c);
+      }
+    }
+    out_.append(text.data() + start, text.size() - start);
+    out_ += '"';
+  }
+
+  std::string& out_;
+  int depth_ = 0;
+  bool empty_ = true;
+  bool after_key_ = false;
+};
+
+void OptionalTime(JsonWriter& w, std::string_view key, std::optional<TimeMs> at) {
+  w.Key(key);
+  if (at)
+    w.String(FormatIsoTime(*at));
+  else
+    w.Null();
 }
 
-json OptionalTime(std::optional<TimeMs> at) {
-  return at ? json(FormatIsoTime(*at)) : json(nullptr);
+void OptionalInt(JsonWriter& w, std::string_view key, std::optional<int64_t> value) {
+  w.Key(key);
+  w.Optional(value);
 }
 
-json CountsJson(const Counts& counts) {
-  return {{"total", counts.total},
-          {"passed", counts.passed},
-          {"failed", counts.failed},
-          {"skipped", counts.skipped},
-          {"confirmed", counts.confirmed},
-          {"not_reached", counts.not_reached},
-          {"interrupted", counts.interrupted},
-          {"running", counts.running}};
+void CountsJson(JsonWriter& w, std::string_view key, const Counts& counts) {
+  w.Key(key);
+  w.BeginObject();
+  w.Field("total", counts.total);
+  w.Field("passed", counts.passed);
+  w.Field("failed", counts.failed);
+  w.Field("skipped", counts.skipped);
+  w.Field("confirmed", counts.confirmed);
+  w.Field("not_reached", counts.not_reached);
+  w.Field("interrupted", counts.interrupted);
+  w.Field("running", counts.running);
+  w.EndObject();
 }
 
-json ApprovalJson(const journal::ApprovalRecord& approval) {
-  return {{"step_key", approval.step_key},
-          {"who", approval.who},
-          {"at", FormatIsoTime(approval.at)},
-          {"how", journal::ToString(approval.how)},
-          {"decision", journal::ToString(approval.decision)},
-          {"comment", approval.comment}};
+void ApprovalJson(JsonWriter& w, const journal::ApprovalRecord& approval) {
+  w.BeginObject();
+  w.Field("step_key", approval.step_key);
+  w.Field("who", approval.who);
+  w.Field("at", FormatIsoTime(approval.at));
+  w.Field("how", journal::ToString(approval.how));
+  w.Field("decision", journal::ToString(approval.decision));
+  w.Field("comment", approval.comment);
+  w.EndObject();
 }
 
 class Builder {
  public:
-  explicit Builder(const JsonOptions& options) : options_(options) {}
+  Builder(JsonWriter& w, const JsonOptions& options) : w_(w), options_(options) {}
 
-  json AttemptJson(const Attempt& attempt) const {
+  void AttemptJson(const Attempt& attempt) {
     bool cut = false;
     std::string excerpt =
         LastLines(attempt.output, options_.excerpt_lines, options_.excerpt_line_bytes, &cut);
-    json out = {{"attempt", attempt.number},
-                {"status", journal::ToString(attempt.status)},
-                {"started_at", FormatIsoTime(attempt.started_at)},
-                {"ended_at", OptionalTime(attempt.ended_at)},
-                {"duration_ms", OptionalInt(attempt.duration_ms())},
-                {"exit_code", attempt.exit_code ? json(*attempt.exit_code) : json(nullptr)},
-                {"signal", attempt.signal ? json(*attempt.signal) : json(nullptr)},
-                {"message", attempt.summary},
-                {"detail", attempt.detail},
-                {"captures", attempt.captures},
-                {"output",
-                 {{"bytes", attempt.output_bytes},
-                  {"excerpt", std::move(excerpt)},
-                  {"excerpt_complete", !cut && !attempt.output_cut}}}};
-    return out;
+    w_.BeginObject();
+    w_.Field("attempt", attempt.number);
+    w_.Field("status", journal::ToString(attempt.status));
+    w_.Field("started_at", FormatIsoTime(attempt.started_at));
+    OptionalTime(w_, "ended_at", attempt.ended_at);
+    OptionalInt(w_, "duration_ms", attempt.duration_ms());
+    w_.Key("exit_code");
+    w_.Optional(attempt.exit_code);
+    w_.Key("signal");
+    w_.Optional(attempt.signal);
+    w_.Field("message", attempt.summary);
+    w_.Field("detail", attempt.detail);
+    w_.Key("captures");
+    w_.Json(attempt.captures);
+    w_.Key("output");
+    w_.BeginObject();
+    w_.Field("bytes", attempt.output_bytes);
+    w_.Field("excerpt", excerpt);
+    w_.Field("excerpt_complete", !cut && !attempt.output_cut);
+    w_.EndObject();
+    w_.EndObject();
   }
 
-  json EntryJson(const Entry& entry) const {
-    json attempts = json::array();
+  // Leaves the object open when `open` so a step can add its items.
+  void EntryJson(const Entry& entry, bool open = false) {
+    w_.BeginObject();
+    w_.Field("key", entry.key);
+    w_.Field("index", entry.index);
+    w_.Field("kind", journal::ToString(entry.kind));
+    w_.Field("title", entry.title);
+    w_.Field("phase", entry.phase);
+    w_.Field("status", journal::ToString(entry.status));
+    w_.Field("mark", MarkId(entry.mark));
+    OptionalInt(w_, "budget_ms", entry.budget_ms);
+    OptionalTime(w_, "started_at", entry.started_at());
+    OptionalTime(w_, "ended_at", entry.ended_at());
+    OptionalInt(w_, "duration_ms", entry.duration_ms());
+    w_.Field("over_budget", entry.over_budget());
+    w_.Key("approval");
+    if (entry.approval)
+      ApprovalJson(w_, *entry.approval);
+    else
+      w_.Null();
+    w_.Key("attempts");
+    w_.BeginArray();
     for (const Attempt& attempt : entry.attempts)
-      attempts.push_back(AttemptJson(attempt));
-    json out = {{"key", entry.key},
-                {"index", entry.index},
-                {"kind", journal::ToString(entry.kind)},
-                {"title", entry.title},
-                {"phase", entry.phase},
-                {"status", journal::ToString(entry.status)},
-                {"mark", MarkId(entry.mark)},
-                {"budget_ms", OptionalInt(entry.budget_ms)},
-                {"started_at", OptionalTime(entry.started_at())},
-                {"ended_at", OptionalTime(entry.ended_at())},
-                {"duration_ms", OptionalInt(entry.duration_ms())},
-                {"over_budget", entry.over_budget()},
-                {"approval", entry.approval ? ApprovalJson(*entry.approval) : json(nullptr)},
-                {"attempts", std::move(attempts)}};
-    return out;
+      AttemptJson(attempt);
+    w_.EndArray();
+    if (!open) w_.EndObject();
   }
 
-  json StepJson(const Step& step) const {
-    json out = EntryJson(step);
-    json items = json::array();
+  void StepJson(const Step& step) {
+    EntryJson(step, true);
+    w_.Key("items");
+    w_.BeginArray();
     for (const Entry& item : step.items)
-      items.push_back(EntryJson(item));
-    out["items"] = std::move(items);
-    return out;
+      EntryJson(item);
+    w_.EndArray();
+    w_.EndObject();
   }
 
  private:
+  JsonWriter& w_;
   const JsonOptions& options_;
 };
 
 }  // namespace
 
-nlohmann::ordered_json RenderJson(const Report& report, const JsonOptions& options) {
-  Builder builder(options);
+std::string RenderJson(const Report& report, const JsonOptions& options) {
+  std::string out;
+  out.reserve(1 << 16);
+  JsonWriter w(out);
+  Builder builder(w, options);
   const journal::RunRecord& run = report.run;
-  json phases = json::array();
-  json steps = json::array();
-  for (const Phase& phase : report.phases) {
-    json keys = json::array();
-    for (const Step& step : phase.steps) {
-      keys.push_back(step.key);
-      steps.push_back(builder.StepJson(step));
-    }
-    phases.push_back({{"name", phase.name},
-                      {"budget_ms", OptionalInt(phase.budget_ms())},
-                      {"started_at", OptionalTime(phase.started_at())},
-                      {"ended_at", OptionalTime(phase.ended_at())},
-                      {"duration_ms", OptionalInt(phase.duration_ms())},
-                      {"over_budget", phase.over_budget()},
-                      {"steps", std::move(keys)}});
-  }
-  json rollback = json::array();
-  for (const Entry& entry : report.rollback)
-    rollback.push_back(builder.EntryJson(entry));
-  json approvals = json::array();
-  for (const journal::ApprovalRecord& approval : report.approvals)
-    approvals.push_back(ApprovalJson(approval));
 
-  json out;
-  out["schema"] = kReportSchema;
-  out["run"] = {
-      {"id", run.id},
-      {"title", report.title},
-      {"status", journal::ToString(run.status)},
-      {"exit_code", run.exit_code ? json(*run.exit_code) : json(nullptr)},
-      {"environment", run.environment},
-      {"runbook",
-       {{"path", run.runbook_path},
-        {"hash", run.runbook_hash},
-        {"git_commit", report.git_commit.empty() ? json(nullptr) : json(report.git_commit)}}},
-      {"user", run.user},
-      {"host", run.host},
-      {"started_at", FormatIsoTime(run.started_at)},
-      {"ended_at", OptionalTime(run.ended_at)},
-      {"duration_ms", OptionalInt(report.duration_ms())},
-      {"resumes", run.resumes},
-      {"options", run.options},
-      {"scope", run.scope}};
-  out["counts"] = {{"steps", CountsJson(report.steps)},
-                   {"checks", CountsJson(report.checks)},
-                   {"rollback", CountsJson(report.rollbacks)}};
-  out["phases"] = std::move(phases);
-  out["steps"] = std::move(steps);
-  out["rollback"] = std::move(rollback);
-  out["approvals"] = std::move(approvals);
+  w.BeginObject();
+  w.Field("schema", kReportSchema);
+  w.Key("run");
+  w.BeginObject();
+  w.Field("id", run.id);
+  w.Field("title", report.title);
+  w.Field("status", journal::ToString(run.status));
+  w.Key("exit_code");
+  w.Optional(run.exit_code);
+  w.Field("environment", run.environment);
+  w.Key("runbook");
+  w.BeginObject();
+  w.Field("path", run.runbook_path);
+  w.Field("hash", run.runbook_hash);
+  w.Key("git_commit");
+  if (report.git_commit.empty())
+    w.Null();
+  else
+    w.String(report.git_commit);
+  w.EndObject();
+  w.Field("user", run.user);
+  w.Field("host", run.host);
+  w.Field("started_at", FormatIsoTime(run.started_at));
+  OptionalTime(w, "ended_at", run.ended_at);
+  OptionalInt(w, "duration_ms", report.duration_ms());
+  w.Field("resumes", run.resumes);
+  w.Key("options");
+  w.Json(run.options);
+  w.Key("scope");
+  w.Json(run.scope);
+  w.EndObject();
+
+  w.Key("counts");
+  w.BeginObject();
+  CountsJson(w, "steps", report.steps);
+  CountsJson(w, "checks", report.checks);
+  CountsJson(w, "rollback", report.rollbacks);
+  w.EndObject();
+
+  w.Key("phases");
+  w.BeginArray();
+  for (const Phase& phase : report.phases) {
+    w.BeginObject();
+    w.Field("name", phase.name);
+    OptionalInt(w, "budget_ms", phase.budget_ms());
+    OptionalTime(w, "started_at", phase.started_at());
+    OptionalTime(w, "ended_at", phase.ended_at());
+    OptionalInt(w, "duration_ms", phase.duration_ms());
+    w.Field("over_budget", phase.over_budget());
+    w.Key("steps");
+    w.BeginArray();
+    for (const Step& step : phase.steps)
+      w.String(step.key);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+
+  w.Key("steps");
+  w.BeginArray();
+  for (const Phase& phase : report.phases)
+    for (const Step& step : phase.steps)
+      builder.StepJson(step);
+  w.EndArray();
+
+  w.Key("rollback");
+  w.BeginArray();
+  for (const Entry& entry : report.rollback)
+    builder.EntryJson(entry);
+  w.EndArray();
+
+  w.Key("approvals");
+  w.BeginArray();
+  for (const journal::ApprovalRecord& approval : report.approvals)
+    ApprovalJson(w, approval);
+  w.EndArray();
+  w.EndObject();
+  out += '\n';
   return out;
 }
 

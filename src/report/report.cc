@@ -23,11 +23,7 @@ std::string Render(const Report& report, Format format) {
     case Format::kHtml:
       return RenderHtml(report);
     case Format::kJson:
-      // Replace invalid UTF-8 in captures and scope rather than throw: the report must
-      // not be lost over one odd byte.
-      return RenderJson(report).dump(2, ' ', false,
-                                     nlohmann::ordered_json::error_handler_t::replace) +
-             "\n";
+      return RenderJson(report);
     case Format::kJunit:
       return RenderJunit(report);
   }
