@@ -47,7 +47,7 @@ details>summary{cursor:pointer;color:var(--muted)}
 @media (max-width:600px){body{padding:8px;font-size:14px}.header th{width:auto}
 th,td{padding:3px 5px}}
 @media print{body{max-width:none;padding:0;font-size:11pt}
-.step{break-inside:avoid}details{display:block}summary{display:none}
+.step{break-inside:avoid}
 pre{white-space:pre-wrap;max-height:none;font-size:8.5pt}a{color:inherit}}
 )css";
 

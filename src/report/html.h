@@ -8,7 +8,9 @@
 // 10,000-step run can hold gigabytes of output, so what the page carries is capped: each
 // attempt shows at most its last `LoadOptions::output_tail_bytes`, and once
 // `max_output_bytes` have been shown in total, further attempts show their last lines
-// only, with a pointer to `stagecraft logs`. Failed attempts are served first.
+// only, with a pointer to `stagecraft logs`. Failed attempts are served first. In print,
+// open disclosures (failures) show their output and closed ones their summary line: a
+// page without scripts cannot open them for the printer.
 
 #include <string>
 
