@@ -58,5 +58,36 @@ TEST(JunitTest, OneCasePerStepAndCheck) {
                              "friends\" tests=\"13\" failures=\"1\""));
 }
 
+// A run that was interrupted mid-step: the step still "running" in the journal is shown
+// as interrupted, and JUnit reports it as an error rather than a failure.
+TEST(JunitTest, StepRunningWhenTheRunWasInterruptedIsAnError) {
+  journal::testing::TempDir dir;
+  auto journal = journal::testing::OpenOrDie(journal::testing::ScratchOptions(dir.path()));
+  ASSERT_NE(journal, nullptr);
+  journal::RunRecord run;
+  run.id = "20261122-160000-abcdef";
+  run.runbook_path = "/srv/rollouts/x.md";
+  run.started_at = testing::kT0;
+  ASSERT_TRUE(journal->CreateRun(run).ok());
+  ASSERT_TRUE(journal
+                  ->PlanSteps(run.id, {testing::Planned("drain", 0, journal::StepKind::kStep,
+                                                        "Drain the node", "Phase 1")})
+                  .ok());
+  journal::AttemptRecord attempt;
+  attempt.run_id = run.id;
+  attempt.step_key = "drain";
+  attempt.started_at = testing::kT0;
+  ASSERT_TRUE(journal->BeginAttempt(attempt).ok());
+  ASSERT_TRUE(
+      journal->FinishRun(run.id, journal::RunStatus::kInterrupted, 130, testing::kT0 + 5000).ok());
+
+  Result<Report> report = LoadReport(*journal, run.id);
+  ASSERT_TRUE(report.ok()) << report.error();
+  EXPECT_EQ(report->phases[0].steps[0].mark, Mark::kInterrupted);
+  std::string xml = RenderJunit(*report);
+  EXPECT_THAT(xml, HasSubstr("errors=\"1\""));
+  EXPECT_THAT(xml, HasSubstr("<error message=\"interrupted\" type=\"interrupted\">"));
+}
+
 }  // namespace
 }  // namespace stagecraft::report
