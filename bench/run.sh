@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # stagecraft benchmarks; `make bench` runs them on the release build. See bench/README.md.
 #
-#   bench/run.sh BUILD_DIR [SECTION...]     sections: plan (default: all of them)
+#   bench/run.sh BUILD_DIR [SECTION...]     sections: plan report (default: all of them)
 #
 # Each section generates its input, then times commands with hyperfine and samples their
 # peak RSS with GNU time; the table of all results is printed at the end.
@@ -106,8 +106,28 @@ bench_plan() {
   measure "plan --json 10k steps" 100 100 "$stagecraft" plan --json "$runbook"
 }
 
-# Planned: run overhead against plain bash and ansible, output throughput, report rendering.
-all_sections=(plan)
+# `report` of a journaled 10,000-step run with 100 MiB of output, in every format (issue
+# target: under 2 s). The journal is written by report_bench_journal (bench/gen_journal.cc).
+bench_report() {
+  local generator=$build_dir/report_bench_journal state=$work/report-state
+  [[ -x $generator ]] || die "$generator not found; build it first (make bench does)"
+  local run_id
+  run_id=$("$generator" "$state" 10000 100) || die "report: report_bench_journal failed"
+  echo "report: journal of run $run_id, $(($(stat -c %s "$state/journal.db") / 1048576)) MiB" >&2
+  # Guard against timing an error path: the report must hold every step.
+  "$stagecraft" report latest --state "$state" --format json >"$work/report.json" ||
+    die "report: stagecraft report failed"
+  grep -q '"total": 10000' "$work/report.json" || die "report: expected 10000 steps in the report"
+
+  local format
+  for format in md html json junit; do
+    measure "report $format 10k steps" 2000 512 \
+      "$stagecraft" report latest --state "$state" --format "$format"
+  done
+}
+
+# Planned: run overhead against plain bash and ansible, output throughput.
+all_sections=(plan report)
 
 sections=("$@")
 [[ ${#sections[@]} -gt 0 ]] || sections=("${all_sections[@]}")

@@ -13,6 +13,9 @@ packages=(
   # The end-to-end tests run examples/local-staging (make test), so its tools are needed
   # by default, not only for the demo.
   postgresql curl python3
+  # Report tests: xmllint checks the JUnit XML against its XSD, headless chromium renders
+  # the HTML report (both tests skip when the tool is missing).
+  libxml2-utils chromium
 )
 case "${1:-}" in
   --bench) packages+=(hyperfine ansible time) ;;

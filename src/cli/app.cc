@@ -140,6 +140,15 @@ int Main(int argc, char** argv) {
   logs->add_option("--state", logs_flags.state_dir, "State directory (default .stagecraft)");
   logs->add_flag("-f,--follow", logs_flags.follow, "Keep printing while the run goes on");
 
+  ReportFlags report_flags;
+  auto* report = app.add_subcommand("report", "Render the report of a journaled run");
+  report->add_option("run", report_flags.run, "Run id, unique prefix of one, or 'latest'")
+      ->required();
+  report->add_option("--format", report_flags.format, "md (default), html, json or junit")
+      ->check(CLI::IsMember({"md", "markdown", "html", "json", "junit", "xml"}));
+  report->add_option("-o,--output", report_flags.output, "Write to FILE instead of stdout");
+  report->add_option("--state", report_flags.state_dir, "State directory (default .stagecraft)");
+
   UnlockFlags unlock_flags;
   auto* unlock = app.add_subcommand("unlock", "Release a run lock whose holder is gone");
   unlock->add_option("lock_id", unlock_flags.lock_id, "Lock id from the error message")->required();
@@ -161,6 +170,7 @@ int Main(int argc, char** argv) {
   if (*show) return ShowCommand(show_flags);
   if (*logs) return LogsCommand(logs_flags);
   if (*unlock) return UnlockCommand(unlock_flags);
+  if (*report) return ReportCommand(report_flags);
   return kExitUsage;
 }
 

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <thread>
 
@@ -11,6 +13,7 @@
 #include "cli/loading.h"
 #include "cli/state.h"
 #include "journal/lock.h"
+#include "report/report.h"
 
 namespace stagecraft::cli {
 namespace {
@@ -244,6 +247,39 @@ int LogsCommand(const LogsFlags& flags) {
     }
     if (finished) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return kExitOk;
+}
+
+int ReportCommand(const ReportFlags& flags) {
+  std::optional<report::Format> format = report::ParseFormat(flags.format);
+  if (!format) {
+    fmt::print(stderr, "stagecraft: error: unknown report format '{}' (md, html, json, junit)\n",
+               flags.format);
+    return kExitUsage;
+  }
+  auto journal = OpenJournal(flags.state_dir, /*create=*/false);
+  if (!CheckOk(journal)) return kExitUsage;
+  auto id = ResolveRun(*journal.value(), flags.run);
+  if (!CheckOk(id)) return kExitUsage;
+  std::string rendered;
+  if (Status status = report::RenderReport(*journal.value(), id.value(), *format, rendered);
+      !status.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", status.message());
+    return kExitUsage;
+  }
+  if (flags.output.empty() || flags.output == "-") {
+    std::fwrite(rendered.data(), 1, rendered.size(), stdout);
+    return std::fflush(stdout) == 0 ? kExitOk : kExitUsage;
+  }
+  FILE* file = std::fopen(flags.output.c_str(), "wb");
+  bool ok = file && std::fwrite(rendered.data(), 1, rendered.size(), file) == rendered.size();
+  int saved = errno;
+  if (file) ok = std::fclose(file) == 0 && ok;
+  if (!ok) {
+    fmt::print(stderr, "stagecraft: error: cannot write {}: {}\n", flags.output,
+               std::strerror(saved));
+    return kExitUsage;
   }
   return kExitOk;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
-// Read-only commands over the journal: `runs`, `show`, `logs`, and `unlock --force`.
+// Read-only commands over the journal: `runs`, `show`, `logs`, `report`, and
+// `unlock --force`.
 
 #include <string>
 
@@ -31,7 +32,16 @@ struct UnlockFlags {
   bool force = false;
 };
 
+struct ReportFlags {
+  std::string state_dir = ".stagecraft";
+  std::string run;
+  std::string format = "md";
+  std::string output;  // "" or "-": standard output
+};
+
 int RunsCommand(const RunsFlags& flags);
+// `stagecraft report RUN`: renders a journaled run in one format.
+int ReportCommand(const ReportFlags& flags);
 int ShowCommand(const ShowFlags& flags);
 int LogsCommand(const LogsFlags& flags);
 int UnlockCommand(const UnlockFlags& flags);

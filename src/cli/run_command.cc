@@ -24,6 +24,8 @@
 #include "exec/process_tree.h"
 #include "exec/signals.h"
 #include "journal/lock.h"
+#include "report/github_summary.h"
+#include "report/report.h"
 
 namespace stagecraft::cli {
 namespace {
@@ -280,6 +282,22 @@ int Execute(Execution& execution) {
     }
     fmt::print("journal: run {} in {} (stagecraft show {})\n", execution.run_id, flags.state_dir,
                execution.run_id);
+    // The report is written whatever the outcome; failing to write it does not change the
+    // run's exit code, but it is said.
+    std::string run_dir = (std::filesystem::path(flags.state_dir) / "runs" / execution.run_id)
+                              .lexically_normal()
+                              .string();
+    auto written = report::WriteRunReports(*execution.journal, execution.run_id, run_dir);
+    if (written.ok() && !written.value().empty()) {
+      std::string html = written.value().size() > 1 ? written.value()[1] : written.value()[0];
+      fmt::print("report: {} (also .md, .json, .junit.xml beside it)\n", html);
+    } else if (!written.ok()) {
+      fmt::print(stderr, "stagecraft: warning: could not write the report: {}\n", written.error());
+    }
+    if (Status summary = report::AppendGithubSummary(*execution.journal, execution.run_id);
+        !summary.ok())
+      fmt::print(stderr, "stagecraft: warning: could not append to $GITHUB_STEP_SUMMARY: {}\n",
+                 summary.message());
   }
   return result.exit_code;
 }

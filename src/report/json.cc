@@ -1,0 +1,356 @@
+#include "report/json.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace stagecraft::report {
+namespace {
+
+// A pretty-printing JSON writer. Containers are opened and closed explicitly; Key() before
+// every member of an object. Strings must be valid UTF-8 (the model's text is sanitized).
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  void BeginObject() { Open('{'); }
+  void EndObject() { Close('}'); }
+  void BeginArray() { Open('['); }
+  void EndArray() { Close(']'); }
+
+  void Key(std::string_view key) {
+    Separate();
+    AppendString(key);
+    out_ += ": ";
+    after_key_ = true;
+  }
+
+  void String(std::string_view text) {
+    Value();
+    AppendString(text);
+  }
+  void Int(int64_t number) {
+    Value();
+    fmt::format_to(std::back_inserter(out_), "{}", number);
+  }
+  void Bool(bool value) {
+    Value();
+    out_ += value ? "true" : "false";
+  }
+  void Null() {
+    Value();
+    out_ += "null";
+  }
+  template <typename T>
+  void Optional(const std::optional<T>& value) {
+    if (value)
+      Int(*value);
+    else
+      Null();
+  }
+  // A value from the journal (scope, options, captures), printed by nlohmann at this depth.
+  void Json(const nlohmann::json& value) {
+    Value();
+    std::string text = value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string indent(2 * depth_, ' ');
+    for (char c : text) {
+      out_ += c;
+      // JSON text holds no raw newline inside strings, so every one is layout.
+      if (c == '\n') out_ += indent;
+    }
+  }
+
+  // Key and value in one call.
+  void Field(std::string_view key, std::string_view text) {
+    Key(key);
+    String(text);
+  }
+  void Field(std::string_view key, const char* text) { Field(key, std::string_view(text)); }
+  void Field(std::string_view key, int64_t number) {
+    Key(key);
+    Int(number);
+  }
+  void Field(std::string_view key, int number) { Field(key, static_cast<int64_t>(number)); }
+  void Field(std::string_view key, bool value) {
+    Key(key);
+    Bool(value);
+  }
+
+ private:
+  void Open(char bracket) {
+    Value();
+    out_ += bracket;
+    ++depth_;
+    empty_ = true;
+  }
+  void Close(char bracket) {
+    --depth_;
+    if (!empty_) Newline();
+    out_ += bracket;
+    empty_ = false;
+  }
+  // Before a value: after a key it follows on the same line; in an array it gets a line.
+  void Value() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (depth_ > 0) Separate();
+  }
+  void Separate() {
+    if (!empty_) out_ += ',';
+    Newline();
+    empty_ = false;
+  }
+  void Newline() {
+    out_ += '\n';
+    out_.append(2 * depth_, ' ');
+  }
+
+  void AppendString(std::string_view text) {
+    out_ += '"';
+    size_t start = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(text.data() + start, i - start);
+      start = i + 1;
+      switch (c) {
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\b':
+          out_ += "\\b";
+          break;
+        case '\f':
+          out_ += "\\f";
+          break;
+        default:
+          fmt::format_to(std::back_inserter(out_), "\\u{:04x}", c);
+      }
+    }
+    out_.append(text.data() + start, text.size() - start);
+    out_ += '"';
+  }
+
+  std::string& out_;
+  int depth_ = 0;
+  bool empty_ = true;
+  bool after_key_ = false;
+};
+
+void OptionalTime(JsonWriter& w, std::string_view key, std::optional<TimeMs> at) {
+  w.Key(key);
+  if (at)
+    w.String(FormatIsoTime(*at));
+  else
+    w.Null();
+}
+
+void OptionalInt(JsonWriter& w, std::string_view key, std::optional<int64_t> value) {
+  w.Key(key);
+  w.Optional(value);
+}
+
+void CountsJson(JsonWriter& w, std::string_view key, const Counts& counts) {
+  w.Key(key);
+  w.BeginObject();
+  w.Field("total", counts.total);
+  w.Field("passed", counts.passed);
+  w.Field("failed", counts.failed);
+  w.Field("skipped", counts.skipped);
+  w.Field("confirmed", counts.confirmed);
+  w.Field("not_reached", counts.not_reached);
+  w.Field("interrupted", counts.interrupted);
+  w.Field("running", counts.running);
+  w.EndObject();
+}
+
+void ApprovalJson(JsonWriter& w, const journal::ApprovalRecord& approval) {
+  w.BeginObject();
+  w.Field("step_key", approval.step_key);
+  w.Field("who", approval.who);
+  w.Field("at", FormatIsoTime(approval.at));
+  w.Field("how", journal::ToString(approval.how));
+  w.Field("decision", journal::ToString(approval.decision));
+  w.Field("comment", approval.comment);
+  w.EndObject();
+}
+
+class Builder {
+ public:
+  Builder(JsonWriter& w, const JsonOptions& options) : w_(w), options_(options) {}
+
+  void AttemptJson(const Attempt& attempt) {
+    bool cut = false;
+    std::string excerpt =
+        LastLines(attempt.output, options_.excerpt_lines, options_.excerpt_line_bytes, &cut);
+    w_.BeginObject();
+    w_.Field("attempt", attempt.number);
+    w_.Field("status", journal::ToString(attempt.status));
+    w_.Field("started_at", FormatIsoTime(attempt.started_at));
+    OptionalTime(w_, "ended_at", attempt.ended_at);
+    OptionalInt(w_, "duration_ms", attempt.duration_ms());
+    w_.Key("exit_code");
+    w_.Optional(attempt.exit_code);
+    w_.Key("signal");
+    w_.Optional(attempt.signal);
+    w_.Field("message", attempt.summary);
+    w_.Field("detail", attempt.detail);
+    w_.Key("captures");
+    w_.Json(attempt.captures);
+    w_.Key("output");
+    w_.BeginObject();
+    w_.Field("bytes", attempt.output_bytes);
+    w_.Field("excerpt", excerpt);
+    w_.Field("excerpt_complete", !cut && !attempt.output_cut);
+    w_.EndObject();
+    w_.EndObject();
+  }
+
+  // Leaves the object open when `open` so a step can add its items.
+  void EntryJson(const Entry& entry, bool open = false) {
+    w_.BeginObject();
+    w_.Field("key", entry.key);
+    w_.Field("index", entry.index);
+    w_.Field("kind", journal::ToString(entry.kind));
+    w_.Field("title", entry.title);
+    w_.Field("phase", entry.phase);
+    w_.Field("status", journal::ToString(entry.status));
+    w_.Field("mark", MarkId(entry.mark));
+    OptionalInt(w_, "budget_ms", entry.budget_ms);
+    OptionalTime(w_, "started_at", entry.started_at());
+    OptionalTime(w_, "ended_at", entry.ended_at());
+    OptionalInt(w_, "duration_ms", entry.duration_ms());
+    w_.Field("over_budget", entry.over_budget());
+    w_.Key("approval");
+    if (entry.approval)
+      ApprovalJson(w_, *entry.approval);
+    else
+      w_.Null();
+    w_.Key("attempts");
+    w_.BeginArray();
+    for (const Attempt& attempt : entry.attempts)
+      AttemptJson(attempt);
+    w_.EndArray();
+    if (!open) w_.EndObject();
+  }
+
+  void StepJson(const Step& step) {
+    EntryJson(step, true);
+    w_.Key("items");
+    w_.BeginArray();
+    for (const Entry& item : step.items)
+      EntryJson(item);
+    w_.EndArray();
+    w_.EndObject();
+  }
+
+ private:
+  JsonWriter& w_;
+  const JsonOptions& options_;
+};
+
+}  // namespace
+
+std::string RenderJson(const Report& report, const JsonOptions& options) {
+  std::string out;
+  out.reserve(1 << 16);
+  JsonWriter w(out);
+  Builder builder(w, options);
+  const journal::RunRecord& run = report.run;
+
+  w.BeginObject();
+  w.Field("schema", kReportSchema);
+  w.Key("run");
+  w.BeginObject();
+  w.Field("id", run.id);
+  w.Field("title", report.title);
+  w.Field("status", journal::ToString(run.status));
+  w.Key("exit_code");
+  w.Optional(run.exit_code);
+  w.Field("environment", run.environment);
+  w.Key("runbook");
+  w.BeginObject();
+  w.Field("path", run.runbook_path);
+  w.Field("hash", run.runbook_hash);
+  w.Key("git_commit");
+  if (report.git_commit.empty())
+    w.Null();
+  else
+    w.String(report.git_commit);
+  w.EndObject();
+  w.Field("user", run.user);
+  w.Field("host", run.host);
+  w.Field("started_at", FormatIsoTime(run.started_at));
+  OptionalTime(w, "ended_at", run.ended_at);
+  OptionalInt(w, "duration_ms", report.duration_ms());
+  w.Field("resumes", run.resumes);
+  w.Key("options");
+  w.Json(run.options);
+  w.Key("scope");
+  w.Json(run.scope);
+  w.EndObject();
+
+  w.Key("counts");
+  w.BeginObject();
+  CountsJson(w, "steps", report.steps);
+  CountsJson(w, "checks", report.checks);
+  CountsJson(w, "rollback", report.rollbacks);
+  w.EndObject();
+
+  w.Key("phases");
+  w.BeginArray();
+  for (const Phase& phase : report.phases) {
+    w.BeginObject();
+    w.Field("name", phase.name);
+    OptionalInt(w, "budget_ms", phase.budget_ms());
+    OptionalTime(w, "started_at", phase.started_at());
+    OptionalTime(w, "ended_at", phase.ended_at());
+    OptionalInt(w, "duration_ms", phase.duration_ms());
+    w.Field("over_budget", phase.over_budget());
+    w.Key("steps");
+    w.BeginArray();
+    for (const Step& step : phase.steps)
+      w.String(step.key);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+
+  w.Key("steps");
+  w.BeginArray();
+  for (const Phase& phase : report.phases)
+    for (const Step& step : phase.steps)
+      builder.StepJson(step);
+  w.EndArray();
+
+  w.Key("rollback");
+  w.BeginArray();
+  for (const Entry& entry : report.rollback)
+    builder.EntryJson(entry);
+  w.EndArray();
+
+  w.Key("approvals");
+  w.BeginArray();
+  for (const journal::ApprovalRecord& approval : report.approvals)
+    ApprovalJson(w, approval);
+  w.EndArray();
+  w.EndObject();
+  out += '\n';
+  return out;
+}
+
+}  // namespace stagecraft::report

@@ -1,0 +1,270 @@
+#pragma once
+
+// Helpers for the report tests: golden files, and a recorded run, journaled the way the engine
+// journals one (report_model.h): a failed-and-rolled-back rollout with a retried action, an
+// expectation diff, approvals at a prompt and by --yes, a skipped step, steps never
+// reached, and output that would be markup if it were not escaped. Times are fixed so
+// goldens are stable. Header-only, so the library carries no test code.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "journal/journal.h"
+#include "journal/test_util.h"
+#include "report/report_model.h"
+
+namespace stagecraft::report::testing {
+
+using journal::StepKind;
+using journal::StepStatus;
+using journal::TimeMs;
+
+// 2026-11-22 15:30:00 UTC.
+inline constexpr TimeMs kT0 = 1'795'361'400'000;
+inline constexpr TimeMs kSecond = 1000;
+
+inline journal::StepRecord Planned(const std::string& key, int index, StepKind kind,
+                                   const std::string& title, const std::string& phase,
+                                   std::optional<int64_t> budget_ms = std::nullopt) {
+  journal::StepRecord step;
+  step.key = key;
+  step.index = index;
+  step.kind = kind;
+  step.title = title;
+  step.phase = phase;
+  step.budget_ms = budget_ms;
+  return step;
+}
+
+struct Outcome {
+  StepStatus status = StepStatus::kSucceeded;
+  std::string message;
+  std::optional<int> exit_code;
+  std::string output;
+  std::string stderr_output;
+};
+
+// One attempt of `key` from `start` to `end`; its output arrives at `start`.
+inline void Attempt(journal::Journal& journal, const std::string& run_id, const std::string& key,
+                    TimeMs start, TimeMs end, const Outcome& outcome,
+                    const journal::StepRecord* plan = nullptr) {
+  journal::AttemptRecord attempt;
+  attempt.run_id = run_id;
+  attempt.step_key = key;
+  attempt.started_at = start;
+  if (plan) {
+    attempt.step_index = plan->index;
+    attempt.kind = plan->kind;
+    attempt.title = plan->title;
+    attempt.phase = plan->phase;
+  }
+  Result<journal::AttemptRecord> begun = journal.BeginAttempt(attempt);
+  ASSERT_TRUE(begun.ok()) << begun.error();
+  if (!outcome.output.empty())
+    ASSERT_TRUE(
+        journal.AppendOutput(begun->id, journal::Stream::kStdout, outcome.output, start).ok());
+  if (!outcome.stderr_output.empty())
+    ASSERT_TRUE(
+        journal.AppendOutput(begun->id, journal::Stream::kStderr, outcome.stderr_output, start)
+            .ok());
+  journal::AttemptOutcome end_state;
+  end_state.status = outcome.status;
+  end_state.ended_at = end;
+  end_state.message = outcome.message;
+  end_state.exit_code = outcome.exit_code;
+  ASSERT_TRUE(journal.EndAttempt(begun->id, end_state).ok());
+}
+
+inline void Approve(journal::Journal& journal, const std::string& run_id, const std::string& key,
+                    const std::string& who, TimeMs at, journal::ApprovalMethod how,
+                    const std::string& comment = "") {
+  journal::ApprovalRecord approval;
+  approval.run_id = run_id;
+  approval.step_key = key;
+  approval.who = who;
+  approval.at = at;
+  approval.how = how;
+  approval.comment = comment;
+  ASSERT_TRUE(journal.RecordApproval(approval).ok());
+}
+
+// Records the sample run and returns its id.
+inline std::string RecordFailedRun(journal::Journal& journal) {
+  journal::RunRecord run;
+  run.id = "20261122-153000-c0ffee";
+  run.runbook_path = "/srv/rollouts/orders-api.md";
+  run.runbook_hash = "5d41402abc4b2a76b9719d911017c592";
+  run.structure_hash = "7d793037a0760186";
+  run.environment = "staging";
+  run.user = "alice";
+  run.host = "bastion";
+  run.pid = 4242;
+  run.started_at = kT0;
+  run.cwd = "/srv/rollouts";
+  run.scope = {{"API_URL", "https://orders.staging.internal"}, {"IMAGE_TAG", "v2.4.0"}};
+  run.options = {{"title", "Orders API rollout <staging> & friends"},
+                 {"git_commit", "3f2a9c1e8b7d"},
+                 {"yes", false},
+                 {"on_failure", "rollback"}};
+  Result<journal::RunRecord> created = journal.CreateRun(run);
+  EXPECT_TRUE(created.ok()) << created.error();
+  const std::string id = run.id;
+
+  const std::string build = "Phase 1: Build";
+  const std::string release = "Phase 2: Release & verify";
+  std::vector<journal::StepRecord> plan = {
+      Planned("before-you-start", 0, StepKind::kStep, "Pre-deployment checklist", ""),
+      Planned("before-you-start/1", 1, StepKind::kCheck, "Database is reachable", ""),
+      Planned("before-you-start/2", 2, StepKind::kManual, "Change ticket CHG-1042 approved", ""),
+      Planned("build-image", 3, StepKind::kStep, "Build the image", build, 120 * kSecond),
+      Planned("build-image/1", 4, StepKind::kStep, "bash block (line 21)", build, 120 * kSecond),
+      Planned("build-image/2", 5, StepKind::kVerification, "bash block (line 29)", build,
+              120 * kSecond),
+      Planned("push-image", 6, StepKind::kStep, "Push the image", build, 60 * kSecond),
+      Planned("push-image/1", 7, StepKind::kManual, "Confirm: push to the registry", build,
+              60 * kSecond),
+      Planned("push-image/2", 8, StepKind::kStep, "bash block (line 40)", build, 60 * kSecond),
+      Planned("warm-caches", 9, StepKind::kStep, "Warm the caches", release, 30 * kSecond),
+      Planned("warm-caches/1", 10, StepKind::kStep, "bash block (line 52)", release, 30 * kSecond),
+      Planned("migrate-database", 11, StepKind::kStep, "Migrate the database", release,
+              300 * kSecond),
+      Planned("migrate-database/1", 12, StepKind::kStep, "bash block (line 60)", release,
+              300 * kSecond),
+      Planned("migrate-database/2", 13, StepKind::kVerification, "bash block (line 70)", release,
+              300 * kSecond),
+      Planned("switch-traffic", 14, StepKind::kStep, "Switch traffic", release, 120 * kSecond),
+      Planned("switch-traffic/1", 15, StepKind::kStep, "bash block (line 80)", release,
+              120 * kSecond),
+      Planned("success-criteria", 16, StepKind::kStep, "Success criteria", ""),
+      Planned("success-criteria/1", 17, StepKind::kCheck, "Error rate below 1%", ""),
+  };
+  for (auto& step : plan)
+    step.run_id = id;
+  EXPECT_TRUE(journal.PlanSteps(id, plan).ok());
+
+  TimeMs t = kT0;
+  // Preflight: a check and a manual confirmation at the prompt.
+  Attempt(journal, id, "before-you-start", t, t + 8 * kSecond, {});
+  Attempt(journal, id, "before-you-start/1", t, t + 1 * kSecond,
+          {StepStatus::kSucceeded, "", 0, "postgres:5432 - accepting connections\n"});
+  Approve(journal, id, "before-you-start/2", "alice", t + 7 * kSecond,
+          journal::ApprovalMethod::kPrompt, "ticket checked");
+  Attempt(journal, id, "before-you-start/2", t + 1 * kSecond, t + 8 * kSecond,
+          {StepStatus::kApproved, "confirmed by alice"});
+  t += 8 * kSecond;
+
+  // Build: the action fails once and passes on retry; its output holds markup.
+  Attempt(journal, id, "build-image", t, t + 95 * kSecond, {});
+  Attempt(journal, id, "build-image/1", t, t + 40 * kSecond,
+          {StepStatus::kFailed, "exit 1; retrying in 10s", 1, "Step 1/4 : FROM debian:12\n",
+           "error: registry timeout\n"});
+  Attempt(journal, id, "build-image/1", t + 50 * kSecond, t + 90 * kSecond,
+          {StepStatus::kSucceeded, "", 0,
+           "Step 1/4 : FROM debian:12\n<script>alert(1)</script>\nTom &amp; Jerry\n"
+           "\x1b[32mSuccessfully built 0a1b2c3d\x1b[0m\n"});
+  Attempt(journal, id, "build-image/2", t + 90 * kSecond, t + 95 * kSecond,
+          {StepStatus::kSucceeded, "", 0, "v2.4.0\n"});
+  t += 95 * kSecond;
+
+  // Push: a gate approved by --yes, then an action that runs over its budget.
+  Approve(journal, id, "push-image/1", "alice", t, journal::ApprovalMethod::kYesFlag);
+  Attempt(journal, id, "push-image", t, t + 90 * kSecond, {});
+  Attempt(journal, id, "push-image/1", t, t, {StepStatus::kApproved, "approved by --yes"});
+  Attempt(journal, id, "push-image/2", t, t + 90 * kSecond,
+          {StepStatus::kSucceeded, "", 0, "pushed registry.internal/orders:v2.4.0\n"});
+  t += 90 * kSecond;
+
+  // Warm caches: skipped by the runbook.
+  Attempt(journal, id, "warm-caches", t, t, {StepStatus::kSkipped, "marked skip in the runbook"});
+  Attempt(journal, id, "warm-caches/1", t, t, {StepStatus::kSkipped, "marked skip in the runbook"});
+
+  // Migrate: the expectation does not match; the verification is never reached.
+  Attempt(journal, id, "migrate-database", t, t + 12 * kSecond,
+          {StepStatus::kFailed, "bash block (line 60) failed: expected output did not match"});
+  Attempt(journal, id, "migrate-database/1", t, t + 12 * kSecond,
+          {StepStatus::kFailed,
+           "expected output did not match\n"
+           "  Applying migration 0042_orders_index\n"
+           "- Migration complete\n"
+           "+ ERROR: relation \"orders_idx\" already exists",
+           0, "Applying migration 0042_orders_index\n",
+           "ERROR: relation \"orders_idx\" already exists\n"});
+  t += 12 * kSecond;
+
+  // Rollback: the push's own undo, then the rollback procedure.
+  journal::StepRecord undo =
+      Planned("rollback/1", 18, StepKind::kCompensation, "Undo: Push the image", "Rollback");
+  Attempt(journal, id, "rollback/1", t, t + 4 * kSecond,
+          {StepStatus::kSucceeded, "", 0, "deleted tag v2.4.0\n"}, &undo);
+  journal::StepRecord procedure =
+      Planned("rollback/2", 19, StepKind::kRollback, "bash block (line 95)", "Rollback");
+  Attempt(journal, id, "rollback/2", t + 4 * kSecond, t + 10 * kSecond,
+          {StepStatus::kSucceeded, "", 0, "orders-api restored to v2.3.9\n"}, &procedure);
+  t += 10 * kSecond;
+
+  EXPECT_TRUE(journal.FinishRun(id, journal::RunStatus::kRolledBack, 1, t).ok());
+  return id;
+}
+
+// Loads the sample run's report from a scratch journal.
+class RecordedRun {
+ public:
+  RecordedRun()
+      : dir_(),
+        journal_(journal::testing::OpenOrDie(journal::testing::ScratchOptions(dir_.path()))) {
+    if (journal_) run_id_ = RecordFailedRun(*journal_);
+  }
+  journal::SqliteJournal& journal() { return *journal_; }
+  const std::string& run_id() const { return run_id_; }
+  const std::string& dir() const { return dir_.path(); }
+  Report Load(const LoadOptions& options = {}) {
+    Result<Report> report = LoadReport(*journal_, run_id_, options);
+    EXPECT_TRUE(report.ok()) << (report.ok() ? "" : report.error());
+    return report.ok() ? std::move(report).value() : Report();
+  }
+
+ private:
+  journal::testing::TempDir dir_;
+  std::unique_ptr<journal::SqliteJournal> journal_;
+  std::string run_id_;
+};
+
+inline std::string TestdataPath(const std::string& name) {
+  return std::string(STAGECRAFT_SOURCE_DIR) + "/src/report/testdata/" + name;
+}
+
+inline std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+inline void WriteFileOrDie(const std::string& path, const std::string& contents) {
+  std::ofstream out(path, std::ios::binary);
+  out << contents;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// Compares `actual` with src/report/testdata/NAME; STAGECRAFT_UPDATE_GOLDEN=1 rewrites the
+// file instead. Returns "" on a match, else a message for the failure.
+inline std::string CompareWithGolden(const std::string& name, const std::string& actual) {
+  const std::string path = TestdataPath(name);
+  const char* update = std::getenv("STAGECRAFT_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") {
+    std::ofstream(path, std::ios::binary) << actual;
+    return "";
+  }
+  std::string expected = ReadFileOrEmpty(path);
+  if (expected == actual) return "";
+  return "output differs from " + path +
+         " (STAGECRAFT_UPDATE_GOLDEN=1 rewrites it); actual output:\n" + actual;
+}
+
+}  // namespace stagecraft::report::testing
