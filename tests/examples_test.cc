@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -113,8 +114,16 @@ TEST_P(CloudRollout, RunsAsTheScenarioSays) {
   for (const auto& fragment : scenario.console)
     EXPECT_NE(run.out.find(fragment), std::string::npos) << "missing: " << fragment << "\n"
                                                          << run.out;
-  // TODO(report): once runs write reports, check the failed step and the rollback blocks
-  // in report.json and the JUnit failure message in report.junit.xml.
+  auto report = nlohmann::json::parse(ReadFile(ReportFile(run, dir_.path(), "json")));
+  std::string junit = ReadFile(ReportFile(run, dir_.path(), "junit.xml"));
+  if (scenario.exit_code == 0) {
+    EXPECT_EQ(report["run"]["status"], "succeeded");
+    EXPECT_EQ(junit.find("<failure"), std::string::npos) << junit;
+  } else {
+    EXPECT_NE(report["run"]["status"], "succeeded");
+    EXPECT_NE(junit.find("<failure"), std::string::npos) << junit;
+    EXPECT_FALSE(report["rollback"].empty()) << "a failed rollout is rolled back";
+  }
 
   std::vector<std::string> left = CloudResources(dir_.File("cloud"));
   if (scenario.resource_left.empty()) {

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "support/binary_runner.h"
@@ -149,8 +150,11 @@ TEST_F(LocalStaging, ReleaseSucceedsAndServesTheNewVersion) {
   EXPECT_NE(run.out.find("connection: postgresql://shelf:***@127.0.0.1:"), std::string::npos);
   EXPECT_EQ(run.out.find(kPassword), std::string::npos);
   EXPECT_EQ(run.err.find(kPassword), std::string::npos);
-  // TODO(report): once runs write reports, read the `report: <path>` line and check that
-  // report.json says "succeeded" and report.md shows the masked connection line.
+  std::string report_md = ReadFile(ReportFile(run, dir_.path(), "md"));
+  EXPECT_NE(report_md.find("✅ succeeded"), std::string::npos) << report_md.substr(0, 2000);
+  EXPECT_NE(report_md.find("postgresql://shelf:***@127.0.0.1:"), std::string::npos);
+  EXPECT_EQ(report_md.find(kPassword), std::string::npos);
+  EXPECT_EQ(ReadFile(ReportFile(run, dir_.path(), "html")).find(kPassword), std::string::npos);
 
   EXPECT_EQ(Query("SELECT count(*) FROM books JOIN authors ON authors.id = books.author_id"), "12");
   EXPECT_EQ(Query("SELECT count(*) FROM loans"), "3");
@@ -169,8 +173,15 @@ TEST_F(LocalStaging, BrokenReleaseIsRolledBackWithoutLosingARecord) {
             std::string::npos);
   EXPECT_EQ(run.out.find("FAILED rollback"), std::string::npos) << run.out;
   EXPECT_EQ(run.out.find(kPassword), std::string::npos);
-  // TODO(report): once runs write reports, check that report.json records smoke-books as
-  // failed and every rollback block as passed.
+  auto report = nlohmann::json::parse(ReadFile(ReportFile(run, dir_.path(), "json")));
+  EXPECT_EQ(report["run"]["status"], "rolled_back");
+  bool smoke_failed = false;
+  for (const auto& step : report["steps"])
+    smoke_failed |= step["key"] == "smoke-books" && step["status"] == "failed";
+  EXPECT_TRUE(smoke_failed) << report["steps"].dump(1).substr(0, 3000);
+  ASSERT_FALSE(report["rollback"].empty());
+  for (const auto& block : report["rollback"])
+    EXPECT_EQ(block["status"], "succeeded") << block.dump(1);
 
   // The database is the backup's again: schema 1, every book and loan, no authors table.
   EXPECT_EQ(Query("SELECT count(*) FROM books"), "12");

@@ -141,6 +141,14 @@ std::string ShellSession::PersistableState() const {
   std::string kept;
   for (const ShellDeclaration& declaration : ParseDeclarations(state_)) {
     if (LooksSecret(declaration.name)) continue;
+    // What the session inherited unchanged comes back from the environment on resume;
+    // keeping it would copy the operator's whole environment into the journal.
+    if (declaration.exported()) {
+      auto inherited = options_.environment.find(declaration.name);
+      if (inherited != options_.environment.end() &&
+          inherited->second == DeclaredValue(declaration))
+        continue;
+    }
     kept += declaration.text;
     kept += '\n';
   }

@@ -184,5 +184,32 @@ TEST(ShellDeclarations, ParsesMultiLineStatements) {
   EXPECT_EQ(declarations[4].name, "E");
 }
 
+TEST_F(ShellSessionTest, PersistableStateKeepsWhatBlocksChangedButNoSecretsOrInheritedEnv) {
+  ASSERT_TRUE(Run("PLAIN=kept\nexport DB_PASSWORD=hunter22\nexport SCOPE_VAR=changed\n"
+                  "greet() { echo hi; }\n")
+                  .success())
+      << sink_.err;
+  std::string state = session_->PersistableState();
+  EXPECT_NE(state.find("PLAIN=\"kept\""), std::string::npos) << state;
+  EXPECT_NE(state.find("SCOPE_VAR=\"changed\""), std::string::npos) << state;
+  EXPECT_NE(state.find("greet ()"), std::string::npos) << state;
+  EXPECT_EQ(state.find("hunter22"), std::string::npos) << state;
+  EXPECT_EQ(state.find("PATH="), std::string::npos) << "inherited unchanged: " << state;
+}
+
+TEST_F(ShellSessionTest, RestoredStateCarriesVariablesAndFunctions) {
+  ASSERT_TRUE(Run("PLAIN=kept\ngreet() { echo \"hi $PLAIN\"; }\ncd deploy\n").success());
+  std::string state = session_->PersistableState();
+  std::string cwd = session_->cwd();
+  ShellSessionOptions options;
+  options.root_dir = base_ + "/root";
+  options.state_dir = base_ + "/state";
+  options.environment = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}};
+  session_ = std::make_unique<ShellSession>(options);
+  session_->RestoreState(state, cwd);
+  ASSERT_TRUE(Run("greet; pwd").success()) << sink_.err;
+  EXPECT_EQ(sink_.out, "hi kept\n" + base_ + "/root/deploy\n");
+}
+
 }  // namespace
 }  // namespace stagecraft::exec

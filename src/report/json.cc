@@ -301,7 +301,10 @@ std::string RenderJson(const Report& report, const JsonOptions& options) {
   w.Key("options");
   w.Json(run.options);
   w.Key("scope");
-  w.Json(run.scope);
+  // The carried shell declarations are for resume, not for readers of the report.
+  nlohmann::json scope = run.scope;
+  if (scope.is_object()) scope.erase("shell_state");
+  w.Json(scope);
   w.EndObject();
 
   w.Key("counts");

@@ -16,6 +16,17 @@ extern char** environ;
 
 namespace stagecraft::testing {
 
+std::string ReportFile(const CommandResult& run, const std::string& cwd,
+                       const std::string& extension) {
+  size_t at = run.out.find("\nreport: ");
+  if (at == std::string::npos) return "";
+  size_t start = at + 9;
+  size_t end = run.out.find_first_of(" \n", start);
+  std::string html = run.out.substr(start, end - start);
+  std::string path = html.substr(0, html.rfind('.') + 1) + extension;
+  return path.front() == '/' ? path : cwd + "/" + path;
+}
+
 std::string TestsDir() {
   return STAGECRAFT_TESTS_DIR;
 }

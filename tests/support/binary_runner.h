@@ -38,6 +38,12 @@ bool WaitForFile(const std::string& path, double seconds);
 // /dev/null, as CI does.
 CommandResult RunStagecraft(const std::vector<std::string>& args, const std::string& cwd = "");
 
+// The report a `run` wrote, from its `report: PATH (...)` line: PATH (report.html) with its
+// extension replaced by `extension` ("json", "md", "junit.xml"), resolved against `cwd`.
+// Empty when the output has no report line.
+std::string ReportFile(const CommandResult& run, const std::string& cwd,
+                       const std::string& extension);
+
 std::string TestsDir();
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& contents);
