@@ -61,15 +61,15 @@ if [[ -f "$staging_dir/staging.env" ]]; then
   echo "Shelf answers on http://127.0.0.1:$APP_PORT, PostgreSQL on 127.0.0.1:$PG_PORT:"
   curl -fsS --max-time 5 "http://127.0.0.1:$APP_PORT/stats" || true
 fi
-report=$(sed -n 's/^report: //p' "$log" | tail -n 1)
+report=$(sed -n 's/^report: \([^ ]*\).*/\1/p' "$log" | tail -n 1)
 if [[ -n "$report" ]]; then
+  [[ $report == /* ]] || report=$work/$report
   echo "Report: $report"
-  echo "(also as .html, .json and .junit.xml beside it)"
-elif [[ -d "$work/.stagecraft" ]]; then
-  echo "Run state and history: $work/.stagecraft"
+  echo "(also as report.md, report.json and report.junit.xml beside it; history:"
+  echo " cd $work && $stagecraft runs)"
 else
-  echo "This build of stagecraft writes no report yet; the console output above is the"
-  echo "record of the run (saved in $log)."
+  echo "No report line in the output; the console output above is the record of the run"
+  echo "(saved in $log)."
 fi
 
 say "Now break it on purpose"
