@@ -2,6 +2,11 @@
 // `report` section of bench/run.sh.
 //
 //   report_bench_journal STATE_DIR [STEPS] [OUTPUT_MIB]     (defaults: 10000 steps, 100 MiB)
+//   report_bench_journal STATE_DIR --runs N                  (N small finished runs)
+//
+// The second form is for the `history` section: a journal with a long history of ordinary
+// runs (three steps each, a few lines of output), as `stagecraft runs` meets it after years
+// of deployments.
 //
 // The run is shaped like the engine records one (src/report/report_model.h): phases of
 // ten steps, each step a step-level record with an action item beneath it, a check item
@@ -73,8 +78,54 @@ int64_t Attempt(Journal& journal, const std::string& run_id, const StepRecord& s
 
 }  // namespace
 
+// N runs of three steps each, one an hour, every tenth failed and rolled back.
+int WriteHistory(const std::string& dir, int runs) {
+  std::filesystem::remove_all(dir);
+  stagecraft::journal::SqliteJournal::Options options;
+  options.dir = dir;
+  options.durable = false;
+  options.background_flush = false;
+  auto opened = stagecraft::journal::SqliteJournal::Open(options);
+  if (!opened.ok()) Die(opened.error());
+  Journal& journal = **opened;
+  for (int r = 0; r < runs; ++r) {
+    stagecraft::journal::RunRecord run;
+    TimeMs start = kStart - TimeMs(runs - r) * 3'600'000;
+    run.id = fmt::format("bench-{:06d}", r);
+    run.runbook_path = fmt::format("/srv/rollouts/service-{}.md", r % 7);
+    run.runbook_hash = "0123456789abcdef0123456789abcdef";
+    run.environment = r % 3 == 0 ? "production" : "staging";
+    run.user = "bench";
+    run.host = "bench-host";
+    run.started_at = start;
+    run.options = {{"title", fmt::format("Service {} rollout", r % 7)}};
+    Check(journal.CreateRun(run));
+    bool fails = r % 10 == 9;
+    for (int s = 0; s < 3; ++s) {
+      StepRecord step;
+      step.run_id = run.id;
+      step.key = fmt::format("step-{}", s + 1);
+      step.index = s;
+      step.title = fmt::format("Step {}", s + 1);
+      StepStatus status = fails && s == 2 ? StepStatus::kFailed : StepStatus::kSucceeded;
+      Attempt(journal, run.id, step, start + s * 1000, start + s * 1000 + 900, status,
+              status == StepStatus::kFailed ? "exited with status 1" : "",
+              fmt::format("step {} of run {}: done\n", s + 1, r));
+    }
+    Check(journal.FinishRun(run.id,
+                            fails ? stagecraft::journal::RunStatus::kRolledBack
+                                  : stagecraft::journal::RunStatus::kSucceeded,
+                            fails ? 1 : 0, start + 3000));
+  }
+  fmt::print("{}\n", runs);
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 4) Die("usage: report_bench_journal STATE_DIR [STEPS] [OUTPUT_MIB]");
+  if (argc == 4 && std::string(argv[2]) == "--runs")
+    return WriteHistory(argv[1], std::atoi(argv[3]));
+  if (argc < 2 || argc > 4)
+    Die("usage: report_bench_journal STATE_DIR [STEPS] [OUTPUT_MIB] | STATE_DIR --runs N");
   const std::string dir = argv[1];
   const int steps = argc > 2 ? std::atoi(argv[2]) : 10000;
   const int64_t output_bytes = (argc > 3 ? std::atoll(argv[3]) : 100) * 1024 * 1024;

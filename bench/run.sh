@@ -126,8 +126,22 @@ bench_report() {
   done
 }
 
+# `runs` and `show` over a journal with 10,000 finished runs (issue target for `runs`:
+# under 100 ms). The journal is written by report_bench_journal --runs.
+bench_history() {
+  local generator=$build_dir/report_bench_journal state=$work/history-state
+  [[ -x $generator ]] || die "$generator not found; build it first (make bench does)"
+  "$generator" "$state" --runs 10000 >/dev/null || die "history: report_bench_journal failed"
+  [[ $("$stagecraft" runs --state "$state" --limit 0 | wc -l) -eq 10001 ]] ||
+    die "history: expected 10000 runs listed"
+  measure "runs (10k in journal)" 100 64 "$stagecraft" runs --state "$state"
+  measure "runs --json (10k)" 100 64 "$stagecraft" runs --json --state "$state"
+  measure "runs --limit 0 (all 10k)" 500 128 "$stagecraft" runs --limit 0 --state "$state"
+  measure "show (10k in journal)" 100 64 "$stagecraft" show bench-005000 --state "$state"
+}
+
 # Planned: run overhead against plain bash and ansible, output throughput.
-all_sections=(plan report)
+all_sections=(plan report history)
 
 sections=("$@")
 [[ ${#sections[@]} -gt 0 ]] || sections=("${all_sections[@]}")
