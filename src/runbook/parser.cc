@@ -38,6 +38,11 @@ bool IsExecutableLanguage(std::string_view language) {
 
 namespace {
 
+// Block quotes and lists are walked recursively, and nested checklists become nested model
+// items that plan, lint and the engine recurse over too. A fixed bound keeps all of that
+// far from the stack limit; real guides nest a handful of levels.
+constexpr int kMaxNesting = 100;
+
 struct NodeDeleter {
   void operator()(cmark_node* node) const { cmark_node_free(node); }
 };
@@ -59,21 +64,28 @@ bool IsTasklistItem(cmark_node* node) {
 }
 
 void AppendPlainText(cmark_node* node, std::string& out) {
-  for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child)) {
-    switch (cmark_node_get_type(child)) {
+  // cmark's iterator walks without recursion: emphasis and links can nest tens of thousands
+  // deep in a hostile file, and the C++ stack must not depend on that.
+  cmark_iter* iter = cmark_iter_new(node);
+  for (cmark_event_type event = cmark_iter_next(iter); event != CMARK_EVENT_DONE;
+       event = cmark_iter_next(iter)) {
+    cmark_node* current = cmark_iter_get_node(iter);
+    if (event != CMARK_EVENT_ENTER || current == node) continue;
+    switch (cmark_node_get_type(current)) {
       case CMARK_NODE_TEXT:
       case CMARK_NODE_CODE:
       case CMARK_NODE_HTML_INLINE:
-        out += cmark_node_get_literal(child);
+        out += cmark_node_get_literal(current);
         break;
       case CMARK_NODE_SOFTBREAK:
       case CMARK_NODE_LINEBREAK:
         out += ' ';
         break;
       default:
-        AppendPlainText(child, out);
+        break;
     }
   }
+  cmark_iter_free(iter);
 }
 
 std::string PlainText(cmark_node* node) {
@@ -203,10 +215,11 @@ class Builder {
  private:
   void CollectSections(cmark_node* document);
   void BuildSection(int index);
-  void WalkContent(cmark_node* node, Step& step, ChecklistItem* item);
+  void WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth);
   void HandleParagraph(cmark_node* paragraph, Step& step);
   void HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item);
-  ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step);
+  ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step, int depth);
+  bool WithinNestingLimit(cmark_node* node, int depth);
   std::optional<Action> MakeAction(const Block& block);
   Block ReadBlock(cmark_node* node);
   bool CheckFenceClosed(cmark_node* node);
@@ -226,6 +239,7 @@ class Builder {
   std::vector<Section> sections_;
   std::map<int, int> phase_of_section_;
   std::vector<bool> name_is_explicit_;
+  bool nesting_reported_ = false;
 
   // Label state while walking one section's content.
   Label pending_label_ = Label::kNone;
@@ -245,7 +259,12 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
   if (!cmark_node_get_fenced(node, &fence_length, &offset, &fence_char)) return true;
   int start = cmark_node_get_start_line(node);
   int end = cmark_node_get_end_line(node);
-  std::string_view closing = TrimView(lines_.Line(end));
+  // Inside block quotes the closing fence line carries the quote markers (`> > ````).
+  std::string_view closing = lines_.Line(end);
+  while (!closing.empty() &&
+         (closing.front() == '>' || closing.front() == ' ' || closing.front() == '\t'))
+    closing.remove_prefix(1);
+  closing = TrimView(closing);
   size_t run = 0;
   while (run < closing.size() && closing[run] == fence_char)
     ++run;
@@ -439,7 +458,7 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
   }
 }
 
-ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step) {
+ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step, int depth) {
   ChecklistItem item;
   item.pos = PosOf(item_node);
   item.ticked_in_source = cmark_gfm_extensions_get_tasklist_item_checked(item_node);
@@ -451,7 +470,7 @@ ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step) {
       item.text = PlainText(child);
       continue;
     }
-    WalkContent(child, step, &item);
+    WalkContent(child, step, &item, depth);
   }
   // Pointers into item.actions die when the item is moved; the label state must not
   // outlive the item.
@@ -460,7 +479,19 @@ ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step) {
   return item;
 }
 
-void Builder::WalkContent(cmark_node* node, Step& step, ChecklistItem* item) {
+bool Builder::WithinNestingLimit(cmark_node* node, int depth) {
+  if (depth <= kMaxNesting) return true;
+  // Once is enough: every deeper level would repeat the same finding.
+  if (!nesting_reported_) {
+    nesting_reported_ = true;
+    result_.unusable = true;
+    Error(PosOf(node), fmt::format("nesting deeper than {} levels", kMaxNesting),
+          "block quotes and lists nest at most this deep in a runbook; flatten the document");
+  }
+  return false;
+}
+
+void Builder::WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth) {
   switch (cmark_node_get_type(node)) {
     case CMARK_NODE_PARAGRAPH:
       HandleParagraph(node, step);
@@ -476,23 +507,29 @@ void Builder::WalkContent(cmark_node* node, Step& step, ChecklistItem* item) {
       return;
     }
     case CMARK_NODE_LIST:
+      if (!WithinNestingLimit(node, depth + 1)) return;
       for (cmark_node* child = cmark_node_first_child(node); child;
            child = cmark_node_next(child)) {
         if (IsTasklistItem(child)) {
-          ChecklistItem checklist_item = ReadChecklistItem(child, step);
+          ChecklistItem checklist_item = ReadChecklistItem(child, step, depth + 1);
           if (item)
             item->children.push_back(std::move(checklist_item));
           else
             step.checklist.push_back(std::move(checklist_item));
         } else {
-          WalkContent(child, step, item);
+          WalkContent(child, step, item, depth + 1);
         }
       }
       return;
     case CMARK_NODE_ITEM:
-    case CMARK_NODE_BLOCK_QUOTE:
+      // The list around the item already counted this level.
       for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child))
-        WalkContent(child, step, item);
+        WalkContent(child, step, item, depth);
+      return;
+    case CMARK_NODE_BLOCK_QUOTE:
+      if (!WithinNestingLimit(node, depth + 1)) return;
+      for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child))
+        WalkContent(child, step, item, depth + 1);
       return;
     default:
       if (TypeString(node) == "table") return;  // tables are read only in sign-off sections
@@ -581,7 +618,7 @@ void Builder::BuildSection(int index) {
   pending_label_ = Label::kNone;
   last_action_ = nullptr;
   for (cmark_node* node : section.content)
-    WalkContent(node, step, nullptr);
+    WalkContent(node, step, nullptr, 0);
   last_action_ = nullptr;
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
 

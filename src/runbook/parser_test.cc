@@ -388,5 +388,55 @@ TEST(Parser, InterpreterFollowsTheLanguage) {
   EXPECT_EQ(actions[2].interpreter, "sh");
 }
 
+TEST(Parser, ClosedFenceInsideABlockQuoteIsClosed) {
+  auto result = Parse("## A\n> ```bash\n> make\n> ```\n");
+  EXPECT_TRUE(Messages(result).empty());
+  ASSERT_EQ(result.runbook.steps.size(), 1u);
+  EXPECT_EQ(result.runbook.steps[0].actions[0].block.text, "make\n");
+}
+
+TEST(Parser, HundredThousandNestedBlockQuotesAreAnErrorNotACrash) {
+  std::string markdown = "## Step\n\n";
+  std::string quotes;
+  for (int i = 0; i < 100'000; ++i)
+    quotes += "> ";
+  markdown += quotes + "```bash\n" + quotes + "true\n" + quotes + "```\n";
+  auto result = Parse(markdown);
+  EXPECT_TRUE(result.unusable);
+  // The 101st '>' is the level too many; it sits at byte 201 of line 3.
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"3:201 error: nesting deeper than 100 levels"});
+}
+
+TEST(Parser, DeeplyNestedListsAreAnError) {
+  std::string markdown = "## Step\n\n";
+  for (int i = 0; i < 150; ++i)
+    markdown += "- ";
+  markdown += "[ ] item\n";
+  auto result = Parse(markdown);
+  EXPECT_TRUE(result.unusable);
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"3:201 error: nesting deeper than 100 levels"});
+}
+
+TEST(Parser, NestingAtTheLimitIsAccepted) {
+  std::string markdown = "## Step\n\n";
+  std::string quotes;
+  for (int i = 0; i < 100; ++i)
+    quotes += "> ";
+  markdown += quotes + "```bash\n" + quotes + "true\n" + quotes + "```\n";
+  auto result = Parse(markdown);
+  EXPECT_FALSE(result.unusable);
+  EXPECT_TRUE(Messages(result).empty());
+  ASSERT_EQ(result.runbook.steps.size(), 1u);
+  EXPECT_EQ(result.runbook.steps[0].actions.size(), 1u);
+}
+
+TEST(Parser, DeeplyNestedEmphasisInAHeadingDoesNotRecurse) {
+  std::string stars(50'000, '*');
+  auto result = Parse("# " + stars + "deep" + stars + "\n## A\n```bash\ntrue\n```\n");
+  EXPECT_NE(result.runbook.title.find("deep"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stagecraft::runbook
