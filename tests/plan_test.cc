@@ -193,5 +193,28 @@ TEST(BadInput, FiftyMegabyteRunbookIsPlanned) {
   EXPECT_NE(result.out.find("Totals    "), std::string::npos);
 }
 
+TEST(BadInput, HundredThousandNestedBlockQuotesAreRefusedNotACrash) {
+  TempDir dir;
+  std::string quotes;
+  for (int i = 0; i < 100'000; ++i)
+    quotes += "> ";
+  WriteFile(dir.File("deep.md"),
+            "## Step\n\n" + quotes + "```bash\n" + quotes + "true\n" + quotes + "```\n");
+  // The offending line is 200 KB long; the diagnostic shows a window around the column.
+  std::string window;
+  for (int i = 0; i < 60; ++i)
+    window += "> ";
+  std::string expected = "deep.md:3:201: error: nesting deeper than 100 levels\n  ..." + window +
+                         "...\n" + std::string(2 + 63, ' ') +
+                         "^\n  hint: block quotes and lists nest at most this deep in a "
+                         "runbook; flatten the document\n";
+  for (const char* command : {"lint", "plan", "run"}) {
+    auto result = RunStagecraft({command, "deep.md"}, dir.path());
+    EXPECT_EQ(result.exit_code, 2) << command;
+    EXPECT_EQ(result.err, expected) << command;
+    EXPECT_EQ(result.out, "") << command;
+  }
+}
+
 }  // namespace
 }  // namespace stagecraft::testing
