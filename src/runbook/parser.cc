@@ -221,6 +221,8 @@ class Builder {
   ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step, int depth);
   bool WithinNestingLimit(cmark_node* node, int depth);
   std::optional<Action> MakeAction(const Block& block);
+  SourcePos InfoPos(const Block& block);
+  Attributes ReadAttributes(const Block& block);
   Block ReadBlock(cmark_node* node);
   bool CheckFenceClosed(cmark_node* node);
   void ReadSignOffTable(cmark_node* table);
@@ -246,6 +248,21 @@ class Builder {
   SourcePos pending_label_pos_;
   Action* last_action_ = nullptr;
 };
+
+// "Deploy (5 minutes) — blue/green" -> budget 5 minutes, title "Deploy — blue/green".
+std::optional<Millis> SplitBudget(const std::string& heading, std::string& title) {
+  size_t begin = std::string::npos;
+  size_t end = std::string::npos;
+  std::optional<Millis> budget = FindHeadingBudget(heading, &begin, &end);
+  if (!budget) {
+    title = heading;
+    return budget;
+  }
+  std::string before = Trim(std::string_view(heading).substr(0, begin));
+  std::string after = Trim(std::string_view(heading).substr(end));
+  title = before.empty() ? after : after.empty() ? before : before + " " + after;
+  return budget;
+}
 
 std::string FileStem(std::string_view path) {
   std::string_view name = path.substr(path.find_last_of('/') + 1);
@@ -277,9 +294,6 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
 
 Block Builder::ReadBlock(cmark_node* node) {
   Block block;
-  const char* info = cmark_node_get_fence_info(node);
-  block.info = info ? info : "";
-  block.language = ParseInfoString(block.info).language;
   const char* literal = cmark_node_get_literal(node);
   block.text = literal ? literal : "";
   block.pos = PosOf(node);
@@ -287,24 +301,49 @@ Block Builder::ReadBlock(cmark_node* node) {
   int offset = 0;
   char fence_char = 0;
   bool fenced = cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
+  const char* info = cmark_node_get_fence_info(node);
+  block.info = info ? info : "";
+  if (fenced) {
+    // cmark resolves backslash escapes and entities in the info string, which would turn
+    // capture="V:/\d+\.\d+/" into a different regex: take the info string as written.
+    std::string_view line = lines_.Line(block.pos.line);
+    size_t at = std::min(line.size(), static_cast<size_t>(std::max(0, block.pos.column - 1)));
+    while (at < line.size() && (line[at] == ' ' || line[at] == '\t'))
+      ++at;
+    size_t run = 0;
+    while (at + run < line.size() && line[at + run] == fence_char)
+      ++run;
+    if (run >= static_cast<size_t>(fence_length) && run > 0)
+      block.info = Trim(line.substr(at + run));
+  }
+  block.language = ParseInfoString(block.info).language;
   block.first_line = block.pos.line + (fenced ? 1 : 0);
   return block;
 }
 
-std::optional<Action> Builder::MakeAction(const Block& block) {
-  InfoString info = ParseInfoString(block.info);
+SourcePos Builder::InfoPos(const Block& block) {
   // The info string starts after the fence characters and any spaces.
   std::string_view fence_line = lines_.Line(block.pos.line);
   size_t info_offset = fence_line.find(TrimView(block.info).substr(0, 1), block.pos.column - 1);
   if (TrimView(block.info).empty() || info_offset == std::string_view::npos)
     info_offset = block.pos.column - 1;
-  SourcePos info_pos{block.pos.line, static_cast<int>(info_offset) + 1};
-  if (!info.error.empty()) {
+  return {block.pos.line, static_cast<int>(info_offset) + 1};
+}
+
+// Parses and checks the block's attributes, reporting problems at their columns.
+Attributes Builder::ReadAttributes(const Block& block) {
+  InfoString info = ParseInfoString(block.info);
+  SourcePos info_pos = InfoPos(block);
+  if (!info.error.empty())
     Error({info_pos.line, info_pos.column + static_cast<int>(info.error_offset)}, info.error);
-  }
+  return ResolveAttributes(info.attributes, info_pos, result_.diagnostics);
+}
+
+std::optional<Action> Builder::MakeAction(const Block& block) {
+  InfoString info = ParseInfoString(block.info);
   Action action;
   action.block = block;
-  action.attributes = ResolveAttributes(info.attributes, info_pos, result_.diagnostics);
+  action.attributes = ReadAttributes(block);
   const std::string& language = info.language;
   if (language == "console" || language == "terminal") {
     action.transcript = ParseTranscript(block, block.pos.column);
@@ -349,6 +388,11 @@ void Builder::HandleParagraph(cmark_node* paragraph, Step& step) {
     } else if (pending_label_ == Label::kRollback) {
       step.rollback_notes.push_back(text);
     }
+    // A label covers the blocks right after it, and a list under it ("**Rollback:**" then
+    // bullet points). A paragraph of its own ends it: otherwise a later, unrelated block
+    // would silently become a compensation or troubleshooting text.
+    cmark_node* parent = cmark_node_parent(paragraph);
+    if (!parent || cmark_node_get_type(parent) != CMARK_NODE_ITEM) pending_label_ = Label::kNone;
     return;
   }
   Label label = ClassifyLabel(label_text);
@@ -428,15 +472,19 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
         return;
       }
       if (last_action_) {
+        // Checked like an action's, though only the block itself is kept.
+        (void)ReadAttributes(block);
         last_action_->verifications.push_back(block);
         return;
       }
       break;  // a verification that stands alone is simply an action of the step
     case Label::kRollback:
-      if (IsExecutableLanguage(block.language))
+      if (IsExecutableLanguage(block.language)) {
+        (void)ReadAttributes(block);
         step.compensation.push_back(block);
-      else
+      } else {
         step.rollback_notes.push_back(Trim(block.text));
+      }
       return;
     case Label::kTroubleshooting:
       if (!step.troubleshooting.empty()) step.troubleshooting += '\n';
@@ -595,10 +643,7 @@ void Builder::BuildSection(int index) {
     return;
   }
   Step step;
-  size_t budget_begin = std::string::npos;
-  step.budget = FindHeadingBudget(section.title, &budget_begin);
-  step.title = budget_begin == std::string::npos ? section.title
-                                                 : Trim(section.title.substr(0, budget_begin));
+  step.budget = SplitBudget(section.title, step.title);
   if (index == 0) step.title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
   step.pos = index == 0 && !section.content.empty() ? PosOf(section.content.front()) : section.pos;
   step.manual = section.directives.manual;
@@ -621,15 +666,17 @@ void Builder::BuildSection(int index) {
     WalkContent(node, step, nullptr, 0);
   last_action_ = nullptr;
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
+  step.idempotent = section.directives.idempotent ||
+                    (!step.actions.empty() &&
+                     std::all_of(step.actions.begin(), step.actions.end(),
+                                 [](const Action& a) { return a.attributes.idempotent; }));
 
   if (section.parent > 0) {
     auto found = phase_of_section_.find(section.parent);
     if (found == phase_of_section_.end()) {
       const Section& parent = sections_[section.parent];
       Phase phase;
-      size_t begin = std::string::npos;
-      phase.budget = FindHeadingBudget(parent.title, &begin);
-      phase.title = begin == std::string::npos ? parent.title : Trim(parent.title.substr(0, begin));
+      phase.budget = SplitBudget(parent.title, phase.title);
       phase.pos = parent.pos;
       runbook_.phases.push_back(phase);
       found = phase_of_section_.emplace(section.parent, runbook_.phases.size() - 1).first;
@@ -658,9 +705,11 @@ std::string WithoutNumbering(std::string_view title) {
          (std::isdigit(static_cast<unsigned char>(rest[pos])) || rest[pos] == '.'))
     ++pos;
   if (pos == 0) return std::string(title);
-  // "30 Minutes Before" is a title, not a number: bare numbering ends in '.', ':' or ')'.
-  bool punctuated =
-      rest[pos - 1] == '.' || (pos < rest.size() && (rest[pos] == ':' || rest[pos] == ')'));
+  // "30 Minutes Before" is a title, not a number: bare numbering ends in '.', ':' or ')',
+  // or is dotted like a section number ("1.3 Deploy").
+  bool dotted = rest.substr(0, pos).find('.') != std::string_view::npos;
+  bool punctuated = dotted || rest[pos - 1] == '.' ||
+                    (pos < rest.size() && (rest[pos] == ':' || rest[pos] == ')'));
   if (!after_keyword && !punctuated) return std::string(title);
   while (pos < rest.size() &&
          (rest[pos] == ':' || rest[pos] == ')' || rest[pos] == '-' || rest[pos] == ' '))
