@@ -87,6 +87,11 @@ TEST(Lint, CleanRunbookSaysSo) {
 TEST(Cli, UnknownSubcommandIsAUsageError) {
   auto result = RunStagecraft({"deploy"});
   EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.err.substr(0, 38), "stagecraft: unknown command 'deploy'\n\n");
+  EXPECT_NE(result.err.find("Usage: stagecraft [OPTIONS] SUBCOMMAND"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("  plan "), std::string::npos) << result.err;
+  EXPECT_EQ(result.out, "");
 }
 
 TEST(Cli, MissingArgumentIsAUsageError) {
