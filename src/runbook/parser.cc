@@ -242,6 +242,7 @@ class Builder {
   std::map<int, int> phase_of_section_;
   std::vector<bool> name_is_explicit_;
   bool nesting_reported_ = false;
+  int title_section_ = -1;  // the first H1, which gave the runbook its title
 
   // Label state while walking one section's content.
   Label pending_label_ = Label::kNone;
@@ -621,14 +622,21 @@ void Builder::CollectSections(cmark_node* document) {
     while (open.size() > 1 && sections_[open.back()].level >= section.level)
       open.pop_back();
     section.parent = open.back();
-    if (section.level == 1 && runbook_.title.empty()) runbook_.title = section.title;
+    if (section.level == 1 && runbook_.title.empty()) {
+      runbook_.title = section.title;
+      title_section_ = static_cast<int>(sections_.size());
+    }
     sections_.push_back(std::move(section));
     open.push_back(static_cast<int>(sections_.size()) - 1);
   }
   for (size_t i = 1; i < sections_.size(); ++i) {
     Section& section = sections_[i];
     const Section& parent = sections_[section.parent];
-    SectionKind own = section.directives.kind.value_or(ClassifyTitle(section.title));
+    // The document's title names the whole runbook ("# Rollback drill for orders"); its words
+    // must not turn every section under it into documentation or rollback.
+    SectionKind by_title =
+        static_cast<int>(i) == title_section_ ? SectionKind::kNormal : ClassifyTitle(section.title);
+    SectionKind own = section.directives.kind.value_or(by_title);
     section.kind = own != SectionKind::kNormal ? own : parent.kind;
     section.skip = section.directives.skip || parent.skip;
   }

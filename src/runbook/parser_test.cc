@@ -388,6 +388,15 @@ TEST(Parser, InterpreterFollowsTheLanguage) {
   EXPECT_EQ(actions[2].interpreter, "sh");
 }
 
+TEST(Parser, DocumentTitleDoesNotGiveItsKindToEverySection) {
+  auto result =
+      Parse("# Rollback drill\n## Upgrade\n```bash\nx\n```\n## Rollback\n```bash\ny\n```\n");
+  EXPECT_EQ(StepNames(result.runbook), std::vector<std::string>{"upgrade"});
+  EXPECT_EQ(StepNames(result.runbook, StepKind::kRollback), std::vector<std::string>{"rollback"});
+  auto documented = Parse("# References\n## Deploy\n```bash\nx\n```\n");
+  EXPECT_EQ(StepNames(documented.runbook), std::vector<std::string>{"deploy"});
+}
+
 TEST(Parser, RollbackLabelEndsAtTheNextParagraph) {
   auto result = Parse(
       "## A\n```bash\nx\n```\n\n**Rollback:**\n\nRestore by hand.\n\nThen check the site.\n\n"
