@@ -130,6 +130,8 @@ TEST(Run, StepIgnoringSigtermIsKilledAfterTheGracePeriod) {
   EXPECT_LT(elapsed, 30);
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
   EXPECT_TRUE(Contains(result.out, "FAILED line 5: timed out after")) << result.out;
+  EXPECT_TRUE(Contains(result.out, "(it ignored SIGTERM and was killed with SIGKILL)"))
+      << result.out;
   for (int pid : ReadPids(dir.File("stubborn.pid")))
     EXPECT_TRUE(ProcessGone(pid));
 }
