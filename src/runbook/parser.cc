@@ -246,6 +246,7 @@ class Builder {
 
   // Label state while walking one section's content.
   Label pending_label_ = Label::kNone;
+  std::optional<SourcePos> ended_rollback_label_;  // a **Rollback:** just ended by a paragraph
   SourcePos pending_label_pos_;
   Action* last_action_ = nullptr;
 };
@@ -393,11 +394,18 @@ void Builder::HandleParagraph(cmark_node* paragraph, Step& step) {
     // bullet points). A paragraph of its own ends it: otherwise a later, unrelated block
     // would silently become a compensation or troubleshooting text.
     cmark_node* parent = cmark_node_parent(paragraph);
-    if (!parent || cmark_node_get_type(parent) != CMARK_NODE_ITEM) pending_label_ = Label::kNone;
+    if (!parent || cmark_node_get_type(parent) != CMARK_NODE_ITEM) {
+      // "**Rollback:**", "If needed, run:", then a bash block: that block now runs in the
+      // normal flow. Remember the label so the block can be flagged, since running an undo
+      // by accident is worse than not running it.
+      if (pending_label_ == Label::kRollback) ended_rollback_label_ = pending_label_pos_;
+      pending_label_ = Label::kNone;
+    }
     return;
   }
   Label label = ClassifyLabel(label_text);
   SourcePos pos = PosOf(paragraph);
+  ended_rollback_label_.reset();
   pending_label_ = label;
   pending_label_pos_ = pos;
   if (rest.empty()) {
@@ -445,6 +453,15 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
   Block block = ReadBlock(node);
   Label label = pending_label_;
   pending_label_ = Label::kNone;
+  std::optional<SourcePos> ended_rollback = ended_rollback_label_;
+  ended_rollback_label_.reset();
+  if (ended_rollback && label == Label::kNone && IsExecutableLanguage(block.language))
+    Warn(block.pos,
+         fmt::format("this block runs in the normal flow: the **Rollback:** label at line {} "
+                     "was ended by the paragraph in between",
+                     ended_rollback->line),
+         "put the block right after the label, with the explanation in the label's own "
+         "paragraph: **Rollback:** If needed, run:");
   auto needs_action = [&](const char* what) {
     if (last_action_) return true;
     Error(block.pos, fmt::format("{} block has no preceding action to check", what),
@@ -669,6 +686,7 @@ void Builder::BuildSection(int index) {
       step.kind = section.directives.preflight ? StepKind::kPreflight : StepKind::kStep;
   }
   pending_label_ = Label::kNone;
+  ended_rollback_label_.reset();
   last_action_ = nullptr;
   for (cmark_node* node : section.content)
     WalkContent(node, step, nullptr, 0);

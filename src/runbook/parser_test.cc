@@ -405,6 +405,11 @@ TEST(Parser, RollbackLabelEndsAtTheNextParagraph) {
   EXPECT_EQ(step.rollback_notes, std::vector<std::string>{"Restore by hand."});
   EXPECT_TRUE(step.compensation.empty());
   EXPECT_EQ(step.actions.size(), 2u);
+  // Running what may have been meant as an undo deserves a warning.
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"12:1 warning: this block runs in the normal flow: the "
+                                     "**Rollback:** label at line 6 was ended by the paragraph "
+                                     "in between"});
 }
 
 TEST(Parser, TroubleshootingLabelDoesNotSwallowLaterBlocks) {
