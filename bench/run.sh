@@ -20,7 +20,8 @@ die() {
 }
 
 [[ $# -ge 1 ]] || die "usage: $0 BUILD_DIR [SECTION...]"
-build_dir=$1
+# Absolute, because sections may run from a scratch directory.
+build_dir=$(cd "$1" && pwd) || die "no build directory '$1'"
 shift
 stagecraft=$build_dir/stagecraft
 [[ -x $stagecraft ]] || die "$stagecraft not found; build it first (make bench does)"
@@ -140,8 +141,80 @@ bench_history() {
   measure "show (10k in journal)" 100 64 "$stagecraft" show bench-005000 --state "$state"
 }
 
-# Planned: run overhead against plain bash and ansible, output throughput.
-all_sections=(plan report history)
+
+# median_ms NAME: the median wall time of a measured benchmark, from its CSV.
+median_ms() {
+  awk -F, 'NR == 2 { printf "%.1f", $(NF - 4) * 1000 }' "$work/$1.csv"
+}
+
+ratios=()  # what|value|target|met, printed after the main table
+
+# `run` overhead per step against plain bash and ansible, and output throughput (issue 3
+# targets: stagecraft/bash <= 1.3; at least 50x faster per step than ansible; a step
+# printing 1 GiB streams through with the engine under 64 MiB).
+bench_run() {
+  command -v ansible-playbook >/dev/null || die "ansible-playbook not found; run scripts/setup.sh --bench"
+  local steps=500 tasks=50
+  # Runs write their state (.stagecraft/) into the working directory: keep it in $work.
+  cd "$work"
+  {
+    echo "# Run overhead: $steps steps of true"
+    for ((i = 1; i <= steps; i++)); do
+      printf '\n## Step %d\n\n```bash\ntrue\n```\n' "$i"
+    done
+  } >run-$steps.md
+  {
+    echo '#!/bin/bash'
+    for ((i = 1; i <= steps; i++)); do echo 'bash -c true'; done
+  } >run-$steps.sh
+  {
+    echo '- hosts: localhost'
+    echo '  gather_facts: false'
+    echo '  tasks:'
+    for ((i = 1; i <= tasks; i++)); do
+      printf '    - name: step %d\n      shell: "true"\n' "$i"
+    done
+  } >playbook-$tasks.yml
+  {
+    echo '# Output throughput'
+    printf '\n## Print 1 GiB\n\n```bash\n'
+    echo 'set +o pipefail  # yes dies of SIGPIPE once head has had 1 GiB'
+    echo 'yes "$(printf "%099d" 0)" | head -c 1G'
+    printf '```\n'
+  } >run-1gib.md
+  "$stagecraft" run --quiet run-$steps.md >run.out 2>&1 || {
+    tail -20 run.out >&2
+    die "run: the generated runbook does not run cleanly"
+  }
+  grep -q "succeeded" run.out || die "run: expected the run to succeed"
+
+  measure "bash -c true x$steps" 999999 64 bash run-$steps.sh
+  local bash_ms target_ms
+  bash_ms=$(median_ms "bash -c true x$steps")
+  target_ms=$(awk -v b="$bash_ms" 'BEGIN { printf "%d", b * 1.3 }')
+  measure "run $steps steps" "$target_ms" 64 "$stagecraft" run --quiet run-$steps.md
+  measure "run $steps steps, console" "$target_ms" 64 "$stagecraft" run run-$steps.md
+  # Ansible takes seconds per run: fewer runs, same statistics.
+  local RUNS=3 WARMUP=1 RSS_RUNS=1
+  ANSIBLE_NOCOLOR=1 measure "ansible $tasks tasks" 999999 999999 \
+    ansible-playbook -i localhost, -c local playbook-$tasks.yml
+  measure "run 1 GiB output --quiet" 999999 64 "$stagecraft" run --quiet run-1gib.md
+
+  local run_ms ansible_ms gib_ms
+  run_ms=$(median_ms "run $steps steps")
+  ansible_ms=$(median_ms "ansible $tasks tasks")
+  gib_ms=$(median_ms "run 1 GiB output --quiet")
+  ratios+=("$(awk -v r="$run_ms" -v b="$bash_ms" 'BEGIN {
+    q = r / b; printf "stagecraft / bash (%s steps)|%.2f|<= 1.3|%s", '"$steps"', q, (q <= 1.3 ? "yes" : "MISSED") }')")
+  ratios+=("$(awk -v r="$run_ms" -v a="$ansible_ms" -v s="$steps" -v t="$tasks" 'BEGIN {
+    per_run = r / s; per_ansible = a / t; q = per_ansible / per_run
+    printf "ansible / stagecraft per step (%.2f vs %.1f ms)|%.0fx|>= 50x|%s", per_run, per_ansible, q, (q >= 50 ? "yes" : "MISSED") }')")
+  ratios+=("$(awk -v g="$gib_ms" 'BEGIN {
+    printf "1 GiB output throughput|%.0f MiB/s|-|yes", 1024 / (g / 1000) }')")
+  cd - >/dev/null
+}
+
+all_sections=(plan run report history)
 
 sections=("$@")
 [[ ${#sections[@]} -gt 0 ]] || sections=("${all_sections[@]}")
@@ -170,6 +243,18 @@ for row in "${rows[@]}"; do
   printf "$format" "$name" "$median" "$range" "$cpu" "$rss" "$target" "$met"
   [[ $met == yes ]] || missed=$((missed + 1))
 done
+if ((${#ratios[@]} > 0)); then
+  echo
+  ratio_format='%-52s %12s %10s  %s\n'
+  # shellcheck disable=SC2059
+  printf "$ratio_format" comparison value target met?
+  for row in "${ratios[@]}"; do
+    IFS='|' read -r what value target met <<<"$row"
+    # shellcheck disable=SC2059
+    printf "$ratio_format" "$what" "$value" "$target" "$met"
+    [[ $met == yes ]] || missed=$((missed + 1))
+  done
+fi
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); JSON exports in $results_dir/"
 if ((missed > 0)); then

@@ -87,6 +87,11 @@ TEST(Lint, CleanRunbookSaysSo) {
 TEST(Cli, UnknownSubcommandIsAUsageError) {
   auto result = RunStagecraft({"deploy"});
   EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.err.substr(0, 38), "stagecraft: unknown command 'deploy'\n\n");
+  EXPECT_NE(result.err.find("Usage: stagecraft [OPTIONS] SUBCOMMAND"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("  plan "), std::string::npos) << result.err;
+  EXPECT_EQ(result.out, "");
 }
 
 TEST(Cli, MissingArgumentIsAUsageError) {
@@ -191,6 +196,29 @@ TEST(BadInput, FiftyMegabyteRunbookIsPlanned) {
   auto result = RunStagecraft({"plan", "big.md"}, dir.path());
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("Totals    "), std::string::npos);
+}
+
+TEST(BadInput, HundredThousandNestedBlockQuotesAreRefusedNotACrash) {
+  TempDir dir;
+  std::string quotes;
+  for (int i = 0; i < 100'000; ++i)
+    quotes += "> ";
+  WriteFile(dir.File("deep.md"),
+            "## Step\n\n" + quotes + "```bash\n" + quotes + "true\n" + quotes + "```\n");
+  // The offending line is 200 KB long; the diagnostic shows a window around the column.
+  std::string window;
+  for (int i = 0; i < 60; ++i)
+    window += "> ";
+  std::string expected = "deep.md:3:201: error: nesting deeper than 100 levels\n  ..." + window +
+                         "...\n" + std::string(2 + 63, ' ') +
+                         "^\n  hint: block quotes and lists nest at most this deep in a "
+                         "runbook; flatten the document\n";
+  for (const char* command : {"lint", "plan", "run"}) {
+    auto result = RunStagecraft({command, "deep.md"}, dir.path());
+    EXPECT_EQ(result.exit_code, 2) << command;
+    EXPECT_EQ(result.err, expected) << command;
+    EXPECT_EQ(result.out, "") << command;
+  }
 }
 
 }  // namespace

@@ -77,7 +77,8 @@ Result<Millis> ParseDuration(std::string_view text) {
   return Millis(static_cast<int64_t>(total));
 }
 
-std::optional<Millis> FindHeadingBudget(std::string_view title, size_t* budget_begin) {
+std::optional<Millis> FindHeadingBudget(std::string_view title, size_t* budget_begin,
+                                        size_t* budget_end) {
   // The last parenthesised "(N unit)" or "(N-M unit)" wins: "Step 2 (API) (5 minutes)".
   std::optional<Millis> found;
   for (size_t open = title.find('('); open != std::string_view::npos;
@@ -116,6 +117,7 @@ std::optional<Millis> FindHeadingBudget(std::string_view title, size_t* budget_b
     if (millis_per_unit == 0 || pos >= title.size() || title[pos] != ')') continue;
     found = Millis(static_cast<int64_t>((high > low ? high : low) * millis_per_unit));
     if (budget_begin) *budget_begin = open;
+    if (budget_end) *budget_end = pos + 1;
   }
   return found;
 }

@@ -20,8 +20,10 @@ Result<Millis> ParseDuration(std::string_view text);
 
 // Finds a budget in a heading title, e.g. "Step 2: Deploy (2-3 minutes)". The upper bound
 // of a range is the budget. `budget_begin` receives the offset of the opening parenthesis
-// so callers can strip it from the displayed title.
-std::optional<Millis> FindHeadingBudget(std::string_view title, size_t* budget_begin = nullptr);
+// so callers can strip it from the displayed title; `budget_end` the offset just past the
+// closing parenthesis, so text after the budget survives too.
+std::optional<Millis> FindHeadingBudget(std::string_view title, size_t* budget_begin = nullptr,
+                                        size_t* budget_end = nullptr);
 
 // "1h 05m", "3m", "45s", "250ms": short, for tables.
 std::string FormatDuration(Millis duration);

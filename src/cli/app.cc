@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "cli/history.h"
@@ -83,6 +84,7 @@ void AddExecutionFlags(CLI::App* command, ExecutionFlags& flags) {
 int Main(int argc, char** argv) {
   CLI::App app{"stagecraft: run Markdown deployment runbooks as written, and prove it"};
   app.set_version_flag("--version", "stagecraft 0.1.0");
+  app.name("stagecraft");  // usage lines say "stagecraft", whatever argv[0] was
   app.require_subcommand(1);
 
   std::string path;
@@ -155,6 +157,16 @@ int Main(int argc, char** argv) {
   unlock->add_flag("--force", unlock_flags.force, "Required: confirms the release");
   unlock->add_option("--state", unlock_flags.state_dir, "State directory (default .stagecraft)");
 
+  // CLI11 would report a mistyped command as an unexpected extra argument; say what it is.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string name = argv[1];
+    std::function<bool(CLI::App*)> named = [&](CLI::App* sub) { return sub->check_name(name); };
+    auto matches = app.get_subcommands(named);
+    if (matches.empty()) {
+      fmt::print(stderr, "stagecraft: unknown command '{}'\n\n{}", name, app.help());
+      return kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -14,6 +14,13 @@ std::optional<Loaded> Load(const std::string& path) {
   }
   Loaded loaded{std::move(source.value()), {}};
   loaded.parsed = runbook::ParseRunbook(path, loaded.source);
+  if (loaded.parsed.unusable) {
+    runbook::SourceLines lines(loaded.source);
+    for (const auto& diagnostic : loaded.parsed.diagnostics)
+      if (diagnostic.severity == runbook::Severity::kError)
+        fmt::print(stderr, "{}", runbook::FormatDiagnostic(path, lines, diagnostic));
+    return std::nullopt;
+  }
   runbook::Lint(loaded.parsed.runbook, loaded.parsed.diagnostics);
   return loaded;
 }

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "base/duration.h"
+#include "base/text.h"
 
 namespace stagecraft::engine {
 namespace {
@@ -15,6 +17,33 @@ constexpr std::string_view kYellow = "33";
 constexpr std::string_view kBold = "1";
 constexpr std::string_view kDim = "2";
 
+// A step's output goes to the operator's terminal: a stray escape sequence could clear the
+// screen or retitle the window, a NUL or an invalid byte garble the line. Control characters
+// (tab excepted) and bytes that are not UTF-8 are shown as \xNN instead.
+void AppendPrintable(std::string_view text, std::string& out) {
+  for (char c : text) {
+    unsigned char byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f)
+      out += fmt::format("\\x{:02x}", byte);
+    else
+      out.push_back(c);
+  }
+}
+
+std::string Printable(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF output
+  std::string out;
+  out.reserve(line.size());
+  while (!line.empty()) {
+    std::optional<size_t> bad = FindInvalidUtf8(line);
+    AppendPrintable(line.substr(0, bad.value_or(line.size())), out);
+    if (!bad) break;
+    out += fmt::format("\\x{:02x}", static_cast<unsigned char>(line[*bad]));
+    line.remove_prefix(*bad + 1);
+  }
+  return out;
+}
+
 }  // namespace
 
 Console::Console(std::FILE* out, ConsoleOptions options)
@@ -23,7 +52,7 @@ Console::Console(std::FILE* out, ConsoleOptions options)
       splitter_([this](exec::Stream stream, std::string_view line) {
         if (quiet()) return;
         std::string_view bar = stream == exec::Stream::kStderr ? "  ! " : "  | ";
-        Write(fmt::format("{}{}\n", Paint(kDim, bar), line));
+        Write(fmt::format("{}{}\n", Paint(kDim, bar), Printable(line)));
       }),
       output_sink_(splitter_) {
   if (options_.live_status && options_.tick.count() > 0) ticker_ = std::thread([this] { Tick(); });

@@ -109,7 +109,10 @@ std::string OutcomeMessage(const ProcessOutcome& outcome) {
     case ProcessOutcome::Kind::kSignaled:
       return fmt::format("killed by {}", exec::SignalName(outcome.signal));
     case ProcessOutcome::Kind::kTimedOut:
-      return fmt::format("timed out after {}", FormatDuration(outcome.elapsed));
+      // A step that ignores SIGTERM only ends at the SIGKILL after the grace period; say so,
+      // or the elapsed time looks like a wrong timeout.
+      return fmt::format("timed out after {}{}", FormatDuration(outcome.elapsed),
+                         outcome.killed ? " (it ignored SIGTERM and was killed with SIGKILL)" : "");
     case ProcessOutcome::Kind::kInterrupted:
       return fmt::format("interrupted by {}", exec::SignalName(outcome.interrupt_signal));
     case ProcessOutcome::Kind::kSpawnFailed:

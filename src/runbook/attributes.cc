@@ -58,8 +58,9 @@ void ParseKeyValueList(std::string_view info, size_t pos, InfoString& out) {
         }
         ++pos;
       } else {
-        // Unquoted values run to whitespace; a capture regex may hold '}' only when quoted.
-        while (pos < info.size() && !IsSpace(info[pos]) && info[pos] != '}')
+        // Unquoted values run to whitespace, ',' or '}' (`{ name=a, timeout=5m }`); a value
+        // holding those, such as a capture regex, must be quoted.
+        while (pos < info.size() && !IsSpace(info[pos]) && info[pos] != '}' && info[pos] != ',')
           attribute.value.push_back(info[pos++]);
       }
     }

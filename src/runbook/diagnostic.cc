@@ -55,8 +55,30 @@ std::string FormatDiagnostic(std::string_view path, const SourceLines& source,
     out = fmt::format("{}:{}:{}: {}: {}\n", path, diagnostic.pos.line,
                       std::max(1, diagnostic.pos.column), label, diagnostic.message);
     std::string_view line = source.Line(diagnostic.pos.line);
+    int column = diagnostic.pos.column;
+    // A hostile or generated line can be megabytes long: show a window around the column.
+    constexpr size_t kWindow = 120;
+    std::string_view before;
+    std::string_view after;
+    if (line.size() > kWindow) {
+      auto is_continuation = [&](size_t i) {
+        return i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80;
+      };
+      size_t start = column > static_cast<int>(kWindow / 2) ? column - 1 - kWindow / 2 : 0;
+      start = std::min(start, line.size());
+      while (start > 0 && is_continuation(start))
+        --start;
+      size_t end = std::min(line.size(), start + kWindow);
+      while (end < line.size() && is_continuation(end))
+        ++end;
+      if (start > 0) before = "...";
+      if (end < line.size()) after = "...";
+      line = line.substr(start, end - start);
+      column -= static_cast<int>(start) - static_cast<int>(before.size());
+    }
     if (!TrimView(line).empty()) {
-      out += fmt::format("  {}\n  {}^\n", line, CaretIndent(line, diagnostic.pos.column));
+      std::string shown = fmt::format("{}{}{}", before, line, after);
+      out += fmt::format("  {}\n  {}^\n", shown, CaretIndent(shown, column));
     }
   } else {
     out = fmt::format("{}: {}: {}\n", path, label, diagnostic.message);

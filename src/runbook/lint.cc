@@ -183,6 +183,20 @@ bool LooksMutating(std::string_view script) {
   return false;
 }
 
+namespace {
+
+// What the shell actually runs: for a transcript, its commands without the output lines
+// pasted under them (output such as "Created /tmp/x" must not look like a command).
+std::string ExecutedScript(const Action& action) {
+  if (!action.is_transcript()) return action.block.text;
+  std::string script;
+  for (const auto& command : action.transcript)
+    script += command.command + "\n";
+  return script;
+}
+
+}  // namespace
+
 void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
   bool has_rollback_section =
       std::any_of(runbook.steps.begin(), runbook.steps.end(),
@@ -209,6 +223,12 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
       }
       ++line_number;
     }
+    if (action.attributes.background)
+      diagnostics.push_back({Severity::kWarning, action.block.pos,
+                             "'background' is not supported yet: the block runs in the "
+                             "foreground and the step waits for it",
+                             "start a long-running process with '&' (or nohup/setsid) inside "
+                             "the block; the step ends when the block's shell exits"});
     if (!any_command && !action.attributes.skip)
       diagnostics.push_back({Severity::kWarning, action.block.pos,
                              "block holds only comments; nothing runs",
@@ -231,7 +251,7 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
     if (step.kind == StepKind::kStep && !step.manual && !step.skip && !has_rollback_section &&
         !step.has_rollback()) {
       bool mutates = std::any_of(step.actions.begin(), step.actions.end(), [](const Action& a) {
-        return !a.attributes.skip && LooksMutating(a.block.text);
+        return !a.attributes.skip && LooksMutating(ExecutedScript(a));
       });
       if (mutates)
         diagnostics.push_back(

@@ -271,5 +271,21 @@ TEST(Lint, FindingsComeOutInSourceOrder) {
                                 }));
 }
 
+TEST(Lint, TranscriptOutputLinesDoNotLookMutating) {
+  auto result = ParseRunbook(
+      "book.md", "## Check\n```console\n$ ls /srv\nrm -rf old\ncp a b\n$ cat log\nkill 3\n```\n");
+  Lint(result.runbook, result.diagnostics);
+  EXPECT_TRUE(result.diagnostics.empty()) << result.diagnostics[0].message;
+}
+
+TEST(Lint, BackgroundAttributeWarnsThatItIsNotSupported) {
+  auto result = ParseRunbook("book.md", "## A\n```bash { background }\nls\n```\n");
+  Lint(result.runbook, result.diagnostics);
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_EQ(result.diagnostics[0].message,
+            "'background' is not supported yet: the block runs in the foreground and the step "
+            "waits for it");
+}
+
 }  // namespace
 }  // namespace stagecraft::runbook

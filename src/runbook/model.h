@@ -103,6 +103,9 @@ struct Step {
   std::optional<Millis> budget;
   std::optional<Millis> timeout;  // `<!-- stagecraft: timeout=... -->`
   bool manual = false;            // shown to the operator, confirmed, never executed
+  // Safe to run again when a resumed run finds it was interrupted mid-way:
+  // `<!-- stagecraft: idempotent -->`, or every action of the step is marked `idempotent`.
+  bool idempotent = false;
   bool skip = false;
   std::vector<Action> actions;
   std::vector<ChecklistItem> checklist;

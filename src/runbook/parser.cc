@@ -38,6 +38,11 @@ bool IsExecutableLanguage(std::string_view language) {
 
 namespace {
 
+// Block quotes and lists are walked recursively, and nested checklists become nested model
+// items that plan, lint and the engine recurse over too. A fixed bound keeps all of that
+// far from the stack limit; real guides nest a handful of levels.
+constexpr int kMaxNesting = 100;
+
 struct NodeDeleter {
   void operator()(cmark_node* node) const { cmark_node_free(node); }
 };
@@ -59,21 +64,28 @@ bool IsTasklistItem(cmark_node* node) {
 }
 
 void AppendPlainText(cmark_node* node, std::string& out) {
-  for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child)) {
-    switch (cmark_node_get_type(child)) {
+  // cmark's iterator walks without recursion: emphasis and links can nest tens of thousands
+  // deep in a hostile file, and the C++ stack must not depend on that.
+  cmark_iter* iter = cmark_iter_new(node);
+  for (cmark_event_type event = cmark_iter_next(iter); event != CMARK_EVENT_DONE;
+       event = cmark_iter_next(iter)) {
+    cmark_node* current = cmark_iter_get_node(iter);
+    if (event != CMARK_EVENT_ENTER || current == node) continue;
+    switch (cmark_node_get_type(current)) {
       case CMARK_NODE_TEXT:
       case CMARK_NODE_CODE:
       case CMARK_NODE_HTML_INLINE:
-        out += cmark_node_get_literal(child);
+        out += cmark_node_get_literal(current);
         break;
       case CMARK_NODE_SOFTBREAK:
       case CMARK_NODE_LINEBREAK:
         out += ' ';
         break;
       default:
-        AppendPlainText(child, out);
+        break;
     }
   }
+  cmark_iter_free(iter);
 }
 
 std::string PlainText(cmark_node* node) {
@@ -203,11 +215,14 @@ class Builder {
  private:
   void CollectSections(cmark_node* document);
   void BuildSection(int index);
-  void WalkContent(cmark_node* node, Step& step, ChecklistItem* item);
+  void WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth);
   void HandleParagraph(cmark_node* paragraph, Step& step);
   void HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item);
-  ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step);
+  ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step, int depth);
+  bool WithinNestingLimit(cmark_node* node, int depth);
   std::optional<Action> MakeAction(const Block& block);
+  SourcePos InfoPos(const Block& block);
+  Attributes ReadAttributes(const Block& block);
   Block ReadBlock(cmark_node* node);
   bool CheckFenceClosed(cmark_node* node);
   void ReadSignOffTable(cmark_node* table);
@@ -226,12 +241,30 @@ class Builder {
   std::vector<Section> sections_;
   std::map<int, int> phase_of_section_;
   std::vector<bool> name_is_explicit_;
+  bool nesting_reported_ = false;
+  int title_section_ = -1;  // the first H1, which gave the runbook its title
 
   // Label state while walking one section's content.
   Label pending_label_ = Label::kNone;
+  std::optional<SourcePos> ended_rollback_label_;  // a **Rollback:** just ended by a paragraph
   SourcePos pending_label_pos_;
   Action* last_action_ = nullptr;
 };
+
+// "Deploy (5 minutes) — blue/green" -> budget 5 minutes, title "Deploy — blue/green".
+std::optional<Millis> SplitBudget(const std::string& heading, std::string& title) {
+  size_t begin = std::string::npos;
+  size_t end = std::string::npos;
+  std::optional<Millis> budget = FindHeadingBudget(heading, &begin, &end);
+  if (!budget) {
+    title = heading;
+    return budget;
+  }
+  std::string before = Trim(std::string_view(heading).substr(0, begin));
+  std::string after = Trim(std::string_view(heading).substr(end));
+  title = before.empty() ? after : after.empty() ? before : before + " " + after;
+  return budget;
+}
 
 std::string FileStem(std::string_view path) {
   std::string_view name = path.substr(path.find_last_of('/') + 1);
@@ -245,7 +278,12 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
   if (!cmark_node_get_fenced(node, &fence_length, &offset, &fence_char)) return true;
   int start = cmark_node_get_start_line(node);
   int end = cmark_node_get_end_line(node);
-  std::string_view closing = TrimView(lines_.Line(end));
+  // Inside block quotes the closing fence line carries the quote markers (`> > ````).
+  std::string_view closing = lines_.Line(end);
+  while (!closing.empty() &&
+         (closing.front() == '>' || closing.front() == ' ' || closing.front() == '\t'))
+    closing.remove_prefix(1);
+  closing = TrimView(closing);
   size_t run = 0;
   while (run < closing.size() && closing[run] == fence_char)
     ++run;
@@ -258,9 +296,6 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
 
 Block Builder::ReadBlock(cmark_node* node) {
   Block block;
-  const char* info = cmark_node_get_fence_info(node);
-  block.info = info ? info : "";
-  block.language = ParseInfoString(block.info).language;
   const char* literal = cmark_node_get_literal(node);
   block.text = literal ? literal : "";
   block.pos = PosOf(node);
@@ -268,24 +303,49 @@ Block Builder::ReadBlock(cmark_node* node) {
   int offset = 0;
   char fence_char = 0;
   bool fenced = cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
+  const char* info = cmark_node_get_fence_info(node);
+  block.info = info ? info : "";
+  if (fenced) {
+    // cmark resolves backslash escapes and entities in the info string, which would turn
+    // capture="V:/\d+\.\d+/" into a different regex: take the info string as written.
+    std::string_view line = lines_.Line(block.pos.line);
+    size_t at = std::min(line.size(), static_cast<size_t>(std::max(0, block.pos.column - 1)));
+    while (at < line.size() && (line[at] == ' ' || line[at] == '\t'))
+      ++at;
+    size_t run = 0;
+    while (at + run < line.size() && line[at + run] == fence_char)
+      ++run;
+    if (run >= static_cast<size_t>(fence_length) && run > 0)
+      block.info = Trim(line.substr(at + run));
+  }
+  block.language = ParseInfoString(block.info).language;
   block.first_line = block.pos.line + (fenced ? 1 : 0);
   return block;
 }
 
-std::optional<Action> Builder::MakeAction(const Block& block) {
-  InfoString info = ParseInfoString(block.info);
+SourcePos Builder::InfoPos(const Block& block) {
   // The info string starts after the fence characters and any spaces.
   std::string_view fence_line = lines_.Line(block.pos.line);
   size_t info_offset = fence_line.find(TrimView(block.info).substr(0, 1), block.pos.column - 1);
   if (TrimView(block.info).empty() || info_offset == std::string_view::npos)
     info_offset = block.pos.column - 1;
-  SourcePos info_pos{block.pos.line, static_cast<int>(info_offset) + 1};
-  if (!info.error.empty()) {
+  return {block.pos.line, static_cast<int>(info_offset) + 1};
+}
+
+// Parses and checks the block's attributes, reporting problems at their columns.
+Attributes Builder::ReadAttributes(const Block& block) {
+  InfoString info = ParseInfoString(block.info);
+  SourcePos info_pos = InfoPos(block);
+  if (!info.error.empty())
     Error({info_pos.line, info_pos.column + static_cast<int>(info.error_offset)}, info.error);
-  }
+  return ResolveAttributes(info.attributes, info_pos, result_.diagnostics);
+}
+
+std::optional<Action> Builder::MakeAction(const Block& block) {
+  InfoString info = ParseInfoString(block.info);
   Action action;
   action.block = block;
-  action.attributes = ResolveAttributes(info.attributes, info_pos, result_.diagnostics);
+  action.attributes = ReadAttributes(block);
   const std::string& language = info.language;
   if (language == "console" || language == "terminal") {
     action.transcript = ParseTranscript(block, block.pos.column);
@@ -330,10 +390,22 @@ void Builder::HandleParagraph(cmark_node* paragraph, Step& step) {
     } else if (pending_label_ == Label::kRollback) {
       step.rollback_notes.push_back(text);
     }
+    // A label covers the blocks right after it, and a list under it ("**Rollback:**" then
+    // bullet points). A paragraph of its own ends it: otherwise a later, unrelated block
+    // would silently become a compensation or troubleshooting text.
+    cmark_node* parent = cmark_node_parent(paragraph);
+    if (!parent || cmark_node_get_type(parent) != CMARK_NODE_ITEM) {
+      // "**Rollback:**", "If needed, run:", then a bash block: that block now runs in the
+      // normal flow. Remember the label so the block can be flagged, since running an undo
+      // by accident is worse than not running it.
+      if (pending_label_ == Label::kRollback) ended_rollback_label_ = pending_label_pos_;
+      pending_label_ = Label::kNone;
+    }
     return;
   }
   Label label = ClassifyLabel(label_text);
   SourcePos pos = PosOf(paragraph);
+  ended_rollback_label_.reset();
   pending_label_ = label;
   pending_label_pos_ = pos;
   if (rest.empty()) {
@@ -381,6 +453,15 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
   Block block = ReadBlock(node);
   Label label = pending_label_;
   pending_label_ = Label::kNone;
+  std::optional<SourcePos> ended_rollback = ended_rollback_label_;
+  ended_rollback_label_.reset();
+  if (ended_rollback && label == Label::kNone && IsExecutableLanguage(block.language))
+    Warn(block.pos,
+         fmt::format("this block runs in the normal flow: the **Rollback:** label at line {} "
+                     "was ended by the paragraph in between",
+                     ended_rollback->line),
+         "put the block right after the label, with the explanation in the label's own "
+         "paragraph: **Rollback:** If needed, run:");
   auto needs_action = [&](const char* what) {
     if (last_action_) return true;
     Error(block.pos, fmt::format("{} block has no preceding action to check", what),
@@ -409,15 +490,19 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
         return;
       }
       if (last_action_) {
+        // Checked like an action's, though only the block itself is kept.
+        (void)ReadAttributes(block);
         last_action_->verifications.push_back(block);
         return;
       }
       break;  // a verification that stands alone is simply an action of the step
     case Label::kRollback:
-      if (IsExecutableLanguage(block.language))
+      if (IsExecutableLanguage(block.language)) {
+        (void)ReadAttributes(block);
         step.compensation.push_back(block);
-      else
+      } else {
         step.rollback_notes.push_back(Trim(block.text));
+      }
       return;
     case Label::kTroubleshooting:
       if (!step.troubleshooting.empty()) step.troubleshooting += '\n';
@@ -439,7 +524,7 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
   }
 }
 
-ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step) {
+ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step, int depth) {
   ChecklistItem item;
   item.pos = PosOf(item_node);
   item.ticked_in_source = cmark_gfm_extensions_get_tasklist_item_checked(item_node);
@@ -451,7 +536,7 @@ ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step) {
       item.text = PlainText(child);
       continue;
     }
-    WalkContent(child, step, &item);
+    WalkContent(child, step, &item, depth);
   }
   // Pointers into item.actions die when the item is moved; the label state must not
   // outlive the item.
@@ -460,7 +545,19 @@ ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step) {
   return item;
 }
 
-void Builder::WalkContent(cmark_node* node, Step& step, ChecklistItem* item) {
+bool Builder::WithinNestingLimit(cmark_node* node, int depth) {
+  if (depth <= kMaxNesting) return true;
+  // Once is enough: every deeper level would repeat the same finding.
+  if (!nesting_reported_) {
+    nesting_reported_ = true;
+    result_.unusable = true;
+    Error(PosOf(node), fmt::format("nesting deeper than {} levels", kMaxNesting),
+          "block quotes and lists nest at most this deep in a runbook; flatten the document");
+  }
+  return false;
+}
+
+void Builder::WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth) {
   switch (cmark_node_get_type(node)) {
     case CMARK_NODE_PARAGRAPH:
       HandleParagraph(node, step);
@@ -476,23 +573,29 @@ void Builder::WalkContent(cmark_node* node, Step& step, ChecklistItem* item) {
       return;
     }
     case CMARK_NODE_LIST:
+      if (!WithinNestingLimit(node, depth + 1)) return;
       for (cmark_node* child = cmark_node_first_child(node); child;
            child = cmark_node_next(child)) {
         if (IsTasklistItem(child)) {
-          ChecklistItem checklist_item = ReadChecklistItem(child, step);
+          ChecklistItem checklist_item = ReadChecklistItem(child, step, depth + 1);
           if (item)
             item->children.push_back(std::move(checklist_item));
           else
             step.checklist.push_back(std::move(checklist_item));
         } else {
-          WalkContent(child, step, item);
+          WalkContent(child, step, item, depth + 1);
         }
       }
       return;
     case CMARK_NODE_ITEM:
-    case CMARK_NODE_BLOCK_QUOTE:
+      // The list around the item already counted this level.
       for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child))
-        WalkContent(child, step, item);
+        WalkContent(child, step, item, depth);
+      return;
+    case CMARK_NODE_BLOCK_QUOTE:
+      if (!WithinNestingLimit(node, depth + 1)) return;
+      for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child))
+        WalkContent(child, step, item, depth + 1);
       return;
     default:
       if (TypeString(node) == "table") return;  // tables are read only in sign-off sections
@@ -536,14 +639,21 @@ void Builder::CollectSections(cmark_node* document) {
     while (open.size() > 1 && sections_[open.back()].level >= section.level)
       open.pop_back();
     section.parent = open.back();
-    if (section.level == 1 && runbook_.title.empty()) runbook_.title = section.title;
+    if (section.level == 1 && runbook_.title.empty()) {
+      runbook_.title = section.title;
+      title_section_ = static_cast<int>(sections_.size());
+    }
     sections_.push_back(std::move(section));
     open.push_back(static_cast<int>(sections_.size()) - 1);
   }
   for (size_t i = 1; i < sections_.size(); ++i) {
     Section& section = sections_[i];
     const Section& parent = sections_[section.parent];
-    SectionKind own = section.directives.kind.value_or(ClassifyTitle(section.title));
+    // The document's title names the whole runbook ("# Rollback drill for orders"); its words
+    // must not turn every section under it into documentation or rollback.
+    SectionKind by_title =
+        static_cast<int>(i) == title_section_ ? SectionKind::kNormal : ClassifyTitle(section.title);
+    SectionKind own = section.directives.kind.value_or(by_title);
     section.kind = own != SectionKind::kNormal ? own : parent.kind;
     section.skip = section.directives.skip || parent.skip;
   }
@@ -558,10 +668,7 @@ void Builder::BuildSection(int index) {
     return;
   }
   Step step;
-  size_t budget_begin = std::string::npos;
-  step.budget = FindHeadingBudget(section.title, &budget_begin);
-  step.title = budget_begin == std::string::npos ? section.title
-                                                 : Trim(section.title.substr(0, budget_begin));
+  step.budget = SplitBudget(section.title, step.title);
   if (index == 0) step.title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
   step.pos = index == 0 && !section.content.empty() ? PosOf(section.content.front()) : section.pos;
   step.manual = section.directives.manual;
@@ -579,20 +686,23 @@ void Builder::BuildSection(int index) {
       step.kind = section.directives.preflight ? StepKind::kPreflight : StepKind::kStep;
   }
   pending_label_ = Label::kNone;
+  ended_rollback_label_.reset();
   last_action_ = nullptr;
   for (cmark_node* node : section.content)
-    WalkContent(node, step, nullptr);
+    WalkContent(node, step, nullptr, 0);
   last_action_ = nullptr;
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
+  step.idempotent = section.directives.idempotent ||
+                    (!step.actions.empty() &&
+                     std::all_of(step.actions.begin(), step.actions.end(),
+                                 [](const Action& a) { return a.attributes.idempotent; }));
 
   if (section.parent > 0) {
     auto found = phase_of_section_.find(section.parent);
     if (found == phase_of_section_.end()) {
       const Section& parent = sections_[section.parent];
       Phase phase;
-      size_t begin = std::string::npos;
-      phase.budget = FindHeadingBudget(parent.title, &begin);
-      phase.title = begin == std::string::npos ? parent.title : Trim(parent.title.substr(0, begin));
+      phase.budget = SplitBudget(parent.title, phase.title);
       phase.pos = parent.pos;
       runbook_.phases.push_back(phase);
       found = phase_of_section_.emplace(section.parent, runbook_.phases.size() - 1).first;
@@ -621,9 +731,11 @@ std::string WithoutNumbering(std::string_view title) {
          (std::isdigit(static_cast<unsigned char>(rest[pos])) || rest[pos] == '.'))
     ++pos;
   if (pos == 0) return std::string(title);
-  // "30 Minutes Before" is a title, not a number: bare numbering ends in '.', ':' or ')'.
-  bool punctuated =
-      rest[pos - 1] == '.' || (pos < rest.size() && (rest[pos] == ':' || rest[pos] == ')'));
+  // "30 Minutes Before" is a title, not a number: bare numbering ends in '.', ':' or ')',
+  // or is dotted like a section number ("1.3 Deploy").
+  bool dotted = rest.substr(0, pos).find('.') != std::string_view::npos;
+  bool punctuated = dotted || rest[pos - 1] == '.' ||
+                    (pos < rest.size() && (rest[pos] == ':' || rest[pos] == ')'));
   if (!after_keyword && !punctuated) return std::string(title);
   while (pos < rest.size() &&
          (rest[pos] == ':' || rest[pos] == ')' || rest[pos] == '-' || rest[pos] == ' '))

@@ -16,6 +16,9 @@ namespace stagecraft::runbook {
 struct ParseResult {
   Runbook runbook;
   Diagnostics diagnostics;  // in source order
+  // The document could not be read completely (e.g. nesting beyond the parser's limit); its
+  // errors explain why, and no command should use the model.
+  bool unusable = false;
 };
 
 // Parses `source` (already checked to be UTF-8 text, see LoadRunbookSource). Never fails:

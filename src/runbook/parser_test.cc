@@ -388,5 +388,166 @@ TEST(Parser, InterpreterFollowsTheLanguage) {
   EXPECT_EQ(actions[2].interpreter, "sh");
 }
 
+TEST(Parser, DocumentTitleDoesNotGiveItsKindToEverySection) {
+  auto result =
+      Parse("# Rollback drill\n## Upgrade\n```bash\nx\n```\n## Rollback\n```bash\ny\n```\n");
+  EXPECT_EQ(StepNames(result.runbook), std::vector<std::string>{"upgrade"});
+  EXPECT_EQ(StepNames(result.runbook, StepKind::kRollback), std::vector<std::string>{"rollback"});
+  auto documented = Parse("# References\n## Deploy\n```bash\nx\n```\n");
+  EXPECT_EQ(StepNames(documented.runbook), std::vector<std::string>{"deploy"});
+}
+
+TEST(Parser, RollbackLabelEndsAtTheNextParagraph) {
+  auto result = Parse(
+      "## A\n```bash\nx\n```\n\n**Rollback:**\n\nRestore by hand.\n\nThen check the site.\n\n"
+      "```bash\ncurl site\n```\n");
+  const Step& step = result.runbook.steps[0];
+  EXPECT_EQ(step.rollback_notes, std::vector<std::string>{"Restore by hand."});
+  EXPECT_TRUE(step.compensation.empty());
+  EXPECT_EQ(step.actions.size(), 2u);
+  // Running what may have been meant as an undo deserves a warning.
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"12:1 warning: this block runs in the normal flow: the "
+                                     "**Rollback:** label at line 6 was ended by the paragraph "
+                                     "in between"});
+}
+
+TEST(Parser, TroubleshootingLabelDoesNotSwallowLaterBlocks) {
+  auto result = Parse(
+      "## A\n```bash\nx\n```\n\n**Troubleshooting:**\n\nRetry once.\n\nNow deploy:\n\n"
+      "```bash\ndeploy\n```\n");
+  const Step& step = result.runbook.steps[0];
+  EXPECT_EQ(step.troubleshooting, "Retry once.");
+  ASSERT_EQ(step.actions.size(), 2u);
+  EXPECT_EQ(step.actions[1].block.text, "deploy\n");
+}
+
+TEST(Parser, RollbackLabelCoversTheListUnderItAndTheBlockAfter) {
+  auto result = Parse(
+      "## A\n```bash\nx\n```\n\n**Rollback:**\n- stop traffic\n- restore\n\n"
+      "```bash\nundo\n```\n");
+  const Step& step = result.runbook.steps[0];
+  EXPECT_EQ(step.rollback_notes, (std::vector<std::string>{"stop traffic", "restore"}));
+  ASSERT_EQ(step.compensation.size(), 1u);
+  EXPECT_EQ(step.actions.size(), 1u);
+}
+
+TEST(Parser, SectionKindsMatchWholeWordsOnly) {
+  auto result = Parse(
+      "## User Preferences\n```bash\na\n```\n## Contactsync Setup\n```bash\nb\n```\n"
+      "## References\n```bash\nr\n```\n## Troubleshooting Guide\n```bash\nt\n```\n");
+  EXPECT_EQ(StepNames(result.runbook),
+            (std::vector<std::string>{"user-preferences", "contactsync-setup"}));
+}
+
+TEST(Parser, InfoStringIsReadAsWrittenWithBackslashes) {
+  auto result =
+      Parse("## A\n```bash { capture=\"V:/v(\\d+\\.\\d+)/\" name=\"say \\\"hi\\\"\" }\nx\n```\n");
+  ASSERT_EQ(result.runbook.steps.size(), 1u);
+  const Attributes& attributes = result.runbook.steps[0].actions[0].attributes;
+  ASSERT_TRUE(attributes.capture);
+  EXPECT_EQ(attributes.capture->regex, "v(\\d+\\.\\d+)");
+  EXPECT_EQ(attributes.name, "say \"hi\"");
+}
+
+TEST(Parser, UnquotedAttributeValuesStopAtCommas) {
+  auto result = Parse("## A\n```bash { name=build, timeout=5m, retries=2 }\nx\n```\n");
+  EXPECT_TRUE(Messages(result).empty()) << Messages(result)[0];
+  const Attributes& attributes = result.runbook.steps[0].actions[0].attributes;
+  EXPECT_EQ(attributes.name, "build");
+  EXPECT_EQ(attributes.timeout, Millis(300'000));
+  EXPECT_EQ(attributes.retries, 2);
+}
+
+TEST(Parser, TitleTextAfterTheBudgetIsKept) {
+  auto result = Parse(
+      "## Release (1 hour) \xE2\x80\x94 phase one\n### Deploy (5 minutes) \xE2\x80\x94 blue/green\n"
+      "```bash\nx\n```\n");
+  ASSERT_EQ(result.runbook.steps.size(), 1u);
+  EXPECT_EQ(result.runbook.steps[0].title, "Deploy \xE2\x80\x94 blue/green");
+  EXPECT_EQ(result.runbook.steps[0].budget, Millis(300'000));
+  EXPECT_EQ(result.runbook.phases[0].title, "Release \xE2\x80\x94 phase one");
+}
+
+TEST(Parser, DottedSectionNumbersAreStrippedFromNames) {
+  auto result = Parse("## 1.3 Deploy\n```bash\nx\n```\n## 2.10.1 Verify\n```bash\ny\n```\n");
+  EXPECT_EQ(StepNames(result.runbook), (std::vector<std::string>{"deploy", "verify"}));
+}
+
+TEST(Parser, AttributesOfRollbackAndVerificationBlocksAreChecked) {
+  auto result = Parse(
+      "## A\n```bash\nx\n```\n\n**Verification:**\n```bash { timeout=5parsecs }\nv\n```\n\n"
+      "**Rollback:**\n```bash { retrys=2 }\nundo\n```\n");
+  EXPECT_EQ(Messages(result),
+            (std::vector<std::string>{
+                "7:11 error: invalid duration '5parsecs' (expected a number with a unit, e.g. "
+                "30s, 5m, 1h30m) for timeout",
+                "12:11 warning: unknown attribute 'retrys'; did you mean 'retries'?"}));
+}
+
+TEST(Parser, IdempotentAndBackgroundAreInTheModel) {
+  auto result = Parse(
+      "## A\n```bash { idempotent background }\nx\n```\n## B\n<!-- stagecraft: idempotent -->\n"
+      "```bash\ny\n```\n```bash { idempotent }\nz\n```\n");
+  const auto& steps = result.runbook.steps;
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_TRUE(steps[0].actions[0].attributes.idempotent);
+  EXPECT_TRUE(steps[0].actions[0].attributes.background);
+  EXPECT_TRUE(steps[0].idempotent);  // its only action is idempotent
+  EXPECT_TRUE(steps[1].idempotent);  // the directive covers the step
+  auto partly = Parse("## A\n```bash { idempotent }\nx\n```\n```bash\ny\n```\n");
+  EXPECT_FALSE(partly.runbook.steps[0].idempotent);
+}
+
+TEST(Parser, ClosedFenceInsideABlockQuoteIsClosed) {
+  auto result = Parse("## A\n> ```bash\n> make\n> ```\n");
+  EXPECT_TRUE(Messages(result).empty());
+  ASSERT_EQ(result.runbook.steps.size(), 1u);
+  EXPECT_EQ(result.runbook.steps[0].actions[0].block.text, "make\n");
+}
+
+TEST(Parser, HundredThousandNestedBlockQuotesAreAnErrorNotACrash) {
+  std::string markdown = "## Step\n\n";
+  std::string quotes;
+  for (int i = 0; i < 100'000; ++i)
+    quotes += "> ";
+  markdown += quotes + "```bash\n" + quotes + "true\n" + quotes + "```\n";
+  auto result = Parse(markdown);
+  EXPECT_TRUE(result.unusable);
+  // The 101st '>' is the level too many; it sits at byte 201 of line 3.
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"3:201 error: nesting deeper than 100 levels"});
+}
+
+TEST(Parser, DeeplyNestedListsAreAnError) {
+  std::string markdown = "## Step\n\n";
+  for (int i = 0; i < 150; ++i)
+    markdown += "- ";
+  markdown += "[ ] item\n";
+  auto result = Parse(markdown);
+  EXPECT_TRUE(result.unusable);
+  EXPECT_EQ(Messages(result),
+            std::vector<std::string>{"3:201 error: nesting deeper than 100 levels"});
+}
+
+TEST(Parser, NestingAtTheLimitIsAccepted) {
+  std::string markdown = "## Step\n\n";
+  std::string quotes;
+  for (int i = 0; i < 100; ++i)
+    quotes += "> ";
+  markdown += quotes + "```bash\n" + quotes + "true\n" + quotes + "```\n";
+  auto result = Parse(markdown);
+  EXPECT_FALSE(result.unusable);
+  EXPECT_TRUE(Messages(result).empty());
+  ASSERT_EQ(result.runbook.steps.size(), 1u);
+  EXPECT_EQ(result.runbook.steps[0].actions.size(), 1u);
+}
+
+TEST(Parser, DeeplyNestedEmphasisInAHeadingDoesNotRecurse) {
+  std::string stars(50'000, '*');
+  auto result = Parse("# " + stars + "deep" + stars + "\n## A\n```bash\ntrue\n```\n");
+  EXPECT_NE(result.runbook.title.find("deep"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stagecraft::runbook

@@ -2,13 +2,34 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "base/text.h"
 
 namespace stagecraft::runbook {
 
+namespace {
+
+bool IsWordChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+}  // namespace
+
 SectionKind ClassifyTitle(std::string_view title) {
   std::string lower = ToLower(title);
-  auto has = [&](std::string_view word) { return lower.find(word) != std::string::npos; };
+  // Whole words only: "references" must not match "Preferences", nor "contacts" "Contactsync".
+  // "troubleshoot" is a stem ("Troubleshooting") and may run on.
+  auto has = [&](std::string_view word) {
+    bool stem = word == "troubleshoot";
+    for (size_t at = lower.find(word); at != std::string::npos; at = lower.find(word, at + 1)) {
+      size_t end = at + word.size();
+      if (at > 0 && IsWordChar(lower[at - 1])) continue;
+      if (!stem && end < lower.size() && IsWordChar(lower[end])) continue;
+      return true;
+    }
+    return false;
+  };
   if (has("rollback") || has("roll back") || has("roll-back")) return SectionKind::kRollback;
   if (has("troubleshoot") || has("contacts") || has("escalation") || has("references"))
     return SectionKind::kDocumentation;
@@ -24,8 +45,8 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
   text = TrimView(text.substr(4, text.size() - 7));
   if (!StartsWith(text, "stagecraft:")) return false;
   text = TrimView(text.substr(11));
-  static const std::vector<std::string> known = {"skip",          "manual", "rollback", "preflight",
-                                                 "documentation", "name",   "timeout"};
+  static const std::vector<std::string> known = {
+      "skip", "manual", "rollback", "preflight", "documentation", "name", "timeout", "idempotent"};
   size_t pos_in_text = 0;
   while (pos_in_text < text.size()) {
     while (pos_in_text < text.size() && (text[pos_in_text] == ' ' || text[pos_in_text] == ','))
@@ -49,6 +70,8 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
       out.kind = SectionKind::kDocumentation;
     } else if (key == "preflight") {
       out.preflight = true;
+    } else if (key == "idempotent") {
+      out.idempotent = true;
     } else if (key == "name" && !value.empty()) {
       out.name = value;
     } else if (key == "timeout" && !value.empty()) {
@@ -69,7 +92,8 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
            suggestion ? fmt::format("unknown stagecraft directive '{}'; did you mean '{}'?", key,
                                     *suggestion)
                       : fmt::format("unknown stagecraft directive '{}'", key),
-           "directives: skip, manual, rollback, preflight, documentation, name=..., timeout=..."});
+           "directives: skip, manual, rollback, preflight, documentation, idempotent, name=..., "
+           "timeout=..."});
     }
   }
   return true;

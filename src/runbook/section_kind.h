@@ -28,6 +28,7 @@ struct Directives {
   bool skip = false;
   bool manual = false;
   bool preflight = false;
+  bool idempotent = false;
   std::optional<std::string> name;
   std::optional<Millis> timeout;
 };

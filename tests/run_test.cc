@@ -1,0 +1,293 @@
+// End-to-end tests of `stagecraft run` on the fixture runbooks in tests/fixtures/run/: real
+// processes, real signals, real files. Each test copies its fixture into a fresh TempDir and
+// runs there, so blocks (and the engine's state directory) only ever touch that directory.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "base/text.h"
+#include "support/binary_runner.h"
+
+namespace stagecraft::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Copies tests/fixtures/run/NAME.md into `dir` and returns the file name to run.
+std::string UseFixture(const TempDir& dir, const std::string& name) {
+  std::string file = name + ".md";
+  fs::copy_file(TestsDir() + "/fixtures/run/" + file, dir.File(file));
+  return file;
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::vector<int> ReadPids(const std::string& path) {
+  std::vector<int> pids;
+  std::ifstream in(path);
+  for (int pid = 0; in >> pid;)
+    pids.push_back(pid);
+  return pids;
+}
+
+// A process is gone when kill(0) fails; a zombie still counts as alive until someone reaps
+// it, so give init a moment.
+bool ProcessGone(int pid) {
+  for (int i = 0; i < 200; ++i) {
+    if (kill(pid, 0) != 0) return true;
+    usleep(10'000);
+  }
+  return false;
+}
+
+// Every file under `root` with its contents, and every symlink with its target.
+std::map<std::string, std::string> Snapshot(const std::string& root) {
+  std::map<std::string, std::string> tree;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    std::string relative = fs::relative(entry.path(), root).string();
+    if (entry.is_symlink())
+      tree[relative] = "-> " + fs::read_symlink(entry.path()).string();
+    else if (entry.is_directory())
+      tree[relative + "/"] = "";
+    else
+      tree[relative] = ReadFile(entry.path().string());
+  }
+  return tree;
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+TEST(Run, FailingStepRollbackRestoresTheFileTree) {
+  TempDir dir;
+  fs::create_directories(dir.File("site/current/img"));
+  WriteFile(dir.File("site/current/index.html"), "v1\n");
+  WriteFile(dir.File("site/current/img/logo.svg"), "<svg/>\n");
+  WriteFile(dir.File("site/config.ini"), "version=1\n");
+  auto before = Snapshot(dir.File("site"));
+  auto file = UseFixture(dir, "rollback-restores-tree");
+  auto result = RunStagecraft({"run", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out, "smoke test fails")) << result.out;
+  EXPECT_TRUE(Contains(result.out, "ok undo upgrade-the-site")) << result.out;
+  EXPECT_TRUE(Contains(result.out, "step smoke-test FAILED: exited with status 3; rolled back"))
+      << result.out;
+  EXPECT_EQ(Snapshot(dir.File("site")), before);
+}
+
+TEST(Run, NoProcessOutlivesATimedOutStep) {
+  TempDir dir;
+  auto file = UseFixture(dir, "timeout-kills-tree");
+  auto start = Clock::now();
+  auto result = RunStagecraft({"run", file}, dir.path());
+  EXPECT_LT(SecondsSince(start), 20);
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out, "FAILED line 8: timed out after 2s")) << result.out;
+  std::vector<int> pids = ReadPids(dir.File("pids"));
+  std::vector<int> setsid = ReadPids(dir.File("pids.setsid"));
+  pids.insert(pids.end(), setsid.begin(), setsid.end());
+  // sleep, the subshell and its sleep, setsid sleep, setsid bash.
+  ASSERT_EQ(pids.size(), 5u) << ReadFile(dir.File("pids"));
+  for (int pid : pids) {
+    EXPECT_TRUE(ProcessGone(pid)) << "pid " << pid << " outlived the run";
+    if (!ProcessGone(pid)) kill(pid, SIGKILL);
+  }
+}
+
+TEST(Run, DaemonHoldingStdoutDoesNotHangTheRun) {
+  TempDir dir;
+  auto file = UseFixture(dir, "daemon-keeps-stdout");
+  auto start = Clock::now();
+  auto result = RunStagecraft({"run", file}, dir.path());
+  EXPECT_LT(SecondsSince(start), 30);  // the daemon sleeps for 60
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out, "  | started\n")) << result.out;
+  EXPECT_TRUE(Contains(result.out, "  | next step ran\n")) << result.out;
+  for (int pid : ReadPids(dir.File("daemon.pid")))
+    kill(pid, SIGKILL);
+}
+
+TEST(Run, StepIgnoringSigtermIsKilledAfterTheGracePeriod) {
+  TempDir dir;
+  auto file = UseFixture(dir, "ignores-sigterm");
+  auto start = Clock::now();
+  auto result = RunStagecraft({"run", file}, dir.path());
+  double elapsed = SecondsSince(start);
+  // 1 s timeout, then SIGTERM is ignored for the 5 s grace, then SIGKILL.
+  EXPECT_GE(elapsed, 5.5);
+  EXPECT_LT(elapsed, 30);
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out, "FAILED line 5: timed out after")) << result.out;
+  EXPECT_TRUE(Contains(result.out, "(it ignored SIGTERM and was killed with SIGKILL)"))
+      << result.out;
+  for (int pid : ReadPids(dir.File("stubborn.pid")))
+    EXPECT_TRUE(ProcessGone(pid));
+}
+
+TEST(Run, StepReadingStdinGetsEndOfFile) {
+  TempDir dir;
+  auto file = UseFixture(dir, "reads-stdin");
+  auto result = RunStagecraft({"run", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out, "  | stdin at EOF\n  | cat returned\n")) << result.out;
+}
+
+TEST(Run, MissingInterpreterStopsBeforeAnythingRuns) {
+  TempDir dir;
+  auto file = UseFixture(dir, "missing-interpreter");
+  auto result = RunStagecraft({"run", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out + result.err,
+                       "missing-interpreter.md:11: interpreter 'ruby' is not installed (not on "
+                       "PATH)"))
+      << result.out << result.err;
+  EXPECT_FALSE(fs::exists(dir.File("ran-bash")));
+}
+
+TEST(Run, NonexistentCwdAttributeFailsTheStep) {
+  TempDir dir;
+  auto file = UseFixture(dir, "missing-cwd");
+  auto result = RunStagecraft({"run", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out, "FAILED line 5: working directory '" + dir.path() +
+                                       "/no/such/dir' does not exist"))
+      << result.out;
+  EXPECT_FALSE(fs::exists(dir.File("ran")));
+}
+
+TEST(Run, CaptureRegexThatNeverMatchesFailsTheStep) {
+  TempDir dir;
+  auto file = UseFixture(dir, "capture-no-match");
+  auto result = RunStagecraft({"run", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_TRUE(
+      Contains(result.out, "capture regex /version (\\d+\\.\\d+)/ did not match the output"))
+      << result.out;
+  EXPECT_FALSE(fs::exists(dir.File("used-version")));
+}
+
+TEST(Run, HugeOutputWithQuietStaysSmall) {
+  TempDir dir;
+  auto file = UseFixture(dir, "huge-output");
+  // 512 MiB keeps the test short on a small machine; bench/ streams 1 GiB.
+  auto result = RunStagecraft({"run", "--quiet", "--var", "BYTES=512M", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 0) << result.out.substr(0, 2000) << result.err;
+  EXPECT_LT(result.out.size(), 4096u);
+  EXPECT_GT(result.max_rss_kib, 0);
+  EXPECT_LT(result.max_rss_kib, 64 * 1024);
+}
+
+TEST(Run, BinaryOutputIsShownEscaped) {
+  TempDir dir;
+  auto file = UseFixture(dir, "binary-output");
+  auto result = RunStagecraft({"run", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "  | nul:\\x00:ff:\\xff\\xfe:esc:\\x1b[2J:bell:\\x07:end\n"))
+      << result.out.substr(0, 500);
+  EXPECT_TRUE(Contains(result.out, "  | done\n"));
+  // Nothing raw reaches the terminal: no NUL, no escape, and the output is valid UTF-8.
+  EXPECT_EQ(result.out.find('\0'), std::string::npos);
+  EXPECT_EQ(result.out.find('\x1b'), std::string::npos);
+  EXPECT_FALSE(FindInvalidUtf8(result.out)) << result.out.substr(0, 200);
+}
+
+TEST(Run, SigintMidStepRollsBackAndExits130) {
+  TempDir dir;
+  auto file = UseFixture(dir, "interrupt");
+  RunningStagecraft run({"run", file}, dir.path());
+  ASSERT_TRUE(WaitForFile(dir.File("started"), 20));
+  kill(run.pid(), SIGINT);
+  auto result = run.Wait();
+  EXPECT_EQ(result.exit_code, 130) << result.out << result.err;
+  EXPECT_TRUE(fs::exists(dir.File("rolled-back"))) << result.out;
+  EXPECT_FALSE(fs::exists(dir.File("prepared")));
+  EXPECT_TRUE(Contains(result.out, "interrupted by SIGINT")) << result.out;
+}
+
+TEST(Run, SigkillOfTheStepNamesTheSignal) {
+  TempDir dir;
+  auto file = UseFixture(dir, "child-killed");
+  RunningStagecraft run({"run", file}, dir.path());
+  ASSERT_TRUE(WaitForFile(dir.File("victim.pid"), 20));
+  usleep(100'000);  // the pid file exists before its content is flushed
+  std::vector<int> pids = ReadPids(dir.File("victim.pid"));
+  ASSERT_EQ(pids.size(), 1u);
+  kill(pids[0], SIGKILL);
+  auto result = run.Wait();
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out, "killed by SIGKILL")) << result.out;
+}
+
+TEST(Run, GateWithoutATerminalStopsWithAClearMessage) {
+  TempDir dir;
+  auto file = UseFixture(dir, "gate");
+  auto result = RunStagecraft({"run", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out,
+                       "needs approval and there is no terminal to ask: rerun with --yes or "
+                       "--approve dangerous"))
+      << result.out;
+  EXPECT_FALSE(fs::exists(dir.File("ran")));
+  auto approved = RunStagecraft({"run", "--yes", file}, dir.path());
+  EXPECT_EQ(approved.exit_code, 0) << approved.out;
+  EXPECT_TRUE(fs::exists(dir.File("ran")));
+}
+
+TEST(Run, DryRunRunsNothingAndMasksSecrets) {
+  TempDir dir;
+  auto file = UseFixture(dir, "dry-run");
+  setenv("STAGECRAFT_TEST_TOKEN", "tok-8f3a9c", 1);
+  auto result = RunStagecraft({"run", "--dry-run", file}, dir.path());
+  unsetenv("STAGECRAFT_TEST_TOKEN");
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_FALSE(fs::exists(dir.File("must-not-exist")));
+  EXPECT_TRUE(Contains(result.out, "DB_PASSWORD=***")) << result.out;
+  EXPECT_TRUE(Contains(result.out, "REGION=eu-west-1")) << result.out;
+  EXPECT_FALSE(Contains(result.out + result.err, "hunter2")) << result.out;
+  EXPECT_FALSE(Contains(result.out + result.err, "tok-8f3a9c")) << result.out;
+  EXPECT_TRUE(Contains(result.out, "touch must-not-exist")) << result.out;
+}
+
+TEST(Run, ProtectedEnvironmentWithoutConfirmationIsRefused) {
+  TempDir dir;
+  auto file = UseFixture(dir, "protected");
+  auto result = RunStagecraft({"run", "--env", "production", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out + result.err,
+                       "environment 'production' is protected: run on a terminal and type its "
+                       "name, or pass --confirm-env production"))
+      << result.out << result.err;
+  EXPECT_FALSE(fs::exists(dir.File("deployed-production")));
+  auto confirmed = RunStagecraft(
+      {"run", "--env", "production", "--confirm-env", "production", file}, dir.path());
+  EXPECT_EQ(confirmed.exit_code, 0) << confirmed.out << confirmed.err;
+  EXPECT_TRUE(fs::exists(dir.File("deployed-production")));
+}
+
+TEST(Run, MalformedVarIsAUsageError) {
+  TempDir dir;
+  auto file = UseFixture(dir, "protected");
+  for (const char* bad : {"BAD", "1X=2", "=value"}) {
+    auto result = RunStagecraft({"run", "--env", "staging", "--var", bad, file}, dir.path());
+    EXPECT_EQ(result.exit_code, 2) << bad;
+    EXPECT_EQ(result.err,
+              std::string("stagecraft: error: --var expects NAME=value, got '") + bad + "'\n");
+    EXPECT_EQ(result.out, "");
+  }
+  EXPECT_FALSE(fs::exists(dir.File("deployed-staging")));
+}
+
+}  // namespace
+}  // namespace stagecraft::testing
