@@ -544,6 +544,37 @@ bool CloseInterruptedAttempts(journal::Journal& journal, const std::string& run_
   return true;
 }
 
+// Takes the run's lock, closes the attempts a dead engine left open (as finished when the
+// operator said so, else interrupted), reopens the run and executes it in `mode`.
+int Continue(journal::Journal& journal, Reopened& reopened, const ExecutionFlags& flags,
+             Mode mode) {
+  const runbook::Runbook& book = reopened.loaded->parsed.runbook;
+  auto lock = TakeLock(LockKey(book, reopened.run.runbook_path, reopened.run.environment),
+                       reopened.run.id, flags);
+  if (!lock) return kExitUsage;
+  const std::set<std::string> declared_finished =
+      mode == Mode::kRun ? reopened.options.completed_steps : std::set<std::string>{};
+  if (!CloseInterruptedAttempts(journal, reopened.run.id, declared_finished, reopened.options.user))
+    return kExitUsage;
+  Status status = journal.ReopenRun(reopened.run.id, journal::CurrentIdentity());
+  if (!status.ok()) {
+    fmt::print(stderr, "stagecraft: error: cannot reopen run {}: {}\n", reopened.run.id,
+               status.message());
+    return kExitUsage;
+  }
+  Execution execution;
+  execution.loaded = &*reopened.loaded;
+  execution.path = reopened.run.runbook_path;
+  execution.options = std::move(reopened.options);
+  execution.flags = &flags;
+  execution.journal = &journal;
+  execution.run_id = reopened.run.id;
+  execution.lock = lock.get();
+  execution.restored_scope = &reopened.run.scope;
+  execution.mode = mode;
+  return Execute(execution);
+}
+
 bool IsIdempotent(const runbook::Step& step) {
   if (step.actions.empty()) return false;
   for (const auto& action : step.actions)
@@ -616,28 +647,7 @@ int ResumeCommand(const ResumeFlags& flags) {
     }
   }
 
-  auto lock = TakeLock(LockKey(book, reopened->run.runbook_path, reopened->run.environment),
-                       reopened->run.id, flags.execution);
-  if (!lock) return kExitUsage;
-  if (!CloseInterruptedAttempts(*journal.value(), reopened->run.id,
-                                reopened->options.completed_steps, reopened->options.user))
-    return kExitUsage;
-  Status status = journal.value()->ReopenRun(reopened->run.id, journal::CurrentIdentity());
-  if (!status.ok()) {
-    fmt::print(stderr, "stagecraft: error: cannot reopen run {}: {}\n", reopened->run.id,
-               status.message());
-    return kExitUsage;
-  }
-  Execution execution;
-  execution.loaded = &*reopened->loaded;
-  execution.path = reopened->run.runbook_path;
-  execution.options = std::move(reopened->options);
-  execution.flags = &flags.execution;
-  execution.journal = journal.value().get();
-  execution.run_id = reopened->run.id;
-  execution.lock = lock.get();
-  execution.restored_scope = &reopened->run.scope;
-  return Execute(execution);
+  return Continue(*journal.value(), *reopened, flags.execution, Mode::kRun);
 }
 
 int RollbackCommand(const RollbackFlags& flags) {
@@ -648,7 +658,6 @@ int RollbackCommand(const RollbackFlags& flags) {
   }
   auto reopened = Reopen(*journal.value(), flags.run, flags.execution, /*force=*/true, "roll back");
   if (!reopened) return kExitUsage;
-  const runbook::Runbook& book = reopened->loaded->parsed.runbook;
   for (const auto& step : reopened->steps) {
     if (step.key.find('/') != std::string::npos) continue;
     // A step that was running may have done part of its work: undo it too.
@@ -658,28 +667,7 @@ int RollbackCommand(const RollbackFlags& flags) {
         step.status == journal::StepStatus::kFailed)
       reopened->options.completed_steps.insert(step.key);
   }
-  auto lock = TakeLock(LockKey(book, reopened->run.runbook_path, reopened->run.environment),
-                       reopened->run.id, flags.execution);
-  if (!lock) return kExitUsage;
-  if (!CloseInterruptedAttempts(*journal.value(), reopened->run.id, {}, reopened->options.user))
-    return kExitUsage;
-  Status status = journal.value()->ReopenRun(reopened->run.id, journal::CurrentIdentity());
-  if (!status.ok()) {
-    fmt::print(stderr, "stagecraft: error: cannot reopen run {}: {}\n", reopened->run.id,
-               status.message());
-    return kExitUsage;
-  }
-  Execution execution;
-  execution.loaded = &*reopened->loaded;
-  execution.path = reopened->run.runbook_path;
-  execution.options = std::move(reopened->options);
-  execution.flags = &flags.execution;
-  execution.journal = journal.value().get();
-  execution.run_id = reopened->run.id;
-  execution.lock = lock.get();
-  execution.restored_scope = &reopened->run.scope;
-  execution.mode = Mode::kRollbackOnly;
-  return Execute(execution);
+  return Continue(*journal.value(), *reopened, flags.execution, Mode::kRollbackOnly);
 }
 
 }  // namespace stagecraft::cli
