@@ -68,39 +68,43 @@ std::string Slugify(std::string_view title) {
   return slug;
 }
 
+std::optional<Utf8Char> DecodeUtf8(std::string_view text, size_t i) {
+  if (i >= text.size()) return std::nullopt;
+  unsigned char c = static_cast<unsigned char>(text[i]);
+  if (c < 0x80) return Utf8Char{1, c};
+  Utf8Char decoded;
+  if ((c & 0xE0) == 0xC0) {
+    decoded = {2, c & 0x1Fu};
+  } else if ((c & 0xF0) == 0xE0) {
+    decoded = {3, c & 0x0Fu};
+  } else if ((c & 0xF8) == 0xF0) {
+    decoded = {4, c & 0x07u};
+  } else {
+    return std::nullopt;
+  }
+  if (i + decoded.length > text.size()) return std::nullopt;
+  for (size_t k = 1; k < decoded.length; ++k) {
+    unsigned char next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xC0) != 0x80) return std::nullopt;
+    decoded.code = (decoded.code << 6) | (next & 0x3F);
+  }
+  // Overlong encodings, surrogates and values past U+10FFFF are invalid too.
+  static constexpr uint32_t kMinimum[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (decoded.code < kMinimum[decoded.length] || decoded.code > 0x10FFFF ||
+      (decoded.code >= 0xD800 && decoded.code <= 0xDFFF))
+    return std::nullopt;
+  return decoded;
+}
+
 std::optional<size_t> FindInvalidUtf8(std::string_view text) {
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
+  for (size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
       ++i;
       continue;
     }
-    size_t length = 0;
-    uint32_t code = 0;
-    if ((c & 0xE0) == 0xC0) {
-      length = 2;
-      code = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      length = 3;
-      code = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      length = 4;
-      code = c & 0x07;
-    } else {
-      return i;
-    }
-    if (i + length > n) return i;
-    for (size_t k = 1; k < length; ++k) {
-      unsigned char next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return i;
-      code = (code << 6) | (next & 0x3F);
-    }
-    // Overlong encodings, surrogates and values past U+10FFFF are invalid too.
-    static constexpr uint32_t kMinimum[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kMinimum[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return i;
-    i += length;
+    auto decoded = DecodeUtf8(text, i);
+    if (!decoded) return i;
+    i += decoded->length;
   }
   return std::nullopt;
 }

@@ -3,6 +3,7 @@
 // Small string helpers shared by every module. All functions are pure.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,16 @@ std::string Slugify(std::string_view title);
 
 // Position of the first byte that makes `text` invalid UTF-8, if any.
 std::optional<size_t> FindInvalidUtf8(std::string_view text);
+
+// One character decoded from UTF-8.
+struct Utf8Char {
+  size_t length = 0;  // bytes, 1-4
+  uint32_t code = 0;
+};
+// The character starting at text[i], or nullopt when the bytes there are not well-formed
+// UTF-8: a stray continuation byte, a truncated sequence, an overlong encoding, a
+// surrogate or a value past U+10FFFF.
+std::optional<Utf8Char> DecodeUtf8(std::string_view text, size_t i);
 
 // 1-based line and column (in bytes) of `offset` in `text`.
 struct LineColumn {

@@ -49,5 +49,18 @@ TEST(IsShellIdentifier, Rules) {
   EXPECT_FALSE(IsShellIdentifier(""));
 }
 
+TEST(DecodeUtf8, DecodesEachLengthAndRefusesMalformedBytes) {
+  EXPECT_EQ(DecodeUtf8("a", 0)->code, 0x61u);
+  EXPECT_EQ(DecodeUtf8("\xC3\xA9", 0)->code, 0xE9u);
+  EXPECT_EQ(DecodeUtf8("\xE2\x82\xAC", 0)->length, 3u);
+  EXPECT_EQ(DecodeUtf8("\xF0\x9F\x9A\x80", 0)->code, 0x1F680u);
+  EXPECT_FALSE(DecodeUtf8("\x80", 0));              // stray continuation byte
+  EXPECT_FALSE(DecodeUtf8("\xE2\x82", 0));          // truncated
+  EXPECT_FALSE(DecodeUtf8("\xC0\xAF", 0));          // overlong '/'
+  EXPECT_FALSE(DecodeUtf8("\xED\xA0\x80", 0));      // surrogate
+  EXPECT_FALSE(DecodeUtf8("\xF4\x90\x80\x80", 0));  // past U+10FFFF
+  EXPECT_FALSE(DecodeUtf8("", 0));
+}
+
 }  // namespace
 }  // namespace stagecraft

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "base/text.h"
+
 namespace stagecraft::report {
 namespace {
 
@@ -11,33 +13,12 @@ constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 // minus its length if it is well-formed but encodes a character not to show (C1 controls,
 // the non-characters U+FFFE/U+FFFF that XML forbids).
 int SequenceLength(std::string_view text, size_t i) {
-  unsigned char c = static_cast<unsigned char>(text[i]);
-  int length;
-  uint32_t code;
-  if ((c & 0xE0) == 0xC0) {
-    length = 2;
-    code = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    length = 3;
-    code = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    length = 4;
-    code = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (int k = 1; k < length; ++k) {
-    unsigned char next = static_cast<unsigned char>(text[i + k]);
-    if ((next & 0xC0) != 0x80) return 0;
-    code = (code << 6) | (next & 0x3F);
-  }
-  static constexpr uint32_t kMinimum[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (code < kMinimum[length] || code > 0x10FFFF) return 0;
-  if (code >= 0xD800 && code <= 0xDFFF) return 0;
-  if (code == 0xFFFE || code == 0xFFFF) return -length;
+  auto decoded = DecodeUtf8(text, i);
+  if (!decoded) return 0;
+  int length = static_cast<int>(decoded->length);
+  if (decoded->code == 0xFFFE || decoded->code == 0xFFFF) return -length;
   // C1 controls are valid XML but render as garbage; dropped like C0 controls.
-  if (code >= 0x80 && code <= 0x9F) return -length;
+  if (decoded->code >= 0x80 && decoded->code <= 0x9F) return -length;
   return length;
 }
 
