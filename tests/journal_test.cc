@@ -100,6 +100,39 @@ TEST(Journal, LogsFollowPrintsUntilTheRunEnds) {
   EXPECT_EQ(run.Wait().exit_code, 0);
 }
 
+// The short version of `make stress`'s soak: consecutive runs must not make each later run
+// cost more journal space or memory than the early ones.
+TEST(Journal, ConsecutiveRunsDoNotGrowPerRunCosts) {
+  TempDir dir;
+  WriteFile(dir.File("book.md"),
+            "# Soak\n## Stamp\n```bash {capture=STAMP}\ndate +%s%N\n```\n## Check\n```bash\n"
+            "test -n \"$STAMP\" && echo \"stamp $STAMP\"\n```\n");
+  auto journal_bytes = [&] {
+    uintmax_t total = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.File(".stagecraft")))
+      if (entry.is_regular_file()) total += entry.file_size();
+    return total;
+  };
+  const int runs = 40;
+  uintmax_t after_first_half = 0;
+  long first_rss = 0;
+  long last_rss = 0;
+  for (int i = 1; i <= runs; ++i) {
+    auto run = RunStagecraft({"run", "book.md", "--quiet"}, dir.path());
+    ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+    if (i == 1) first_rss = run.max_rss_kib;
+    last_rss = run.max_rss_kib;
+    if (i == runs / 2) after_first_half = journal_bytes();
+  }
+  uintmax_t second_half = journal_bytes() - after_first_half;
+  // WAL checkpoints and page reuse make single runs noisy; halves compare steadily.
+  EXPECT_LE(second_half, 2 * after_first_half + 256 * 1024)
+      << "first half " << after_first_half << " B, second half " << second_half << " B";
+  EXPECT_LE(last_rss, first_rss + 8 * 1024) << first_rss << " KiB -> " << last_rss << " KiB";
+  EXPECT_EQ(Json(RunStagecraft({"runs", "--json", "--limit", "0"}, dir.path())).size(),
+            static_cast<size_t>(runs));
+}
+
 TEST(Journal, HistoryWithoutAnyRunSaysSo) {
   TempDir dir;
   auto runs = RunStagecraft({"runs"}, dir.path());

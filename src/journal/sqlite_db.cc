@@ -172,6 +172,11 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     return Status::Error(fmt::format("journal: cannot write {}: the file is read-only", path));
   }
 
+  // Larger pages for a new journal: output is most of what it stores, and 64 KiB pages
+  // write it in a sixteenth of the system calls of SQLite's default 4 KiB. A no-op on an
+  // existing file, whose page size is fixed.
+  if (Status status = db->Exec("PRAGMA page_size=65536"); !status.ok()) return status;
+
   // WAL: readers (`logs -f`, `runs`) never block the writer and vice versa. Switching
   // modes needs a moment of exclusive access, and SQLite reports BUSY for it without
   // calling the busy handler when several processes open a new journal at once, so retry
