@@ -29,7 +29,7 @@
 namespace stagecraft::exec {
 
 // Output reaches an OutputSink (exec/output_sink.h, shared with the masking sinks) on the
-// thread that called RunProcess, one chunk per read() of up to 64 KiB: arbitrary bytes,
+// thread that called RunProcess, one chunk per read() of up to 256 KiB: arbitrary bytes,
 // not lines, possibly containing NUL. Sinks must not throw; if one does, the step's
 // processes are killed and RunProcess reports kSpawnFailed with the exception text.
 
