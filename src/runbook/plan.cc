@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <utility>
 
 #include "base/text.h"
 
@@ -345,15 +346,13 @@ nlohmann::json ActionJson(const Action& action) {
   nlohmann::json verifications = nlohmann::json::array();
   for (const auto& v : action.verifications)
     verifications.push_back({{"language", v.language}, {"line", v.pos.line}, {"code", v.text}});
-  return {{"language", action.block.language},
-          {"interpreter", action.interpreter},
-          {"position", PosJson(action.block.pos)},
-          {"code", action.block.text},
-          {"attributes", attributes},
-          {"transcript", transcript},
-          {"expectations", expectations},
-          {"red_flags", red_flags},
-          {"verifications", verifications}};
+  // Named parts are moved in: nlohmann copies what an initializer list names, deeply, which
+  // made the JSON plan quadratic in checklist nesting.
+  return {{"language", action.block.language},        {"interpreter", action.interpreter},
+          {"position", PosJson(action.block.pos)},    {"code", action.block.text},
+          {"attributes", std::move(attributes)},      {"transcript", std::move(transcript)},
+          {"expectations", std::move(expectations)},  {"red_flags", std::move(red_flags)},
+          {"verifications", std::move(verifications)}};
 }
 
 nlohmann::json ItemJson(const ChecklistItem& item) {
@@ -369,8 +368,8 @@ nlohmann::json ItemJson(const ChecklistItem& item) {
                                      : "manual"},
           {"ticked_in_source", item.ticked_in_source},
           {"position", PosJson(item.pos)},
-          {"actions", actions},
-          {"children", children}};
+          {"actions", std::move(actions)},
+          {"children", std::move(children)}};
 }
 
 nlohmann::json StepJson(const Step& step) {
@@ -394,9 +393,9 @@ nlohmann::json StepJson(const Step& step) {
           {"timeout_ms", OptionalMillis(step.timeout)},
           {"manual", step.manual},
           {"skip", step.skip},
-          {"actions", actions},
-          {"checklist", checklist},
-          {"rollback", {{"blocks", compensation}, {"notes", step.rollback_notes}}},
+          {"actions", std::move(actions)},
+          {"checklist", std::move(checklist)},
+          {"rollback", {{"blocks", std::move(compensation)}, {"notes", step.rollback_notes}}},
           {"troubleshooting", step.troubleshooting}};
 }
 
@@ -429,11 +428,11 @@ nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environ
       {"protected", environment ? environment->is_protected : false},
       {"shell", runbook.front_matter.shell},
       {"vars", Scope(runbook, environment)},
-      {"secrets", secrets},
-      {"requires", requires_tools},
-      {"phases", phases},
-      {"steps", steps},
-      {"sign_off", sign_off},
+      {"secrets", std::move(secrets)},
+      {"requires", std::move(requires_tools)},
+      {"phases", std::move(phases)},
+      {"steps", std::move(steps)},
+      {"sign_off", std::move(sign_off)},
       {"totals",
        {{"steps", totals.steps},
         {"steps_with_rollback", totals.steps_with_rollback},
