@@ -429,10 +429,14 @@ void Engine::SaveScope() {
   nlohmann::json captures = nlohmann::json::object();
   for (const auto& [name, value] : captures_)
     if (!exec::LooksSecret(name)) captures[name] = masker_.Mask(value);
-  recorder_.UpdateScope({{"vars", vars},
-                         {"captures", captures},
-                         {"cwd", runner_.cwd()},
-                         {"shell_state", masker_.Mask(runner_.PersistableState())}});
+  nlohmann::json scope = {{"vars", std::move(vars)},
+                          {"captures", std::move(captures)},
+                          {"cwd", runner_.cwd()},
+                          {"shell_state", masker_.Mask(runner_.PersistableState())}};
+  // Most steps change nothing a resume needs; a write per step would cost a commit each.
+  if (scope == saved_scope_) return;
+  recorder_.UpdateScope(scope);
+  saved_scope_ = std::move(scope);
 }
 
 bool Engine::StopIfJournalBroken(RunResult& result) {

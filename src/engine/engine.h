@@ -167,6 +167,7 @@ class Engine {
   int item_counter_ = 0;      // items of the running step so far
   int rollback_counter_ = 0;
   bool rolling_back_ = false;
+  nlohmann::json saved_scope_;  // what the journal holds, to skip unchanged writes
 };
 
 }  // namespace stagecraft::engine
