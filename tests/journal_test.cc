@@ -133,6 +133,28 @@ TEST(Journal, ConsecutiveRunsDoNotGrowPerRunCosts) {
             static_cast<size_t>(runs));
 }
 
+TEST(Journal, ResumeRerunsAnInterruptedIdempotentStepWithoutAsking) {
+  TempDir dir;
+  // The first time, the step hangs until the engine is killed; run again, it finishes.
+  WriteFile(dir.File("book.md"),
+            "# Idempotent\n## Sync\n<!-- stagecraft: idempotent -->\n```bash\n"
+            "echo sync >> marks\nif [ ! -e started ]; then touch started; sleep 31.7; fi\n```\n"
+            "## After\n```bash\necho after >> marks\n```\n");
+  {
+    RunningStagecraft run({"run", "book.md"}, dir.path());
+    ASSERT_TRUE(WaitForFile(dir.File("started"), 20));
+    kill(run.pid(), SIGKILL);
+    run.Wait();
+  }
+  // The dead engine's step is still sleeping; the operator ends it before resuming.
+  std::system("pkill -f 'sleep 31.7' 2>/dev/null; sleep 0.3");
+  // No --rerun-interrupted and no terminal: only the directive lets the resume go on.
+  auto resumed = RunStagecraft({"resume"}, dir.path());
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(Lines(ReadFile(dir.File("marks"))),
+            (std::vector<std::string>{"sync", "sync", "after"}));
+}
+
 TEST(Journal, HistoryWithoutAnyRunSaysSo) {
   TempDir dir;
   auto runs = RunStagecraft({"runs"}, dir.path());

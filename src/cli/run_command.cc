@@ -581,13 +581,6 @@ int Continue(journal::Journal& journal, Reopened& reopened, const ExecutionFlags
   return Execute(execution);
 }
 
-bool IsIdempotent(const runbook::Step& step) {
-  if (step.actions.empty()) return false;
-  for (const auto& action : step.actions)
-    if (!action.attributes.idempotent) return false;
-  return true;
-}
-
 }  // namespace
 
 int ResumeCommand(const ResumeFlags& flags) {
@@ -620,10 +613,9 @@ int ResumeCommand(const ResumeFlags& flags) {
         const runbook::Step* found = nullptr;
         for (const auto& candidate : book.steps)
           if (candidate.name == step.key) found = &candidate;
-        bool rerun = flags.rerun_interrupted || (found && IsIdempotent(*found));
+        bool rerun = flags.rerun_interrupted || (found && found->idempotent);
         if (flags.skip_interrupted) rerun = false;
-        if (!flags.rerun_interrupted && !flags.skip_interrupted &&
-            !(found && IsIdempotent(*found))) {
+        if (!flags.rerun_interrupted && !flags.skip_interrupted && !(found && found->idempotent)) {
           if (!prompter.available()) {
             fmt::print(stderr,
                        "stagecraft: error: step {} was running when run {} stopped and is not "
