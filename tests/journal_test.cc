@@ -53,6 +53,26 @@ std::map<std::string, std::string> StepStatuses(const std::string& cwd) {
   return statuses;
 }
 
+// Waits until no process has `text` in its environment: the steps a killed engine left
+// running carry their scratch directory there (__SC_BLOCK), so this is "the dust settled".
+bool WaitUntilNoProcessMentions(const std::string& text, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool found = false;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (ReadFile(entry.path().string() + "/environ").find(text) != std::string::npos) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 TEST(Journal, RunIsListedShownAndItsOutputKept) {
   TempDir dir;
   auto run = RunStagecraft(
@@ -174,6 +194,9 @@ TEST(Journal, KillNineAtRandomMomentsThenResumeKeepsTheLedgerExact) {
   for (int round = 0; round < iterations; ++round) {
     TempDir dir;
     std::string ledger = dir.File("ledger");
+    // The engine's scratch directories (and so its steps' environments) name this one.
+    std::filesystem::create_directory(dir.File("tmp"));
+    setenv("TMPDIR", dir.File("tmp").c_str(), 1);
     std::vector<std::string> args = {"run", Fixture("ledger.md"), "--var", "LEDGER=" + ledger};
     int kills = 0;
     for (int session = 0; session < 20; ++session) {
@@ -187,7 +210,7 @@ TEST(Journal, KillNineAtRandomMomentsThenResumeKeepsTheLedgerExact) {
       ++kills;
       // The step's own process outlives the engine by up to a step's length; an operator
       // looks once it has settled.
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      ASSERT_TRUE(WaitUntilNoProcessMentions(dir.File("tmp"), 30));
       // Killed before the run was recorded: nothing to resume, start it again.
       if (RunStagecraft({"runs", "--json"}, dir.path()).out.find('{') == std::string::npos)
         continue;
@@ -215,6 +238,7 @@ TEST(Journal, KillNineAtRandomMomentsThenResumeKeepsTheLedgerExact) {
                              " 'PRAGMA integrity_check' | grep -qx ok")
                                 .c_str());
     EXPECT_EQ(check, 0) << "integrity_check failed";
+    unsetenv("TMPDIR");
   }
 }
 
