@@ -175,6 +175,23 @@ TEST(Journal, ResumeRerunsAnInterruptedIdempotentStepWithoutAsking) {
             (std::vector<std::string>{"sync", "sync", "after"}));
 }
 
+TEST(Journal, ExecutionFlagErrorsAreUsageErrorsWithTheirMessage) {
+  TempDir dir;
+  auto both = RunStagecraft({"resume", "--rerun-interrupted", "--skip-interrupted"}, dir.path());
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_EQ(both.err,
+            "stagecraft: error: --rerun-interrupted and --skip-interrupted exclude each other\n");
+  WriteFile(dir.File("book.md"), "# B\n## A\n```bash\ntrue\n```\n");
+  auto timeout = RunStagecraft({"run", "book.md", "--lock-timeout", "soon"}, dir.path());
+  EXPECT_EQ(timeout.exit_code, 2);
+  EXPECT_NE(timeout.err.find("stagecraft: error: --lock-timeout: "), std::string::npos)
+      << timeout.err;
+  ASSERT_EQ(RunStagecraft({"run", "book.md"}, dir.path()).exit_code, 0);
+  auto done = RunStagecraft({"resume"}, dir.path());
+  EXPECT_EQ(done.exit_code, 2);
+  EXPECT_NE(done.err.find("succeeded; there is nothing to resume"), std::string::npos) << done.err;
+}
+
 TEST(Journal, HistoryWithoutAnyRunSaysSo) {
   TempDir dir;
   auto runs = RunStagecraft({"runs"}, dir.path());
