@@ -20,7 +20,7 @@ namespace stagecraft::cli {
 namespace {
 
 int LintCommand(const std::string& path) {
-  auto loaded = Load(path);
+  auto loaded = Load(path, runbook::SourceFile::Hold::kMapped);
   if (!loaded) return kExitUsage;
   runbook::SourceLines lines(loaded->source);
   for (const auto& diagnostic : loaded->parsed.diagnostics)
@@ -35,7 +35,7 @@ int LintCommand(const std::string& path) {
 }
 
 int PlanCommand(const std::string& path, const std::string& environment_name, bool json) {
-  auto loaded = Load(path);
+  auto loaded = Load(path, runbook::SourceFile::Hold::kMapped);
   if (!loaded) return kExitUsage;
   const auto& diagnostics = loaded->parsed.diagnostics;
   int errors = CountSeverity(diagnostics, runbook::Severity::kError);

@@ -2,16 +2,21 @@
 
 #include <fmt/format.h>
 
+#include "base/heap.h"
 #include "runbook/lint.h"
 
 namespace stagecraft::cli {
 
-std::optional<Loaded> Load(const std::string& path) {
-  auto source = runbook::LoadRunbookSource(path);
+std::optional<Loaded> Load(const std::string& path, runbook::SourceFile::Hold hold) {
+  auto source = runbook::SourceFile::Load(path, hold);
   if (!source.ok()) {
     fmt::print(stderr, "{}\n", source.error());
     return std::nullopt;
   }
+  // The model of a runbook takes several times the file's size.
+  constexpr size_t kLargeRunbook = 1 << 20;
+  if (source.value().text().size() > kLargeRunbook)
+    PrepareHeapForLargeModel(source.value().text().size() * 8);
   Loaded loaded{std::move(source.value()), {}};
   loaded.parsed = runbook::ParseRunbook(path, loaded.source);
   if (loaded.parsed.unusable) {
@@ -55,7 +60,7 @@ bool FindEnvironment(const runbook::Runbook& book, const std::string& name,
 }
 
 std::optional<Loaded> LoadForExecution(const std::string& path, std::string_view verb) {
-  auto loaded = Load(path);
+  auto loaded = Load(path, runbook::SourceFile::Hold::kCopied);
   if (!loaded) return std::nullopt;
   const auto& diagnostics = loaded->parsed.diagnostics;
   if (int errors = CountSeverity(diagnostics, runbook::Severity::kError)) {

@@ -9,6 +9,7 @@
 #include "runbook/diagnostic.h"
 #include "runbook/model.h"
 #include "runbook/parser.h"
+#include "runbook/source_file.h"
 
 namespace stagecraft::cli {
 
@@ -17,13 +18,13 @@ inline constexpr int kExitFindings = 1;
 inline constexpr int kExitUsage = 2;
 
 struct Loaded {
-  std::string source;
+  runbook::SourceFile source;
   runbook::ParseResult parsed;
 };
 
 // Reads, parses and lints a runbook. Returns nullopt after printing the reason when the
 // file cannot be used at all.
-std::optional<Loaded> Load(const std::string& path);
+std::optional<Loaded> Load(const std::string& path, runbook::SourceFile::Hold hold);
 
 // Loads a runbook that is about to be executed: also refuses (printing every error) when
 // lint finds errors. `verb` says what could not be done ("run", "resume").

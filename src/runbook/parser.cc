@@ -4,17 +4,13 @@
 #include <cmark-gfm-extension_api.h>
 #include <cmark-gfm.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include "base/text.h"
@@ -49,10 +45,6 @@ struct NodeDeleter {
 struct ParserDeleter {
   void operator()(cmark_parser* parser) const { cmark_parser_free(parser); }
 };
-
-SourcePos PosOf(cmark_node* node) {
-  return {cmark_node_get_start_line(node), cmark_node_get_start_column(node)};
-}
 
 std::string_view TypeString(cmark_node* node) {
   const char* type = cmark_node_get_type_string(node);
@@ -207,13 +199,27 @@ struct Section {
 
 class Builder {
  public:
-  Builder(std::string_view source, ParseResult& result)
-      : lines_(source), result_(result), runbook_(result.runbook) {}
+  // `heading_lines` bounds the number of sections, so the model is sized once.
+  Builder(ParseResult& result, size_t heading_lines) : result_(result), runbook_(result.runbook) {
+    sections_.reserve(heading_lines + 1);
+    runbook_.steps.reserve(heading_lines + 1);
+  }
 
-  void Build(cmark_node* document);
+  // Takes the top-level blocks of one chunk of the document, from `first` up to (not
+  // including) `stop`; the chunk's line 1 is line `line_offset + 1` of the file. Chunks
+  // arrive in order and each one after the first starts with a heading, so every section
+  // gathered here is complete and is built before the chunk's tree is freed.
+  void AddChunk(std::string_view text, cmark_node* first, cmark_node* stop, int line_offset);
+  void Finish();
 
  private:
-  void CollectSections(cmark_node* document);
+  // Line `line` of the file, which must lie in the current chunk.
+  std::string_view Line(int line) const { return chunk_lines_.Line(line - line_offset_); }
+  SourcePos PosOf(cmark_node* node) const {
+    return {cmark_node_get_start_line(node) + line_offset_, cmark_node_get_start_column(node)};
+  }
+  void CollectSections(cmark_node* first, cmark_node* stop);
+  void ClassifySection(int index);
   void BuildSection(int index);
   void WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth);
   void HandleParagraph(cmark_node* paragraph, Step& step);
@@ -235,10 +241,12 @@ class Builder {
     result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
   }
 
-  SourceLines lines_;
+  SourceLines chunk_lines_{{}};
   ParseResult& result_;
   Runbook& runbook_;
   std::vector<Section> sections_;
+  std::vector<int> open_sections_ = {0};  // the heading path to the current section
+  int line_offset_ = 0;
   std::map<int, int> phase_of_section_;
   std::vector<bool> name_is_explicit_;
   bool nesting_reported_ = false;
@@ -276,10 +284,10 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
   int offset = 0;
   char fence_char = 0;
   if (!cmark_node_get_fenced(node, &fence_length, &offset, &fence_char)) return true;
-  int start = cmark_node_get_start_line(node);
-  int end = cmark_node_get_end_line(node);
+  int start = cmark_node_get_start_line(node) + line_offset_;
+  int end = cmark_node_get_end_line(node) + line_offset_;
   // Inside block quotes the closing fence line carries the quote markers (`> > ````).
-  std::string_view closing = lines_.Line(end);
+  std::string_view closing = Line(end);
   while (!closing.empty() &&
          (closing.front() == '>' || closing.front() == ' ' || closing.front() == '\t'))
     closing.remove_prefix(1);
@@ -308,7 +316,7 @@ Block Builder::ReadBlock(cmark_node* node) {
   if (fenced) {
     // cmark resolves backslash escapes and entities in the info string, which would turn
     // capture="V:/\d+\.\d+/" into a different regex: take the info string as written.
-    std::string_view line = lines_.Line(block.pos.line);
+    std::string_view line = Line(block.pos.line);
     size_t at = std::min(line.size(), static_cast<size_t>(std::max(0, block.pos.column - 1)));
     while (at < line.size() && (line[at] == ' ' || line[at] == '\t'))
       ++at;
@@ -325,7 +333,7 @@ Block Builder::ReadBlock(cmark_node* node) {
 
 SourcePos Builder::InfoPos(const Block& block) {
   // The info string starts after the fence characters and any spaces.
-  std::string_view fence_line = lines_.Line(block.pos.line);
+  std::string_view fence_line = Line(block.pos.line);
   size_t info_offset = fence_line.find(TrimView(block.info).substr(0, 1), block.pos.column - 1);
   if (TrimView(block.info).empty() || info_offset == std::string_view::npos)
     info_offset = block.pos.column - 1;
@@ -617,10 +625,10 @@ void Builder::ReadSignOffTable(cmark_node* table) {
   }
 }
 
-void Builder::CollectSections(cmark_node* document) {
-  sections_.push_back(Section{});  // content before the first heading
-  std::vector<int> open = {0};
-  for (cmark_node* node = cmark_node_first_child(document); node; node = cmark_node_next(node)) {
+void Builder::CollectSections(cmark_node* first, cmark_node* stop) {
+  if (sections_.empty()) sections_.push_back(Section{});  // content before the first heading
+  std::vector<int>& open = open_sections_;
+  for (cmark_node* node = first; node != stop; node = cmark_node_next(node)) {
     if (cmark_node_get_type(node) != CMARK_NODE_HEADING) {
       Section& current = sections_[open.back()];
       // An HTML comment directly after a heading is that section's directive.
@@ -646,17 +654,20 @@ void Builder::CollectSections(cmark_node* document) {
     sections_.push_back(std::move(section));
     open.push_back(static_cast<int>(sections_.size()) - 1);
   }
-  for (size_t i = 1; i < sections_.size(); ++i) {
-    Section& section = sections_[i];
-    const Section& parent = sections_[section.parent];
-    // The document's title names the whole runbook ("# Rollback drill for orders"); its words
-    // must not turn every section under it into documentation or rollback.
-    SectionKind by_title =
-        static_cast<int>(i) == title_section_ ? SectionKind::kNormal : ClassifyTitle(section.title);
-    SectionKind own = section.directives.kind.value_or(by_title);
-    section.kind = own != SectionKind::kNormal ? own : parent.kind;
-    section.skip = section.directives.skip || parent.skip;
-  }
+}
+
+// A section's kind comes from its title or directive, else from its parent; it needs the
+// directives, which follow the heading, so it is settled once the section's content is in.
+void Builder::ClassifySection(int index) {
+  Section& section = sections_[index];
+  const Section& parent = sections_[section.parent];
+  // The document's title names the whole runbook ("# Rollback drill for orders"); its words
+  // must not turn every section under it into documentation or rollback.
+  SectionKind by_title =
+      index == title_section_ ? SectionKind::kNormal : ClassifyTitle(section.title);
+  SectionKind own = section.directives.kind.value_or(by_title);
+  section.kind = own != SectionKind::kNormal ? own : parent.kind;
+  section.skip = section.directives.skip || parent.skip;
 }
 
 void Builder::BuildSection(int index) {
@@ -798,12 +809,124 @@ void Builder::MarkPreflight() {
   }
 }
 
-void Builder::Build(cmark_node* document) {
-  CollectSections(document);
-  for (size_t i = 0; i < sections_.size(); ++i)
+void Builder::AddChunk(std::string_view text, cmark_node* first, cmark_node* stop,
+                       int line_offset) {
+  line_offset_ = line_offset;
+  chunk_lines_ = SourceLines(text);
+  size_t begin = sections_.size();
+  CollectSections(first, stop);
+  for (size_t i = std::max<size_t>(begin, 1); i < sections_.size(); ++i)
+    ClassifySection(static_cast<int>(i));
+  for (size_t i = begin; i < sections_.size(); ++i) {
     BuildSection(static_cast<int>(i));
+    // The nodes are freed with the chunk; a section is never built twice.
+    sections_[i].content = {};
+  }
+  // Only the open sections can still be parents; the others need no title any more.
+  for (size_t i = begin; i < sections_.size(); ++i)
+    if (std::find(open_sections_.begin(), open_sections_.end(), static_cast<int>(i)) ==
+        open_sections_.end())
+      sections_[i].title = {};
+}
+
+void Builder::Finish() {
   AssignNames();
   MarkPreflight();
+}
+
+// A large document is parsed in chunks of about this size, each freed once it is built: the
+// tree of a whole 6 MB runbook is some 40 MB of small allocations, and touching that much
+// fresh memory costs more than parsing it.
+constexpr size_t kChunkBytes = 64 * 1024;
+
+using DocumentPtr = std::unique_ptr<cmark_node, NodeDeleter>;
+
+DocumentPtr ParseMarkdown(std::string_view text) {
+  cmark_gfm_core_extensions_ensure_registered();
+  std::unique_ptr<cmark_parser, ParserDeleter> parser(cmark_parser_new(CMARK_OPT_SOURCEPOS));
+  for (const char* name : {"tasklist", "table"})
+    if (cmark_syntax_extension* extension = cmark_find_syntax_extension(name))
+      cmark_parser_attach_syntax_extension(parser.get(), extension);
+  cmark_parser_feed(parser.get(), text.data(), text.size());
+  return DocumentPtr(cmark_parser_finish(parser.get()));
+}
+
+// Link reference definitions (`[label]: url`) apply to the whole document, so a document
+// that may hold one is parsed in one piece. Conservative: anything at the start of a line
+// (after list and quote markers) that opens a bracket and does not close it as a task box.
+bool MayDefineLinkReferences(std::string_view text) {
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    size_t first = line.find_first_not_of(" \t>-*+0123456789.)");
+    if (first == std::string_view::npos || line[first] != '[') continue;
+    line.remove_prefix(first);
+    if (line.find("]:") != std::string_view::npos || line.find(']') == std::string_view::npos)
+      return true;
+  }
+  return false;
+}
+
+// The start of the next line after `from` that opens an ATX heading, or npos.
+size_t NextHeadingLine(std::string_view text, size_t from) {
+  for (size_t newline = text.find("\n#", from); newline != std::string_view::npos;
+       newline = text.find("\n#", newline + 1)) {
+    size_t at = newline + 1;
+    size_t hashes = 0;
+    while (at + hashes < text.size() && text[at + hashes] == '#')
+      ++hashes;
+    char after = at + hashes < text.size() ? text[at + hashes] : '\n';
+    if (hashes <= 6 && (after == ' ' || after == '\t' || after == '\r' || after == '\n')) return at;
+  }
+  return std::string_view::npos;
+}
+
+size_t CountHeadingLines(std::string_view text) {
+  size_t count = 0;
+  for (size_t at = NextHeadingLine(text, 0); at != std::string_view::npos;
+       at = NextHeadingLine(text, at))
+    ++count;
+  return count;
+}
+
+int CountLines(std::string_view text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// Cuts `body` before heading lines and hands the chunks to `builder` in order. A cut is
+// kept only when cmark, given the chunk plus the heading line, ends the chunk with that
+// heading: then nothing (an open fence, an HTML block, a table) carries across the cut,
+// and the chunks parse exactly as the whole document would. Otherwise the chunk grows.
+void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
+  bool cuttable = body.size() > kChunkBytes && !MayDefineLinkReferences(body);
+  size_t start = 0;
+  while (start < body.size() || start == 0) {
+    size_t cut = cuttable ? NextHeadingLine(body, start + kChunkBytes) : std::string_view::npos;
+    // After a refused cut the next try is twice as far, so a long block full of lines
+    // that start with '#' costs a few parses, not one per line.
+    for (; cut != std::string_view::npos; cut = NextHeadingLine(body, start + 2 * (cut - start))) {
+      size_t heading_end = body.find('\n', cut);
+      heading_end = heading_end == std::string_view::npos ? body.size() : heading_end + 1;
+      std::string_view chunk = body.substr(start, cut - start);
+      DocumentPtr document = ParseMarkdown(body.substr(start, heading_end - start));
+      cmark_node* last = cmark_node_last_child(document.get());
+      if (last && cmark_node_get_type(last) == CMARK_NODE_HEADING &&
+          cmark_node_get_start_line(last) == CountLines(chunk) + 1) {
+        builder.AddChunk(chunk, cmark_node_first_child(document.get()), last, line_offset);
+        line_offset += CountLines(chunk);
+        start = cut;
+        break;
+      }
+    }
+    if (cut == std::string_view::npos) {
+      DocumentPtr document = ParseMarkdown(body.substr(start));
+      builder.AddChunk(body.substr(start), cmark_node_first_child(document.get()), nullptr,
+                       line_offset);
+      return;
+    }
+  }
 }
 
 }  // namespace
@@ -815,68 +938,22 @@ ParseResult ParseRunbook(std::string path, std::string_view source) {
 
   FrontMatterSplit split = SplitFrontMatter(source);
   ParseFrontMatter(split, runbook.front_matter, result.diagnostics);
-  // Blank lines stand in for the front matter so cmark's line numbers match the file.
-  std::string markdown;
-  if (split.present && split.terminated) {
-    markdown.assign(static_cast<size_t>(split.end_line), '\n');
-    markdown.append(source.substr(split.body_offset));
-  } else {
-    markdown.assign(source);
-  }
-
-  cmark_gfm_core_extensions_ensure_registered();
-  std::unique_ptr<cmark_parser, ParserDeleter> parser(cmark_parser_new(CMARK_OPT_SOURCEPOS));
-  for (const char* name : {"tasklist", "table"})
-    if (cmark_syntax_extension* extension = cmark_find_syntax_extension(name))
-      cmark_parser_attach_syntax_extension(parser.get(), extension);
-  cmark_parser_feed(parser.get(), markdown.data(), markdown.size());
-  std::unique_ptr<cmark_node, NodeDeleter> document(cmark_parser_finish(parser.get()));
+  // The Markdown starts after the front matter; its line numbers continue the file's.
+  bool has_front_matter = split.present && split.terminated;
+  std::string_view body = has_front_matter ? source.substr(split.body_offset) : source;
+  int body_line_offset = has_front_matter ? split.end_line : 0;
 
   // Title: front matter, else the first H1 (found while building), else the file name.
   runbook.title = runbook.front_matter.title;
-  Builder builder(source, result);
-  builder.Build(document.get());
+  Builder builder(result, CountHeadingLines(body));
+  ParseInChunks(body, body_line_offset, builder);
+  builder.Finish();
   if (runbook.title.empty()) runbook.title = FileStem(runbook.path);
   std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) {
                      return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
                    });
   return result;
-}
-
-Result<std::string> LoadRunbookSource(const std::string& path) {
-  struct stat info {};
-  if (stat(path.c_str(), &info) != 0)
-    return Status::Error(
-        fmt::format("{}: error: cannot read runbook: {}", path, std::strerror(errno)));
-  if (S_ISDIR(info.st_mode))
-    return Status::Error(fmt::format("{}: error: is a directory, not a runbook file", path));
-  std::ifstream file(path, std::ios::binary);
-  if (!file)
-    return Status::Error(
-        fmt::format("{}: error: cannot read runbook: {}", path, std::strerror(errno)));
-  // One read into a buffer of the file's size: a stringstream copy costs a tenth of a
-  // large plan.
-  std::string source(static_cast<size_t>(info.st_size), '\0');
-  file.read(source.data(), static_cast<std::streamsize>(source.size()));
-  source.resize(static_cast<size_t>(file.gcount()));
-  // A file that grew after stat() (or a pipe-like file reporting size 0) keeps its tail.
-  for (char buffer[65536]; file.read(buffer, sizeof buffer) || file.gcount() > 0;)
-    source.append(buffer, static_cast<size_t>(file.gcount()));
-  if (size_t nul = source.find('\0'); nul != std::string::npos) {
-    LineColumn where = LocateOffset(source, nul);
-    return Status::Error(
-        fmt::format("{}:{}:{}: error: file contains a NUL byte; a runbook must be Markdown text",
-                    path, where.line, where.column));
-  }
-  if (auto bad = FindInvalidUtf8(source)) {
-    LineColumn where = LocateOffset(source, *bad);
-    return Status::Error(
-        fmt::format("{}:{}:{}: error: invalid UTF-8 (byte 0x{:02x}); save the "
-                    "runbook as UTF-8",
-                    path, where.line, where.column, static_cast<unsigned char>(source[*bad])));
-  }
-  return source;
 }
 
 }  // namespace stagecraft::runbook

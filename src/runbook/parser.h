@@ -21,14 +21,9 @@ struct ParseResult {
   bool unusable = false;
 };
 
-// Parses `source` (already checked to be UTF-8 text, see LoadRunbookSource). Never fails:
+// Parses `source` (already checked to be UTF-8 text, see SourceFile). Never fails:
 // problems become diagnostics and the model holds what could be understood.
 ParseResult ParseRunbook(std::string path, std::string_view source);
-
-// Reads a runbook file. Fails with a complete message ("path: error: ..." or
-// "path:line:col: error: ...") when the file is missing, is a directory, or is not UTF-8
-// text.
-Result<std::string> LoadRunbookSource(const std::string& path);
 
 // Languages whose fenced blocks are executed, and the interpreter that runs them.
 bool IsExecutableLanguage(std::string_view language);
