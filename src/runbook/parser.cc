@@ -7,11 +7,19 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 #include <tuple>
+#include <unordered_map>
 
 #include "base/text.h"
 #include "runbook/attributes.h"
@@ -226,10 +234,11 @@ class Builder {
   void HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item);
   ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step, int depth);
   bool WithinNestingLimit(cmark_node* node, int depth);
-  std::optional<Action> MakeAction(const Block& block);
+  std::optional<Action> MakeAction(const Block& block, const InfoString& info);
   SourcePos InfoPos(const Block& block);
-  Attributes ReadAttributes(const Block& block);
-  Block ReadBlock(cmark_node* node);
+  Attributes ReadAttributes(const Block& block, const InfoString& info);
+  // Also parses the info string, once: `info` receives it.
+  Block ReadBlock(cmark_node* node, InfoString& info);
   bool CheckFenceClosed(cmark_node* node);
   void ReadSignOffTable(cmark_node* table);
   void AssignNames();
@@ -302,7 +311,7 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
   return false;
 }
 
-Block Builder::ReadBlock(cmark_node* node) {
+Block Builder::ReadBlock(cmark_node* node, InfoString& info) {
   Block block;
   const char* literal = cmark_node_get_literal(node);
   block.text = literal ? literal : "";
@@ -311,8 +320,8 @@ Block Builder::ReadBlock(cmark_node* node) {
   int offset = 0;
   char fence_char = 0;
   bool fenced = cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
-  const char* info = cmark_node_get_fence_info(node);
-  block.info = info ? info : "";
+  const char* fence_info = cmark_node_get_fence_info(node);
+  block.info = fence_info ? fence_info : "";
   if (fenced) {
     // cmark resolves backslash escapes and entities in the info string, which would turn
     // capture="V:/\d+\.\d+/" into a different regex: take the info string as written.
@@ -326,7 +335,8 @@ Block Builder::ReadBlock(cmark_node* node) {
     if (run >= static_cast<size_t>(fence_length) && run > 0)
       block.info = Trim(line.substr(at + run));
   }
-  block.language = ParseInfoString(block.info).language;
+  info = ParseInfoString(block.info);
+  block.language = info.language;
   block.first_line = block.pos.line + (fenced ? 1 : 0);
   return block;
 }
@@ -341,19 +351,17 @@ SourcePos Builder::InfoPos(const Block& block) {
 }
 
 // Parses and checks the block's attributes, reporting problems at their columns.
-Attributes Builder::ReadAttributes(const Block& block) {
-  InfoString info = ParseInfoString(block.info);
+Attributes Builder::ReadAttributes(const Block& block, const InfoString& info) {
   SourcePos info_pos = InfoPos(block);
   if (!info.error.empty())
     Error({info_pos.line, info_pos.column + static_cast<int>(info.error_offset)}, info.error);
   return ResolveAttributes(info.attributes, info_pos, result_.diagnostics);
 }
 
-std::optional<Action> Builder::MakeAction(const Block& block) {
-  InfoString info = ParseInfoString(block.info);
+std::optional<Action> Builder::MakeAction(const Block& block, const InfoString& info) {
   Action action;
   action.block = block;
-  action.attributes = ReadAttributes(block);
+  action.attributes = ReadAttributes(block, info);
   const std::string& language = info.language;
   if (language == "console" || language == "terminal") {
     action.transcript = ParseTranscript(block, block.pos.column);
@@ -458,7 +466,8 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
     pending_label_ = Label::kNone;
     return;
   }
-  Block block = ReadBlock(node);
+  InfoString info;
+  Block block = ReadBlock(node, info);
   Label label = pending_label_;
   pending_label_ = Label::kNone;
   std::optional<SourcePos> ended_rollback = ended_rollback_label_;
@@ -499,14 +508,14 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
       }
       if (last_action_) {
         // Checked like an action's, though only the block itself is kept.
-        (void)ReadAttributes(block);
+        (void)ReadAttributes(block, info);
         last_action_->verifications.push_back(block);
         return;
       }
       break;  // a verification that stands alone is simply an action of the step
     case Label::kRollback:
       if (IsExecutableLanguage(block.language)) {
-        (void)ReadAttributes(block);
+        (void)ReadAttributes(block, info);
         step.compensation.push_back(block);
       } else {
         step.rollback_notes.push_back(Trim(block.text));
@@ -521,7 +530,7 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
     default:
       break;
   }
-  std::optional<Action> action = MakeAction(block);
+  std::optional<Action> action = MakeAction(block, info);
   if (!action) return;
   if (item) {
     item->actions.push_back(std::move(*action));
@@ -756,8 +765,8 @@ std::string WithoutNumbering(std::string_view title) {
 }
 
 void Builder::AssignNames() {
-  std::map<std::string, SourcePos> taken;
-  std::map<std::string, int> next_suffix;
+  std::unordered_map<std::string, SourcePos> taken;
+  std::unordered_map<std::string, int> next_suffix;
   for (size_t i = 0; i < runbook_.steps.size(); ++i) {
     Step& step = runbook_.steps[i];
     if (!name_is_explicit_[i]) continue;
@@ -788,7 +797,7 @@ void Builder::AssignNames() {
     taken.emplace(name, step.pos);
   }
   // Action names must be unique too: logs and captures refer to them.
-  std::map<std::string, SourcePos> action_names;
+  std::unordered_map<std::string, SourcePos> action_names;
   for (const Step& step : runbook_.steps)
     for (const Action& action : step.actions)
       if (action.attributes.name) {
@@ -855,25 +864,24 @@ DocumentPtr ParseMarkdown(std::string_view text) {
 // that may hold one is parsed in one piece. Conservative: anything at the start of a line
 // (after list and quote markers) that opens a bracket and does not close it as a task box.
 bool MayDefineLinkReferences(std::string_view text) {
-  for (size_t at = 0; at < text.size();) {
-    size_t end = text.find('\n', at);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(at, end - at);
-    at = end + 1;
-    size_t first = line.find_first_not_of(" \t>-*+0123456789.)");
-    if (first == std::string_view::npos || line[first] != '[') continue;
-    line.remove_prefix(first);
-    if (line.find("]:") != std::string_view::npos || line.find(']') == std::string_view::npos)
-      return true;
+  for (size_t colon = text.find("]:"); colon != std::string_view::npos;
+       colon = text.find("]:", colon + 2)) {
+    size_t line_start = text.rfind('\n', colon);
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    std::string_view before = text.substr(line_start, colon - line_start);
+    size_t open = before.find('[');
+    if (open == std::string_view::npos) return true;  // a label may span lines
+    if (before.find_first_not_of(" \t>-*+0123456789.)") == open) return true;
   }
   return false;
 }
 
 // The start of the next line after `from` that opens an ATX heading, or npos.
 size_t NextHeadingLine(std::string_view text, size_t from) {
-  for (size_t newline = text.find("\n#", from); newline != std::string_view::npos;
-       newline = text.find("\n#", newline + 1)) {
-    size_t at = newline + 1;
+  // '#' is rarer than '\n', so it is the one to search for.
+  for (size_t at = text.find('#', from + 1); at != std::string_view::npos;
+       at = text.find('#', at + 1)) {
+    if (text[at - 1] != '\n') continue;
     size_t hashes = 0;
     while (at + hashes < text.size() && text[at + hashes] == '#')
       ++hashes;
@@ -895,14 +903,25 @@ int CountLines(std::string_view text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
-// Cuts `body` before heading lines and hands the chunks to `builder` in order. A cut is
-// kept only when cmark, given the chunk plus the heading line, ends the chunk with that
-// heading: then nothing (an open fence, an HTML block, a table) carries across the cut,
-// and the chunks parse exactly as the whole document would. Otherwise the chunk grows.
-void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
+// One piece of the document, parsed. `stop` is the heading that begins the next piece,
+// parsed with this one only to prove the cut; it is not part of this piece.
+struct ParsedChunk {
+  std::string_view text;
+  DocumentPtr document;
+  cmark_node* stop = nullptr;
+  int line_offset = 0;
+};
+
+// Cuts `body` before heading lines and parses the pieces, handing them to `sink` in order
+// until it returns false. A cut is kept only when cmark, given the chunk plus the heading
+// line, ends the chunk with that heading: then nothing (an open fence, an HTML block, a
+// table) carries across the cut, and the chunks parse exactly as the whole document
+// would. Otherwise the chunk grows.
+void CutAndParse(std::string_view body, int line_offset,
+                 const std::function<bool(ParsedChunk)>& sink) {
   bool cuttable = body.size() > kChunkBytes && !MayDefineLinkReferences(body);
   size_t start = 0;
-  while (start < body.size() || start == 0) {
+  for (;;) {
     size_t cut = cuttable ? NextHeadingLine(body, start + kChunkBytes) : std::string_view::npos;
     // After a refused cut the next try is twice as far, so a long block full of lines
     // that start with '#' costs a few parses, not one per line.
@@ -910,23 +929,110 @@ void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
       size_t heading_end = body.find('\n', cut);
       heading_end = heading_end == std::string_view::npos ? body.size() : heading_end + 1;
       std::string_view chunk = body.substr(start, cut - start);
+      int chunk_lines = CountLines(chunk);
       DocumentPtr document = ParseMarkdown(body.substr(start, heading_end - start));
       cmark_node* last = cmark_node_last_child(document.get());
       if (last && cmark_node_get_type(last) == CMARK_NODE_HEADING &&
-          cmark_node_get_start_line(last) == CountLines(chunk) + 1) {
-        builder.AddChunk(chunk, cmark_node_first_child(document.get()), last, line_offset);
-        line_offset += CountLines(chunk);
+          cmark_node_get_start_line(last) == chunk_lines + 1) {
+        if (!sink({chunk, std::move(document), last, line_offset})) return;
+        line_offset += chunk_lines;
         start = cut;
         break;
       }
     }
     if (cut == std::string_view::npos) {
-      DocumentPtr document = ParseMarkdown(body.substr(start));
-      builder.AddChunk(body.substr(start), cmark_node_first_child(document.get()), nullptr,
-                       line_offset);
+      sink({body.substr(start), ParseMarkdown(body.substr(start)), nullptr, line_offset});
       return;
     }
   }
+}
+
+// Hands parsed chunks from the thread that parses to the one that builds, holding at most
+// a few so memory stays bounded.
+class ChunkPipe {
+ public:
+  // Producer side. False once the consumer has given up.
+  bool Push(ParsedChunk chunk) {
+    std::unique_lock lock(mutex_);
+    has_room_.wait(lock, [&] { return queue_.size() < kDepth || abandoned_; });
+    if (abandoned_) return false;
+    queue_.push_back(std::move(chunk));
+    has_chunk_.notify_one();
+    return true;
+  }
+  void Finish(std::exception_ptr failure) {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    failure_ = failure;
+    has_chunk_.notify_one();
+  }
+  // Consumer side. nullopt after the last chunk; rethrows what the producer threw.
+  std::optional<ParsedChunk> Pop() {
+    std::unique_lock lock(mutex_);
+    has_chunk_.wait(lock, [&] { return !queue_.empty() || finished_; });
+    if (queue_.empty()) {
+      if (failure_) std::rethrow_exception(failure_);
+      return std::nullopt;
+    }
+    ParsedChunk chunk = std::move(queue_.front());
+    queue_.pop_front();
+    has_room_.notify_one();
+    return chunk;
+  }
+  void Abandon() {
+    std::lock_guard lock(mutex_);
+    abandoned_ = true;
+    queue_.clear();
+    has_room_.notify_one();
+  }
+
+ private:
+  static constexpr size_t kDepth = 2;
+  std::mutex mutex_;
+  std::condition_variable has_room_;
+  std::condition_variable has_chunk_;
+  std::deque<ParsedChunk> queue_;
+  bool finished_ = false;
+  bool abandoned_ = false;
+  std::exception_ptr failure_;
+};
+
+// Parses and builds `body` chunk by chunk. For a large document cmark parses the next
+// chunk on a second thread while this one builds the model from the current one: the two
+// halves cost about the same.
+void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
+  auto build = [&](ParsedChunk chunk) {
+    builder.AddChunk(chunk.text, cmark_node_first_child(chunk.document.get()), chunk.stop,
+                     chunk.line_offset);
+    return true;
+  };
+  if (body.size() <= 2 * kChunkBytes) {
+    CutAndParse(body, line_offset, build);
+    return;
+  }
+  cmark_gfm_core_extensions_ensure_registered();  // registration is not thread-safe
+  ChunkPipe pipe;
+  std::thread parser([&] {
+    std::exception_ptr failure;
+    try {
+      CutAndParse(body, line_offset,
+                  [&](ParsedChunk chunk) { return pipe.Push(std::move(chunk)); });
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    pipe.Finish(failure);
+  });
+  // However building ends, the parser thread must stop before `body` and `pipe` go away.
+  struct JoinOnExit {
+    ChunkPipe& pipe;
+    std::thread& thread;
+    ~JoinOnExit() {
+      pipe.Abandon();
+      thread.join();
+    }
+  } join_on_exit{pipe, parser};
+  while (std::optional<ParsedChunk> chunk = pipe.Pop())
+    build(std::move(*chunk));
 }
 
 }  // namespace
