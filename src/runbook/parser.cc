@@ -222,7 +222,7 @@ class Builder {
 
  private:
   // Line `line` of the file, which must lie in the current chunk.
-  std::string_view Line(int line) const { return chunk_lines_.Line(line - line_offset_); }
+  std::string_view Line(int line);
   SourcePos PosOf(cmark_node* node) const {
     return {cmark_node_get_start_line(node) + line_offset_, cmark_node_get_start_column(node)};
   }
@@ -250,7 +250,11 @@ class Builder {
     result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
   }
 
-  SourceLines chunk_lines_{{}};
+  // The current chunk and a cursor into it: lookups mostly move forward, a few lines at a
+  // time, so walking from the last one beats indexing every line of the document.
+  std::string_view chunk_text_;
+  int cursor_line_ = 1;  // chunk-relative
+  size_t cursor_offset_ = 0;
   ParseResult& result_;
   Runbook& runbook_;
   std::vector<Section> sections_;
@@ -267,6 +271,25 @@ class Builder {
   SourcePos pending_label_pos_;
   Action* last_action_ = nullptr;
 };
+
+std::string_view Builder::Line(int line) {
+  int wanted = line - line_offset_;
+  if (wanted < 1) return {};
+  if (wanted < cursor_line_) {
+    cursor_line_ = 1;
+    cursor_offset_ = 0;
+  }
+  while (cursor_line_ < wanted) {
+    size_t newline = chunk_text_.find('\n', cursor_offset_);
+    if (newline == std::string_view::npos) return {};
+    cursor_offset_ = newline + 1;
+    ++cursor_line_;
+  }
+  std::string_view rest = chunk_text_.substr(cursor_offset_);
+  std::string_view text = rest.substr(0, rest.find('\n'));
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  return text;
+}
 
 // "Deploy (5 minutes) — blue/green" -> budget 5 minutes, title "Deploy — blue/green".
 std::optional<Millis> SplitBudget(const std::string& heading, std::string& title) {
@@ -821,7 +844,9 @@ void Builder::MarkPreflight() {
 void Builder::AddChunk(std::string_view text, cmark_node* first, cmark_node* stop,
                        int line_offset) {
   line_offset_ = line_offset;
-  chunk_lines_ = SourceLines(text);
+  chunk_text_ = text;
+  cursor_line_ = 1;
+  cursor_offset_ = 0;
   size_t begin = sections_.size();
   CollectSections(first, stop);
   for (size_t i = std::max<size_t>(begin, 1); i < sections_.size(); ++i)
