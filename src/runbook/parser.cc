@@ -275,9 +275,12 @@ class Builder {
 std::string_view Builder::Line(int line) {
   int wanted = line - line_offset_;
   if (wanted < 1) return {};
-  if (wanted < cursor_line_) {
-    cursor_line_ = 1;
-    cursor_offset_ = 0;
+  // A fence's closing line is read before its opening line: step back line by line.
+  while (cursor_line_ > wanted) {
+    size_t newline =
+        cursor_offset_ >= 2 ? chunk_text_.rfind('\n', cursor_offset_ - 2) : std::string_view::npos;
+    cursor_offset_ = newline == std::string_view::npos ? 0 : newline + 1;
+    --cursor_line_;
   }
   while (cursor_line_ < wanted) {
     size_t newline = chunk_text_.find('\n', cursor_offset_);

@@ -567,8 +567,8 @@ std::string Describe(const ParseResult& result) {
            std::to_string(step.checklist.size()) + " undo " +
            std::to_string(step.compensation.size()) + "\n";
     for (const auto& action : step.actions)
-      out += "  action @" + std::to_string(action.block.pos.line) + " expect " +
-             std::to_string(action.expectations.size()) + " " + action.block.text;
+      out += "  action @" + std::to_string(action.block.pos.line) + " [" + action.block.info +
+             "] expect " + std::to_string(action.expectations.size()) + " " + action.block.text;
   }
   for (const auto& d : result.diagnostics)
     out += "diag " + std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
@@ -585,7 +585,8 @@ std::string LargeTrickyDocument() {
     if (i % 10 == 0) doc += "## Phase " + n + " (5 minutes)\n\n";
     doc += "### Step " + n + "\n";
     if (i % 7 == 0) doc += "<!-- stagecraft: name=explicit-" + n + " -->\n";
-    doc += "\nRuns part " + n + ".\n\n```bash\n# comment at the start of a line\n";
+    doc += "\nRuns part " + n + ".\n\n```bash { name=part-" + n + " timeout=5m }\n";
+    doc += "# comment at the start of a line\n";
     doc +=
         "## also a comment\necho " + n + "\n```\n\n**Expected Output:**\n```\n" + n + "\n```\n\n";
     switch (i % 5) {
@@ -626,7 +627,10 @@ TEST(Parser, LargeDocumentsParseAsOnePiece) {
   ParseResult in_one = ParseRunbook("large.md", whole);
   EXPECT_EQ(in_pieces.runbook.steps.size(), in_one.runbook.steps.size());
   EXPECT_EQ(Describe(in_pieces), Describe(in_one));
-  EXPECT_EQ(in_pieces.runbook.steps.size(), 1500u);
+  ASSERT_EQ(in_pieces.runbook.steps.size(), 1500u);
+  const Action& action = in_pieces.runbook.steps[1234].actions.at(0);
+  EXPECT_EQ(action.block.info, "bash { name=part-1234 timeout=5m }");
+  EXPECT_EQ(action.attributes.name.value_or(""), "part-1234");
 }
 
 }  // namespace
