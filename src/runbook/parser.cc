@@ -979,13 +979,17 @@ void CutAndParse(std::string_view body, int line_offset,
 // a few so memory stays bounded.
 class ChunkPipe {
  public:
-  // Producer side. False once the consumer has given up.
+  // Producer side. False once the consumer has given up. Also frees the trees the
+  // consumer is done with, which takes that work off the building thread.
   bool Push(ParsedChunk chunk) {
+    std::vector<DocumentPtr> done;
     std::unique_lock lock(mutex_);
     has_room_.wait(lock, [&] { return queue_.size() < kDepth || abandoned_; });
     if (abandoned_) return false;
     queue_.push_back(std::move(chunk));
     has_chunk_.notify_one();
+    done.swap(built_);
+    lock.unlock();
     return true;
   }
   void Finish(std::exception_ptr failure) {
@@ -1007,6 +1011,11 @@ class ChunkPipe {
     has_room_.notify_one();
     return chunk;
   }
+  // Consumer side: a chunk's tree, no longer needed.
+  void Recycle(DocumentPtr document) {
+    std::lock_guard lock(mutex_);
+    built_.push_back(std::move(document));
+  }
   void Abandon() {
     std::lock_guard lock(mutex_);
     abandoned_ = true;
@@ -1020,6 +1029,7 @@ class ChunkPipe {
   std::condition_variable has_room_;
   std::condition_variable has_chunk_;
   std::deque<ParsedChunk> queue_;
+  std::vector<DocumentPtr> built_;
   bool finished_ = false;
   bool abandoned_ = false;
   std::exception_ptr failure_;
@@ -1029,13 +1039,13 @@ class ChunkPipe {
 // chunk on a second thread while this one builds the model from the current one: the two
 // halves cost about the same.
 void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
-  auto build = [&](ParsedChunk chunk) {
+  auto build = [&](const ParsedChunk& chunk) {
     builder.AddChunk(chunk.text, cmark_node_first_child(chunk.document.get()), chunk.stop,
                      chunk.line_offset);
     return true;
   };
   if (body.size() <= 2 * kChunkBytes) {
-    CutAndParse(body, line_offset, build);
+    CutAndParse(body, line_offset, [&](ParsedChunk chunk) { return build(chunk); });
     return;
   }
   cmark_gfm_core_extensions_ensure_registered();  // registration is not thread-safe
@@ -1059,8 +1069,10 @@ void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
       thread.join();
     }
   } join_on_exit{pipe, parser};
-  while (std::optional<ParsedChunk> chunk = pipe.Pop())
-    build(std::move(*chunk));
+  while (std::optional<ParsedChunk> chunk = pipe.Pop()) {
+    build(*chunk);
+    pipe.Recycle(std::move(chunk->document));
+  }
 }
 
 }  // namespace
