@@ -1,0 +1,65 @@
+#include "runbook/source_file.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace stagecraft::runbook {
+namespace {
+
+using Hold = SourceFile::Hold;
+
+class SourceFileTest : public ::testing::TestWithParam<Hold> {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/stagecraft-source-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& bytes) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  std::string dir_;
+};
+
+TEST_P(SourceFileTest, HoldsTheFilesBytes) {
+  std::string text = "# Deploy\n\n```bash\necho \xc3\xa9t\xc3\xa9\n```\n";
+  auto file = SourceFile::Load(Write("book.md", text), GetParam());
+  ASSERT_TRUE(file.ok()) << file.error();
+  EXPECT_EQ(file.value().text(), text);
+  // Moving keeps the bytes valid, mapped or not.
+  SourceFile moved = std::move(file.value());
+  EXPECT_EQ(moved.text(), text);
+}
+
+TEST_P(SourceFileTest, EmptyFileIsEmptyText) {
+  auto file = SourceFile::Load(Write("empty.md", ""), GetParam());
+  ASSERT_TRUE(file.ok()) << file.error();
+  EXPECT_EQ(file.value().text(), "");
+}
+
+TEST_P(SourceFileTest, RefusesWhatIsNotARunbook) {
+  auto missing = SourceFile::Load(dir_ + "/missing.md", GetParam());
+  EXPECT_EQ(missing.error(),
+            dir_ + "/missing.md: error: cannot read runbook: No such file or directory");
+  auto directory = SourceFile::Load(dir_, GetParam());
+  EXPECT_EQ(directory.error(), dir_ + ": error: is a directory, not a runbook file");
+  std::string nul = Write("nul.md", std::string("# T\nab\0c\n", 9));
+  EXPECT_EQ(SourceFile::Load(nul, GetParam()).error(),
+            nul + ":2:3: error: file contains a NUL byte; a runbook must be Markdown text");
+  std::string latin1 = Write("latin1.md", "# T\n\ncaf\xe9\n");
+  EXPECT_EQ(SourceFile::Load(latin1, GetParam()).error(),
+            latin1 + ":3:4: error: invalid UTF-8 (byte 0xe9); save the runbook as UTF-8");
+}
+
+INSTANTIATE_TEST_SUITE_P(Holds, SourceFileTest, ::testing::Values(Hold::kMapped, Hold::kCopied));
+
+}  // namespace
+}  // namespace stagecraft::runbook
