@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -50,13 +52,22 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   }
   const runbook::Environment* environment = nullptr;
   if (!FindEnvironment(loaded->parsed.runbook, environment_name, &environment)) return kExitUsage;
-  if (json) {
-    fmt::print("{}\n", runbook::RenderPlanJson(loaded->parsed.runbook, environment).dump(2));
-  } else {
-    fmt::print("{}", runbook::RenderPlanText(loaded->parsed.runbook, environment));
+  // The plan is written to stdout's descriptor, past the FILE buffer: what is buffered goes
+  // first.
+  std::fflush(stdout);
+  Status written = json
+                       ? runbook::WritePlanJson(loaded->parsed.runbook, environment, STDOUT_FILENO)
+                       : runbook::WritePlanText(loaded->parsed.runbook, environment, STDOUT_FILENO);
+  if (written.ok() && !json) {
     int warnings = CountSeverity(diagnostics, runbook::Severity::kWarning);
     if (warnings)
       fmt::print("Lint      {} (stagecraft lint {})\n", Plural(warnings, "warning"), path);
+  }
+  // A plan cut short by a full disk must not look like a complete one.
+  if (!written.ok() || std::fflush(stdout) != 0) {
+    fmt::print(stderr, "stagecraft: error: cannot write the plan: {}\n",
+               written.ok() ? std::strerror(errno) : written.message());
+    return kExitUsage;
   }
   return kExitOk;
 }
