@@ -52,21 +52,24 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   }
   const runbook::Environment* environment = nullptr;
   if (!FindEnvironment(loaded->parsed.runbook, environment_name, &environment)) return kExitUsage;
-  // The plan is written to stdout's descriptor, past the FILE buffer: what is buffered goes
-  // first.
-  std::fflush(stdout);
+  // The plan goes to stdout's descriptor as it is rendered (WritePlanText), and the one line
+  // that may follow needs no buffer: stdio would allocate one, and the first large allocation
+  // after parsing makes malloc sort through every small block the parser freed, ~20 ms on a
+  // 10,000-step runbook.
+  std::setvbuf(stdout, nullptr, _IONBF, 0);
   Status written = json
                        ? runbook::WritePlanJson(loaded->parsed.runbook, environment, STDOUT_FILENO)
                        : runbook::WritePlanText(loaded->parsed.runbook, environment, STDOUT_FILENO);
-  if (written.ok() && !json) {
-    int warnings = CountSeverity(diagnostics, runbook::Severity::kWarning);
-    if (warnings)
-      fmt::print("Lint      {} (stagecraft lint {})\n", Plural(warnings, "warning"), path);
+  int warnings = CountSeverity(diagnostics, runbook::Severity::kWarning);
+  if (written.ok() && !json && warnings) {
+    std::string line =
+        fmt::format("Lint      {} (stagecraft lint {})\n", Plural(warnings, "warning"), path);
+    if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size())
+      written = Status::Error(std::strerror(errno));
   }
   // A plan cut short by a full disk must not look like a complete one.
-  if (!written.ok() || std::fflush(stdout) != 0) {
-    fmt::print(stderr, "stagecraft: error: cannot write the plan: {}\n",
-               written.ok() ? std::strerror(errno) : written.message());
+  if (!written.ok()) {
+    fmt::print(stderr, "stagecraft: error: cannot write the plan: {}\n", written.message());
     return kExitUsage;
   }
   return kExitOk;
