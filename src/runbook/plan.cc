@@ -573,6 +573,12 @@ class JsonWriter {
   // Starts an object member; its value follows.
   void Key(std::string_view key) {
     NextMember();
+    if (FindEscape(key, 0) == key.size()) {  // all of the schema's own keys
+      out_.Append('"');
+      out_.Append(key);
+      out_.Append("\": ");
+      return;
+    }
     String(key);
     out_.Append(": ");
   }
@@ -657,18 +663,27 @@ class JsonWriter {
     open_.push_back({bracket == '['});
   }
   void Close(char bracket) {
-    if (!open_.back().empty) {
-      out_.Append('\n');
-      out_.Spaces(2 * (open_.size() - 1));
-    }
+    if (!open_.back().empty) NewLine(open_.size() - 1);
     out_.Append(bracket);
     open_.pop_back();
   }
   void NextMember() {
     Frame& innermost = open_.back();
-    out_.Append(innermost.empty ? "\n" : ",\n");
+    if (!innermost.empty) out_.Append(',');
     innermost.empty = false;
-    out_.Spaces(2 * open_.size());
+    NewLine(open_.size());
+  }
+  // A newline and two spaces a level, in one piece at the usual depths: every line of the
+  // document starts this way.
+  void NewLine(size_t depth) {
+    static constexpr std::string_view kIndented =
+        "\n                                                                ";
+    if (1 + 2 * depth <= kIndented.size()) {
+      out_.Append(kIndented.substr(0, 1 + 2 * depth));
+    } else {
+      out_.Append('\n');
+      out_.Spaces(2 * depth);
+    }
   }
   // An array element starts a line of its own; an object member's value follows its key.
   void BeforeValue() {
