@@ -1,10 +1,11 @@
 // libFuzzer target for the runbook front end: bytes in, everything `stagecraft lint` and
 // `stagecraft plan` would compute from them out. A crash, a sanitizer report, an uncaught
-// exception (nlohmann's dump() throws on invalid UTF-8, for one) or a slow input here is a
+// exception (nlohmann's parse() throws on invalid UTF-8, for one) or a slow input here is a
 // bug a user could hit with a hand-written runbook. See fuzz/README.md for running it.
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -35,13 +36,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // `plan` renders only error-free runbooks, but the renderers are public API and must cope
   // with whatever the parser salvaged, so render regardless of diagnostics.
+  // The JSON plan is written by hand in the layout of nlohmann's dump(2), so nlohmann judges
+  // it; its parse() also throws on invalid UTF-8.
+  auto check_json = [](const std::string& json) {
+    if (nlohmann::json::parse(json).dump(2) + "\n" != json) __builtin_trap();
+  };
   std::string text = rb::RenderPlanText(parsed.runbook, nullptr);
-  std::string json = rb::RenderPlanJson(parsed.runbook, nullptr).dump(2);
+  check_json(rb::RenderPlanJsonText(parsed.runbook, nullptr));
   // `--env` merges an environment's variables into the scope: a second code path.
   if (!parsed.runbook.front_matter.environments.empty()) {
     const rb::Environment* environment = &parsed.runbook.front_matter.environments.front();
     text += rb::RenderPlanText(parsed.runbook, environment);
-    json += rb::RenderPlanJson(parsed.runbook, environment).dump();
+    check_json(rb::RenderPlanJsonText(parsed.runbook, environment));
   }
 
   rb::SourceLines lines(source);

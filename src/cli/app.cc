@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -50,13 +52,25 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   }
   const runbook::Environment* environment = nullptr;
   if (!FindEnvironment(loaded->parsed.runbook, environment_name, &environment)) return kExitUsage;
-  if (json) {
-    fmt::print("{}\n", runbook::RenderPlanJson(loaded->parsed.runbook, environment).dump(2));
-  } else {
-    fmt::print("{}", runbook::RenderPlanText(loaded->parsed.runbook, environment));
-    int warnings = CountSeverity(diagnostics, runbook::Severity::kWarning);
-    if (warnings)
-      fmt::print("Lint      {} (stagecraft lint {})\n", Plural(warnings, "warning"), path);
+  // The plan goes to stdout's descriptor as it is rendered (WritePlanText), and the one line
+  // that may follow needs no buffer: stdio would allocate one, and the first large allocation
+  // after parsing makes malloc sort through every small block the parser freed, ~20 ms on a
+  // 10,000-step runbook.
+  std::setvbuf(stdout, nullptr, _IONBF, 0);
+  Status written = json
+                       ? runbook::WritePlanJson(loaded->parsed.runbook, environment, STDOUT_FILENO)
+                       : runbook::WritePlanText(loaded->parsed.runbook, environment, STDOUT_FILENO);
+  int warnings = CountSeverity(diagnostics, runbook::Severity::kWarning);
+  if (written.ok() && !json && warnings) {
+    std::string line =
+        fmt::format("Lint      {} (stagecraft lint {})\n", Plural(warnings, "warning"), path);
+    if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size())
+      written = Status::Error(std::strerror(errno));
+  }
+  // A plan cut short by a full disk must not look like a complete one.
+  if (!written.ok()) {
+    fmt::print(stderr, "stagecraft: error: cannot write the plan: {}\n", written.message());
+    return kExitUsage;
   }
   return kExitOk;
 }

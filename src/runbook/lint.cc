@@ -185,14 +185,16 @@ bool LooksMutating(std::string_view script) {
 
 namespace {
 
-// What the shell actually runs: for a transcript, its commands without the output lines
-// pasted under them (output such as "Created /tmp/x" must not look like a command).
-std::string ExecutedScript(const Action& action) {
+// What the shell actually runs: for a transcript, its commands (kept in `storage`) without
+// the output lines pasted under them (output such as "Created /tmp/x" must not look like a
+// command). Other blocks are not copied.
+std::string_view ExecutedScript(const Action& action, std::string& storage) {
   if (!action.is_transcript()) return action.block.text;
-  std::string script;
-  for (const auto& command : action.transcript)
-    script += command.command + "\n";
-  return script;
+  for (const auto& command : action.transcript) {
+    storage += command.command;
+    storage += '\n';
+  }
+  return storage;
 }
 
 }  // namespace
@@ -204,7 +206,12 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
   auto lint_action = [&](const Action& action) {
     int line_number = action.block.first_line;
     bool any_command = false;
-    for (std::string_view line : SplitLines(action.block.text)) {
+    // Every line of every block is looked at: walk them in place rather than collect them.
+    std::string_view text = action.block.text;
+    for (size_t start = 0; start < text.size(); ++line_number) {
+      size_t end = std::min(text.find('\n', start), text.size());
+      std::string_view line = text.substr(start, end - start);
+      start = end + 1;
       std::string_view trimmed = TrimView(line);
       if (!trimmed.empty() && trimmed.front() != '#') any_command = true;
       if (StartsWith(trimmed, "#")) {
@@ -221,7 +228,6 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
                "label, with (re) or (glob) for the parts that vary"});
         }
       }
-      ++line_number;
     }
     if (action.attributes.background)
       diagnostics.push_back({Severity::kWarning, action.block.pos,
@@ -234,10 +240,10 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
                              "block holds only comments; nothing runs",
                              "use a ```text block for notes, or mark the step manual"});
   };
+  std::vector<const ChecklistItem*> items;  // reused: most steps have no checklist
   for (const Step& step : runbook.steps) {
     for (const Action& action : step.actions)
       lint_action(action);
-    std::vector<const ChecklistItem*> items;
     for (const auto& item : step.checklist)
       items.push_back(&item);
     while (!items.empty()) {
@@ -251,7 +257,8 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
     if (step.kind == StepKind::kStep && !step.manual && !step.skip && !has_rollback_section &&
         !step.has_rollback()) {
       bool mutates = std::any_of(step.actions.begin(), step.actions.end(), [](const Action& a) {
-        return !a.attributes.skip && LooksMutating(ExecutedScript(a));
+        std::string storage;
+        return !a.attributes.skip && LooksMutating(ExecutedScript(a, storage));
       });
       if (mutates)
         diagnostics.push_back(

@@ -1,27 +1,163 @@
 #include "runbook/plan.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "base/text.h"
 
 namespace stagecraft::runbook {
 namespace {
 
-int CountLines(const std::string& text) {
+// Where rendered bytes go: a string, or a file descriptor through a fixed buffer. A
+// 10,000-step runbook makes megabytes of plan (tens of them as JSON); building that whole
+// before printing it touched more memory than rendering it costs, and every large
+// allocation after parsing makes malloc first sort the many small blocks the parser freed.
+// Writing to the descriptor, not a FILE, keeps stdio from allocating a buffer of its own.
+class Output {
+ public:
+  explicit Output(std::string& text) : text_(&text) {}
+  explicit Output(int fd) : fd_(fd) {}
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  void Append(std::string_view bytes) {
+    // Most pieces are a few bytes (punctuation, indentation, keys): keep their path short.
+    if (!text_ && bytes.size() <= kSize - used_) {
+      std::memcpy(buffer_ + used_, bytes.data(), bytes.size());
+      used_ += bytes.size();
+      return;
+    }
+    AppendSlowly(bytes);
+  }
+  void Append(char c) { Append(std::string_view(&c, 1)); }
+  void Spaces(size_t count) {
+    static constexpr std::string_view kSpaces = "                                ";
+    for (; count > kSpaces.size(); count -= kSpaces.size())
+      Append(kSpaces);
+    Append(kSpaces.substr(0, count));
+  }
+  void Number(int64_t value) {
+    char digits[24];
+    Append(std::string_view(digits, std::to_chars(digits, digits + sizeof digits, value).ptr));
+  }
+  template <typename... T>
+  void Format(fmt::format_string<T...> format, T&&... args) {
+    fmt::memory_buffer formatted;
+    fmt::format_to(std::back_inserter(formatted), format, std::forward<T>(args)...);
+    Append(std::string_view(formatted.data(), formatted.size()));
+  }
+
+  // A row of the text plan is padded to a column once complete, so it is kept whole in the
+  // buffer until then.
+  void BeginRow() {
+    row_ = Stored().size();
+    row_written_ = false;
+  }
+  // Pads the row to `width` columns as fmt's "{:<N}" would. fmt counts display width (a wide
+  // character such as most emoji takes two columns), so rows that are not plain ASCII ask
+  // fmt; nearly all rows are ASCII, whose width is their size. A row that outgrew the buffer
+  // (64 KiB: 16,384 characters at least) is wider than any column it is padded to.
+  void PadRow(size_t width) {
+    if (row_written_) return;
+    std::string_view row = Stored().substr(row_);
+    unsigned char high = 0;
+    for (char c : row)
+      high |= static_cast<unsigned char>(c);
+    size_t padded =
+        high < 0x80 ? std::max(width, row.size()) : fmt::formatted_size("{:<{}}", row, width);
+    Spaces(padded - row.size());
+  }
+  void EndRow() { row_ = kNoRow; }
+
+  // The first write error, if any; later output is dropped after one.
+  Status Finish() {
+    if (!text_) {
+      Write(Stored());
+      used_ = 0;
+    }
+    if (error_) return Status::Error(std::strerror(error_));
+    return Status::Ok();
+  }
+
+ private:
+  static constexpr size_t kSize = 64 * 1024;
+  static constexpr size_t kNoRow = std::string_view::npos;
+
+  std::string_view Stored() const {
+    return text_ ? std::string_view(*text_) : std::string_view(buffer_, used_);
+  }
+
+  [[gnu::noinline]] void AppendSlowly(std::string_view bytes) {
+    if (text_) {
+      text_->append(bytes);
+      return;
+    }
+    MakeRoom(bytes.size());
+    if (bytes.size() > kSize - used_) {
+      Write(bytes);  // larger than the whole buffer, which MakeRoom emptied
+      return;
+    }
+    std::memcpy(buffer_ + used_, bytes.data(), bytes.size());
+    used_ += bytes.size();
+  }
+
+  // Writes out what precedes an unfinished row, or everything when `needed` bytes would
+  // not fit even beside the row alone.
+  void MakeRoom(size_t needed) {
+    size_t out = row_ == kNoRow ? used_ : row_;
+    if (used_ - out + needed > kSize) {
+      out = used_;
+      if (row_ != kNoRow) row_written_ = true;
+    }
+    Write(std::string_view(buffer_, out));
+    std::memmove(buffer_, buffer_ + out, used_ - out);
+    used_ -= out;
+    if (row_ != kNoRow) row_ = row_written_ ? 0 : row_ - out;
+  }
+
+  void Write(std::string_view bytes) {
+    while (!bytes.empty() && !error_) {
+      ssize_t written = ::write(fd_, bytes.data(), bytes.size());
+      if (written < 0) {
+        if (errno != EINTR) error_ = errno;
+        continue;
+      }
+      bytes.remove_prefix(static_cast<size_t>(written));
+    }
+  }
+
+  std::string* text_ = nullptr;
+  int fd_ = -1;
+  int error_ = 0;
+  size_t row_ = kNoRow;
+  bool row_written_ = false;
+  size_t used_ = 0;
+  char buffer_[kSize];
+};
+
+// Lines that run: neither blank nor comments. Walks the text in place; this runs for every
+// block of the plan.
+int CountLines(std::string_view text) {
   int lines = 0;
-  for (std::string_view line : SplitLines(text)) {
-    std::string_view trimmed = TrimView(line);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view trimmed = TrimView(text.substr(start, end - start));
     if (!trimmed.empty() && trimmed.front() != '#') ++lines;
+    start = end + 1;
   }
   return lines;
-}
-
-std::string LinesSummary(std::string_view language, const std::string& text) {
-  int lines = CountLines(text);
-  return fmt::format("{}, {} line{}", language, lines, lines == 1 ? "" : "s");
 }
 
 void CountItem(const ChecklistItem& item, PlanTotals& totals) {
@@ -31,104 +167,218 @@ void CountItem(const ChecklistItem& item, PlanTotals& totals) {
     CountItem(child, totals);
 }
 
-std::string AttributeSummary(const Attributes& a) {
-  std::vector<std::string> parts;
-  if (a.name) parts.push_back("name=" + *a.name);
-  if (a.timeout) parts.push_back("timeout=" + FormatDuration(*a.timeout));
-  if (a.retries) parts.push_back(fmt::format("retries={}", a.retries));
-  if (a.delay.count()) parts.push_back("delay=" + FormatDuration(a.delay));
-  if (a.until) parts.push_back("until");
-  if (a.capture)
-    parts.push_back("capture=" + a.capture->variable +
-                    (a.capture->regex ? ":/" + *a.capture->regex + "/" : ""));
-  if (a.confirm) parts.push_back("confirm");
-  if (a.idempotent) parts.push_back("idempotent");
-  if (a.ignore) parts.push_back("ignore");
-  if (a.skip) parts.push_back("skip");
-  if (a.cwd) parts.push_back("cwd=" + *a.cwd);
-  if (a.interactive) parts.push_back("interactive");
-  if (a.background) parts.push_back("background");
-  if (parts.empty()) return "";
-  return fmt::format(" {{{}}}", fmt::join(parts, " "));
-}
-
-std::string ActionSummary(const Action& action) {
-  if (action.is_transcript()) {
-    int expected = 0;
-    for (const auto& command : action.transcript)
-      expected += static_cast<int>(command.expected.size());
-    return fmt::format("{} transcript, {} command{}, {} expected line{}{}", action.interpreter,
-                       action.transcript.size(), action.transcript.size() == 1 ? "" : "s", expected,
-                       expected == 1 ? "" : "s", AttributeSummary(action.attributes));
-  }
-  return LinesSummary(action.interpreter, action.block.text) + AttributeSummary(action.attributes);
-}
-
+// Rows are written straight into the output, not formatted into strings first: the plan of
+// a large runbook has hundreds of thousands of them.
 class TextRenderer {
  public:
-  explicit TextRenderer(std::string& out) : out_(out) {}
-
-  void Row(int indent, std::string_view tag, std::string_view text, int line) {
-    std::string left = fmt::format("{:{}}{:<7} {}", "", indent, tag, text);
-    if (line > 0)
-      out_ += fmt::format("{:<66} line {}\n", left, line);
-    else
-      out_ += left + "\n";
-  }
+  explicit TextRenderer(Output& out) : out_(out) {}
 
   void ActionRows(int indent, const Action& action) {
-    Row(indent, "run", ActionSummary(action), action.block.pos.line);
+    BeginRow(indent, "run");
+    ActionSummary(action);
+    EndRow(action.block.pos.line);
     if (action.attributes.confirm) Row(indent, "gate", "asks for approval before running", 0);
-    for (const auto& expectation : action.expectations)
-      Row(indent, "expect",
-          fmt::format("{} line{} in order", expectation.lines.size(),
-                      expectation.lines.size() == 1 ? "" : "s"),
-          expectation.pos.line);
-    for (const auto& red_flag : action.red_flags)
-      Row(indent, "forbid",
-          fmt::format("{} line{} must not appear", red_flag.lines.size(),
-                      red_flag.lines.size() == 1 ? "" : "s"),
-          red_flag.pos.line);
-    for (const auto& verification : action.verifications)
-      Row(indent, "verify", LinesSummary(verification.language, verification.text),
-          verification.pos.line);
+    for (const auto& expectation : action.expectations) {
+      BeginRow(indent, "expect");
+      out_.Number(static_cast<int64_t>(expectation.lines.size()));
+      out_.Append(expectation.lines.size() == 1 ? " line in order" : " lines in order");
+      EndRow(expectation.pos.line);
+    }
+    for (const auto& red_flag : action.red_flags) {
+      BeginRow(indent, "forbid");
+      out_.Number(static_cast<int64_t>(red_flag.lines.size()));
+      out_.Append(red_flag.lines.size() == 1 ? " line must not appear" : " lines must not appear");
+      EndRow(red_flag.pos.line);
+    }
+    for (const auto& verification : action.verifications) {
+      BeginRow(indent, "verify");
+      LinesSummary(verification.language, verification.text);
+      EndRow(verification.pos.line);
+    }
   }
 
   void ItemRows(int indent, const ChecklistItem& item) {
-    std::string text = item.text.empty() ? "(untitled item)" : item.text;
-    if (item.ticked_in_source) text += " (ticked in source; verified anyway)";
     const char* tag = item.is_check() ? "check" : item.is_group() ? "group" : "manual";
-    Row(indent, tag, text, item.pos.line);
+    BeginRow(indent, tag);
+    out_.Append(item.text.empty() ? "(untitled item)" : item.text);
+    if (item.ticked_in_source) out_.Append(" (ticked in source; verified anyway)");
+    EndRow(item.pos.line);
     for (const auto& action : item.actions)
       ActionRows(indent + 2, action);
     for (const auto& child : item.children)
       ItemRows(indent + 2, child);
   }
 
-  void StepRows(int indent, const Step& step, std::string_view label) {
-    std::vector<std::string> notes;
-    if (step.budget) notes.push_back("budget " + FormatDuration(*step.budget));
-    if (step.timeout) notes.push_back("timeout " + FormatDuration(*step.timeout));
-    if (step.manual) notes.push_back("manual");
-    if (step.skip) notes.push_back("skipped");
-    std::string head = fmt::format("{:{}}{} {}  {}", "", indent, label, step.name, step.title);
-    if (!notes.empty()) head += fmt::format("  [{}]", fmt::join(notes, ", "));
-    out_ += fmt::format("{:<66} line {}\n", head, step.pos.line);
+  // `number` 0 labels the step "-" (steps outside the numbered flow).
+  void StepRows(int indent, const Step& step, int number) {
+    out_.BeginRow();
+    out_.Spaces(static_cast<size_t>(indent));
+    if (number > 0) {
+      out_.Number(number);
+      out_.Append('.');
+    } else {
+      out_.Append('-');
+    }
+    out_.Append(' ');
+    out_.Append(step.name);
+    out_.Append("  ");
+    out_.Append(step.title);
+    bool any_note = false;
+    auto note = [&](std::string_view text) {
+      out_.Append(any_note ? ", " : "  [");
+      out_.Append(text);
+      any_note = true;
+    };
+    if (step.budget) {
+      note("budget ");
+      out_.Append(FormatDuration(*step.budget));
+    }
+    if (step.timeout) {
+      note("timeout ");
+      out_.Append(FormatDuration(*step.timeout));
+    }
+    if (step.manual) note("manual");
+    if (step.skip) note("skipped");
+    if (any_note) out_.Append(']');
+    EndHeading(step.pos.line);
     for (const auto& action : step.actions)
       ActionRows(indent + 2, action);
     for (const auto& item : step.checklist)
       ItemRows(indent + 2, item);
     if (step.kind == StepKind::kStep) {
-      for (const auto& block : step.compensation)
-        Row(indent + 2, "undo", LinesSummary(block.language, block.text), block.pos.line);
-      for (const auto& note : step.rollback_notes)
-        Row(indent + 2, "undo", "note: " + note, 0);
+      for (const auto& block : step.compensation) {
+        BeginRow(indent + 2, "undo");
+        LinesSummary(block.language, block.text);
+        EndRow(block.pos.line);
+      }
+      for (const auto& rollback_note : step.rollback_notes) {
+        BeginRow(indent + 2, "undo");
+        out_.Append("note: ");
+        out_.Append(rollback_note);
+        EndRow(0);
+      }
       if (!step.has_rollback()) Row(indent + 2, "undo", "none", 0);
     }
   }
 
+  void PhaseRow(const Phase& phase) {
+    out_.BeginRow();
+    out_.Append("  Phase: ");
+    out_.Append(phase.title);
+    if (phase.budget) {
+      out_.Append("  [budget ");
+      out_.Append(FormatDuration(*phase.budget));
+      out_.Append(']');
+    }
+    EndHeading(phase.pos.line);
+  }
+
  private:
-  std::string& out_;
+  static constexpr size_t kLineColumn = 66;
+
+  // A row is the indentation, a tag padded to 7 columns, the text and, when known, the
+  // source line in a column of its own.
+  void BeginRow(int indent, std::string_view tag) {
+    out_.BeginRow();
+    out_.Spaces(static_cast<size_t>(indent));
+    out_.Append(tag);
+    out_.Spaces(tag.size() < 7 ? 8 - tag.size() : 1);
+  }
+  void EndRow(int line) {
+    if (line > 0) {
+      EndHeading(line);
+      return;
+    }
+    out_.Append('\n');
+    out_.EndRow();
+  }
+  // Step and phase headings name their line even when it is unknown.
+  void EndHeading(int line) {
+    out_.PadRow(kLineColumn);
+    out_.Append(" line ");
+    out_.Number(line);
+    out_.Append('\n');
+    out_.EndRow();
+  }
+  void Row(int indent, std::string_view tag, std::string_view text, int line) {
+    BeginRow(indent, tag);
+    out_.Append(text);
+    EndRow(line);
+  }
+
+  void LinesSummary(std::string_view language, std::string_view text) {
+    int lines = CountLines(text);
+    out_.Append(language);
+    out_.Append(", ");
+    out_.Number(lines);
+    out_.Append(lines == 1 ? " line" : " lines");
+  }
+
+  void ActionSummary(const Action& action) {
+    if (action.is_transcript()) {
+      int expected = 0;
+      for (const auto& command : action.transcript)
+        expected += static_cast<int>(command.expected.size());
+      out_.Append(action.interpreter);
+      out_.Append(" transcript, ");
+      out_.Number(static_cast<int64_t>(action.transcript.size()));
+      out_.Append(action.transcript.size() == 1 ? " command, " : " commands, ");
+      out_.Number(expected);
+      out_.Append(expected == 1 ? " expected line" : " expected lines");
+    } else {
+      LinesSummary(action.interpreter, action.block.text);
+    }
+    AttributeSummary(action.attributes);
+  }
+
+  // " {name=x timeout=5m confirm}", or nothing without attributes.
+  void AttributeSummary(const Attributes& a) {
+    bool any_part = false;
+    auto part = [&](std::string_view text) {
+      out_.Append(any_part ? " " : " {");
+      out_.Append(text);
+      any_part = true;
+    };
+    if (a.name) {
+      part("name=");
+      out_.Append(*a.name);
+    }
+    if (a.timeout) {
+      part("timeout=");
+      out_.Append(FormatDuration(*a.timeout));
+    }
+    if (a.retries) {
+      part("retries=");
+      out_.Number(a.retries);
+    }
+    if (a.delay.count()) {
+      part("delay=");
+      out_.Append(FormatDuration(a.delay));
+    }
+    if (a.until) part("until");
+    if (a.capture) {
+      part("capture=");
+      out_.Append(a.capture->variable);
+      if (a.capture->regex) {
+        out_.Append(":/");
+        out_.Append(*a.capture->regex);
+        out_.Append('/');
+      }
+    }
+    if (a.confirm) part("confirm");
+    if (a.idempotent) part("idempotent");
+    if (a.ignore) part("ignore");
+    if (a.skip) part("skip");
+    if (a.cwd) {
+      part("cwd=");
+      out_.Append(*a.cwd);
+    }
+    if (a.interactive) part("interactive");
+    if (a.background) part("background");
+    if (any_part) out_.Append('}');
+  }
+
+  Output& out_;
 };
 
 Millis PlannedDuration(const Runbook& runbook, int* budgeted_steps) {
@@ -196,45 +446,45 @@ PlanTotals ComputeTotals(const Runbook& runbook) {
   return totals;
 }
 
-std::string RenderPlanText(const Runbook& runbook, const Environment* environment) {
-  std::string out;
-  TextRenderer renderer(out);
-  out += fmt::format("Runbook   {}\n", runbook.title);
-  out += fmt::format("File      {}\n", runbook.path);
+namespace {
+
+void PlanText(const Runbook& runbook, const Environment* environment, Output& out) {
+  out.Format("Runbook   {}\n", runbook.title);
+  out.Format("File      {}\n", runbook.path);
   if (environment)
-    out += fmt::format(
-        "Env       {}{}\n", environment->name,
-        environment->is_protected ? " (protected: asks for its name before running)" : "");
+    out.Format("Env       {}{}\n", environment->name,
+               environment->is_protected ? " (protected: asks for its name before running)" : "");
   auto vars = Scope(runbook, environment);
   if (!vars.empty()) {
     std::vector<std::string> pairs;
     for (const auto& [name, value] : vars)
       pairs.push_back(name + "=" + value);
-    out += fmt::format("Vars      {}\n", fmt::join(pairs, ", "));
+    out.Format("Vars      {}\n", fmt::join(pairs, ", "));
   }
   if (!runbook.front_matter.secrets.empty()) {
     std::vector<std::string> names;
     for (const auto& secret : runbook.front_matter.secrets)
       names.push_back(fmt::format("{} ({})", secret.name, SecretSourceName(secret.source)));
-    out += fmt::format("Secrets   {}\n", fmt::join(names, ", "));
+    out.Format("Secrets   {}\n", fmt::join(names, ", "));
   }
   if (!runbook.front_matter.requires_tools.empty()) {
     std::vector<std::string> tools;
     for (const auto& r : runbook.front_matter.requires_tools)
       tools.push_back(r.op.empty() ? r.tool : fmt::format("{} {} {}", r.tool, r.op, r.version));
-    out += fmt::format("Requires  {}\n", fmt::join(tools, ", "));
+    out.Format("Requires  {}\n", fmt::join(tools, ", "));
   }
 
   bool any_executable = false;
   for (const Step& step : runbook.steps)
     if (!step.actions.empty() || !step.checklist.empty()) any_executable = true;
   if (!any_executable) {
-    out +=
+    out.Append(
         "\nNothing to run: the runbook has no executable blocks (```bash and the like) and "
-        "no checklists.\n";
-    return out;
+        "no checklists.\n");
+    return;
   }
 
+  TextRenderer renderer(out);
   auto section = [&](StepKind kind, std::string_view heading) {
     bool printed = false;
     int phase = -2;
@@ -242,24 +492,19 @@ std::string RenderPlanText(const Runbook& runbook, const Environment* environmen
     for (const Step& step : runbook.steps) {
       if (step.kind != kind) continue;
       if (!printed) {
-        out += fmt::format("\n{}\n", heading);
+        out.Format("\n{}\n", heading);
         printed = true;
       }
       int indent = 2;
       if (kind == StepKind::kStep) {
         if (step.phase != phase) {
           phase = step.phase;
-          if (phase >= 0) {
-            const Phase& p = runbook.phases[phase];
-            std::string head = "  Phase: " + p.title;
-            if (p.budget) head += fmt::format("  [budget {}]", FormatDuration(*p.budget));
-            out += fmt::format("{:<66} line {}\n", head, p.pos.line);
-          }
+          if (phase >= 0) renderer.PhaseRow(runbook.phases[phase]);
         }
         indent = phase >= 0 ? 4 : 2;
-        renderer.StepRows(indent, step, fmt::format("{}.", ++number));
+        renderer.StepRows(indent, step, ++number);
       } else {
-        renderer.StepRows(indent, step, "-");
+        renderer.StepRows(indent, step, 0);
       }
     }
   };
@@ -274,174 +519,509 @@ std::string RenderPlanText(const Runbook& runbook, const Environment* environmen
     std::vector<std::string> roles;
     for (const auto& role : runbook.sign_off)
       roles.push_back(role.role);
-    out += fmt::format("\nSIGN-OFF  {}\n", fmt::join(roles, ", "));
+    out.Format("\nSIGN-OFF  {}\n", fmt::join(roles, ", "));
   }
 
   PlanTotals totals = ComputeTotals(runbook);
-  out += fmt::format(
+  out.Format(
       "\nTotals    {} step{} ({} with rollback), {} action{}, {} check{}, {} manual "
       "confirmation{}, {} gate{}\n",
       totals.steps, totals.steps == 1 ? "" : "s", totals.steps_with_rollback, totals.actions,
       totals.actions == 1 ? "" : "s", totals.checks, totals.checks == 1 ? "" : "s",
       totals.manual_confirmations, totals.manual_confirmations == 1 ? "" : "s", totals.gates,
       totals.gates == 1 ? "" : "s");
-  out += fmt::format("Planned   {} (budgets cover {} of {} steps)\n",
-                     totals.planned.count() ? FormatDuration(totals.planned) : "no budgets",
-                     totals.budgeted_steps, totals.steps);
-  return out;
+  out.Format("Planned   {} (budgets cover {} of {} steps)\n",
+             totals.planned.count() ? FormatDuration(totals.planned) : "no budgets",
+             totals.budgeted_steps, totals.steps);
 }
 
-namespace {
-
-nlohmann::json PosJson(SourcePos pos) {
-  return {{"line", pos.line}, {"column", pos.column}};
-}
-
-nlohmann::json OptionalMillis(const std::optional<Millis>& value) {
-  return value ? nlohmann::json(value->count()) : nlohmann::json(nullptr);
-}
-
-nlohmann::json ExpectedJson(const std::vector<ExpectedLine>& lines) {
-  nlohmann::json array = nlohmann::json::array();
-  for (const auto& line : lines) {
-    static const char* kinds[] = {"literal", "regex", "glob", "any_lines"};
-    array.push_back({{"kind", kinds[static_cast<int>(line.kind)]},
-                     {"pattern", line.pattern},
-                     {"line", line.line}});
+// Position of the first byte at or after `i` that a JSON string must escape: '"', '\\' or a
+// control character; text.size() if none. Code is most of a JSON plan's bytes and rarely
+// needs escapes, so eight bytes are looked at a time (the tests for a byte below a value and
+// for a zero byte from Sean Anderson's "Bit Twiddling Hacks"; both are exact for a word).
+size_t FindEscape(std::string_view text, size_t i) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHigh = 0x8080808080808080;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, sizeof word);
+    uint64_t quote = word ^ (kOnes * '"');
+    uint64_t backslash = word ^ (kOnes * '\\');
+    uint64_t found = ((word - kOnes * 0x20) & ~word) | ((quote - kOnes) & ~quote) |
+                     ((backslash - kOnes) & ~backslash);
+    if (found & kHigh) break;
   }
-  return array;
+  for (; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == '"' || c == '\\') return i;
+  }
+  return text.size();
 }
 
-nlohmann::json ActionJson(const Action& action) {
-  const Attributes& a = action.attributes;
-  nlohmann::json attributes = {
-      {"name", a.name ? nlohmann::json(*a.name) : nlohmann::json(nullptr)},
-      {"timeout_ms", OptionalMillis(a.timeout)},
-      {"retries", a.retries},
-      {"delay_ms", a.delay.count()},
-      {"until", a.until},
-      {"capture",
-       a.capture ? nlohmann::json{{"variable", a.capture->variable},
-                                  {"regex", a.capture->regex ? nlohmann::json(*a.capture->regex)
-                                                             : nlohmann::json(nullptr)}}
-                 : nlohmann::json(nullptr)},
-      {"confirm", a.confirm},
-      {"idempotent", a.idempotent},
-      {"ignore", a.ignore},
-      {"skip", a.skip},
-      {"cwd", a.cwd ? nlohmann::json(*a.cwd) : nlohmann::json(nullptr)},
-      {"interactive", a.interactive},
-      {"background", a.background}};
-  nlohmann::json transcript = nlohmann::json::array();
-  for (const auto& command : action.transcript)
-    transcript.push_back({{"command", command.command},
-                          {"expected", ExpectedJson(command.expected)},
-                          {"line", command.pos.line}});
-  nlohmann::json expectations = nlohmann::json::array();
-  for (const auto& e : action.expectations)
-    expectations.push_back({{"line", e.pos.line}, {"lines", ExpectedJson(e.lines)}});
-  nlohmann::json red_flags = nlohmann::json::array();
-  for (const auto& e : action.red_flags)
-    red_flags.push_back({{"line", e.pos.line}, {"lines", ExpectedJson(e.lines)}});
-  nlohmann::json verifications = nlohmann::json::array();
-  for (const auto& v : action.verifications)
-    verifications.push_back({{"language", v.language}, {"line", v.pos.line}, {"code", v.text}});
-  // Named parts are moved in: nlohmann copies what an initializer list names, deeply, which
-  // made the JSON plan quadratic in checklist nesting.
-  return {{"language", action.block.language},        {"interpreter", action.interpreter},
-          {"position", PosJson(action.block.pos)},    {"code", action.block.text},
-          {"attributes", std::move(attributes)},      {"transcript", std::move(transcript)},
-          {"expectations", std::move(expectations)},  {"red_flags", std::move(red_flags)},
-          {"verifications", std::move(verifications)}};
+// Writes JSON byte for byte as nlohmann::json::dump(2) prints the same document, without
+// building the document first: for a large runbook the DOM and its dump took over ten times
+// as long as the text plan. Like nlohmann's objects, keys must come in byte-wise order.
+class JsonWriter {
+ public:
+  explicit JsonWriter(Output& out) : out_(out) { open_.reserve(16); }
+
+  void BeginObject() { Open('{'); }
+  void EndObject() { Close('}'); }
+  void BeginArray() { Open('['); }
+  void EndArray() { Close(']'); }
+
+  // Starts an object member; its value follows.
+  void Key(std::string_view key) {
+    NextMember();
+    if (FindEscape(key, 0) == key.size()) {  // all of the schema's own keys
+      out_.Append('"');
+      out_.Append(key);
+      out_.Append("\": ");
+      return;
+    }
+    String(key);
+    out_.Append(": ");
+  }
+
+  void String(std::string_view text) {
+    BeforeValue();
+    out_.Append('"');
+    // nlohmann escapes '"', '\\' and control characters (with the short forms where JSON
+    // has them) and, without ensure_ascii, passes every other byte through: UTF-8 stays.
+    size_t run = 0;
+    for (size_t i = FindEscape(text, 0); i < text.size(); i = FindEscape(text, i + 1)) {
+      out_.Append(text.substr(run, i - run));
+      run = i + 1;
+      switch (text[i]) {
+        case '"':
+          out_.Append("\\\"");
+          break;
+        case '\\':
+          out_.Append("\\\\");
+          break;
+        case '\b':
+          out_.Append("\\b");
+          break;
+        case '\f':
+          out_.Append("\\f");
+          break;
+        case '\n':
+          out_.Append("\\n");
+          break;
+        case '\r':
+          out_.Append("\\r");
+          break;
+        case '\t':
+          out_.Append("\\t");
+          break;
+        default: {
+          static constexpr char kHex[] = "0123456789abcdef";
+          auto c = static_cast<unsigned char>(text[i]);
+          char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+          out_.Append(std::string_view(escape, sizeof escape));
+        }
+      }
+    }
+    out_.Append(text.substr(run));
+    out_.Append('"');
+  }
+  void Number(int64_t value) {
+    BeforeValue();
+    out_.Number(value);
+  }
+  void Bool(bool value) {
+    BeforeValue();
+    out_.Append(value ? "true" : "false");
+  }
+  void Null() {
+    BeforeValue();
+    out_.Append("null");
+  }
+
+  void OptionalString(const std::optional<std::string>& value) {
+    if (value)
+      String(*value);
+    else
+      Null();
+  }
+  void OptionalMillis(const std::optional<Millis>& value) {
+    if (value)
+      Number(value->count());
+    else
+      Null();
+  }
+
+ private:
+  struct Frame {
+    bool array;
+    bool empty = true;
+  };
+
+  void Open(char bracket) {
+    BeforeValue();
+    out_.Append(bracket);
+    open_.push_back({bracket == '['});
+  }
+  void Close(char bracket) {
+    if (!open_.back().empty) NewLine(open_.size() - 1);
+    out_.Append(bracket);
+    open_.pop_back();
+  }
+  void NextMember() {
+    Frame& innermost = open_.back();
+    if (!innermost.empty) out_.Append(',');
+    innermost.empty = false;
+    NewLine(open_.size());
+  }
+  // A newline and two spaces a level, in one piece at the usual depths: every line of the
+  // document starts this way.
+  void NewLine(size_t depth) {
+    static constexpr std::string_view kIndented =
+        "\n                                                                ";
+    if (1 + 2 * depth <= kIndented.size()) {
+      out_.Append(kIndented.substr(0, 1 + 2 * depth));
+    } else {
+      out_.Append('\n');
+      out_.Spaces(2 * depth);
+    }
+  }
+  // An array element starts a line of its own; an object member's value follows its key.
+  void BeforeValue() {
+    if (!open_.empty() && open_.back().array) NextMember();
+  }
+
+  Output& out_;
+  std::vector<Frame> open_;
+};
+
+void PositionJson(JsonWriter& json, SourcePos pos) {
+  json.BeginObject();
+  json.Key("column");
+  json.Number(pos.column);
+  json.Key("line");
+  json.Number(pos.line);
+  json.EndObject();
 }
 
-nlohmann::json ItemJson(const ChecklistItem& item) {
-  nlohmann::json actions = nlohmann::json::array();
-  for (const auto& action : item.actions)
-    actions.push_back(ActionJson(action));
-  nlohmann::json children = nlohmann::json::array();
+void ExpectedJson(JsonWriter& json, const std::vector<ExpectedLine>& lines) {
+  static const char* kinds[] = {"literal", "regex", "glob", "any_lines"};
+  json.BeginArray();
+  for (const auto& line : lines) {
+    json.BeginObject();
+    json.Key("kind");
+    json.String(kinds[static_cast<int>(line.kind)]);
+    json.Key("line");
+    json.Number(line.line);
+    json.Key("pattern");
+    json.String(line.pattern);
+    json.EndObject();
+  }
+  json.EndArray();
+}
+
+void ExpectationsJson(JsonWriter& json, const std::vector<Expectation>& expectations) {
+  json.BeginArray();
+  for (const auto& expectation : expectations) {
+    json.BeginObject();
+    json.Key("line");
+    json.Number(expectation.pos.line);
+    json.Key("lines");
+    ExpectedJson(json, expectation.lines);
+    json.EndObject();
+  }
+  json.EndArray();
+}
+
+// Verifications and rollback blocks.
+void BlocksJson(JsonWriter& json, const std::vector<Block>& blocks) {
+  json.BeginArray();
+  for (const auto& block : blocks) {
+    json.BeginObject();
+    json.Key("code");
+    json.String(block.text);
+    json.Key("language");
+    json.String(block.language);
+    json.Key("line");
+    json.Number(block.pos.line);
+    json.EndObject();
+  }
+  json.EndArray();
+}
+
+void AttributesJson(JsonWriter& json, const Attributes& a) {
+  json.BeginObject();
+  json.Key("background");
+  json.Bool(a.background);
+  json.Key("capture");
+  if (a.capture) {
+    json.BeginObject();
+    json.Key("regex");
+    json.OptionalString(a.capture->regex);
+    json.Key("variable");
+    json.String(a.capture->variable);
+    json.EndObject();
+  } else {
+    json.Null();
+  }
+  json.Key("confirm");
+  json.Bool(a.confirm);
+  json.Key("cwd");
+  json.OptionalString(a.cwd);
+  json.Key("delay_ms");
+  json.Number(a.delay.count());
+  json.Key("idempotent");
+  json.Bool(a.idempotent);
+  json.Key("ignore");
+  json.Bool(a.ignore);
+  json.Key("interactive");
+  json.Bool(a.interactive);
+  json.Key("name");
+  json.OptionalString(a.name);
+  json.Key("retries");
+  json.Number(a.retries);
+  json.Key("skip");
+  json.Bool(a.skip);
+  json.Key("timeout_ms");
+  json.OptionalMillis(a.timeout);
+  json.Key("until");
+  json.Bool(a.until);
+  json.EndObject();
+}
+
+void ActionJson(JsonWriter& json, const Action& action) {
+  json.BeginObject();
+  json.Key("attributes");
+  AttributesJson(json, action.attributes);
+  json.Key("code");
+  json.String(action.block.text);
+  json.Key("expectations");
+  ExpectationsJson(json, action.expectations);
+  json.Key("interpreter");
+  json.String(action.interpreter);
+  json.Key("language");
+  json.String(action.block.language);
+  json.Key("position");
+  PositionJson(json, action.block.pos);
+  json.Key("red_flags");
+  ExpectationsJson(json, action.red_flags);
+  json.Key("transcript");
+  json.BeginArray();
+  for (const auto& command : action.transcript) {
+    json.BeginObject();
+    json.Key("command");
+    json.String(command.command);
+    json.Key("expected");
+    ExpectedJson(json, command.expected);
+    json.Key("line");
+    json.Number(command.pos.line);
+    json.EndObject();
+  }
+  json.EndArray();
+  json.Key("verifications");
+  BlocksJson(json, action.verifications);
+  json.EndObject();
+}
+
+void ActionsJson(JsonWriter& json, const std::vector<Action>& actions) {
+  json.BeginArray();
+  for (const auto& action : actions)
+    ActionJson(json, action);
+  json.EndArray();
+}
+
+void ItemJson(JsonWriter& json, const ChecklistItem& item) {
+  json.BeginObject();
+  json.Key("actions");
+  ActionsJson(json, item.actions);
+  json.Key("children");
+  json.BeginArray();
   for (const auto& child : item.children)
-    children.push_back(ItemJson(child));
-  return {{"text", item.text},
-          {"kind", item.is_check()   ? "check"
-                   : item.is_group() ? "group"
-                                     : "manual"},
-          {"ticked_in_source", item.ticked_in_source},
-          {"position", PosJson(item.pos)},
-          {"actions", std::move(actions)},
-          {"children", std::move(children)}};
+    ItemJson(json, child);
+  json.EndArray();
+  json.Key("kind");
+  json.String(item.is_check() ? "check" : item.is_group() ? "group" : "manual");
+  json.Key("position");
+  PositionJson(json, item.pos);
+  json.Key("text");
+  json.String(item.text);
+  json.Key("ticked_in_source");
+  json.Bool(item.ticked_in_source);
+  json.EndObject();
 }
 
-nlohmann::json StepJson(const Step& step) {
+void StepJson(JsonWriter& json, const Step& step) {
   static const char* kinds[] = {"step", "preflight", "success_criteria", "rollback"};
-  nlohmann::json actions = nlohmann::json::array();
-  for (const auto& action : step.actions)
-    actions.push_back(ActionJson(action));
-  nlohmann::json checklist = nlohmann::json::array();
+  json.BeginObject();
+  json.Key("actions");
+  ActionsJson(json, step.actions);
+  json.Key("budget_ms");
+  json.OptionalMillis(step.budget);
+  json.Key("checklist");
+  json.BeginArray();
   for (const auto& item : step.checklist)
-    checklist.push_back(ItemJson(item));
-  nlohmann::json compensation = nlohmann::json::array();
-  for (const auto& block : step.compensation)
-    compensation.push_back(
-        {{"language", block.language}, {"line", block.pos.line}, {"code", block.text}});
-  return {{"name", step.name},
-          {"title", step.title},
-          {"kind", kinds[static_cast<int>(step.kind)]},
-          {"phase", step.phase >= 0 ? nlohmann::json(step.phase) : nlohmann::json(nullptr)},
-          {"position", PosJson(step.pos)},
-          {"budget_ms", OptionalMillis(step.budget)},
-          {"timeout_ms", OptionalMillis(step.timeout)},
-          {"manual", step.manual},
-          {"skip", step.skip},
-          {"actions", std::move(actions)},
-          {"checklist", std::move(checklist)},
-          {"rollback", {{"blocks", std::move(compensation)}, {"notes", step.rollback_notes}}},
-          {"troubleshooting", step.troubleshooting}};
+    ItemJson(json, item);
+  json.EndArray();
+  json.Key("kind");
+  json.String(kinds[static_cast<int>(step.kind)]);
+  json.Key("manual");
+  json.Bool(step.manual);
+  json.Key("name");
+  json.String(step.name);
+  json.Key("phase");
+  if (step.phase >= 0)
+    json.Number(step.phase);
+  else
+    json.Null();
+  json.Key("position");
+  PositionJson(json, step.pos);
+  json.Key("rollback");
+  json.BeginObject();
+  json.Key("blocks");
+  BlocksJson(json, step.compensation);
+  json.Key("notes");
+  json.BeginArray();
+  for (const auto& note : step.rollback_notes)
+    json.String(note);
+  json.EndArray();
+  json.EndObject();
+  json.Key("skip");
+  json.Bool(step.skip);
+  json.Key("timeout_ms");
+  json.OptionalMillis(step.timeout);
+  json.Key("title");
+  json.String(step.title);
+  json.Key("troubleshooting");
+  json.String(step.troubleshooting);
+  json.EndObject();
+}
+
+// The document of docs/plan-schema.md, and the newline `plan --json` ends it with.
+void PlanJson(const Runbook& runbook, const Environment* environment, Output& out) {
+  JsonWriter json(out);
+  json.BeginObject();
+  json.Key("environment");
+  if (environment)
+    json.String(environment->name);
+  else
+    json.Null();
+  json.Key("file");
+  json.String(runbook.path);
+  json.Key("phases");
+  json.BeginArray();
+  for (const auto& phase : runbook.phases) {
+    json.BeginObject();
+    json.Key("budget_ms");
+    json.OptionalMillis(phase.budget);
+    json.Key("position");
+    PositionJson(json, phase.pos);
+    json.Key("title");
+    json.String(phase.title);
+    json.EndObject();
+  }
+  json.EndArray();
+  json.Key("protected");
+  json.Bool(environment ? environment->is_protected : false);
+  json.Key("requires");
+  json.BeginArray();
+  for (const auto& r : runbook.front_matter.requires_tools) {
+    json.BeginObject();
+    json.Key("op");
+    json.String(r.op);
+    json.Key("tool");
+    json.String(r.tool);
+    json.Key("version");
+    json.String(r.version);
+    json.EndObject();
+  }
+  json.EndArray();
+  json.Key("schema");
+  json.String("stagecraft.plan/v1");
+  json.Key("secrets");
+  json.BeginArray();
+  for (const auto& secret : runbook.front_matter.secrets) {
+    json.BeginObject();
+    json.Key("name");
+    json.String(secret.name);
+    json.Key("source");
+    json.String(SecretSourceName(secret.source));
+    json.EndObject();
+  }
+  json.EndArray();
+  json.Key("shell");
+  json.String(runbook.front_matter.shell);
+  json.Key("sign_off");
+  json.BeginArray();
+  for (const auto& role : runbook.sign_off)
+    json.String(role.role);
+  json.EndArray();
+  json.Key("steps");
+  json.BeginArray();
+  for (const auto& step : runbook.steps)
+    StepJson(json, step);
+  json.EndArray();
+  json.Key("title");
+  json.String(runbook.title);
+  PlanTotals totals = ComputeTotals(runbook);
+  json.Key("totals");
+  json.BeginObject();
+  json.Key("actions");
+  json.Number(totals.actions);
+  json.Key("budgeted_steps");
+  json.Number(totals.budgeted_steps);
+  json.Key("checks");
+  json.Number(totals.checks);
+  json.Key("gates");
+  json.Number(totals.gates);
+  json.Key("manual_confirmations");
+  json.Number(totals.manual_confirmations);
+  json.Key("planned_ms");
+  json.Number(totals.planned.count());
+  json.Key("steps");
+  json.Number(totals.steps);
+  json.Key("steps_with_rollback");
+  json.Number(totals.steps_with_rollback);
+  json.EndObject();
+  json.Key("vars");
+  json.BeginObject();
+  for (const auto& [name, value] : Scope(runbook, environment)) {
+    json.Key(name);
+    json.String(value);
+  }
+  json.EndObject();
+  json.EndObject();
+  out.Append('\n');
 }
 
 }  // namespace
 
+std::string RenderPlanText(const Runbook& runbook, const Environment* environment) {
+  std::string text;
+  Output out(text);
+  PlanText(runbook, environment, out);
+  return text;
+}
+
+Status WritePlanText(const Runbook& runbook, const Environment* environment, int fd) {
+  Output out(fd);
+  PlanText(runbook, environment, out);
+  return out.Finish();
+}
+
+std::string RenderPlanJsonText(const Runbook& runbook, const Environment* environment) {
+  std::string text;
+  Output out(text);
+  PlanJson(runbook, environment, out);
+  return text;
+}
+
+Status WritePlanJson(const Runbook& runbook, const Environment* environment, int fd) {
+  Output out(fd);
+  PlanJson(runbook, environment, out);
+  return out.Finish();
+}
+
 nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environment) {
-  nlohmann::json phases = nlohmann::json::array();
-  for (const auto& phase : runbook.phases)
-    phases.push_back({{"title", phase.title},
-                      {"position", PosJson(phase.pos)},
-                      {"budget_ms", OptionalMillis(phase.budget)}});
-  nlohmann::json steps = nlohmann::json::array();
-  for (const auto& step : runbook.steps)
-    steps.push_back(StepJson(step));
-  nlohmann::json secrets = nlohmann::json::array();
-  for (const auto& secret : runbook.front_matter.secrets)
-    secrets.push_back({{"name", secret.name}, {"source", SecretSourceName(secret.source)}});
-  nlohmann::json requires_tools = nlohmann::json::array();
-  for (const auto& r : runbook.front_matter.requires_tools)
-    requires_tools.push_back({{"tool", r.tool}, {"op", r.op}, {"version", r.version}});
-  nlohmann::json sign_off = nlohmann::json::array();
-  for (const auto& role : runbook.sign_off)
-    sign_off.push_back(role.role);
-  PlanTotals totals = ComputeTotals(runbook);
-  return {
-      {"schema", "stagecraft.plan/v1"},
-      {"file", runbook.path},
-      {"title", runbook.title},
-      {"environment", environment ? nlohmann::json(environment->name) : nlohmann::json(nullptr)},
-      {"protected", environment ? environment->is_protected : false},
-      {"shell", runbook.front_matter.shell},
-      {"vars", Scope(runbook, environment)},
-      {"secrets", std::move(secrets)},
-      {"requires", std::move(requires_tools)},
-      {"phases", std::move(phases)},
-      {"steps", std::move(steps)},
-      {"sign_off", std::move(sign_off)},
-      {"totals",
-       {{"steps", totals.steps},
-        {"steps_with_rollback", totals.steps_with_rollback},
-        {"actions", totals.actions},
-        {"checks", totals.checks},
-        {"manual_confirmations", totals.manual_confirmations},
-        {"gates", totals.gates},
-        {"budgeted_steps", totals.budgeted_steps},
-        {"planned_ms", totals.planned.count()}}}};
+  return nlohmann::json::parse(RenderPlanJsonText(runbook, environment));
 }
 
 }  // namespace stagecraft::runbook

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/status.h"
 #include "runbook/model.h"
 
 namespace stagecraft::runbook {
@@ -23,8 +24,19 @@ struct PlanTotals {
 
 PlanTotals ComputeTotals(const Runbook& runbook);
 
-// `environment` may be null (no --env given).
+// `environment` may be null (no --env given). The renderers cope with any runbook the parser
+// returns, diagnostics or not.
 std::string RenderPlanText(const Runbook& runbook, const Environment* environment);
+// The JSON plan exactly as `plan --json` prints it: nlohmann's dump(2) layout (keys in
+// alphabetical order) and a final newline.
+std::string RenderPlanJsonText(const Runbook& runbook, const Environment* environment);
+// The same document, parsed, for callers that look things up in it.
 nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environment);
+
+// Write the text or JSON plan to the file descriptor `fd` while rendering it, so that a
+// large plan is never held in memory whole. The error is that of the first failed write.
+// Callers sharing `fd` with a FILE flush the FILE first.
+Status WritePlanText(const Runbook& runbook, const Environment* environment, int fd);
+Status WritePlanJson(const Runbook& runbook, const Environment* environment, int fd);
 
 }  // namespace stagecraft::runbook

@@ -1,7 +1,13 @@
 #include "runbook/plan.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "runbook/parser.h"
@@ -63,6 +69,51 @@ const char kEverything[] =
     "```bash { confirm }\n"
     "make rollback\n"
     "```\n";
+
+// What JSON must escape, in titles, names, code, patterns and values: quotes, backslashes,
+// control characters with and without a short form; and UTF-8, which passes through.
+const char kEscapes[] =
+    "---\n"
+    "title: \"Say \\\"hi\\\" \\\\ \\u0001 \\t \xF0\x9F\x9A\x80\"\n"
+    "vars:\n"
+    "  KEY: \"v\\b\\f\\r\\u001f\"\n"
+    "---\n"
+    "## Step \x01 \"quoted\" \\ \xC3\xA9\n"
+    "```bash { name=a\\b cwd=/tmp/\"x\" }\n"
+    "printf 'a\\tb\x01\x1f' \\\n"
+    "  \"\xC3\xA9 \xF0\x9F\x9A\x80\"\n"
+    "```\n"
+    "**Expected Output:**\n"
+    "```\n"
+    "\"a\"\x02\\\n"
+    "```\n"
+    "- [x] tick \x02 me\n"
+    "  ```sh\n"
+    "  true\n"
+    "  ```\n";
+
+// More than one write buffer of plan, rows with wide characters (padded by display width),
+// and a row longer than the whole buffer in the middle.
+std::string LongRunbook() {
+  std::string markdown = "# Long\n";
+  for (int i = 0; i < 1500; ++i) {
+    if (i == 700) markdown += "## " + std::string(100'000, 'x') + "\n```bash\nlong\n```\n";
+    markdown += fmt::format(
+        "## Step {} \xF0\x9F\x9A\x80 \xE6\x97\xA5\xE6\x9C\xAC (2m)\n```bash {{ name=s{} }}\n"
+        "echo {}\n```\n",
+        i, i, i);
+  }
+  return markdown;
+}
+
+std::string ReadAll(std::FILE* file) {
+  std::string text;
+  std::rewind(file);
+  char buffer[65536];
+  for (size_t read; (read = std::fread(buffer, 1, sizeof buffer, file)) > 0;)
+    text.append(buffer, read);
+  return text;
+}
 
 TEST(ComputeTotals, CountsEachKindOfThing) {
   PlanTotals totals = ComputeTotals(Parse(kEverything));
@@ -189,6 +240,63 @@ TEST(RenderPlanJson, EnvironmentVariablesOverrideTheDefaults) {
   EXPECT_EQ(plan["vars"]["DB_HOST"], "db.internal");
   EXPECT_EQ(plan["vars"]["PORT"], "5432");
   EXPECT_EQ(RenderPlanJson(book, nullptr)["vars"]["DB_HOST"], "localhost");
+}
+
+TEST(RenderPlanJsonText, IsWhatNlohmannPrintsForTheSameDocument) {
+  for (const char* markdown : {kEverything, kEscapes}) {
+    std::string text = RenderPlanJsonText(Parse(markdown), nullptr);
+    EXPECT_EQ(nlohmann::json::parse(text).dump(2) + "\n", text);
+  }
+  std::string text = RenderPlanJsonText(Parse(LongRunbook()), nullptr);
+  EXPECT_EQ(nlohmann::json::parse(text).dump(2) + "\n", text);
+}
+
+TEST(RenderPlanJsonText, EscapesLikeJson) {
+  std::string text = RenderPlanJsonText(Parse(kEscapes), nullptr);
+  EXPECT_NE(text.find(R"("title": "Say \"hi\" \\ \u0001 \t )"
+                      "\xF0\x9F\x9A\x80\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"("KEY": "v\b\f\r\u001f")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("code": "printf 'a\\tb\u0001\u001f' \\\n  \")"
+                      "\xC3\xA9 "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"("pattern": "\"a\"\u0002\\")"), std::string::npos) << text;
+}
+
+TEST(WritePlanText, WritesWhatRenderPlanTextReturns) {
+  Runbook book = Parse(LongRunbook());
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  EXPECT_TRUE(WritePlanText(book, nullptr, fileno(file)).ok());
+  std::string written = ReadAll(file);
+  std::fclose(file);
+  std::string rendered = RenderPlanText(book, nullptr);
+  EXPECT_GT(rendered.size(), 200'000u);
+  EXPECT_TRUE(written == rendered);  // not EXPECT_EQ: a mismatch would print megabytes
+  // Rows are padded as fmt pads them, by display width: "日本" is four columns, six bytes.
+  std::string head = "    2. step-2  Step 1 \xF0\x9F\x9A\x80 \xE6\x97\xA5\xE6\x9C\xAC  [budget 2m]";
+  EXPECT_NE(rendered.find(fmt::format("\n{:<66} line ", head)), std::string::npos);
+}
+
+TEST(WritePlanJson, WritesWhatRenderPlanJsonTextReturns) {
+  Runbook book = Parse(LongRunbook());
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  EXPECT_TRUE(WritePlanJson(book, nullptr, fileno(file)).ok());
+  std::string written = ReadAll(file);
+  std::fclose(file);
+  EXPECT_TRUE(written == RenderPlanJsonText(book, nullptr));
+}
+
+TEST(WritePlanJson, ReportsTheFirstFailedWrite) {
+  int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  Status status = WritePlanJson(Parse(LongRunbook()), nullptr, fd);
+  close(fd);
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), std::strerror(ENOSPC));
 }
 
 }  // namespace
