@@ -697,15 +697,16 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
   // everything that was written.
   if (Status flushed = FlushLocked(); !flushed.ok()) DeferError(std::move(flushed));
   if (Status status = RequireRunLocked(query.run_id); !status.ok()) return status;
-  std::string sql =
-      "SELECT o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at, o.bytes "
-      "FROM output o JOIN attempts a ON a.id = o.attempt_id "
-      "WHERE o.run_id = ?1 AND o.seq > ?2";
-  if (query.step_key) sql += " AND a.step_key = ?3";
-  if (query.attempt_id) sql += " AND o.attempt_id = ?4";
-  if (query.stream) sql += " AND o.stream = ?5";
-  sql += " ORDER BY o.seq";
-  Result<Statement> select = db_->Prepare(sql);
+  std::string filter = "WHERE o.run_id = ?1 AND o.seq > ?2";
+  if (query.step_key) filter += " AND a.step_key = ?3";
+  if (query.attempt_id) filter += " AND o.attempt_id = ?4";
+  if (query.stream) filter += " AND o.stream = ?5";
+  // With tail_bytes the last column is the chunk's size: length() of a blob reads only
+  // the row, not the overflow pages holding the bytes.
+  Result<Statement> select = db_->Prepare(
+      fmt::format("SELECT o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at, {} "
+                  "FROM output o JOIN attempts a ON a.id = o.attempt_id {} ORDER BY o.seq",
+                  query.tail_bytes > 0 ? "length(o.bytes)" : "o.bytes", filter));
   if (!select.ok()) return select.status();
   select->Bind(1, query.run_id);
   select->Bind(2, query.after_seq);
@@ -713,12 +714,7 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
   if (query.attempt_id) select->Bind(4, *query.attempt_id);
   if (query.stream) select->Bind(5, static_cast<int64_t>(*query.stream));
 
-  OutputChunk chunk;
-  chunk.run_id = query.run_id;
-  while (true) {
-    Result<bool> row = select->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::Ok();
+  auto read_chunk = [&](OutputChunk& chunk) {
     chunk.seq = select->Int(0);
     chunk.step_key = select->Text(1);
     chunk.attempt_id = select->Int(2);
@@ -726,10 +722,69 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
     chunk.stream =
         select->Int(4) == static_cast<int64_t>(Stream::kStderr) ? Stream::kStderr : Stream::kStdout;
     chunk.at = select->Int(5);
-    std::string_view bytes = select->Blob(6);
-    chunk.bytes.assign(bytes.data(), bytes.size());
-    if (!callback(chunk)) return Status::Ok();
+  };
+  OutputChunk chunk;
+  chunk.run_id = query.run_id;
+  if (query.tail_bytes == 0) {
+    while (true) {
+      Result<bool> row = select->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::Ok();
+      read_chunk(chunk);
+      std::string_view bytes = select->Blob(6);
+      chunk.bytes.assign(bytes.data(), bytes.size());
+      if (!callback(chunk)) return Status::Ok();
+    }
   }
+
+  // Tail: every chunk's size first, then the bytes of only the chunks that end within the
+  // last tail_bytes of their attempt.
+  struct Sized {
+    OutputChunk chunk;  // without bytes
+    int64_t size = 0;
+    bool keep = false;
+  };
+  std::vector<Sized> chunks;
+  while (true) {
+    Result<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Sized& sized = chunks.emplace_back();
+    sized.chunk.run_id = query.run_id;
+    read_chunk(sized.chunk);
+    sized.size = select->Int(6);
+  }
+  std::unordered_map<int64_t, int64_t> wanted;  // attempt id -> tail bytes still to keep
+  for (auto it = chunks.rbegin(); it != chunks.rend(); ++it) {
+    int64_t& left = wanted.try_emplace(it->chunk.attempt_id, static_cast<int64_t>(query.tail_bytes))
+                        .first->second;
+    if (left <= 0) continue;
+    it->keep = true;
+    left -= it->size;
+  }
+  Result<Statement> fetch = db_->Prepare("SELECT bytes FROM output WHERE seq = ?1");
+  if (!fetch.ok()) return fetch.status();
+  std::unordered_map<int64_t, int64_t> skipped;  // attempt id -> bytes left out so far
+  for (Sized& sized : chunks) {
+    if (!sized.keep) {
+      skipped[sized.chunk.attempt_id] += sized.size;
+      continue;
+    }
+    fetch->Reset();
+    fetch->Bind(1, sized.chunk.seq);
+    Result<bool> row = fetch->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) continue;  // deleted since the first query (with its run, by another process)
+    std::string_view bytes = fetch->Blob(0);
+    sized.chunk.bytes.assign(bytes.data(), bytes.size());
+    if (auto gap = skipped.find(sized.chunk.attempt_id); gap != skipped.end()) {
+      sized.chunk.skipped_before = gap->second;
+      skipped.erase(gap);
+    }
+    if (!callback(sized.chunk)) return Status::Ok();
+    sized.chunk.bytes = std::string();  // kept chunks may add up to tail_bytes per attempt
+  }
+  return Status::Ok();
 }
 
 // --- Approvals ---

@@ -763,6 +763,47 @@ TEST(SqliteJournalTest, OutputTheBackgroundWriterLostIsReportedByTheNextFlush) {
   EXPECT_TRUE(journal->EndAttempt(attempt.id, Outcome(StepStatus::kFailed)).ok());
 }
 
+TEST(SqliteJournalTest, ATailQueryLeavesOutEarlierChunksAndCountsThem) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  options.flush_bytes = 64 * 1024;  // one full row per append below
+  auto journal = OpenOrDie(options);
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord big = BeginOrDie(*journal, run.id, "big");
+  std::string all;
+  for (char fill = 'a'; fill < 'i'; ++fill) {
+    std::string row(64 * 1024, fill);
+    all += row;
+    ASSERT_TRUE(journal->AppendOutput(big.id, Stream::kStdout, row).ok());
+  }
+  ASSERT_TRUE(journal->EndAttempt(big.id, {}).ok());
+  AttemptRecord small = BeginOrDie(*journal, run.id, "small");
+  ASSERT_TRUE(journal->AppendOutput(small.id, Stream::kStdout, "done\n").ok());
+  ASSERT_TRUE(journal->EndAttempt(small.id, {}).ok());
+
+  OutputQuery query = RunOutput(run.id);
+  query.tail_bytes = 100 * 1024;  // ends inside the second-to-last row, which is kept whole
+  std::string big_bytes;
+  int64_t skipped = 0;
+  std::vector<std::string> keys;
+  ASSERT_TRUE(journal
+                  ->ReadOutput(query,
+                               [&](const OutputChunk& chunk) {
+                                 keys.push_back(chunk.step_key);
+                                 skipped += chunk.skipped_before;
+                                 if (chunk.step_key == "big") big_bytes += chunk.bytes;
+                                 if (chunk.step_key == "small") {
+                                   EXPECT_EQ(chunk.bytes, "done\n");
+                                   EXPECT_EQ(chunk.skipped_before, 0);
+                                 }
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_THAT(keys, ElementsAre("big", "big", "small"));
+  EXPECT_EQ(skipped, 6 * 64 * 1024);
+  EXPECT_EQ(big_bytes, all.substr(6 * 64 * 1024));
+}
+
 // Appends `total` bytes in 4 KiB blocks through the durable settings and returns MB/s.
 double MeasureOutputThroughput(size_t total) {
   TempDir dir;
