@@ -280,6 +280,7 @@ void SecretMasker::RebuildIndex() {
 
   buckets_.clear();
   prefix_filter_.fill(0);
+  pair_filter_.fill(0);
   longest_ = 0;
   for (size_t i = 0; i < patterns_.size(); ++i) {
     uint16_t key = PairKey(patterns_[i]);
@@ -288,6 +289,10 @@ void SecretMasker::RebuildIndex() {
     buckets_.back().end = static_cast<uint32_t>(i + 1);
     uint32_t slot = FilterSlot(patterns_[i].data());
     prefix_filter_[slot >> 6] |= uint64_t{1} << (slot & 63);
+    for (size_t offset = 0; offset < 3; ++offset) {
+      uint16_t pair = PairKey(std::string_view(patterns_[i]).substr(offset));
+      pair_filter_[pair >> 6] |= uint64_t{1} << (pair & 63);
+    }
     longest_ = std::max(longest_, patterns_[i].size());
   }
 }
@@ -317,23 +322,30 @@ std::string_view SecretMasker::MaskPrefix(std::string_view window, size_t emit, 
   if (!patterns_.empty() && window.size() >= kMinSecretLength) {
     const char* bytes = window.data();
     size_t scan_end = std::min(emit, window.size() - kMinSecretLength + 1);
-    for (size_t pos = 0; pos < scan_end; ++pos) {
-      uint32_t slot = FilterSlot(bytes + pos);
-      if (((prefix_filter_[slot >> 6] >> (slot & 63)) & 1) == 0) continue;
-      size_t length = LongestMatchAt(window, pos);
-      if (length == 0) continue;
-      if (pos < run_end) {
-        // Overlaps the current run: hide the union rather than leak the tail.
-        run_end = std::max(run_end, pos + length);
-        continue;
+    for (size_t block = 0; block < scan_end; block += 3) {
+      // Every pattern is at least four bytes long, so one starting at block, block + 1 or
+      // block + 2 has the pair at block + 2 among its first four bytes. block + 3 is within
+      // the window because scan_end leaves room for a four-byte pattern.
+      uint16_t pair = PairKey(window.substr(block + 2, 2));
+      if (((pair_filter_[pair >> 6] >> (pair & 63)) & 1) == 0) continue;
+      for (size_t pos = block; pos < std::min(block + 3, scan_end); ++pos) {
+        uint32_t slot = FilterSlot(bytes + pos);
+        if (((prefix_filter_[slot >> 6] >> (slot & 63)) & 1) == 0) continue;
+        size_t length = LongestMatchAt(window, pos);
+        if (length == 0) continue;
+        if (pos < run_end) {
+          // Overlaps the current run: hide the union rather than leak the tail.
+          run_end = std::max(run_end, pos + length);
+          continue;
+        }
+        if (!wrote) {
+          scratch->clear();
+          wrote = true;
+        }
+        scratch->append(window.substr(run_end, pos - run_end));
+        scratch->append(kMaskText);
+        run_end = pos + length;
       }
-      if (!wrote) {
-        scratch->clear();
-        wrote = true;
-      }
-      scratch->append(window.substr(run_end, pos - run_end));
-      scratch->append(kMaskText);
-      run_end = pos + length;
     }
   }
   size_t tail = std::min(run_end, emit);

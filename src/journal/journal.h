@@ -44,6 +44,11 @@ struct OutputQuery {
   std::optional<int64_t> attempt_id;    // all attempts when unset
   std::optional<Stream> stream;         // both streams when unset
   int64_t after_seq = 0;                // only chunks with seq > after_seq (`logs -f`)
+  // When not 0, chunks of an attempt that lie wholly before its last `tail_bytes` bytes
+  // may be left out: a report keeps only a tail, and reading a GiB of output back for it
+  // would take longer than the run's other journaling. The first chunk delivered after
+  // left-out ones counts them in OutputChunk::skipped_before.
+  size_t tail_bytes = 0;
 };
 
 // Receives chunks in order; return false to stop early. The callback must not call

@@ -186,6 +186,8 @@ struct OutputChunk {
   Stream stream = Stream::kStdout;
   TimeMs at = 0;      // when the first byte of the chunk was appended
   std::string bytes;  // raw bytes, may hold NULs and invalid UTF-8
+  // Bytes of this attempt's output left out just before this chunk (OutputQuery::tail_bytes).
+  int64_t skipped_before = 0;
 };
 
 // Who is running: recorded on runs and locks.

@@ -11,8 +11,6 @@
 namespace stagecraft::journal {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 // Output rows hold at most this much. Big enough that a GiB of output is ~16k rows (the
 // per-row cost, not the bytes, bounds throughput), small enough that `logs` streams a
 // row at a time without large allocations.
@@ -142,27 +140,39 @@ SqliteJournal::SqliteJournal(Options options, std::unique_ptr<Database> db)
 
 SqliteJournal::~SqliteJournal() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> buffer(buffer_mu_);
     stopping_ = true;
   }
   wake_.notify_all();
+  taken_.notify_all();
   if (flusher_.joinable()) flusher_.join();
   std::lock_guard<std::mutex> lock(mu_);
   FlushLocked();  // best effort: a destructor has nobody to report to
 }
 
+bool SqliteJournal::FlushDueBuffered(SteadyClock::time_point now) const {
+  return !pending_.empty() && (pending_bytes_ >= options_.flush_bytes ||
+                               now - pending_since_ >= options_.flush_interval);
+}
+
 void SqliteJournal::BackgroundFlushLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> buffer(buffer_mu_);
   while (!stopping_) {
-    if (pending_.empty()) {
-      wake_.wait_for(lock, options_.flush_interval);
-    } else {
-      wake_.wait_until(lock, pending_since_ + options_.flush_interval);
+    if (!FlushDueBuffered(SteadyClock::now())) {
+      // AppendOutput wakes us when the buffer stops being empty and when it is full.
+      if (pending_.empty()) {
+        wake_.wait(buffer);
+      } else {
+        wake_.wait_until(buffer, pending_since_ + options_.flush_interval);
+      }
+      continue;
     }
-    if (stopping_) break;
-    if (pending_.empty() || SteadyClock::now() - pending_since_ < options_.flush_interval) continue;
-    Status status = FlushLocked();
-    if (!status.ok() && deferred_error_.ok()) deferred_error_ = status;
+    buffer.unlock();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (Status status = FlushLocked(); !status.ok()) DeferError(std::move(status));
+    }
+    buffer.lock();
   }
 }
 
@@ -172,21 +182,19 @@ Status SqliteJournal::InTransactionLocked(bool durable, const std::function<Stat
   // Buffered output goes first so chunks keep their order relative to attempts, and the
   // durable commit below fsyncs it too (one WAL). It is a transaction of its own: output
   // that cannot be written (disk full) must not stop the step records from being written.
-  if (Status flushed = FlushLocked(); !flushed.ok() && deferred_error_.ok()) {
-    deferred_error_ = flushed;
-  }
+  // Holding mu_ means no batch is half written by the writer thread.
+  if (Status flushed = FlushLocked(); !flushed.ok()) DeferError(std::move(flushed));
   Result<Transaction> transaction = Transaction::Begin(*db_, durable);
   if (!transaction.ok()) return transaction.status();
   if (Status done = body(); !done.ok()) return done;
   return transaction->Commit();
 }
 
-Status SqliteJournal::WritePendingLocked() {
-  if (pending_.empty()) return Status::Ok();
+Status SqliteJournal::WriteBatchLocked(const std::vector<PendingChunk>& batch) {
   Result<Statement> insert = db_->Prepare(
       "INSERT INTO output (run_id, attempt_id, stream, at, bytes) VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!insert.ok()) return insert.status();
-  for (const PendingChunk& chunk : pending_) {
+  for (const PendingChunk& chunk : batch) {
     Result<std::string> run_id = RunOfAttemptLocked(chunk.attempt_id);
     if (!run_id.ok()) return run_id.status();
     insert->Reset();
@@ -201,11 +209,21 @@ Status SqliteJournal::WritePendingLocked() {
 }
 
 Status SqliteJournal::FlushLocked() {
-  if (pending_.empty()) return Status::Ok();
+  // Taking the whole buffer lets AppendOutput fill a fresh one while this batch is written.
+  std::vector<PendingChunk> batch;
+  size_t batch_bytes = 0;
+  {
+    std::lock_guard<std::mutex> buffer(buffer_mu_);
+    if (pending_.empty()) return Status::Ok();
+    batch.swap(pending_);
+    batch_bytes = pending_bytes_;
+    pending_bytes_ = 0;
+  }
+  taken_.notify_all();
   Status status = [&] {
     Result<Transaction> transaction = Transaction::Begin(*db_, /*durable=*/false);
     if (!transaction.ok()) return transaction.status();
-    if (Status written = WritePendingLocked(); !written.ok()) return written;
+    if (Status written = WriteBatchLocked(batch); !written.ok()) return written;
     return transaction->Commit();
   }();
   // A failed batch is dropped, not kept for a retry: the failures that reach here (disk
@@ -213,14 +231,25 @@ Status SqliteJournal::FlushLocked() {
   // a growing buffer would make every later write fail the same way.
   if (!status.ok()) {
     status = Status::Error(
-        fmt::format("{}; {} bytes of output were not journaled", status.message(), pending_bytes_));
+        fmt::format("{}; {} bytes of output were not journaled", status.message(), batch_bytes));
   }
-  pending_.clear();
-  pending_bytes_ = 0;
+  const size_t max_spares = options_.max_buffered_bytes / kMaxChunkBytes + 1;
+  std::lock_guard<std::mutex> buffer(buffer_mu_);
+  for (PendingChunk& chunk : batch) {
+    if (spare_chunks_.size() >= max_spares) break;
+    chunk.bytes.clear();
+    spare_chunks_.push_back(std::move(chunk.bytes));
+  }
   return status;
 }
 
-Status SqliteJournal::TakeDeferredErrorLocked() {
+void SqliteJournal::DeferError(Status status) {
+  std::lock_guard<std::mutex> buffer(buffer_mu_);
+  if (deferred_error_.ok()) deferred_error_ = std::move(status);
+}
+
+Status SqliteJournal::TakeDeferredError() {
+  std::lock_guard<std::mutex> buffer(buffer_mu_);
   Status error = std::move(deferred_error_);
   deferred_error_ = Status::Ok();
   return error;
@@ -250,18 +279,36 @@ Result<std::string> SqliteJournal::RunOfAttemptLocked(int64_t attempt_id) {
 
 Status SqliteJournal::AppendOutput(int64_t attempt_id, Stream stream, std::string_view bytes,
                                    TimeMs at) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (Result<std::string> run = RunOfAttemptLocked(attempt_id); !run.ok()) return run.status();
-  Status status = TakeDeferredErrorLocked();
+  bool known = false;
+  {
+    std::lock_guard<std::mutex> buffer(buffer_mu_);
+    known = known_attempts_.count(attempt_id) > 0;
+  }
+  if (!known) {
+    // Only for attempts begun by another journal: this may wait for a batch being written.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Result<std::string> run = RunOfAttemptLocked(attempt_id); !run.ok()) return run.status();
+    std::lock_guard<std::mutex> buffer(buffer_mu_);
+    known_attempts_.insert(attempt_id);
+  }
+  Status status = TakeDeferredError();
   if (bytes.empty()) return status;
   if (at == 0) at = NowMs();
-  if (pending_.empty()) pending_since_ = SteadyClock::now();
+
+  std::unique_lock<std::mutex> buffer(buffer_mu_);
+  const bool was_empty = pending_.empty();
+  if (was_empty) pending_since_ = SteadyClock::now();
   while (!bytes.empty()) {
     // Consecutive appends of one stream share a row: a process writing a line at a time
     // would otherwise cost a row per line.
     if (pending_.empty() || pending_.back().attempt_id != attempt_id ||
         pending_.back().stream != stream || pending_.back().bytes.size() >= kMaxChunkBytes) {
-      pending_.push_back(PendingChunk{attempt_id, stream, at, std::string()});
+      std::string chunk_bytes;
+      if (!spare_chunks_.empty()) {
+        chunk_bytes = std::move(spare_chunks_.back());
+        spare_chunks_.pop_back();
+      }
+      pending_.push_back(PendingChunk{attempt_id, stream, at, std::move(chunk_bytes)});
     }
     std::string& chunk = pending_.back().bytes;
     size_t take = std::min(bytes.size(), kMaxChunkBytes - chunk.size());
@@ -269,19 +316,31 @@ Status SqliteJournal::AppendOutput(int64_t attempt_id, Stream stream, std::strin
     bytes.remove_prefix(take);
     pending_bytes_ += take;
   }
-  if (pending_bytes_ >= options_.flush_bytes ||
-      SteadyClock::now() - pending_since_ >= options_.flush_interval) {
-    Status flushed = FlushLocked();
-    if (status.ok()) status = flushed;
+  const bool due = FlushDueBuffered(SteadyClock::now());
+  if (flusher_.joinable()) {
+    // The writer sleeps while the buffer is empty, so it also needs to hear of the first
+    // bytes to write them once they are flush_interval old.
+    if (was_empty || due) wake_.notify_one();
+    taken_.wait(buffer, [&] { return pending_bytes_ < options_.max_buffered_bytes || stopping_; });
+    return status;
   }
+  if (!due) return status;
+  buffer.unlock();
+  std::lock_guard<std::mutex> lock(mu_);
+  Status flushed = FlushLocked();
+  if (status.ok()) return flushed;
+  if (!flushed.ok()) DeferError(std::move(flushed));
   return status;
 }
 
 Status SqliteJournal::FlushOutput() {
   std::lock_guard<std::mutex> lock(mu_);
-  Status deferred = TakeDeferredErrorLocked();
   Status status = FlushLocked();
-  return deferred.ok() ? status : deferred;
+  // Taken after the flush: a batch the writer thread failed to write just before counts.
+  Status deferred = TakeDeferredError();
+  if (deferred.ok()) return status;
+  if (!status.ok()) DeferError(std::move(status));
+  return deferred;
 }
 
 // --- Runs ---
@@ -575,6 +634,10 @@ Result<AttemptRecord> SqliteJournal::BeginAttempt(AttemptRecord attempt) {
   });
   if (!status.ok()) return status;
   attempt_runs_[id] = attempt.run_id;
+  {
+    std::lock_guard<std::mutex> buffer(buffer_mu_);
+    known_attempts_.insert(id);
+  }
   return LoadAttemptLocked(id);
 }
 
@@ -632,19 +695,18 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
   std::lock_guard<std::mutex> lock(mu_);
   // Lost output is reported by the next AppendOutput/FlushOutput; the reader still gets
   // everything that was written.
-  if (Status flushed = FlushLocked(); !flushed.ok() && deferred_error_.ok()) {
-    deferred_error_ = flushed;
-  }
+  if (Status flushed = FlushLocked(); !flushed.ok()) DeferError(std::move(flushed));
   if (Status status = RequireRunLocked(query.run_id); !status.ok()) return status;
-  std::string sql =
-      "SELECT o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at, o.bytes "
-      "FROM output o JOIN attempts a ON a.id = o.attempt_id "
-      "WHERE o.run_id = ?1 AND o.seq > ?2";
-  if (query.step_key) sql += " AND a.step_key = ?3";
-  if (query.attempt_id) sql += " AND o.attempt_id = ?4";
-  if (query.stream) sql += " AND o.stream = ?5";
-  sql += " ORDER BY o.seq";
-  Result<Statement> select = db_->Prepare(sql);
+  std::string filter = "WHERE o.run_id = ?1 AND o.seq > ?2";
+  if (query.step_key) filter += " AND a.step_key = ?3";
+  if (query.attempt_id) filter += " AND o.attempt_id = ?4";
+  if (query.stream) filter += " AND o.stream = ?5";
+  // With tail_bytes the last column is the chunk's size: length() of a blob reads only
+  // the row, not the overflow pages holding the bytes.
+  Result<Statement> select = db_->Prepare(
+      fmt::format("SELECT o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at, {} "
+                  "FROM output o JOIN attempts a ON a.id = o.attempt_id {} ORDER BY o.seq",
+                  query.tail_bytes > 0 ? "length(o.bytes)" : "o.bytes", filter));
   if (!select.ok()) return select.status();
   select->Bind(1, query.run_id);
   select->Bind(2, query.after_seq);
@@ -652,12 +714,7 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
   if (query.attempt_id) select->Bind(4, *query.attempt_id);
   if (query.stream) select->Bind(5, static_cast<int64_t>(*query.stream));
 
-  OutputChunk chunk;
-  chunk.run_id = query.run_id;
-  while (true) {
-    Result<bool> row = select->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::Ok();
+  auto read_chunk = [&](OutputChunk& chunk) {
     chunk.seq = select->Int(0);
     chunk.step_key = select->Text(1);
     chunk.attempt_id = select->Int(2);
@@ -665,10 +722,69 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
     chunk.stream =
         select->Int(4) == static_cast<int64_t>(Stream::kStderr) ? Stream::kStderr : Stream::kStdout;
     chunk.at = select->Int(5);
-    std::string_view bytes = select->Blob(6);
-    chunk.bytes.assign(bytes.data(), bytes.size());
-    if (!callback(chunk)) return Status::Ok();
+  };
+  OutputChunk chunk;
+  chunk.run_id = query.run_id;
+  if (query.tail_bytes == 0) {
+    while (true) {
+      Result<bool> row = select->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::Ok();
+      read_chunk(chunk);
+      std::string_view bytes = select->Blob(6);
+      chunk.bytes.assign(bytes.data(), bytes.size());
+      if (!callback(chunk)) return Status::Ok();
+    }
   }
+
+  // Tail: every chunk's size first, then the bytes of only the chunks that end within the
+  // last tail_bytes of their attempt.
+  struct Sized {
+    OutputChunk chunk;  // without bytes
+    int64_t size = 0;
+    bool keep = false;
+  };
+  std::vector<Sized> chunks;
+  while (true) {
+    Result<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Sized& sized = chunks.emplace_back();
+    sized.chunk.run_id = query.run_id;
+    read_chunk(sized.chunk);
+    sized.size = select->Int(6);
+  }
+  std::unordered_map<int64_t, int64_t> wanted;  // attempt id -> tail bytes still to keep
+  for (auto it = chunks.rbegin(); it != chunks.rend(); ++it) {
+    int64_t& left = wanted.try_emplace(it->chunk.attempt_id, static_cast<int64_t>(query.tail_bytes))
+                        .first->second;
+    if (left <= 0) continue;
+    it->keep = true;
+    left -= it->size;
+  }
+  Result<Statement> fetch = db_->Prepare("SELECT bytes FROM output WHERE seq = ?1");
+  if (!fetch.ok()) return fetch.status();
+  std::unordered_map<int64_t, int64_t> skipped;  // attempt id -> bytes left out so far
+  for (Sized& sized : chunks) {
+    if (!sized.keep) {
+      skipped[sized.chunk.attempt_id] += sized.size;
+      continue;
+    }
+    fetch->Reset();
+    fetch->Bind(1, sized.chunk.seq);
+    Result<bool> row = fetch->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) continue;  // deleted since the first query (with its run, by another process)
+    std::string_view bytes = fetch->Blob(0);
+    sized.chunk.bytes.assign(bytes.data(), bytes.size());
+    if (auto gap = skipped.find(sized.chunk.attempt_id); gap != skipped.end()) {
+      sized.chunk.skipped_before = gap->second;
+      skipped.erase(gap);
+    }
+    if (!callback(sized.chunk)) return Status::Ok();
+    sized.chunk.bytes = std::string();  // kept chunks may add up to tail_bytes per attempt
+  }
+  return Status::Ok();
 }
 
 // --- Approvals ---

@@ -14,15 +14,25 @@
 // Output batching. AppendOutput copies bytes into an in-memory buffer, merging
 // consecutive appends of the same attempt and stream into chunks of up to 64 KiB. The
 // buffer is written in one transaction when it reaches `flush_bytes`, when its oldest
-// byte is `flush_interval` old (checked on append and by a background thread, so a quiet
-// step's last line still reaches `logs -f`), and before every durable call. A batch that
-// cannot be written (disk full) is dropped, so that it cannot block the step records
-// that follow; the error says how many bytes were lost. AppendOutput and FlushOutput
-// report it when they made the write; otherwise (background thread, durable calls) the
-// next AppendOutput or FlushOutput does.
+// byte is `flush_interval` old (so a quiet step's last line still reaches `logs -f`), and
+// before every durable call. With `background_flush` the size- and age-triggered writes
+// happen on the journal's writer thread, so a step's output is read, masked and buffered
+// on the caller's thread while the previous batch goes into SQLite on another core;
+// AppendOutput then only waits when `max_buffered_bytes` are buffered and the writer has
+// not taken them yet. Without it, AppendOutput writes the batch itself. Batches reach
+// SQLite in the order their bytes were appended, and a durable call first waits for the
+// batch being written, then writes what is still buffered, so the contract in journal.h
+// holds either way.
 //
-// Thread-safety: all methods may be called from any thread; one mutex serializes them.
-// ReadOutput holds it while streaming, so its callback must not call the journal.
+// Lost output. A batch that cannot be written (disk full) is dropped, so that it cannot
+// block the step records that follow; the error says how many bytes were lost.
+// AppendOutput and FlushOutput report it when they made the write; otherwise (writer
+// thread, durable calls) the next AppendOutput or FlushOutput does.
+//
+// Thread-safety: all methods may be called from any thread. One mutex serializes the
+// database work; the output buffer has its own, so AppendOutput does not wait for a batch
+// being written. ReadOutput holds the first while streaming, so its callback must not
+// call the journal.
 //
 // Ownership: owns its SQLite connection and background thread; the destructor stops the
 // thread and writes buffered output (call FlushOutput first to see any error).
@@ -36,6 +46,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/duration.h"
@@ -58,8 +69,12 @@ class SqliteJournal final : public Journal {
     bool fsync_commits = true;
     size_t flush_bytes = 256 * 1024;
     Millis flush_interval{100};
-    // Starts the thread that writes output older than flush_interval.
+    // Starts the thread that writes output batches (see above); false writes them on the
+    // thread that appends.
     bool background_flush = true;
+    // With background_flush: AppendOutput waits while this much is buffered, so a step
+    // printing faster than the disk takes it cannot grow the buffer without bound.
+    size_t max_buffered_bytes = 4 << 20;
     // PRAGMA max_page_count; 0 = unlimited. Tests use it to simulate a full disk.
     int64_t max_pages = 0;
   };
@@ -97,6 +112,8 @@ class SqliteJournal final : public Journal {
   Result<std::vector<ApprovalRecord>> ListApprovals(const std::string& run_id) override;
 
  private:
+  using SteadyClock = std::chrono::steady_clock;
+
   struct PendingChunk {
     int64_t attempt_id;
     Stream stream;
@@ -106,17 +123,20 @@ class SqliteJournal final : public Journal {
 
   SqliteJournal(Options options, std::unique_ptr<Database> db);
 
-  // All *Locked methods expect mu_ held.
+  // Lock order: mu_, then buffer_mu_. *Locked methods expect mu_ held, not buffer_mu_.
   // Writes buffered output, then runs `body` in one transaction, fsynced when `durable`.
   Status InTransactionLocked(bool durable, const std::function<Status()>& body);
-  Status WritePendingLocked();  // inside the caller's transaction
-  // Writes buffered output in its own (non-durable) transaction; empties the buffer
-  // whether or not that worked.
+  // Takes the buffered output and writes it in its own (non-durable) transaction; the
+  // batch is dropped whether or not that worked.
   Status FlushLocked();
-  Status TakeDeferredErrorLocked();
+  Status WriteBatchLocked(const std::vector<PendingChunk>& batch);  // in the caller's transaction
+  // Keeps `status` for the next AppendOutput/FlushOutput unless an earlier loss is pending.
+  void DeferError(Status status);
+  Status TakeDeferredError();
   Status RequireRunLocked(const std::string& run_id);
   Result<std::string> RunOfAttemptLocked(int64_t attempt_id);
   Result<AttemptRecord> LoadAttemptLocked(int64_t attempt_id);
+  bool FlushDueBuffered(SteadyClock::time_point now) const;  // buffer_mu_ held
   void BackgroundFlushLoop();
 
   const Options options_;
@@ -124,17 +144,26 @@ class SqliteJournal final : public Journal {
 
   std::mutex mu_;
   std::unique_ptr<Database> db_;  // guarded by mu_
+  // attempt id -> run id, for attempts this journal has begun or seen output for.
+  std::unordered_map<int64_t, std::string> attempt_runs_;  // guarded by mu_
+
+  // The output buffer, guarded by buffer_mu_.
+  std::mutex buffer_mu_;
   std::vector<PendingChunk> pending_;
   size_t pending_bytes_ = 0;
-  std::chrono::steady_clock::time_point pending_since_;
-  // attempt id -> run id, for attempts this journal has begun or seen output for.
-  std::unordered_map<int64_t, std::string> attempt_runs_;
-  // Output dropped by a write that could not report it (background thread, durable
-  // calls), reported by the next AppendOutput or FlushOutput.
+  SteadyClock::time_point pending_since_;
+  // Emptied chunk buffers kept for reuse: 1 GiB of output would otherwise allocate and
+  // fault in 16k fresh 64 KiB buffers.
+  std::vector<std::string> spare_chunks_;
+  // Attempts AppendOutput may buffer for without asking the database (see attempt_runs_).
+  std::unordered_set<int64_t> known_attempts_;
+  // Output dropped by a write that could not report it (writer thread, durable calls),
+  // reported by the next AppendOutput or FlushOutput.
   Status deferred_error_;
-
-  std::condition_variable wake_;
   bool stopping_ = false;
+  std::condition_variable wake_;   // the writer: output to write, or stopping_
+  std::condition_variable taken_;  // AppendOutput: the writer took the buffer
+
   std::thread flusher_;  // last: started once everything above is initialized
 };
 

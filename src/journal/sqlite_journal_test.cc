@@ -717,6 +717,93 @@ TEST(SqliteJournalTest, OutputLostDuringADurableCallIsReportedByTheNextFlush) {
   EXPECT_TRUE(journal->FlushOutput().ok());  // reported once
 }
 
+TEST(SqliteJournalTest, TheBackgroundWriterKeepsOrderAndEndAttemptWaitsForIt) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  options.background_flush = true;
+  options.flush_bytes = 1000;         // a batch every few appends...
+  options.max_buffered_bytes = 3000;  // ...and appends that wait for the writer
+  auto writer = OpenOrDie(options);
+  auto reader = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*writer);
+  AttemptRecord first = BeginOrDie(*writer, run.id, "a");
+  std::string expected;
+  for (int i = 0; i < 2000; ++i) {
+    std::string line = fmt::format("line {} of a\n", i);
+    expected += line;
+    ASSERT_TRUE(
+        writer->AppendOutput(first.id, i % 3 ? Stream::kStdout : Stream::kStderr, line).ok());
+  }
+  ASSERT_TRUE(writer->EndAttempt(first.id, Outcome(StepStatus::kSucceeded)).ok());
+  // Durable: everything appended before EndAttempt is readable once it returns.
+  EXPECT_EQ(ReadAll(*reader, RunOutput(run.id)), expected);
+
+  AttemptRecord second = BeginOrDie(*writer, run.id, "b");
+  ASSERT_TRUE(writer->AppendOutput(second.id, Stream::kStdout, "after\n").ok());
+  ASSERT_TRUE(writer->FlushOutput().ok());
+  EXPECT_EQ(ReadAll(*reader, RunOutput(run.id)), expected + "after\n");
+}
+
+TEST(SqliteJournalTest, OutputTheBackgroundWriterLostIsReportedByTheNextFlush) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  options.max_pages = 64;
+  options.background_flush = true;
+  options.flush_bytes = 64 * 1024;
+  auto journal = OpenOrDie(options);
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord attempt = BeginOrDie(*journal, run.id, "a");
+  std::string block(16 * 1024, 'x');
+  Status lost = Status::Ok();
+  for (int i = 0; i < 64 && lost.ok(); ++i)
+    lost = journal->AppendOutput(attempt.id, Stream::kStdout, block);
+  if (lost.ok()) lost = journal->FlushOutput();
+  EXPECT_THAT(lost.message(), MatchesRegex("journal: disk full writing .*; [0-9]+ bytes of "
+                                           "output were not journaled"));
+  EXPECT_TRUE(journal->EndAttempt(attempt.id, Outcome(StepStatus::kFailed)).ok());
+}
+
+TEST(SqliteJournalTest, ATailQueryLeavesOutEarlierChunksAndCountsThem) {
+  TempDir dir;
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  options.flush_bytes = 64 * 1024;  // one full row per append below
+  auto journal = OpenOrDie(options);
+  RunRecord run = CreateOrDie(*journal);
+  AttemptRecord big = BeginOrDie(*journal, run.id, "big");
+  std::string all;
+  for (char fill = 'a'; fill < 'i'; ++fill) {
+    std::string row(64 * 1024, fill);
+    all += row;
+    ASSERT_TRUE(journal->AppendOutput(big.id, Stream::kStdout, row).ok());
+  }
+  ASSERT_TRUE(journal->EndAttempt(big.id, {}).ok());
+  AttemptRecord small = BeginOrDie(*journal, run.id, "small");
+  ASSERT_TRUE(journal->AppendOutput(small.id, Stream::kStdout, "done\n").ok());
+  ASSERT_TRUE(journal->EndAttempt(small.id, {}).ok());
+
+  OutputQuery query = RunOutput(run.id);
+  query.tail_bytes = 100 * 1024;  // ends inside the second-to-last row, which is kept whole
+  std::string big_bytes;
+  int64_t skipped = 0;
+  std::vector<std::string> keys;
+  ASSERT_TRUE(journal
+                  ->ReadOutput(query,
+                               [&](const OutputChunk& chunk) {
+                                 keys.push_back(chunk.step_key);
+                                 skipped += chunk.skipped_before;
+                                 if (chunk.step_key == "big") big_bytes += chunk.bytes;
+                                 if (chunk.step_key == "small") {
+                                   EXPECT_EQ(chunk.bytes, "done\n");
+                                   EXPECT_EQ(chunk.skipped_before, 0);
+                                 }
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_THAT(keys, ElementsAre("big", "big", "small"));
+  EXPECT_EQ(skipped, 6 * 64 * 1024);
+  EXPECT_EQ(big_bytes, all.substr(6 * 64 * 1024));
+}
+
 // Appends `total` bytes in 4 KiB blocks through the durable settings and returns MB/s.
 double MeasureOutputThroughput(size_t total) {
   TempDir dir;

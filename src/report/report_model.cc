@@ -63,11 +63,17 @@ class OutputCollector {
  public:
   explicit OutputCollector(const LoadOptions& options) : options_(options) {}
 
-  void Add(Attempt& attempt, const std::string& chunk) {
-    attempt.output_bytes += static_cast<int64_t>(chunk.size());
+  // `skipped` bytes of the attempt's output were left out by the journal just before
+  // `chunk` (they lie before the tail, see OutputQuery::tail_bytes).
+  void Add(Attempt& attempt, const std::string& chunk, int64_t skipped) {
+    attempt.output_bytes += skipped + static_cast<int64_t>(chunk.size());
     if (&attempt != current_) {
       Finish();
       current_ = &attempt;
+    }
+    if (skipped > 0) {
+      bytes_.clear();
+      cut_ = true;
     }
     const size_t limit = options_.output_tail_bytes;
     if (limit == 0) {
@@ -448,9 +454,11 @@ Result<Report> LoadReport(journal::Journal& journal, const std::string& run_id,
   OutputCollector collector(options);
   journal::OutputQuery query;
   query.run_id = run_id;
+  query.tail_bytes = options.output_tail_bytes;
   Status read = journal.ReadOutput(query, [&](const journal::OutputChunk& chunk) {
     auto attempt = attempt_by_id.find(chunk.attempt_id);
-    if (attempt != attempt_by_id.end()) collector.Add(*attempt->second, chunk.bytes);
+    if (attempt != attempt_by_id.end())
+      collector.Add(*attempt->second, chunk.bytes, chunk.skipped_before);
     return true;
   });
   if (!read.ok()) return read;
