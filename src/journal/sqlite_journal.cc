@@ -701,20 +701,66 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
   if (query.step_key) filter += " AND a.step_key = ?3";
   if (query.attempt_id) filter += " AND o.attempt_id = ?4";
   if (query.stream) filter += " AND o.stream = ?5";
-  // With tail_bytes the last column is the chunk's size: length() of a blob reads only
-  // the row, not the overflow pages holding the bytes.
-  Result<Statement> select = db_->Prepare(
-      fmt::format("SELECT o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at, {} "
-                  "FROM output o JOIN attempts a ON a.id = o.attempt_id {} ORDER BY o.seq",
-                  query.tail_bytes > 0 ? "length(o.bytes)" : "o.bytes", filter));
-  if (!select.ok()) return select.status();
-  select->Bind(1, query.run_id);
-  select->Bind(2, query.after_seq);
-  if (query.step_key) select->Bind(3, *query.step_key);
-  if (query.attempt_id) select->Bind(4, *query.attempt_id);
-  if (query.stream) select->Bind(5, static_cast<int64_t>(*query.stream));
+  auto prepare = [&](std::string_view columns, std::string_view order) -> Result<Statement> {
+    Result<Statement> statement = db_->Prepare(
+        fmt::format("SELECT {} FROM output o JOIN attempts a ON a.id = o.attempt_id {} "
+                    "ORDER BY o.seq {}",
+                    columns, filter, order));
+    if (!statement.ok()) return statement;
+    statement->Bind(1, query.run_id);
+    statement->Bind(2, query.after_seq);
+    if (query.step_key) statement->Bind(3, *query.step_key);
+    if (query.attempt_id) statement->Bind(4, *query.attempt_id);
+    if (query.stream) statement->Bind(5, static_cast<int64_t>(*query.stream));
+    return statement;
+  };
 
-  auto read_chunk = [&](OutputChunk& chunk) {
+  // With tail_bytes, the chunks' sizes come first, newest to oldest, to find where each
+  // attempt's tail starts; length() of a blob reads only the row, not the overflow pages
+  // holding the bytes. Only per-attempt figures are kept: a run can hold millions of
+  // small chunks.
+  struct TailStart {
+    int64_t bytes_left = 0;       // of the tail, still to cover
+    int64_t first_kept_seq = -1;  // the attempt's chunks before it are left out
+    int64_t skipped = 0;          // their bytes
+  };
+  std::unordered_map<int64_t, TailStart> tails;  // by attempt id
+  bool any_skipped = false;
+  if (query.tail_bytes > 0) {
+    Result<Statement> sizes = prepare("o.seq, o.attempt_id, length(o.bytes)", "DESC");
+    if (!sizes.ok()) return sizes.status();
+    while (true) {
+      Result<bool> row = sizes->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      auto [it, first] = tails.try_emplace(sizes->Int(1));
+      TailStart& tail = it->second;
+      if (first) tail.bytes_left = static_cast<int64_t>(query.tail_bytes);
+      if (tail.bytes_left > 0) {
+        tail.bytes_left -= sizes->Int(2);
+        tail.first_kept_seq = sizes->Int(0);
+      } else {
+        tail.skipped += sizes->Int(2);
+        any_skipped = true;
+      }
+    }
+  }
+
+  // When some chunks are left out, the kept ones are fetched one by one so the others'
+  // bytes are never read.
+  Result<Statement> select =
+      prepare(any_skipped ? "o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at"
+                          : "o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at, o.bytes",
+              "");
+  if (!select.ok()) return select.status();
+  Result<Statement> fetch = db_->Prepare("SELECT bytes FROM output WHERE seq = ?1");
+  if (!fetch.ok()) return fetch.status();
+  OutputChunk chunk;
+  chunk.run_id = query.run_id;
+  while (true) {
+    Result<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
     chunk.seq = select->Int(0);
     chunk.step_key = select->Text(1);
     chunk.attempt_id = select->Int(2);
@@ -722,69 +768,29 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
     chunk.stream =
         select->Int(4) == static_cast<int64_t>(Stream::kStderr) ? Stream::kStderr : Stream::kStdout;
     chunk.at = select->Int(5);
-  };
-  OutputChunk chunk;
-  chunk.run_id = query.run_id;
-  if (query.tail_bytes == 0) {
-    while (true) {
-      Result<bool> row = select->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return Status::Ok();
-      read_chunk(chunk);
+    chunk.skipped_before = 0;
+    if (!any_skipped) {
       std::string_view bytes = select->Blob(6);
       chunk.bytes.assign(bytes.data(), bytes.size());
       if (!callback(chunk)) return Status::Ok();
-    }
-  }
-
-  // Tail: every chunk's size first, then the bytes of only the chunks that end within the
-  // last tail_bytes of their attempt.
-  struct Sized {
-    OutputChunk chunk;  // without bytes
-    int64_t size = 0;
-    bool keep = false;
-  };
-  std::vector<Sized> chunks;
-  while (true) {
-    Result<bool> row = select->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    Sized& sized = chunks.emplace_back();
-    sized.chunk.run_id = query.run_id;
-    read_chunk(sized.chunk);
-    sized.size = select->Int(6);
-  }
-  std::unordered_map<int64_t, int64_t> wanted;  // attempt id -> tail bytes still to keep
-  for (auto it = chunks.rbegin(); it != chunks.rend(); ++it) {
-    int64_t& left = wanted.try_emplace(it->chunk.attempt_id, static_cast<int64_t>(query.tail_bytes))
-                        .first->second;
-    if (left <= 0) continue;
-    it->keep = true;
-    left -= it->size;
-  }
-  Result<Statement> fetch = db_->Prepare("SELECT bytes FROM output WHERE seq = ?1");
-  if (!fetch.ok()) return fetch.status();
-  std::unordered_map<int64_t, int64_t> skipped;  // attempt id -> bytes left out so far
-  for (Sized& sized : chunks) {
-    if (!sized.keep) {
-      skipped[sized.chunk.attempt_id] += sized.size;
       continue;
     }
+    auto tail = tails.find(chunk.attempt_id);
+    // A chunk written after the sizes were read is part of its attempt's tail.
+    if (tail != tails.end() && chunk.seq < tail->second.first_kept_seq) continue;
     fetch->Reset();
-    fetch->Bind(1, sized.chunk.seq);
-    Result<bool> row = fetch->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) continue;  // deleted since the first query (with its run, by another process)
+    fetch->Bind(1, chunk.seq);
+    Result<bool> found = fetch->Step();
+    if (!found.ok()) return found.status();
+    if (!*found) continue;  // deleted since the first query (with its run, by another process)
     std::string_view bytes = fetch->Blob(0);
-    sized.chunk.bytes.assign(bytes.data(), bytes.size());
-    if (auto gap = skipped.find(sized.chunk.attempt_id); gap != skipped.end()) {
-      sized.chunk.skipped_before = gap->second;
-      skipped.erase(gap);
+    chunk.bytes.assign(bytes.data(), bytes.size());
+    if (tail != tails.end() && tail->second.skipped > 0) {
+      chunk.skipped_before = tail->second.skipped;
+      tail->second.skipped = 0;
     }
-    if (!callback(sized.chunk)) return Status::Ok();
-    sized.chunk.bytes = std::string();  // kept chunks may add up to tail_bytes per attempt
+    if (!callback(chunk)) return Status::Ok();
   }
-  return Status::Ok();
 }
 
 // --- Approvals ---
