@@ -58,14 +58,18 @@ measure() {
 
   local command
   command=$(printf '%q ' "$@")
+  # PREPARE (a command without shell syntax) runs before every timed run, untimed.
+  local prepare=()
+  if [[ -n ${PREPARE:-} ]]; then prepare=(--prepare "$PREPARE"); fi
   # -N runs the command without a shell in between, so only stagecraft is timed;
   # --output=pipe makes it write its whole output, as it would into a pager or a file.
-  hyperfine --warmup "$WARMUP" --runs "$RUNS" -N --output=pipe --style=basic \
+  hyperfine --warmup "$WARMUP" --runs "$RUNS" -N --output=pipe --style=basic "${prepare[@]}" \
     --command-name "$name" --export-json "$results_dir/$name.json" \
     --export-csv "$work/$name.csv" "$command" >&2 || die "$name: hyperfine failed"
 
   local peak_kib=0 kib i
   for ((i = 0; i < RSS_RUNS; i++)); do
+    if [[ -n ${PREPARE:-} ]]; then $PREPARE; fi
     /usr/bin/time -f %M -o "$work/$name.rss" "$@" >/dev/null 2>&1 || die "$name: failed under time"
     kib=$(tail -n 1 "$work/$name.rss")
     if ((kib > peak_kib)); then peak_kib=$kib; fi
@@ -198,7 +202,10 @@ bench_run() {
   local RUNS=5 WARMUP=1 RSS_RUNS=1
   ANSIBLE_NOCOLOR=1 measure "ansible $tasks tasks" 999999 999999 \
     ansible-playbook -i localhost, -c local playbook-$tasks.yml
-  measure "run 1 GiB output --quiet" 999999 64 "$stagecraft" run --quiet run-1gib.md
+  # Each 1 GiB run starts from an empty journal: otherwise every run would write into a
+  # database already holding the gibibytes of all the runs before it.
+  PREPARE="rm -rf $work/.stagecraft" \
+    measure "run 1 GiB output --quiet" 999999 64 "$stagecraft" run --quiet run-1gib.md
   # The same through the masking of three declared secrets (each line is scanned for all of
   # their encodings) and, as every run, the journal.
   {
@@ -208,7 +215,7 @@ bench_run() {
     tail -n +2 run-1gib.md
   } >run-1gib-secrets.md
   BENCH_SECRET_1=alpha-0d5e81c2 BENCH_SECRET_2=bravo-77c1f9e4 BENCH_SECRET_3=charlie-3a9b24d0 \
-    measure "run 1 GiB, 3 secrets" 999999 64 "$stagecraft" run --quiet run-1gib-secrets.md
+    PREPARE="rm -rf $work/.stagecraft" measure "run 1 GiB, 3 secrets" 999999 64 "$stagecraft" run --quiet run-1gib-secrets.md
 
   local run_ms ansible_ms gib_ms
   run_ms=$(median_ms "run $steps steps")

@@ -2,7 +2,9 @@
 // of every kind of unusable input.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "support/binary_runner.h"
@@ -45,6 +47,22 @@ TEST(Plan, EnvironmentVarsAreMergedIntoTheScope) {
   EXPECT_NE(result.out.find("Env       production (protected: asks for its name before running)"),
             std::string::npos);
   EXPECT_NE(result.out.find("Vars      API_PORT=8080, DB_HOST=db.internal"), std::string::npos);
+}
+
+// A plan that cannot be written (a full disk, a closed pipe) must not look like success.
+TEST(Plan, FullOutputDeviceIsAnError) {
+  TempDir dir;
+  for (std::string flags : {"", " --json"}) {
+    std::string command = std::string(STAGECRAFT_BINARY) + " plan" + flags + " " +
+                          STAGECRAFT_TESTS_DIR + "/fixtures/platform-rollout.md >/dev/full 2>" +
+                          dir.File("err");
+    int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 2) << flags;
+    EXPECT_EQ(ReadFile(dir.File("err")),
+              "stagecraft: error: cannot write the plan: No space left on device\n")
+        << flags;
+  }
 }
 
 TEST(Plan, UnknownEnvironmentIsAUsageError) {
