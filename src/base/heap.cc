@@ -12,7 +12,8 @@ namespace stagecraft {
 
 void PrepareHeapForLargeModel(size_t bytes) {
   constexpr uintptr_t kHugePage = 2u << 20;
-  int pad = static_cast<int>(std::min<size_t>(bytes, 1u << 30));
+  // Capped so the thresholds below stay well inside an int.
+  int pad = static_cast<int>(std::min<size_t>(bytes, 256u << 20));
   mallopt(M_TOP_PAD, pad);
   mallopt(M_TRIM_THRESHOLD, 2 * pad + static_cast<int>(kHugePage));
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
