@@ -4,60 +4,31 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_writer.h"
+
 namespace stagecraft::report {
 namespace {
 
-// A pretty-printing JSON writer. Containers are opened and closed explicitly; Key() before
-// every member of an object. Strings must be valid UTF-8 (the model's text is sanitized).
-class JsonWriter {
+// The shared writer with the report's conveniences.
+class JsonWriter : public stagecraft::JsonWriter<StringSink> {
  public:
-  explicit JsonWriter(std::string& out) : out_(out) {}
+  explicit JsonWriter(std::string& out) : stagecraft::JsonWriter<StringSink>(StringSink{out}) {}
 
-  void BeginObject() { Open('{'); }
-  void EndObject() { Close('}'); }
-  void BeginArray() { Open('['); }
-  void EndArray() { Close(']'); }
-
-  void Key(std::string_view key) {
-    Separate();
-    AppendString(key);
-    out_ += ": ";
-    after_key_ = true;
-  }
-
-  void String(std::string_view text) {
-    Value();
-    AppendString(text);
-  }
-  void Int(int64_t number) {
-    Value();
-    fmt::format_to(std::back_inserter(out_), "{}", number);
-  }
-  void Bool(bool value) {
-    Value();
-    out_ += value ? "true" : "false";
-  }
-  void Null() {
-    Value();
-    out_ += "null";
-  }
-  template <typename T>
-  void Optional(const std::optional<T>& value) {
-    if (value)
-      Int(*value);
-    else
-      Null();
-  }
+  void Int(int64_t number) { Number(number); }
   // A value from the journal (scope, options, captures), printed by nlohmann at this depth.
   void Json(const nlohmann::json& value) {
-    Value();
+    BeforeValue();
     std::string text = value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::string indent(2 * depth_, ' ');
-    for (char c : text) {
-      out_ += c;
-      // JSON text holds no raw newline inside strings, so every one is layout.
-      if (c == '\n') out_ += indent;
+    std::string indent(2 * depth(), ' ');
+    size_t start = 0;
+    // JSON text holds no raw newline inside strings, so every one is layout.
+    for (size_t newline = text.find('\n'); newline != std::string::npos;
+         newline = text.find('\n', start)) {
+      out().Append(std::string_view(text).substr(start, newline + 1 - start));
+      out().Append(indent);
+      start = newline + 1;
     }
+    out().Append(std::string_view(text).substr(start));
   }
 
   // Key and value in one call.
@@ -75,80 +46,6 @@ class JsonWriter {
     Key(key);
     Bool(value);
   }
-
- private:
-  void Open(char bracket) {
-    Value();
-    out_ += bracket;
-    ++depth_;
-    empty_ = true;
-  }
-  void Close(char bracket) {
-    --depth_;
-    if (!empty_) Newline();
-    out_ += bracket;
-    empty_ = false;
-  }
-  // Before a value: after a key it follows on the same line; in an array it gets a line.
-  void Value() {
-    if (after_key_) {
-      after_key_ = false;
-      return;
-    }
-    if (depth_ > 0) Separate();
-  }
-  void Separate() {
-    if (!empty_) out_ += ',';
-    Newline();
-    empty_ = false;
-  }
-  void Newline() {
-    out_ += '\n';
-    out_.append(2 * depth_, ' ');
-  }
-
-  void AppendString(std::string_view text) {
-    out_ += '"';
-    size_t start = 0;
-    for (size_t i = 0; i < text.size(); ++i) {
-      unsigned char c = static_cast<unsigned char>(text[i]);
-      if (c >= 0x20 && c != '"' && c != '\\') continue;
-      out_.append(text.data() + start, i - start);
-      start = i + 1;
-      switch (c) {
-        case '"':
-          out_ += "\\\"";
-          break;
-        case '\\':
-          out_ += "\\\\";
-          break;
-        case '\n':
-          out_ += "\\n";
-          break;
-        case '\t':
-          out_ += "\\t";
-          break;
-        case '\r':
-          out_ += "\\r";
-          break;
-        case '\b':
-          out_ += "\\b";
-          break;
-        case '\f':
-          out_ += "\\f";
-          break;
-        default:
-          fmt::format_to(std::back_inserter(out_), "\\u{:04x}", c);
-      }
-    }
-    out_.append(text.data() + start, text.size() - start);
-    out_ += '"';
-  }
-
-  std::string& out_;
-  int depth_ = 0;
-  bool empty_ = true;
-  bool after_key_ = false;
 };
 
 void OptionalTime(JsonWriter& w, std::string_view key, std::optional<TimeMs> at) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/json_writer.h"
 #include "base/text.h"
 
 namespace stagecraft::runbook {
@@ -535,164 +536,14 @@ void PlanText(const Runbook& runbook, const Environment* environment, Output& ou
              totals.budgeted_steps, totals.steps);
 }
 
-// Position of the first byte at or after `i` that a JSON string must escape: '"', '\\' or a
-// control character; text.size() if none. Code is most of a JSON plan's bytes and rarely
-// needs escapes, so eight bytes are looked at a time (the tests for a byte below a value and
-// for a zero byte from Sean Anderson's "Bit Twiddling Hacks"; both are exact for a word).
-size_t FindEscape(std::string_view text, size_t i) {
-  constexpr uint64_t kOnes = 0x0101010101010101;
-  constexpr uint64_t kHigh = 0x8080808080808080;
-  for (; i + 8 <= text.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, text.data() + i, sizeof word);
-    uint64_t quote = word ^ (kOnes * '"');
-    uint64_t backslash = word ^ (kOnes * '\\');
-    uint64_t found = ((word - kOnes * 0x20) & ~word) | ((quote - kOnes) & ~quote) |
-                     ((backslash - kOnes) & ~backslash);
-    if (found & kHigh) break;
-  }
-  for (; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == '"' || c == '\\') return i;
-  }
-  return text.size();
+using JsonWriter = stagecraft::JsonWriter<Output&>;
+
+void OptionalMillis(JsonWriter& json, const std::optional<Millis>& value) {
+  if (value)
+    json.Number(value->count());
+  else
+    json.Null();
 }
-
-// Writes JSON byte for byte as nlohmann::json::dump(2) prints the same document, without
-// building the document first: for a large runbook the DOM and its dump took over ten times
-// as long as the text plan. Like nlohmann's objects, keys must come in byte-wise order.
-class JsonWriter {
- public:
-  explicit JsonWriter(Output& out) : out_(out) { open_.reserve(16); }
-
-  void BeginObject() { Open('{'); }
-  void EndObject() { Close('}'); }
-  void BeginArray() { Open('['); }
-  void EndArray() { Close(']'); }
-
-  // Starts an object member; its value follows.
-  void Key(std::string_view key) {
-    NextMember();
-    if (FindEscape(key, 0) == key.size()) {  // all of the schema's own keys
-      out_.Append('"');
-      out_.Append(key);
-      out_.Append("\": ");
-      return;
-    }
-    String(key);
-    out_.Append(": ");
-  }
-
-  void String(std::string_view text) {
-    BeforeValue();
-    out_.Append('"');
-    // nlohmann escapes '"', '\\' and control characters (with the short forms where JSON
-    // has them) and, without ensure_ascii, passes every other byte through: UTF-8 stays.
-    size_t run = 0;
-    for (size_t i = FindEscape(text, 0); i < text.size(); i = FindEscape(text, i + 1)) {
-      out_.Append(text.substr(run, i - run));
-      run = i + 1;
-      switch (text[i]) {
-        case '"':
-          out_.Append("\\\"");
-          break;
-        case '\\':
-          out_.Append("\\\\");
-          break;
-        case '\b':
-          out_.Append("\\b");
-          break;
-        case '\f':
-          out_.Append("\\f");
-          break;
-        case '\n':
-          out_.Append("\\n");
-          break;
-        case '\r':
-          out_.Append("\\r");
-          break;
-        case '\t':
-          out_.Append("\\t");
-          break;
-        default: {
-          static constexpr char kHex[] = "0123456789abcdef";
-          auto c = static_cast<unsigned char>(text[i]);
-          char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-          out_.Append(std::string_view(escape, sizeof escape));
-        }
-      }
-    }
-    out_.Append(text.substr(run));
-    out_.Append('"');
-  }
-  void Number(int64_t value) {
-    BeforeValue();
-    out_.Number(value);
-  }
-  void Bool(bool value) {
-    BeforeValue();
-    out_.Append(value ? "true" : "false");
-  }
-  void Null() {
-    BeforeValue();
-    out_.Append("null");
-  }
-
-  void OptionalString(const std::optional<std::string>& value) {
-    if (value)
-      String(*value);
-    else
-      Null();
-  }
-  void OptionalMillis(const std::optional<Millis>& value) {
-    if (value)
-      Number(value->count());
-    else
-      Null();
-  }
-
- private:
-  struct Frame {
-    bool array;
-    bool empty = true;
-  };
-
-  void Open(char bracket) {
-    BeforeValue();
-    out_.Append(bracket);
-    open_.push_back({bracket == '['});
-  }
-  void Close(char bracket) {
-    if (!open_.back().empty) NewLine(open_.size() - 1);
-    out_.Append(bracket);
-    open_.pop_back();
-  }
-  void NextMember() {
-    Frame& innermost = open_.back();
-    if (!innermost.empty) out_.Append(',');
-    innermost.empty = false;
-    NewLine(open_.size());
-  }
-  // A newline and two spaces a level, in one piece at the usual depths: every line of the
-  // document starts this way.
-  void NewLine(size_t depth) {
-    static constexpr std::string_view kIndented =
-        "\n                                                                ";
-    if (1 + 2 * depth <= kIndented.size()) {
-      out_.Append(kIndented.substr(0, 1 + 2 * depth));
-    } else {
-      out_.Append('\n');
-      out_.Spaces(2 * depth);
-    }
-  }
-  // An array element starts a line of its own; an object member's value follows its key.
-  void BeforeValue() {
-    if (!open_.empty() && open_.back().array) NextMember();
-  }
-
-  Output& out_;
-  std::vector<Frame> open_;
-};
 
 void PositionJson(JsonWriter& json, SourcePos pos) {
   json.BeginObject();
@@ -756,7 +607,7 @@ void AttributesJson(JsonWriter& json, const Attributes& a) {
   if (a.capture) {
     json.BeginObject();
     json.Key("regex");
-    json.OptionalString(a.capture->regex);
+    json.Optional(a.capture->regex);
     json.Key("variable");
     json.String(a.capture->variable);
     json.EndObject();
@@ -766,7 +617,7 @@ void AttributesJson(JsonWriter& json, const Attributes& a) {
   json.Key("confirm");
   json.Bool(a.confirm);
   json.Key("cwd");
-  json.OptionalString(a.cwd);
+  json.Optional(a.cwd);
   json.Key("delay_ms");
   json.Number(a.delay.count());
   json.Key("idempotent");
@@ -776,13 +627,13 @@ void AttributesJson(JsonWriter& json, const Attributes& a) {
   json.Key("interactive");
   json.Bool(a.interactive);
   json.Key("name");
-  json.OptionalString(a.name);
+  json.Optional(a.name);
   json.Key("retries");
   json.Number(a.retries);
   json.Key("skip");
   json.Bool(a.skip);
   json.Key("timeout_ms");
-  json.OptionalMillis(a.timeout);
+  OptionalMillis(json, a.timeout);
   json.Key("until");
   json.Bool(a.until);
   json.EndObject();
@@ -855,7 +706,7 @@ void StepJson(JsonWriter& json, const Step& step) {
   json.Key("actions");
   ActionsJson(json, step.actions);
   json.Key("budget_ms");
-  json.OptionalMillis(step.budget);
+  OptionalMillis(json, step.budget);
   json.Key("checklist");
   json.BeginArray();
   for (const auto& item : step.checklist)
@@ -887,7 +738,7 @@ void StepJson(JsonWriter& json, const Step& step) {
   json.Key("skip");
   json.Bool(step.skip);
   json.Key("timeout_ms");
-  json.OptionalMillis(step.timeout);
+  OptionalMillis(json, step.timeout);
   json.Key("title");
   json.String(step.title);
   json.Key("troubleshooting");
@@ -911,7 +762,7 @@ void PlanJson(const Runbook& runbook, const Environment* environment, Output& ou
   for (const auto& phase : runbook.phases) {
     json.BeginObject();
     json.Key("budget_ms");
-    json.OptionalMillis(phase.budget);
+    OptionalMillis(json, phase.budget);
     json.Key("position");
     PositionJson(json, phase.pos);
     json.Key("title");
