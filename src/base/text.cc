@@ -6,13 +6,28 @@
 #include <cstring>
 
 namespace stagecraft {
+namespace {
+
+// The C locale's classes, without a call per character: nothing in stagecraft sets a
+// locale, and runbook syntax is ASCII.
+bool IsSpace(unsigned char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+char LowerAscii(unsigned char c) {
+  return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
+bool IsAlnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+}  // namespace
 
 std::string_view TrimView(std::string_view text) {
   size_t begin = 0;
   size_t end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin])))
+  while (begin < end && IsSpace(static_cast<unsigned char>(text[begin])))
     ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1])))
+  while (end > begin && IsSpace(static_cast<unsigned char>(text[end - 1])))
     --end;
   return text.substr(begin, end - begin);
 }
@@ -23,7 +38,7 @@ std::string Trim(std::string_view text) {
 
 std::string TrimRight(std::string_view text) {
   size_t end = text.size();
-  while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1])))
+  while (end > 0 && IsSpace(static_cast<unsigned char>(text[end - 1])))
     --end;
   return std::string(text.substr(0, end));
 }
@@ -31,7 +46,7 @@ std::string TrimRight(std::string_view text) {
 std::string ToLower(std::string_view text) {
   std::string lower(text);
   for (char& c : lower)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = LowerAscii(static_cast<unsigned char>(c));
   return lower;
 }
 
@@ -45,13 +60,9 @@ bool EndsWith(std::string_view text, std::string_view suffix) {
 
 std::vector<std::string_view> SplitLines(std::string_view text) {
   std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
+  LineReader reader(text);
+  for (std::string_view line; reader.Next(line);)
+    lines.push_back(line);
   return lines;
 }
 
@@ -59,10 +70,10 @@ std::string Slugify(std::string_view title) {
   std::string slug;
   bool pending_dash = false;
   for (unsigned char c : title) {
-    if (std::isalnum(c)) {
+    if (IsAlnum(c)) {
       if (pending_dash && !slug.empty()) slug.push_back('-');
       pending_dash = false;
-      slug.push_back(static_cast<char>(std::tolower(c)));
+      slug.push_back(LowerAscii(c));
     } else {
       pending_dash = true;
     }

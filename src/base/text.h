@@ -21,6 +21,26 @@ bool EndsWith(std::string_view text, std::string_view suffix);
 // Splits on '\n'; a trailing newline does not produce an empty last line.
 std::vector<std::string_view> SplitLines(std::string_view text);
 
+// The lines SplitLines gives, one at a time and without a vector:
+//   LineReader reader(text);
+//   for (std::string_view line; reader.Next(line);) ...
+class LineReader {
+ public:
+  explicit LineReader(std::string_view text) : text_(text) {}
+  bool Next(std::string_view& line) {
+    if (start_ >= text_.size()) return false;
+    size_t end = text_.find('\n', start_);
+    if (end == std::string_view::npos) end = text_.size();
+    line = text_.substr(start_, end - start_);
+    start_ = end + 1;
+    return true;
+  }
+
+ private:
+  std::string_view text_;
+  size_t start_ = 0;
+};
+
 // "Step 2: Lambda Layer Deployment" -> "step-2-lambda-layer-deployment". Non-ASCII bytes
 // (emoji, accents) are dropped so names stay typeable on any keyboard.
 std::string Slugify(std::string_view title);

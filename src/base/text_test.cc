@@ -41,6 +41,24 @@ TEST(SplitLines, TrailingNewlineAddsNoEmptyLine) {
   EXPECT_EQ(lines[1], "");
 }
 
+TEST(LineReader, GivesTheLinesSplitLinesGives) {
+  for (std::string_view text : {"", "\n", "a", "a\n", "a\n\nb\n", "\n\nlast", "x\r\ny"}) {
+    std::vector<std::string_view> read;
+    LineReader reader(text);
+    for (std::string_view line; reader.Next(line);)
+      read.push_back(line);
+    EXPECT_EQ(read, SplitLines(text)) << "text: " << text;
+  }
+}
+
+TEST(TextCase, LowerAndTrimAreAsciiOnly) {
+  EXPECT_EQ(ToLower("MiXed ÄÖ 123"), "mixed ÄÖ 123");
+  EXPECT_EQ(TrimView("\t\v\f\r\n word \n"), "word");
+  // A non-breaking space (UTF-8 C2 A0) is text, not space.
+  EXPECT_EQ(TrimView("\xc2\xa0word\xc2\xa0"), "\xc2\xa0word\xc2\xa0");
+  EXPECT_EQ(Slugify("Deploy Ünïcode v2.1"), "deploy-n-code-v2-1");
+}
+
 TEST(IsShellIdentifier, Rules) {
   EXPECT_TRUE(IsShellIdentifier("LAYER_ARN"));
   EXPECT_TRUE(IsShellIdentifier("_x1"));

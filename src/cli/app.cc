@@ -33,6 +33,7 @@ int LintCommand(const std::string& path) {
     fmt::print("{}: no problems found\n", path);
   else
     fmt::print("{}: {}, {}\n", path, Plural(errors, "error"), Plural(warnings, "warning"));
+  KeepUntilExit(std::move(*loaded));
   return errors ? kExitFindings : kExitOk;
 }
 
@@ -67,6 +68,7 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
     if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size())
       written = Status::Error(std::strerror(errno));
   }
+  KeepUntilExit(std::move(*loaded));
   // A plan cut short by a full disk must not look like a complete one.
   if (!written.ok()) {
     fmt::print(stderr, "stagecraft: error: cannot write the plan: {}\n", written.message());

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <vector>
+
 #include "base/heap.h"
 #include "runbook/lint.h"
 
@@ -28,6 +30,12 @@ std::optional<Loaded> Load(const std::string& path, runbook::SourceFile::Hold ho
   }
   runbook::Lint(loaded.parsed.runbook, loaded.parsed.diagnostics);
   return loaded;
+}
+
+void KeepUntilExit(Loaded loaded) {
+  // Reachable from a static, so leak checkers do not count it, and never destroyed.
+  static std::vector<Loaded*>& kept = *new std::vector<Loaded*>;
+  kept.push_back(new Loaded(std::move(loaded)));
 }
 
 int CountSeverity(const runbook::Diagnostics& diagnostics, runbook::Severity severity) {

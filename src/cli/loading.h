@@ -30,6 +30,10 @@ std::optional<Loaded> Load(const std::string& path, runbook::SourceFile::Hold ho
 // lint finds errors. `verb` says what could not be done ("run", "resume").
 std::optional<Loaded> LoadForExecution(const std::string& path, std::string_view verb);
 
+// For a command that is about to exit: the model is left for the process's end to reclaim.
+// Destroying a 10,000-step model piece by piece takes longer than the OS takes to drop it.
+void KeepUntilExit(Loaded loaded);
+
 int CountSeverity(const runbook::Diagnostics& diagnostics, runbook::Severity severity);
 std::string Plural(int count, std::string_view word);
 

@@ -170,6 +170,7 @@ InfoString ParseInfoString(std::string_view info) {
     // forges do.
     return out;
   }
+  out.attributes.reserve(4);  // name, timeout, retries, capture: most blocks have a few
   size_t after = pos + 1;
   while (after < info.size() && IsSpace(info[after]))
     ++after;

@@ -23,6 +23,7 @@
 
 #include "base/text.h"
 #include "runbook/attributes.h"
+#include "runbook/cmark_arena.h"
 #include "runbook/front_matter.h"
 #include "runbook/section_kind.h"
 
@@ -47,9 +48,6 @@ namespace {
 // far from the stack limit; real guides nest a handful of levels.
 constexpr int kMaxNesting = 100;
 
-struct NodeDeleter {
-  void operator()(cmark_node* node) const { cmark_node_free(node); }
-};
 struct ParserDeleter {
   void operator()(cmark_parser* parser) const { cmark_parser_free(parser); }
 };
@@ -151,8 +149,10 @@ bool ReadLabel(cmark_node* paragraph, std::string& label, std::string& rest) {
 
 std::vector<ExpectedLine> ParseExpectedBlock(const Block& block) {
   std::vector<ExpectedLine> lines;
+  lines.reserve(std::count(block.text.begin(), block.text.end(), '\n') + 1);
   int line_number = block.first_line;
-  for (std::string_view line : SplitLines(block.text)) {
+  LineReader reader(block.text);
+  for (std::string_view line; reader.Next(line);) {
     if (!TrimView(line).empty()) lines.push_back(ParseExpectedLine(line, line_number));
     ++line_number;
   }
@@ -163,13 +163,12 @@ std::vector<ExpectedLine> ParseExpectedBlock(const Block& block) {
 // before its first non-comment line, i.e. it is a script, not a transcript.
 std::vector<TranscriptCommand> ParseTranscript(const Block& block, int column) {
   std::vector<TranscriptCommand> commands;
-  auto lines = SplitLines(block.text);
   bool started = false;
   bool in_command = false;
   int line_number = block.first_line - 1;
-  for (std::string_view raw : lines) {
+  LineReader reader(block.text);
+  for (std::string_view line; reader.Next(line);) {
     ++line_number;
-    std::string_view line = raw;
     std::string_view trimmed = TrimView(line);
     if (!started) {
       if (trimmed.empty() || StartsWith(trimmed, "#")) continue;
@@ -255,6 +254,11 @@ class Builder {
   std::string_view chunk_text_;
   int cursor_line_ = 1;  // chunk-relative
   size_t cursor_offset_ = 0;
+  // Where the cursor was before it last moved forward: a fence's closing line is read
+  // before its opening line, and stepping back from the mark beats walking back over the
+  // whole block.
+  int mark_line_ = 1;
+  size_t mark_offset_ = 0;
   ParseResult& result_;
   Runbook& runbook_;
   std::vector<Section> sections_;
@@ -275,7 +279,13 @@ class Builder {
 std::string_view Builder::Line(int line) {
   int wanted = line - line_offset_;
   if (wanted < 1) return {};
-  // A fence's closing line is read before its opening line: step back line by line.
+  if (wanted < cursor_line_ && wanted >= mark_line_) {
+    cursor_line_ = mark_line_;
+    cursor_offset_ = mark_offset_;
+  } else if (wanted > cursor_line_) {
+    mark_line_ = cursor_line_;
+    mark_offset_ = cursor_offset_;
+  }
   while (cursor_line_ > wanted) {
     size_t newline =
         cursor_offset_ >= 2 ? chunk_text_.rfind('\n', cursor_offset_ - 2) : std::string_view::npos;
@@ -321,6 +331,7 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
   if (!cmark_node_get_fenced(node, &fence_length, &offset, &fence_char)) return true;
   int start = cmark_node_get_start_line(node) + line_offset_;
   int end = cmark_node_get_end_line(node) + line_offset_;
+  Line(start);  // leaves the mark on the opening line, which ReadBlock reads next
   // Inside block quotes the closing fence line carries the quote markers (`> > ````).
   std::string_view closing = Line(end);
   while (!closing.empty() &&
@@ -791,7 +802,10 @@ std::string WithoutNumbering(std::string_view title) {
 }
 
 void Builder::AssignNames() {
-  std::unordered_map<std::string, SourcePos> taken;
+  // Keyed by the steps' own names, which stay put: each is set once, below, before its key
+  // is taken.
+  std::unordered_map<std::string_view, SourcePos> taken;
+  taken.reserve(runbook_.steps.size());
   std::unordered_map<std::string, int> next_suffix;
   for (size_t i = 0; i < runbook_.steps.size(); ++i) {
     Step& step = runbook_.steps[i];
@@ -817,13 +831,13 @@ void Builder::AssignNames() {
     if (name != base)
       Warn(step.pos,
            fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
-                       base, taken[base].line, name),
+                       base, taken.at(base).line, name),
            "give the step its own name with <!-- stagecraft: name=... --> after the heading");
-    step.name = name;
-    taken.emplace(name, step.pos);
+    step.name = std::move(name);
+    taken.emplace(step.name, step.pos);
   }
   // Action names must be unique too: logs and captures refer to them.
-  std::unordered_map<std::string, SourcePos> action_names;
+  std::unordered_map<std::string_view, SourcePos> action_names;
   for (const Step& step : runbook_.steps)
     for (const Action& action : step.actions)
       if (action.attributes.name) {
@@ -848,8 +862,8 @@ void Builder::AddChunk(std::string_view text, cmark_node* first, cmark_node* sto
                        int line_offset) {
   line_offset_ = line_offset;
   chunk_text_ = text;
-  cursor_line_ = 1;
-  cursor_offset_ = 0;
+  cursor_line_ = mark_line_ = 1;
+  cursor_offset_ = mark_offset_ = 0;
   size_t begin = sections_.size();
   CollectSections(first, stop);
   for (size_t i = std::max<size_t>(begin, 1); i < sections_.size(); ++i)
@@ -876,16 +890,17 @@ void Builder::Finish() {
 // fresh memory costs more than parsing it.
 constexpr size_t kChunkBytes = 64 * 1024;
 
-using DocumentPtr = std::unique_ptr<cmark_node, NodeDeleter>;
-
-DocumentPtr ParseMarkdown(std::string_view text) {
+// Parses `text` into a tree allocated in `arena`, which owns it from then on.
+cmark_node* ParseMarkdown(std::string_view text, CmarkArena& arena) {
+  CmarkArena::Use use(arena);
   cmark_gfm_core_extensions_ensure_registered();
-  std::unique_ptr<cmark_parser, ParserDeleter> parser(cmark_parser_new(CMARK_OPT_SOURCEPOS));
+  std::unique_ptr<cmark_parser, ParserDeleter> parser(
+      cmark_parser_new_with_mem(CMARK_OPT_SOURCEPOS, CmarkArena::Allocator()));
   for (const char* name : {"tasklist", "table"})
     if (cmark_syntax_extension* extension = cmark_find_syntax_extension(name))
       cmark_parser_attach_syntax_extension(parser.get(), extension);
   cmark_parser_feed(parser.get(), text.data(), text.size());
-  return DocumentPtr(cmark_parser_finish(parser.get()));
+  return cmark_parser_finish(parser.get());
 }
 
 // Link reference definitions (`[label]: url`) apply to the whole document, so a document
@@ -935,9 +950,29 @@ int CountLines(std::string_view text) {
 // parsed with this one only to prove the cut; it is not part of this piece.
 struct ParsedChunk {
   std::string_view text;
-  DocumentPtr document;
+  cmark_node* document = nullptr;
+  std::unique_ptr<CmarkArena> arena;  // holds `document`
   cmark_node* stop = nullptr;
   int line_offset = 0;
+};
+
+// Arenas for the chunks: taken by the thread that parses, given back once a chunk is built,
+// and reused, so parsing the next chunk touches memory that is already mapped.
+class ArenaPool {
+ public:
+  std::unique_ptr<CmarkArena> Take() {
+    if (free_.empty()) return std::make_unique<CmarkArena>();
+    std::unique_ptr<CmarkArena> arena = std::move(free_.back());
+    free_.pop_back();
+    return arena;
+  }
+  void Give(std::unique_ptr<CmarkArena> arena) {
+    arena->Reset();
+    free_.push_back(std::move(arena));
+  }
+
+ private:
+  std::vector<std::unique_ptr<CmarkArena>> free_;
 };
 
 // Cuts `body` before heading lines and parses the pieces, handing them to `sink` in order
@@ -945,7 +980,7 @@ struct ParsedChunk {
 // line, ends the chunk with that heading: then nothing (an open fence, an HTML block, a
 // table) carries across the cut, and the chunks parse exactly as the whole document
 // would. Otherwise the chunk grows.
-void CutAndParse(std::string_view body, int line_offset,
+void CutAndParse(std::string_view body, int line_offset, ArenaPool& arenas,
                  const std::function<bool(ParsedChunk)>& sink) {
   bool cuttable = body.size() > kChunkBytes && !MayDefineLinkReferences(body);
   size_t start = 0;
@@ -958,18 +993,22 @@ void CutAndParse(std::string_view body, int line_offset,
       heading_end = heading_end == std::string_view::npos ? body.size() : heading_end + 1;
       std::string_view chunk = body.substr(start, cut - start);
       int chunk_lines = CountLines(chunk);
-      DocumentPtr document = ParseMarkdown(body.substr(start, heading_end - start));
-      cmark_node* last = cmark_node_last_child(document.get());
+      std::unique_ptr<CmarkArena> arena = arenas.Take();
+      cmark_node* document = ParseMarkdown(body.substr(start, heading_end - start), *arena);
+      cmark_node* last = cmark_node_last_child(document);
       if (last && cmark_node_get_type(last) == CMARK_NODE_HEADING &&
           cmark_node_get_start_line(last) == chunk_lines + 1) {
-        if (!sink({chunk, std::move(document), last, line_offset})) return;
+        if (!sink({chunk, document, std::move(arena), last, line_offset})) return;
         line_offset += chunk_lines;
         start = cut;
         break;
       }
+      arenas.Give(std::move(arena));
     }
     if (cut == std::string_view::npos) {
-      sink({body.substr(start), ParseMarkdown(body.substr(start)), nullptr, line_offset});
+      std::unique_ptr<CmarkArena> arena = arenas.Take();
+      cmark_node* document = ParseMarkdown(body.substr(start), *arena);
+      sink({body.substr(start), document, std::move(arena), nullptr, line_offset});
       return;
     }
   }
@@ -979,10 +1018,10 @@ void CutAndParse(std::string_view body, int line_offset,
 // a few so memory stays bounded.
 class ChunkPipe {
  public:
-  // Producer side. False once the consumer has given up. Also frees the trees the
-  // consumer is done with, which takes that work off the building thread.
-  bool Push(ParsedChunk chunk) {
-    std::vector<DocumentPtr> done;
+  // Producer side. False once the consumer has given up. Also takes back the arenas of
+  // chunks the consumer is done with into `arenas`.
+  bool Push(ParsedChunk chunk, ArenaPool& arenas) {
+    std::vector<std::unique_ptr<CmarkArena>> done;
     std::unique_lock lock(mutex_);
     has_room_.wait(lock, [&] { return queue_.size() < kDepth || abandoned_; });
     if (abandoned_) return false;
@@ -990,6 +1029,8 @@ class ChunkPipe {
     has_chunk_.notify_one();
     done.swap(built_);
     lock.unlock();
+    for (std::unique_ptr<CmarkArena>& arena : done)
+      arenas.Give(std::move(arena));
     return true;
   }
   void Finish(std::exception_ptr failure) {
@@ -1011,10 +1052,10 @@ class ChunkPipe {
     has_room_.notify_one();
     return chunk;
   }
-  // Consumer side: a chunk's tree, no longer needed.
-  void Recycle(DocumentPtr document) {
+  // Consumer side: a chunk's arena, its tree no longer needed.
+  void Recycle(std::unique_ptr<CmarkArena> arena) {
     std::lock_guard lock(mutex_);
-    built_.push_back(std::move(document));
+    built_.push_back(std::move(arena));
   }
   void Abandon() {
     std::lock_guard lock(mutex_);
@@ -1029,7 +1070,7 @@ class ChunkPipe {
   std::condition_variable has_room_;
   std::condition_variable has_chunk_;
   std::deque<ParsedChunk> queue_;
-  std::vector<DocumentPtr> built_;
+  std::vector<std::unique_ptr<CmarkArena>> built_;
   bool finished_ = false;
   bool abandoned_ = false;
   std::exception_ptr failure_;
@@ -1040,12 +1081,18 @@ class ChunkPipe {
 // halves cost about the same.
 void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
   auto build = [&](const ParsedChunk& chunk) {
-    builder.AddChunk(chunk.text, cmark_node_first_child(chunk.document.get()), chunk.stop,
+    CmarkArena::Use use(*chunk.arena);  // reading the tree allocates too
+    builder.AddChunk(chunk.text, cmark_node_first_child(chunk.document), chunk.stop,
                      chunk.line_offset);
     return true;
   };
   if (body.size() <= 2 * kChunkBytes) {
-    CutAndParse(body, line_offset, [&](ParsedChunk chunk) { return build(chunk); });
+    ArenaPool arenas;
+    CutAndParse(body, line_offset, arenas, [&](ParsedChunk chunk) {
+      build(chunk);
+      arenas.Give(std::move(chunk.arena));
+      return true;
+    });
     return;
   }
   cmark_gfm_core_extensions_ensure_registered();  // registration is not thread-safe
@@ -1053,8 +1100,9 @@ void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
   std::thread parser([&] {
     std::exception_ptr failure;
     try {
-      CutAndParse(body, line_offset,
-                  [&](ParsedChunk chunk) { return pipe.Push(std::move(chunk)); });
+      ArenaPool arenas;
+      CutAndParse(body, line_offset, arenas,
+                  [&](ParsedChunk chunk) { return pipe.Push(std::move(chunk), arenas); });
     } catch (...) {
       failure = std::current_exception();
     }
@@ -1071,7 +1119,7 @@ void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
   } join_on_exit{pipe, parser};
   while (std::optional<ParsedChunk> chunk = pipe.Pop()) {
     build(*chunk);
-    pipe.Recycle(std::move(chunk->document));
+    pipe.Recycle(std::move(chunk->arena));
   }
 }
 
