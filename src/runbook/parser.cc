@@ -193,8 +193,24 @@ std::vector<TranscriptCommand> ParseTranscript(const Block& block, int column) {
   return commands;
 }
 
+// A heading and the top-level blocks under it, as found on the thread that parsed them
+// (its caches still hold the tree), with what follows from the heading's text alone.
+struct FoundSection {
+  int level = 0;      // 0: the blocks before a chunk's first heading
+  std::string title;  // as written, budget included
+  std::string title_without_budget;
+  std::optional<Millis> budget;
+  SectionKind title_kind = SectionKind::kNormal;  // ClassifyTitle(title)
+  SourcePos pos;
+  std::vector<cmark_node*> content;
+  size_t leading_html = 0;  // HTML blocks at the start of `content`: maybe directives
+};
+
 struct Section {
   std::string title;  // as written, budget included
+  std::string title_without_budget;
+  std::optional<Millis> budget;
+  SectionKind title_kind = SectionKind::kNormal;
   int level = 0;
   SourcePos pos;
   int parent = -1;
@@ -216,7 +232,7 @@ class Builder {
   // including) `stop`; the chunk's line 1 is line `line_offset + 1` of the file. Chunks
   // arrive in order and each one after the first starts with a heading, so every section
   // gathered here is complete and is built before the chunk's tree is freed.
-  void AddChunk(std::string_view text, cmark_node* first, cmark_node* stop, int line_offset);
+  void AddChunk(std::string_view text, std::vector<FoundSection>& found, int line_offset);
   void Finish();
 
  private:
@@ -225,7 +241,7 @@ class Builder {
   SourcePos PosOf(cmark_node* node) const {
     return {cmark_node_get_start_line(node) + line_offset_, cmark_node_get_start_column(node)};
   }
-  void CollectSections(cmark_node* first, cmark_node* stop);
+  void CollectSections(std::vector<FoundSection>& found);
   void ClassifySection(int index);
   void BuildSection(int index);
   void WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth);
@@ -671,34 +687,42 @@ void Builder::ReadSignOffTable(cmark_node* table) {
   }
 }
 
-void Builder::CollectSections(cmark_node* first, cmark_node* stop) {
+void Builder::CollectSections(std::vector<FoundSection>& found) {
   if (sections_.empty()) sections_.push_back(Section{});  // content before the first heading
   std::vector<int>& open = open_sections_;
-  for (cmark_node* node = first; node != stop; node = cmark_node_next(node)) {
-    if (cmark_node_get_type(node) != CMARK_NODE_HEADING) {
-      Section& current = sections_[open.back()];
-      // An HTML comment directly after a heading is that section's directive.
-      if (cmark_node_get_type(node) == CMARK_NODE_HTML_BLOCK && current.content.empty() &&
-          open.back() != 0 &&
-          ParseDirective(cmark_node_get_literal(node), PosOf(node), current.directives,
-                         result_.diagnostics))
-        continue;
-      current.content.push_back(node);
-      continue;
+  for (FoundSection& heading : found) {
+    if (heading.level > 0) {
+      Section section;
+      section.level = heading.level;
+      section.title = std::move(heading.title);
+      section.title_without_budget = std::move(heading.title_without_budget);
+      section.budget = heading.budget;
+      section.title_kind = heading.title_kind;
+      section.pos = heading.pos;
+      while (open.size() > 1 && sections_[open.back()].level >= section.level)
+        open.pop_back();
+      section.parent = open.back();
+      if (section.level == 1 && runbook_.title.empty()) {
+        runbook_.title = section.title;
+        title_section_ = static_cast<int>(sections_.size());
+      }
+      sections_.push_back(std::move(section));
+      open.push_back(static_cast<int>(sections_.size()) - 1);
     }
-    Section section;
-    section.level = cmark_node_get_heading_level(node);
-    section.title = PlainText(node);
-    section.pos = PosOf(node);
-    while (open.size() > 1 && sections_[open.back()].level >= section.level)
-      open.pop_back();
-    section.parent = open.back();
-    if (section.level == 1 && runbook_.title.empty()) {
-      runbook_.title = section.title;
-      title_section_ = static_cast<int>(sections_.size());
+    Section& current = sections_[open.back()];
+    size_t next = 0;
+    // An HTML comment directly after a heading is that section's directive.
+    for (; next < heading.leading_html && current.content.empty() && open.back() != 0; ++next) {
+      cmark_node* node = heading.content[next];
+      if (!ParseDirective(cmark_node_get_literal(node), PosOf(node), current.directives,
+                          result_.diagnostics))
+        break;
     }
-    sections_.push_back(std::move(section));
-    open.push_back(static_cast<int>(sections_.size()) - 1);
+    if (next == 0 && current.content.empty())
+      current.content = std::move(heading.content);
+    else
+      current.content.insert(current.content.end(), heading.content.begin() + next,
+                             heading.content.end());
   }
 }
 
@@ -709,8 +733,7 @@ void Builder::ClassifySection(int index) {
   const Section& parent = sections_[section.parent];
   // The document's title names the whole runbook ("# Rollback drill for orders"); its words
   // must not turn every section under it into documentation or rollback.
-  SectionKind by_title =
-      index == title_section_ ? SectionKind::kNormal : ClassifyTitle(section.title);
+  SectionKind by_title = index == title_section_ ? SectionKind::kNormal : section.title_kind;
   SectionKind own = section.directives.kind.value_or(by_title);
   section.kind = own != SectionKind::kNormal ? own : parent.kind;
   section.skip = section.directives.skip || parent.skip;
@@ -725,7 +748,8 @@ void Builder::BuildSection(int index) {
     return;
   }
   Step step;
-  step.budget = SplitBudget(section.title, step.title);
+  step.budget = section.budget;
+  step.title = section.title_without_budget;
   if (index == 0) step.title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
   step.pos = index == 0 && !section.content.empty() ? PosOf(section.content.front()) : section.pos;
   step.manual = section.directives.manual;
@@ -759,7 +783,8 @@ void Builder::BuildSection(int index) {
     if (found == phase_of_section_.end()) {
       const Section& parent = sections_[section.parent];
       Phase phase;
-      phase.budget = SplitBudget(parent.title, phase.title);
+      phase.budget = parent.budget;
+      phase.title = parent.title_without_budget;
       phase.pos = parent.pos;
       runbook_.phases.push_back(phase);
       found = phase_of_section_.emplace(section.parent, runbook_.phases.size() - 1).first;
@@ -858,14 +883,13 @@ void Builder::MarkPreflight() {
   }
 }
 
-void Builder::AddChunk(std::string_view text, cmark_node* first, cmark_node* stop,
-                       int line_offset) {
+void Builder::AddChunk(std::string_view text, std::vector<FoundSection>& found, int line_offset) {
   line_offset_ = line_offset;
   chunk_text_ = text;
   cursor_line_ = mark_line_ = 1;
   cursor_offset_ = mark_offset_ = 0;
   size_t begin = sections_.size();
-  CollectSections(first, stop);
+  CollectSections(found);
   for (size_t i = std::max<size_t>(begin, 1); i < sections_.size(); ++i)
     ClassifySection(static_cast<int>(i));
   for (size_t i = begin; i < sections_.size(); ++i) {
@@ -876,8 +900,10 @@ void Builder::AddChunk(std::string_view text, cmark_node* first, cmark_node* sto
   // Only the open sections can still be parents; the others need no title any more.
   for (size_t i = begin; i < sections_.size(); ++i)
     if (std::find(open_sections_.begin(), open_sections_.end(), static_cast<int>(i)) ==
-        open_sections_.end())
+        open_sections_.end()) {
       sections_[i].title = {};
+      sections_[i].title_without_budget = {};
+    }
 }
 
 void Builder::Finish() {
@@ -952,9 +978,41 @@ struct ParsedChunk {
   std::string_view text;
   cmark_node* document = nullptr;
   std::unique_ptr<CmarkArena> arena;  // holds `document`
-  cmark_node* stop = nullptr;
+  std::vector<FoundSection> sections;
   int line_offset = 0;
 };
+
+// Splits a chunk's top-level blocks at its headings, up to `stop` (see FoundSection).
+std::vector<FoundSection> FindSections(cmark_node* first, cmark_node* stop, int line_offset) {
+  std::vector<FoundSection> found(1);  // the blocks before the first heading
+  for (cmark_node* node = first; node != stop; node = cmark_node_next(node)) {
+    cmark_node_type type = cmark_node_get_type(node);
+    if (type != CMARK_NODE_HEADING) {
+      FoundSection& current = found.back();
+      if (type == CMARK_NODE_HTML_BLOCK && current.leading_html == current.content.size())
+        ++current.leading_html;
+      current.content.push_back(node);
+      continue;
+    }
+    FoundSection& section = found.emplace_back();
+    section.level = cmark_node_get_heading_level(node);
+    section.title = PlainText(node);
+    section.budget = SplitBudget(section.title, section.title_without_budget);
+    section.title_kind = ClassifyTitle(section.title);
+    section.pos = {cmark_node_get_start_line(node) + line_offset,
+                   cmark_node_get_start_column(node)};
+  }
+  if (found.front().content.empty()) found.erase(found.begin());
+  return found;
+}
+
+ParsedChunk MakeChunk(std::string_view text, cmark_node* document,
+                      std::unique_ptr<CmarkArena> arena, cmark_node* stop, int line_offset) {
+  CmarkArena::Use use(*arena);
+  std::vector<FoundSection> sections =
+      FindSections(cmark_node_first_child(document), stop, line_offset);
+  return {text, document, std::move(arena), std::move(sections), line_offset};
+}
 
 // Arenas for the chunks: taken by the thread that parses, given back once a chunk is built,
 // and reused, so parsing the next chunk touches memory that is already mapped.
@@ -998,7 +1056,7 @@ void CutAndParse(std::string_view body, int line_offset, ArenaPool& arenas,
       cmark_node* last = cmark_node_last_child(document);
       if (last && cmark_node_get_type(last) == CMARK_NODE_HEADING &&
           cmark_node_get_start_line(last) == chunk_lines + 1) {
-        if (!sink({chunk, document, std::move(arena), last, line_offset})) return;
+        if (!sink(MakeChunk(chunk, document, std::move(arena), last, line_offset))) return;
         line_offset += chunk_lines;
         start = cut;
         break;
@@ -1008,7 +1066,7 @@ void CutAndParse(std::string_view body, int line_offset, ArenaPool& arenas,
     if (cut == std::string_view::npos) {
       std::unique_ptr<CmarkArena> arena = arenas.Take();
       cmark_node* document = ParseMarkdown(body.substr(start), *arena);
-      sink({body.substr(start), document, std::move(arena), nullptr, line_offset});
+      sink(MakeChunk(body.substr(start), document, std::move(arena), nullptr, line_offset));
       return;
     }
   }
@@ -1080,10 +1138,9 @@ class ChunkPipe {
 // chunk on a second thread while this one builds the model from the current one: the two
 // halves cost about the same.
 void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
-  auto build = [&](const ParsedChunk& chunk) {
+  auto build = [&](ParsedChunk& chunk) {
     CmarkArena::Use use(*chunk.arena);  // reading the tree allocates too
-    builder.AddChunk(chunk.text, cmark_node_first_child(chunk.document), chunk.stop,
-                     chunk.line_offset);
+    builder.AddChunk(chunk.text, chunk.sections, chunk.line_offset);
     return true;
   };
   if (body.size() <= 2 * kChunkBytes) {
