@@ -222,9 +222,8 @@ struct Section {
 
 class Builder {
  public:
-  // `heading_lines` bounds the number of sections, so the model is sized once.
+  // `heading_lines` bounds the number of steps, so their vector is sized once.
   Builder(ParseResult& result, size_t heading_lines) : result_(result), runbook_(result.runbook) {
-    sections_.reserve(heading_lines + 1);
     runbook_.steps.reserve(heading_lines + 1);
   }
 
@@ -242,6 +241,7 @@ class Builder {
     return {cmark_node_get_start_line(node) + line_offset_, cmark_node_get_start_column(node)};
   }
   void CollectSections(std::vector<FoundSection>& found);
+  void KeepOnlyOpenSections();
   void ClassifySection(int index);
   void BuildSection(int index);
   void WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth);
@@ -894,16 +894,31 @@ void Builder::AddChunk(std::string_view text, std::vector<FoundSection>& found, 
     ClassifySection(static_cast<int>(i));
   for (size_t i = begin; i < sections_.size(); ++i) {
     BuildSection(static_cast<int>(i));
-    // The nodes are freed with the chunk; a section is never built twice.
-    sections_[i].content = {};
   }
-  // Only the open sections can still be parents; the others need no title any more.
-  for (size_t i = begin; i < sections_.size(); ++i)
-    if (std::find(open_sections_.begin(), open_sections_.end(), static_cast<int>(i)) ==
-        open_sections_.end()) {
-      sections_[i].title = {};
-      sections_[i].title_without_budget = {};
-    }
+  KeepOnlyOpenSections();
+}
+
+// Only the open sections (the heading path) can still be parents of sections to come. Keeping
+// just those, renumbered in place, lets the next chunk's sections reuse the same memory
+// instead of growing a vector of every heading in the document.
+void Builder::KeepOnlyOpenSections() {
+  std::map<int, int> phases;
+  int title_section = -1;
+  for (size_t slot = 0; slot < open_sections_.size(); ++slot) {
+    int index = open_sections_[slot];
+    if (auto phase = phase_of_section_.find(index); phase != phase_of_section_.end())
+      phases.emplace(static_cast<int>(slot), phase->second);
+    if (index == title_section_) title_section = static_cast<int>(slot);
+    // The open sections' indices only grow along the path, so moving down never overwrites
+    // one still to move.
+    if (static_cast<size_t>(index) != slot) sections_[slot] = std::move(sections_[index]);
+    sections_[slot].parent = static_cast<int>(slot) - 1;  // each is its predecessor's child
+    sections_[slot].content = {};                         // the nodes are freed with the chunk
+    open_sections_[slot] = static_cast<int>(slot);
+  }
+  sections_.resize(open_sections_.size());
+  phase_of_section_ = std::move(phases);
+  title_section_ = title_section;
 }
 
 void Builder::Finish() {
