@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -797,11 +798,16 @@ void Builder::BuildSection(int index) {
 
 // "Step 2: Deploy", "1.3 Deploy", "Phase 2 - Deploy" -> "Deploy": the numbering is for
 // readers; names stay stable when steps are renumbered.
-std::string WithoutNumbering(std::string_view title) {
+std::string_view WithoutNumbering(std::string_view title) {
   std::string_view rest = TrimView(title);
+  auto starts_with_word = [&](std::string_view word) {
+    if (rest.size() <= word.size() || rest[word.size()] != ' ') return false;
+    for (size_t i = 0; i < word.size(); ++i)
+      if ((rest[i] | 0x20) != word[i]) return false;  // ASCII letters, any case
+    return true;
+  };
   for (std::string_view word : {"step", "phase", "stage", "part", "test"}) {
-    if (ToLower(rest.substr(0, word.size())) == word && rest.size() > word.size() &&
-        rest[word.size()] == ' ') {
+    if (starts_with_word(word)) {
       std::string_view after = TrimView(rest.substr(word.size()));
       if (!after.empty() && std::isdigit(static_cast<unsigned char>(after[0]))) rest = after;
       break;
@@ -812,26 +818,28 @@ std::string WithoutNumbering(std::string_view title) {
   while (pos < rest.size() &&
          (std::isdigit(static_cast<unsigned char>(rest[pos])) || rest[pos] == '.'))
     ++pos;
-  if (pos == 0) return std::string(title);
+  if (pos == 0) return title;
   // "30 Minutes Before" is a title, not a number: bare numbering ends in '.', ':' or ')',
   // or is dotted like a section number ("1.3 Deploy").
   bool dotted = rest.substr(0, pos).find('.') != std::string_view::npos;
   bool punctuated = dotted || rest[pos - 1] == '.' ||
                     (pos < rest.size() && (rest[pos] == ':' || rest[pos] == ')'));
-  if (!after_keyword && !punctuated) return std::string(title);
+  if (!after_keyword && !punctuated) return title;
   while (pos < rest.size() &&
          (rest[pos] == ':' || rest[pos] == ')' || rest[pos] == '-' || rest[pos] == ' '))
     ++pos;
   std::string_view stripped = rest.substr(pos);
-  return stripped.empty() ? std::string(title) : std::string(stripped);
+  return stripped.empty() ? title : stripped;
 }
 
 void Builder::AssignNames() {
-  // Keyed by the steps' own names, which stay put: each is set once, below, before its key
-  // is taken.
-  std::unordered_map<std::string_view, SourcePos> taken;
+  // The maps' nodes come from one buffer: ten thousand steps would otherwise be ten
+  // thousand small allocations here. Keyed by the steps' own names, which stay put: each is
+  // set once, below, before its key is taken.
+  std::pmr::monotonic_buffer_resource nodes(runbook_.steps.size() * 64);
+  std::pmr::unordered_map<std::string_view, SourcePos> taken(&nodes);
   taken.reserve(runbook_.steps.size());
-  std::unordered_map<std::string, int> next_suffix;
+  std::pmr::unordered_map<std::string, int> next_suffix(&nodes);
   for (size_t i = 0; i < runbook_.steps.size(); ++i) {
     Step& step = runbook_.steps[i];
     if (!name_is_explicit_[i]) continue;
@@ -848,11 +856,13 @@ void Builder::AssignNames() {
     std::string base = Slugify(WithoutNumbering(step.title));
     if (base.empty()) base = "step";
     std::string name = base;
-    // Remember the last suffix per base so a thousand "Verify" steps stay linear.
-    int& suffix = next_suffix[base];
-    if (suffix == 0) suffix = 2;
-    while (taken.count(name))
-      name = fmt::format("{}-{}", base, suffix++);
+    if (taken.count(name)) {
+      // Remember the last suffix per base so a thousand "Verify" steps stay linear.
+      int& suffix = next_suffix[base];
+      if (suffix == 0) suffix = 2;
+      while (taken.count(name))
+        name = fmt::format("{}-{}", base, suffix++);
+    }
     if (name != base)
       Warn(step.pos,
            fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
@@ -862,7 +872,7 @@ void Builder::AssignNames() {
     taken.emplace(step.name, step.pos);
   }
   // Action names must be unique too: logs and captures refer to them.
-  std::unordered_map<std::string_view, SourcePos> action_names;
+  std::pmr::unordered_map<std::string_view, SourcePos> action_names(&nodes);
   for (const Step& step : runbook_.steps)
     for (const Action& action : step.actions)
       if (action.attributes.name) {

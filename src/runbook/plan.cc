@@ -10,6 +10,9 @@
 #include <cstring>
 #include <iterator>
 #include <map>
+#include <span>
+#include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -382,6 +385,27 @@ class TextRenderer {
   Output& out_;
 };
 
+// Below this many steps in a section, a thread costs more than it saves.
+constexpr size_t kStepsWorthAThread = 2000;
+
+// The rows of one section's steps, all of one kind. `phase` is the phase of the step before
+// them (-2: none yet) and `number` the numbered steps before them.
+void StepSectionRows(const Runbook& runbook, std::span<const Step* const> steps, int phase,
+                     int number, Output& out) {
+  TextRenderer renderer(out);
+  for (const Step* step : steps) {
+    if (step->kind != StepKind::kStep) {
+      renderer.StepRows(2, *step, 0);
+      continue;
+    }
+    if (step->phase != phase) {
+      phase = step->phase;
+      if (phase >= 0) renderer.PhaseRow(runbook.phases[phase]);
+    }
+    renderer.StepRows(phase >= 0 ? 4 : 2, *step, ++number);
+  }
+}
+
 Millis PlannedDuration(const Runbook& runbook, int* budgeted_steps) {
   // A phase's own budget covers its steps; otherwise its steps' budgets add up.
   std::map<int, Millis> step_sum;
@@ -485,29 +509,30 @@ void PlanText(const Runbook& runbook, const Environment* environment, Output& ou
     return;
   }
 
-  TextRenderer renderer(out);
   auto section = [&](StepKind kind, std::string_view heading) {
-    bool printed = false;
-    int phase = -2;
-    int number = 0;
-    for (const Step& step : runbook.steps) {
-      if (step.kind != kind) continue;
-      if (!printed) {
-        out.Format("\n{}\n", heading);
-        printed = true;
-      }
-      int indent = 2;
-      if (kind == StepKind::kStep) {
-        if (step.phase != phase) {
-          phase = step.phase;
-          if (phase >= 0) renderer.PhaseRow(runbook.phases[phase]);
-        }
-        indent = phase >= 0 ? 4 : 2;
-        renderer.StepRows(indent, step, ++number);
-      } else {
-        renderer.StepRows(indent, step, 0);
-      }
+    std::vector<const Step*> steps;
+    for (const Step& step : runbook.steps)
+      if (step.kind == kind) steps.push_back(&step);
+    if (steps.empty()) return;
+    out.Format("\n{}\n", heading);
+    if (steps.size() < kStepsWorthAThread) {
+      StepSectionRows(runbook, steps, -2, 0, out);
+      return;
     }
+    // A long plan renders its second half on another thread meanwhile; the first half's
+    // phase and numbering carry over.
+    std::span<const Step* const> all(steps);
+    size_t half = all.size() / 2;
+    std::string second_half;
+    {
+      std::jthread helper([&] {
+        Output text(second_half);
+        StepSectionRows(runbook, all.subspan(half), all[half - 1]->phase, static_cast<int>(half),
+                        text);
+      });
+      StepSectionRows(runbook, all.first(half), -2, 0, out);
+    }
+    out.Append(second_half);
   };
   section(StepKind::kPreflight,
           "PREFLIGHT  runs before anything changes; a failure stops the run without rollback");

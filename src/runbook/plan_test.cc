@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -197,6 +198,40 @@ TEST(RenderPlanText, SaysWhenThereAreNoBudgets) {
   std::string text = RenderPlanText(Parse("## One\n```bash\na\n```\n"), nullptr);
   EXPECT_NE(text.find("Planned   no budgets (budgets cover 0 of 1 steps)"), std::string::npos)
       << text;
+}
+
+TEST(RenderPlanText, LongSectionsNumberStepsAndShowPhasesOnceEach) {
+  // Long enough that the steps are rendered in two halves; phases of seven steps, so a
+  // phase straddles the middle.
+  constexpr int kSteps = 4001;
+  std::string markdown = "# Long rollout\n";
+  for (int step = 1; step <= kSteps; ++step) {
+    if (step % 7 == 1) markdown += fmt::format("## Phase {}\n", step / 7 + 1);
+    markdown += fmt::format("### Step {}\n```bash\necho {}\n```\n", step, step);
+  }
+  markdown += "## Rollback\n```bash\necho undo\n```\n";
+  std::string plan = RenderPlanText(Parse(markdown), nullptr);
+
+  int next_step = 1;
+  int next_phase = 1;
+  size_t start = 0;
+  for (size_t end = plan.find('\n'); end != std::string::npos;
+       start = end + 1, end = plan.find('\n', start)) {
+    std::string_view line(plan.data() + start, end - start);
+    if (line.starts_with("  Phase: ")) {
+      ASSERT_TRUE(line.starts_with(fmt::format("  Phase: Phase {} ", next_phase))) << line;
+      ++next_phase;
+    } else if (line.starts_with("    ") && line.size() > 4 && std::isdigit(line[4])) {
+      ASSERT_TRUE(line.starts_with(
+          fmt::format("    {}. step-{}  Step {} ", next_step, next_step, next_step)))
+          << line;
+      ++next_step;
+    }
+  }
+  EXPECT_EQ(next_step, kSteps + 1);
+  EXPECT_EQ(next_phase, (kSteps + 6) / 7 + 1);
+  EXPECT_NE(plan.find("ROLLBACK PROCEDURE"), std::string::npos);
+  EXPECT_NE(plan.find("Totals    4001 steps"), std::string::npos);
 }
 
 TEST(RenderPlanJson, CarriesSchemaAndTotals) {
