@@ -524,6 +524,9 @@ void PlanText(const Runbook& runbook, const Environment* environment, Output& ou
     std::span<const Step* const> all(steps);
     size_t half = all.size() / 2;
     std::string second_half;
+    // Most steps take a few hundred bytes of plan; growing the string would copy it over
+    // and over.
+    second_half.reserve((all.size() - half) * 512);
     {
       std::jthread helper([&] {
         Output text(second_half);
