@@ -284,6 +284,10 @@ struct PreparedBlock {
   bool fence_closed = true;
 };
 
+// A deque: blocks are prepared one by one and never move, where a growing vector would move
+// each block's strings several times.
+using PreparedBlocks = std::deque<PreparedBlock>;
+
 // False when the block's fence is never closed (cmark then runs it to the end of the
 // document or its container).
 bool FenceClosed(cmark_node* node, LineCursor& lines, int line_offset) {
@@ -355,8 +359,8 @@ class Builder {
   // including) `stop`; the chunk's line 1 is line `line_offset + 1` of the file. Chunks
   // arrive in order and each one after the first starts with a heading, so every section
   // gathered here is complete and is built before the chunk's tree is freed.
-  void AddChunk(std::string_view text, std::vector<FoundSection>& found,
-                std::vector<PreparedBlock>& blocks, int line_offset);
+  void AddChunk(std::string_view text, std::vector<FoundSection>& found, PreparedBlocks& blocks,
+                int line_offset);
   void Finish();
 
  private:
@@ -386,8 +390,8 @@ class Builder {
     result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
   }
 
-  LineCursor lines_;                                // the current chunk's
-  std::vector<PreparedBlock>* prepared_ = nullptr;  // the current chunk's code blocks
+  LineCursor lines_;                    // the current chunk's
+  PreparedBlocks* prepared_ = nullptr;  // the current chunk's code blocks
   PreparedBlock prepared_here_;
   ParseResult& result_;
   Runbook& runbook_;
@@ -931,7 +935,7 @@ void Builder::MarkPreflight() {
 }
 
 void Builder::AddChunk(std::string_view text, std::vector<FoundSection>& found,
-                       std::vector<PreparedBlock>& blocks, int line_offset) {
+                       PreparedBlocks& blocks, int line_offset) {
   line_offset_ = line_offset;
   lines_.Reset(text, line_offset);
   prepared_ = &blocks;
@@ -1042,14 +1046,14 @@ struct ParsedChunk {
   cmark_node* document = nullptr;
   std::unique_ptr<CmarkArena> arena;  // holds `document`
   std::vector<FoundSection> sections;
-  std::vector<PreparedBlock> blocks;  // node user data: index + 1
+  PreparedBlocks blocks;  // node user data: index + 1
   int line_offset = 0;
 };
 
 // Prepares the code blocks at or under `node` in document order, marking each node with its
 // index + 1 in `out`. Only containers are entered: code never sits in a paragraph.
 void PrepareBlocks(cmark_node* node, LineCursor& lines, int line_offset, int depth,
-                   std::vector<PreparedBlock>& out) {
+                   PreparedBlocks& out) {
   switch (cmark_node_get_type(node)) {
     case CMARK_NODE_CODE_BLOCK:
       out.push_back(PrepareBlock(node, lines, line_offset));
@@ -1096,7 +1100,7 @@ ParsedChunk MakeChunk(std::string_view text, cmark_node* document,
   CmarkArena::Use use(*arena);
   cmark_node* first = cmark_node_first_child(document);
   std::vector<FoundSection> sections = FindSections(first, stop, line_offset);
-  std::vector<PreparedBlock> blocks;
+  PreparedBlocks blocks;
   LineCursor lines;
   lines.Reset(text, line_offset);
   for (cmark_node* node = first; node != stop; node = cmark_node_next(node))
