@@ -73,6 +73,20 @@ bool WaitUntilNoProcessMentions(const std::string& text, double seconds) {
   return false;
 }
 
+// Regular files directly in `dir`; 0 when it does not exist.
+int FilesIn(const std::string& dir) {
+  std::error_code error;
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error))
+    files += entry.is_regular_file() ? 1 : 0;
+  return files;
+}
+
+bool IntegrityCheckPasses(const std::string& database) {
+  return std::system(("sqlite3 " + database + " 'PRAGMA integrity_check' | grep -qx ok").c_str()) ==
+         0;
+}
+
 TEST(Journal, RunIsListedShownAndItsOutputKept) {
   TempDir dir;
   auto run = RunStagecraft(
@@ -106,6 +120,25 @@ TEST(Journal, LogsPrintAStepsOutput) {
   auto unknown = RunStagecraft({"logs", "latest", "nope"}, dir.path());
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("has no step 'nope'"), std::string::npos) << unknown.err;
+}
+
+TEST(Journal, BulkOutputGoesToASideFileAndReadsBackWhole) {
+  TempDir dir;
+  WriteFile(dir.File("book.md"),
+            "# Bulk\n## Count\n```bash\nseq 1 300000\n```\n## After\n```bash\necho done\n```\n");
+  auto run = RunStagecraft({"run", "book.md", "--quiet"}, dir.path());
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  std::string counted;
+  for (int i = 1; i <= 300000; ++i)
+    counted += std::to_string(i) + "\n";  // 2 MiB
+  EXPECT_EQ(FilesIn(dir.File(".stagecraft/output")), 1);
+  std::string logs = RunStagecraft({"logs", "latest"}, dir.path()).out;
+  EXPECT_TRUE(logs == counted + "done\n") << logs.size() << " bytes";
+  EXPECT_TRUE(RunStagecraft({"logs", "latest", "count"}, dir.path()).out == counted);
+  // Reports read only the tail, from the side file.
+  std::string report = RunStagecraft({"report", "latest"}, dir.path()).out;
+  EXPECT_NE(report.find("299999\n  300000\n"), std::string::npos) << report;
+  EXPECT_TRUE(IntegrityCheckPasses(dir.File(".stagecraft/journal.db")));
 }
 
 TEST(Journal, LogsFollowPrintsUntilTheRunEnds) {
@@ -254,10 +287,7 @@ TEST(Journal, KillNineAtRandomMomentsThenResumeKeepsTheLedgerExact) {
       expected.push_back(std::to_string(i));
     EXPECT_EQ(Lines(ReadFile(ledger)), expected) << "round " << round << ", " << kills << " kills";
     EXPECT_EQ(Json(RunStagecraft({"runs", "--json"}, dir.path()))[0]["status"], "succeeded");
-    int check = std::system(("sqlite3 " + dir.File(".stagecraft/journal.db") +
-                             " 'PRAGMA integrity_check' | grep -qx ok")
-                                .c_str());
-    EXPECT_EQ(check, 0) << "integrity_check failed";
+    EXPECT_TRUE(IntegrityCheckPasses(dir.File(".stagecraft/journal.db")));
     unsetenv("TMPDIR");
   }
 }
@@ -368,7 +398,12 @@ TEST(Journal, CanarySecretNeverReachesConsoleOrDisk) {
   std::string console = result.out + result.err;
   EXPECT_NE(console.find("plain: ***"), std::string::npos) << console;
   EXPECT_NE(console.find("split: ***"), std::string::npos) << console;
+  EXPECT_NE(console.find("bulk 100000: *** and again ***"), std::string::npos);
+  // The bulk step's output outgrew the database into a side file: the search below must
+  // cover it too.
+  EXPECT_GT(FilesIn(dir.File(".stagecraft/output")), 0);
   std::string logs = RunStagecraft({"logs", "latest"}, dir.path()).out;
+  EXPECT_NE(logs.find("bulk 100000: *** and again ***\n"), std::string::npos);
   for (const auto& form : forms) {
     EXPECT_EQ(console.find(form), std::string::npos) << form << "\n" << console;
     EXPECT_EQ(logs.find(form), std::string::npos) << form << "\n" << logs;

@@ -116,11 +116,23 @@ Status AddLocksAndResumes(Database& db) {
   )sql");
 }
 
+// Version 3: output past an attempt's inline share lives in a side file per attempt
+// (output_files.h); its rows keep an empty blob and say where the bytes are. The columns
+// are NULL on inline rows: a NULL takes no bytes in the record, so reading it never
+// touches the overflow pages of the blob before it.
+Status AddOutputFileColumns(Database& db) {
+  return db.Exec(R"sql(
+    ALTER TABLE output ADD COLUMN file_offset INTEGER;
+    ALTER TABLE output ADD COLUMN file_length INTEGER;
+  )sql");
+}
+
 // Append only: a released binary's migrations never change, because files out there are
 // already at their versions.
-constexpr std::array<Migration, 2> kMigrations{{
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "runs, steps, attempts, output, approvals", &CreateCoreTables},
     {2, "run locks; runs.resumes", &AddLocksAndResumes},
+    {3, "output.file_offset, output.file_length for output in side files", &AddOutputFileColumns},
 }};
 
 constexpr bool VersionsAreConsecutive() {

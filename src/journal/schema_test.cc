@@ -70,6 +70,15 @@ constexpr const char* kVersion1Schema = R"sql(
   PRAGMA user_version = 1;
 )sql";
 
+// What version 2 added, as its release wrote it; with kVersion1Schema, a version 2 file.
+constexpr const char* kVersion2Additions = R"sql(
+  ALTER TABLE runs ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE locks (lock_key TEXT PRIMARY KEY NOT NULL, lock_id TEXT NOT NULL UNIQUE,
+    run_id TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL, lease_ms INTEGER NOT NULL);
+  PRAGMA user_version = 2;
+)sql";
+
 TEST(SchemaTest, OpeningCreatesTheDirectoryAndTheCurrentSchema) {
   TempDir dir;
   std::string state = dir.Sub("nested/.stagecraft");
@@ -105,6 +114,62 @@ TEST(SchemaTest, VersionOneFileIsMigratedAndKeepsItsRuns) {
   RawDb raw(journal->path());
   EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
   EXPECT_EQ(raw.Query("SELECT count(*) FROM locks"), "0");
+}
+
+TEST(SchemaTest, VersionTwoFileIsMigratedAndItsOutputStillReads) {
+  TempDir dir;
+  const std::string run_id = "20250101-000000-bbbbbb";
+  {
+    RawDb raw(dir.Sub("journal.db"));
+    raw.Exec(kVersion1Schema);
+    raw.Exec(kVersion2Additions);
+    raw.Exec("INSERT INTO runs VALUES ('" + run_id +
+             "', '/r.md', 'h', 's', '', 'alice', 'host', 1, 1000, 2000, 'succeeded', 0, '{}', "
+             "'/', '{}', 0)");
+    raw.Exec("INSERT INTO steps VALUES ('" + run_id +
+             "', 'a', 0, '', 'A', 'step', NULL, '', 'succeeded')");
+    raw.Exec("INSERT INTO attempts VALUES (1, '" + run_id +
+             "', 'a', 1, 'succeeded', 1000, 2000, 0, NULL, NULL, '', '{}')");
+    raw.Exec("INSERT INTO output VALUES (1, '" + run_id + "', 1, 1, 1000, CAST('hello ' AS BLOB))");
+    raw.Exec("INSERT INTO output VALUES (2, '" + run_id + "', 1, 2, 1001, X'00776f726c640a')");
+  }
+  SqliteJournal::Options options = ScratchOptions(dir.path());
+  options.inline_output_bytes = 4;  // new output goes to a side file almost at once
+  auto journal = testing::OpenOrDie(options);
+  ASSERT_NE(journal, nullptr);
+
+  auto read_all = [&] {
+    std::string all;
+    OutputQuery query;
+    query.run_id = run_id;
+    Status status = journal->ReadOutput(query, [&](const OutputChunk& chunk) {
+      all += chunk.stream == Stream::kStderr ? "[err]" : "[out]";
+      all += chunk.bytes;
+      return true;
+    });
+    EXPECT_TRUE(status.ok()) << status.message();
+    return all;
+  };
+  EXPECT_EQ(read_all(), std::string("[out]hello [err]\0world\n", 23));
+
+  // The run goes on (a resume) with output past the inline share.
+  AttemptRecord attempt;
+  attempt.run_id = run_id;
+  attempt.step_key = "b";
+  Result<AttemptRecord> begun = journal->BeginAttempt(attempt);
+  ASSERT_TRUE(begun.ok()) << begun.error();
+  ASSERT_TRUE(journal->AppendOutput(begun->id, Stream::kStdout, "inline").ok());
+  ASSERT_TRUE(journal->FlushOutput().ok());
+  ASSERT_TRUE(journal->AppendOutput(begun->id, Stream::kStdout, " in a file").ok());
+  ASSERT_TRUE(journal->EndAttempt(begun->id, {}).ok());
+  EXPECT_EQ(read_all(),
+            std::string("[out]hello [err]\0world\n", 23) + "[out]inline[out] in a file");
+
+  RawDb raw(journal->path());
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM output WHERE file_offset IS NULL"), "3");
+  EXPECT_EQ(raw.Query("SELECT file_length FROM output WHERE file_offset IS NOT NULL"), "10");
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
 }
 
 TEST(SchemaTest, FileFromANewerStagecraftIsRefused) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -136,7 +137,13 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const Options& option
 }
 
 SqliteJournal::SqliteJournal(Options options, std::unique_ptr<Database> db)
-    : options_(std::move(options)), path_(db->path()), db_(std::move(db)) {}
+    : options_(std::move(options)),
+      path_(db->path()),
+      dir_(options_.dir.empty() ? std::string(".") : options_.dir),
+      db_(std::move(db)),
+      side_files_(dir_, options_.max_output_file_bytes,
+                  /*start_writeback=*/options_.durable && options_.fsync_commits),
+      sync_side_files_(options_.durable && options_.fsync_commits) {}
 
 SqliteJournal::~SqliteJournal() {
   {
@@ -184,17 +191,75 @@ Status SqliteJournal::InTransactionLocked(bool durable, const std::function<Stat
   // that cannot be written (disk full) must not stop the step records from being written.
   // Holding mu_ means no batch is half written by the writer thread.
   if (Status flushed = FlushLocked(); !flushed.ok()) DeferError(std::move(flushed));
+  // The side files' bytes must be on the disk before a durable commit that may refer to
+  // them. A failure loses output, not the step record: it is reported like lost output.
+  if (durable && sync_side_files_) {
+    if (Status synced = side_files_.Sync(); !synced.ok()) DeferError(std::move(synced));
+  }
   Result<Transaction> transaction = Transaction::Begin(*db_, durable);
   if (!transaction.ok()) return transaction.status();
   if (Status done = body(); !done.ok()) return done;
   return transaction->Commit();
 }
 
-Status SqliteJournal::WriteBatchLocked(const std::vector<PendingChunk>& batch) {
+Status SqliteJournal::WriteSideFilesLocked(const std::vector<PendingChunk>& batch,
+                                           std::vector<int64_t>& offsets) {
+  offsets.assign(batch.size(), -1);
+  // A batch rarely holds more than one attempt past its inline share; each gets one
+  // append of all its chunks, in batch order.
+  std::vector<std::pair<int64_t, std::vector<size_t>>> by_attempt;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const PendingChunk& chunk = batch[i];
+    size_t& inlined = inline_bytes_[chunk.attempt_id];
+    if (inlined < options_.inline_output_bytes) {
+      inlined += chunk.bytes.size();
+      continue;
+    }
+    auto group = std::find_if(by_attempt.begin(), by_attempt.end(),
+                              [&](const auto& entry) { return entry.first == chunk.attempt_id; });
+    if (group == by_attempt.end())
+      group = by_attempt.insert(by_attempt.end(), {chunk.attempt_id, {}});
+    group->second.push_back(i);
+  }
+  std::vector<std::string_view> pieces;
+  for (size_t g = 0; g < by_attempt.size(); ++g) {
+    const auto& [attempt_id, chunks] = by_attempt[g];
+    pieces.clear();
+    for (size_t i : chunks)
+      pieces.push_back(batch[i].bytes);
+    Result<int64_t> start = side_files_.Append(attempt_id, pieces);
+    if (!start.ok()) {
+      RewindSideFilesLocked(batch, offsets);
+      offsets.assign(batch.size(), -1);
+      return start.status();
+    }
+    int64_t offset = *start;
+    for (size_t i : chunks) {
+      offsets[i] = offset;
+      offset += static_cast<int64_t>(batch[i].bytes.size());
+    }
+  }
+  return Status::Ok();
+}
+
+void SqliteJournal::RewindSideFilesLocked(const std::vector<PendingChunk>& batch,
+                                          const std::vector<int64_t>& offsets) {
+  // Each attempt's first file-backed chunk in the batch is where its append began.
+  std::unordered_set<int64_t> rewound;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (offsets[i] < 0 || !rewound.insert(batch[i].attempt_id).second) continue;
+    side_files_.Rewind(batch[i].attempt_id, offsets[i]);
+  }
+}
+
+Status SqliteJournal::WriteBatchLocked(const std::vector<PendingChunk>& batch,
+                                       const std::vector<int64_t>& offsets) {
   Result<Statement> insert = db_->Prepare(
-      "INSERT INTO output (run_id, attempt_id, stream, at, bytes) VALUES (?1, ?2, ?3, ?4, ?5)");
+      "INSERT INTO output (run_id, attempt_id, stream, at, bytes, file_offset, file_length) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   if (!insert.ok()) return insert.status();
-  for (const PendingChunk& chunk : batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const PendingChunk& chunk = batch[i];
     Result<std::string> run_id = RunOfAttemptLocked(chunk.attempt_id);
     if (!run_id.ok()) return run_id.status();
     insert->Reset();
@@ -202,7 +267,15 @@ Status SqliteJournal::WriteBatchLocked(const std::vector<PendingChunk>& batch) {
     insert->Bind(2, chunk.attempt_id);
     insert->Bind(3, static_cast<int64_t>(chunk.stream));
     insert->Bind(4, chunk.at);
-    insert->BindBlobNoCopy(5, chunk.bytes);
+    if (offsets[i] < 0) {
+      // file_offset and file_length stay NULL: a NULL after the blob costs nothing to
+      // read, so filters and length() still never touch the blob's overflow pages.
+      insert->BindBlobNoCopy(5, chunk.bytes);
+    } else {
+      insert->BindBlobNoCopy(5, std::string_view());
+      insert->Bind(6, offsets[i]);
+      insert->Bind(7, static_cast<int64_t>(chunk.bytes.size()));
+    }
     if (Status status = insert->Run(); !status.ok()) return status;
   }
   return Status::Ok();
@@ -221,10 +294,17 @@ Status SqliteJournal::FlushLocked() {
   }
   taken_.notify_all();
   Status status = [&] {
-    Result<Transaction> transaction = Transaction::Begin(*db_, /*durable=*/false);
-    if (!transaction.ok()) return transaction.status();
-    if (Status written = WriteBatchLocked(batch); !written.ok()) return written;
-    return transaction->Commit();
+    // Side files first: once the rows are committed, the bytes they point at are written.
+    std::vector<int64_t> offsets;
+    if (Status written = WriteSideFilesLocked(batch, offsets); !written.ok()) return written;
+    Status committed = [&] {
+      Result<Transaction> transaction = Transaction::Begin(*db_, /*durable=*/false);
+      if (!transaction.ok()) return transaction.status();
+      if (Status written = WriteBatchLocked(batch, offsets); !written.ok()) return written;
+      return transaction->Commit();
+    }();
+    if (!committed.ok()) RewindSideFilesLocked(batch, offsets);
+    return committed;
   }();
   // A failed batch is dropped, not kept for a retry: the failures that reach here (disk
   // full, I/O errors, a lock held past busy_timeout) rarely clear up within a step, and
@@ -644,7 +724,7 @@ Result<AttemptRecord> SqliteJournal::BeginAttempt(AttemptRecord attempt) {
 Status SqliteJournal::EndAttempt(int64_t attempt_id, const AttemptOutcome& outcome) {
   std::lock_guard<std::mutex> lock(mu_);
   TimeMs ended_at = outcome.ended_at == 0 ? NowMs() : outcome.ended_at;
-  return InTransactionLocked(/*durable=*/true, [&]() -> Status {
+  Status status = InTransactionLocked(/*durable=*/true, [&]() -> Status {
     Result<Statement> update = db_->Prepare(
         "UPDATE attempts SET status = ?2, ended_at = ?3, exit_code = ?4, signal = ?5, "
         "message = ?6, captures = ?7 WHERE id = ?1");
@@ -668,6 +748,11 @@ Status SqliteJournal::EndAttempt(int64_t attempt_id, const AttemptOutcome& outco
     step->Bind(2, ToString(outcome.status));
     return step->Run();
   });
+  // The transaction wrote (and synced) the attempt's last output before its commit; the
+  // attempt's side file is not written again.
+  side_files_.Close(attempt_id);
+  inline_bytes_.erase(attempt_id);
+  return status;
 }
 
 Result<std::vector<AttemptRecord>> SqliteJournal::ListAttempts(const std::string& run_id) {
@@ -717,8 +802,8 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
 
   // With tail_bytes, the chunks' sizes come first, newest to oldest, to find where each
   // attempt's tail starts; length() of a blob reads only the row, not the overflow pages
-  // holding the bytes. Only per-attempt figures are kept: a run can hold millions of
-  // small chunks.
+  // holding the bytes, and file-backed rows carry their length. Only per-attempt figures
+  // are kept: a run can hold millions of small chunks.
   struct TailStart {
     int64_t bytes_left = 0;       // of the tail, still to cover
     int64_t first_kept_seq = -1;  // the attempt's chunks before it are left out
@@ -727,7 +812,8 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
   std::unordered_map<int64_t, TailStart> tails;  // by attempt id
   bool any_skipped = false;
   if (query.tail_bytes > 0) {
-    Result<Statement> sizes = prepare("o.seq, o.attempt_id, length(o.bytes)", "DESC");
+    Result<Statement> sizes =
+        prepare("o.seq, o.attempt_id, COALESCE(o.file_length, length(o.bytes))", "DESC");
     if (!sizes.ok()) return sizes.status();
     while (true) {
       Result<bool> row = sizes->Step();
@@ -750,11 +836,24 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
   // bytes are never read.
   Result<Statement> select =
       prepare(any_skipped ? "o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at"
-                          : "o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at, o.bytes",
+                          : "o.seq, a.step_key, o.attempt_id, a.attempt, o.stream, o.at, o.bytes, "
+                            "o.file_offset, o.file_length",
               "");
   if (!select.ok()) return select.status();
-  Result<Statement> fetch = db_->Prepare("SELECT bytes FROM output WHERE seq = ?1");
+  Result<Statement> fetch =
+      db_->Prepare("SELECT bytes, file_offset, file_length FROM output WHERE seq = ?1");
   if (!fetch.ok()) return fetch.status();
+  OutputFileReader side_files(dir_);
+  // A row's bytes: inline in column `column`, or in its side file when the next two
+  // columns (offset, length) are set.
+  auto read_bytes = [&](const Statement& row, int column, OutputChunk& chunk) -> Status {
+    if (row.IsNull(column + 1)) {
+      std::string_view bytes = row.Blob(column);
+      chunk.bytes.assign(bytes.data(), bytes.size());
+      return Status::Ok();
+    }
+    return side_files.Read(chunk.attempt_id, row.Int(column + 1), row.Int(column + 2), chunk.bytes);
+  };
   OutputChunk chunk;
   chunk.run_id = query.run_id;
   while (true) {
@@ -770,8 +869,7 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
     chunk.at = select->Int(5);
     chunk.skipped_before = 0;
     if (!any_skipped) {
-      std::string_view bytes = select->Blob(6);
-      chunk.bytes.assign(bytes.data(), bytes.size());
+      if (Status read = read_bytes(*select, 6, chunk); !read.ok()) return read;
       if (!callback(chunk)) return Status::Ok();
       continue;
     }
@@ -783,8 +881,7 @@ Status SqliteJournal::ReadOutput(const OutputQuery& query, const OutputCallback&
     Result<bool> found = fetch->Step();
     if (!found.ok()) return found.status();
     if (!*found) continue;  // deleted since the first query (with its run, by another process)
-    std::string_view bytes = fetch->Blob(0);
-    chunk.bytes.assign(bytes.data(), bytes.size());
+    if (Status read = read_bytes(*fetch, 0, chunk); !read.ok()) return read;
     if (tail != tails.end() && tail->second.skipped > 0) {
       chunk.skipped_before = tail->second.skipped;
       tail->second.skipped = 0;

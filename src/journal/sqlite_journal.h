@@ -24,6 +24,14 @@
 // batch being written, then writes what is still buffered, so the contract in journal.h
 // holds either way.
 //
+// Large output. An attempt's first `inline_output_bytes` of output are stored in the
+// output rows themselves; beyond that, its batches are appended to the attempt's side file
+// DIR/output/ATTEMPT_ID.log (output_files.h) and the rows only record offset and length,
+// so each byte is written once instead of twice (WAL, then checkpoint). A batch's bytes
+// reach the side file before its rows are committed; a durable call fdatasyncs the side
+// files written since the previous one before its commit (with `fsync_commits`), so the
+// contract in journal.h holds for file-backed output too.
+//
 // Lost output. A batch that cannot be written (disk full) is dropped, so that it cannot
 // block the step records that follow; the error says how many bytes were lost.
 // AppendOutput and FlushOutput report it when they made the write; otherwise (writer
@@ -51,6 +59,7 @@
 
 #include "base/duration.h"
 #include "journal/journal.h"
+#include "journal/output_files.h"
 
 namespace stagecraft::journal {
 
@@ -77,6 +86,15 @@ class SqliteJournal final : public Journal {
     size_t max_buffered_bytes = 4 << 20;
     // PRAGMA max_page_count; 0 = unlimited. Tests use it to simulate a full disk.
     int64_t max_pages = 0;
+    // Output an attempt keeps in the database before the rest goes to its side file. A
+    // side file costs a file, a descriptor and, with fsync_commits, an fdatasync and a
+    // directory fsync at the step's end; 1 MiB of inline output costs about as much disk
+    // time (2 MiB written), and ordinary steps print far less, so most runs create no
+    // side file at all.
+    size_t inline_output_bytes = 1 << 20;
+    // Caps each side file at this many bytes; 0 = unlimited. Tests use it to simulate a
+    // full disk.
+    int64_t max_output_file_bytes = 0;
   };
 
   static Result<std::unique_ptr<SqliteJournal>> Open(const Options& options);
@@ -129,7 +147,17 @@ class SqliteJournal final : public Journal {
   // Takes the buffered output and writes it in its own (non-durable) transaction; the
   // batch is dropped whether or not that worked.
   Status FlushLocked();
-  Status WriteBatchLocked(const std::vector<PendingChunk>& batch);  // in the caller's transaction
+  // Appends the chunks past their attempt's inline share to the side files; `offsets`
+  // gets each chunk's file offset, or -1 for a chunk that stays inline. On failure
+  // nothing is left appended.
+  Status WriteSideFilesLocked(const std::vector<PendingChunk>& batch,
+                              std::vector<int64_t>& offsets);
+  // Inserts the batch's rows, in the caller's transaction.
+  Status WriteBatchLocked(const std::vector<PendingChunk>& batch,
+                          const std::vector<int64_t>& offsets);
+  // Gives back what WriteSideFilesLocked appended for a batch whose rows failed.
+  void RewindSideFilesLocked(const std::vector<PendingChunk>& batch,
+                             const std::vector<int64_t>& offsets);
   // Keeps `status` for the next AppendOutput/FlushOutput unless an earlier loss is pending.
   void DeferError(Status status);
   Status TakeDeferredError();
@@ -141,9 +169,15 @@ class SqliteJournal final : public Journal {
 
   const Options options_;
   const std::string path_;
+  const std::string dir_;  // the state directory, "." for an empty Options::dir
 
   std::mutex mu_;
   std::unique_ptr<Database> db_;  // guarded by mu_
+  OutputFileWriter side_files_;   // guarded by mu_
+  // Whether durable calls fdatasync the side files first.
+  const bool sync_side_files_;
+  // attempt id -> bytes of its output stored inline so far, for attempts with output.
+  std::unordered_map<int64_t, size_t> inline_bytes_;  // guarded by mu_
   // attempt id -> run id, for attempts this journal has begun or seen output for.
   std::unordered_map<int64_t, std::string> attempt_runs_;  // guarded by mu_
 
