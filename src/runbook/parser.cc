@@ -221,133 +221,6 @@ struct Section {
   bool skip = false;
 };
 
-// Lines of one chunk by number, for what cmark does not keep (a fence's info string as written,
-// its closing line). Lookups mostly move forward a few lines at a time, so walking from the
-// last one beats indexing every line of the document.
-class LineCursor {
- public:
-  // `text` is a chunk whose first line is line `line_offset + 1` of the file.
-  void Reset(std::string_view text, int line_offset) {
-    text_ = text;
-    line_offset_ = line_offset;
-    cursor_line_ = mark_line_ = 1;
-    cursor_offset_ = mark_offset_ = 0;
-  }
-
-  // Line `line` of the file (empty outside the chunk), without its line break.
-  std::string_view Line(int line) {
-    int wanted = line - line_offset_;
-    if (wanted < 1) return {};
-    if (wanted < cursor_line_ && wanted >= mark_line_) {
-      cursor_line_ = mark_line_;
-      cursor_offset_ = mark_offset_;
-    } else if (wanted > cursor_line_) {
-      mark_line_ = cursor_line_;
-      mark_offset_ = cursor_offset_;
-    }
-    while (cursor_line_ > wanted) {
-      size_t newline =
-          cursor_offset_ >= 2 ? text_.rfind('\n', cursor_offset_ - 2) : std::string_view::npos;
-      cursor_offset_ = newline == std::string_view::npos ? 0 : newline + 1;
-      --cursor_line_;
-    }
-    while (cursor_line_ < wanted) {
-      size_t newline = text_.find('\n', cursor_offset_);
-      if (newline == std::string_view::npos) return {};
-      cursor_offset_ = newline + 1;
-      ++cursor_line_;
-    }
-    std::string_view rest = text_.substr(cursor_offset_);
-    std::string_view text = rest.substr(0, rest.find('\n'));
-    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-    return text;
-  }
-
- private:
-  std::string_view text_;
-  int line_offset_ = 0;
-  int cursor_line_ = 1;  // chunk-relative
-  size_t cursor_offset_ = 0;
-  // Where the cursor was before it last moved forward: a fence's closing line is read
-  // before its opening line, and stepping back from the mark beats walking back over the
-  // whole block.
-  int mark_line_ = 1;
-  size_t mark_offset_ = 0;
-};
-
-// What a code block says by itself, before the labels around it decide what it is. Read on
-// the thread that parsed the block, whose caches still hold it.
-struct PreparedBlock {
-  Block block;
-  InfoString info;     // block.info, parsed
-  SourcePos info_pos;  // where the info string starts, for attribute diagnostics
-  bool fence_closed = true;
-};
-
-// A deque: blocks are prepared one by one and never move, where a growing vector would move
-// each block's strings several times.
-using PreparedBlocks = std::deque<PreparedBlock>;
-
-// False when the block's fence is never closed (cmark then runs it to the end of the
-// document or its container).
-bool FenceClosed(cmark_node* node, LineCursor& lines, int line_offset) {
-  int fence_length = 0;
-  int offset = 0;
-  char fence_char = 0;
-  if (!cmark_node_get_fenced(node, &fence_length, &offset, &fence_char)) return true;
-  int start = cmark_node_get_start_line(node) + line_offset;
-  int end = cmark_node_get_end_line(node) + line_offset;
-  lines.Line(start);  // leaves the mark on the opening line, which is read next
-  // Inside block quotes the closing fence line carries the quote markers (`> > ````).
-  std::string_view closing = lines.Line(end);
-  while (!closing.empty() &&
-         (closing.front() == '>' || closing.front() == ' ' || closing.front() == '\t'))
-    closing.remove_prefix(1);
-  closing = TrimView(closing);
-  size_t run = 0;
-  while (run < closing.size() && closing[run] == fence_char)
-    ++run;
-  return end > start && static_cast<int>(run) >= fence_length && run == closing.size();
-}
-
-PreparedBlock PrepareBlock(cmark_node* node, LineCursor& lines, int line_offset) {
-  PreparedBlock prepared;
-  prepared.fence_closed = FenceClosed(node, lines, line_offset);
-  if (!prepared.fence_closed) return prepared;
-  Block& block = prepared.block;
-  const char* literal = cmark_node_get_literal(node);
-  block.text = literal ? literal : "";
-  block.pos = {cmark_node_get_start_line(node) + line_offset, cmark_node_get_start_column(node)};
-  int fence_length = 0;
-  int offset = 0;
-  char fence_char = 0;
-  bool fenced = cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
-  const char* fence_info = cmark_node_get_fence_info(node);
-  block.info = fence_info ? fence_info : "";
-  std::string_view fence_line = lines.Line(block.pos.line);
-  if (fenced) {
-    // cmark resolves backslash escapes and entities in the info string, which would turn
-    // capture="V:/\d+\.\d+/" into a different regex: take the info string as written.
-    size_t at = std::min(fence_line.size(), static_cast<size_t>(std::max(0, block.pos.column - 1)));
-    while (at < fence_line.size() && (fence_line[at] == ' ' || fence_line[at] == '\t'))
-      ++at;
-    size_t run = 0;
-    while (at + run < fence_line.size() && fence_line[at + run] == fence_char)
-      ++run;
-    if (run >= static_cast<size_t>(fence_length) && run > 0)
-      block.info = Trim(fence_line.substr(at + run));
-  }
-  prepared.info = ParseInfoString(block.info);
-  block.language = prepared.info.language;
-  block.first_line = block.pos.line + (fenced ? 1 : 0);
-  // The info string starts after the fence characters and any spaces.
-  std::string_view info = TrimView(block.info);
-  size_t info_offset = fence_line.find(info.substr(0, 1), block.pos.column - 1);
-  if (info.empty() || info_offset == std::string_view::npos) info_offset = block.pos.column - 1;
-  prepared.info_pos = {block.pos.line, static_cast<int>(info_offset) + 1};
-  return prepared;
-}
-
 class Builder {
  public:
   // `heading_lines` bounds the number of steps, so their vector is sized once.
@@ -359,11 +232,12 @@ class Builder {
   // including) `stop`; the chunk's line 1 is line `line_offset + 1` of the file. Chunks
   // arrive in order and each one after the first starts with a heading, so every section
   // gathered here is complete and is built before the chunk's tree is freed.
-  void AddChunk(std::string_view text, std::vector<FoundSection>& found, PreparedBlocks& blocks,
-                int line_offset);
+  void AddChunk(std::string_view text, std::vector<FoundSection>& found, int line_offset);
   void Finish();
 
  private:
+  // Line `line` of the file, which must lie in the current chunk.
+  std::string_view Line(int line);
   SourcePos PosOf(cmark_node* node) const {
     return {cmark_node_get_start_line(node) + line_offset_, cmark_node_get_start_column(node)};
   }
@@ -376,10 +250,12 @@ class Builder {
   void HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item);
   ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step, int depth);
   bool WithinNestingLimit(cmark_node* node, int depth);
-  std::optional<Action> MakeAction(Block block, const PreparedBlock& prepared);
-  Attributes ReadAttributes(const PreparedBlock& prepared);
-  // The prepared block of `node`, prepared now if the parsing thread did not get to it.
-  PreparedBlock& Prepared(cmark_node* node);
+  std::optional<Action> MakeAction(const Block& block, const InfoString& info);
+  SourcePos InfoPos(const Block& block);
+  Attributes ReadAttributes(const Block& block, const InfoString& info);
+  // Also parses the info string, once: `info` receives it.
+  Block ReadBlock(cmark_node* node, InfoString& info);
+  bool CheckFenceClosed(cmark_node* node);
   void ReadSignOffTable(cmark_node* table);
   void AssignNames();
   void MarkPreflight();
@@ -390,9 +266,16 @@ class Builder {
     result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
   }
 
-  LineCursor lines_;                    // the current chunk's
-  PreparedBlocks* prepared_ = nullptr;  // the current chunk's code blocks
-  PreparedBlock prepared_here_;
+  // The current chunk and a cursor into it: lookups mostly move forward, a few lines at a
+  // time, so walking from the last one beats indexing every line of the document.
+  std::string_view chunk_text_;
+  int cursor_line_ = 1;  // chunk-relative
+  size_t cursor_offset_ = 0;
+  // Where the cursor was before it last moved forward: a fence's closing line is read
+  // before its opening line, and stepping back from the mark beats walking back over the
+  // whole block.
+  int mark_line_ = 1;
+  size_t mark_offset_ = 0;
   ParseResult& result_;
   Runbook& runbook_;
   std::vector<Section> sections_;
@@ -409,6 +292,34 @@ class Builder {
   SourcePos pending_label_pos_;
   Action* last_action_ = nullptr;
 };
+
+std::string_view Builder::Line(int line) {
+  int wanted = line - line_offset_;
+  if (wanted < 1) return {};
+  if (wanted < cursor_line_ && wanted >= mark_line_) {
+    cursor_line_ = mark_line_;
+    cursor_offset_ = mark_offset_;
+  } else if (wanted > cursor_line_) {
+    mark_line_ = cursor_line_;
+    mark_offset_ = cursor_offset_;
+  }
+  while (cursor_line_ > wanted) {
+    size_t newline =
+        cursor_offset_ >= 2 ? chunk_text_.rfind('\n', cursor_offset_ - 2) : std::string_view::npos;
+    cursor_offset_ = newline == std::string_view::npos ? 0 : newline + 1;
+    --cursor_line_;
+  }
+  while (cursor_line_ < wanted) {
+    size_t newline = chunk_text_.find('\n', cursor_offset_);
+    if (newline == std::string_view::npos) return {};
+    cursor_offset_ = newline + 1;
+    ++cursor_line_;
+  }
+  std::string_view rest = chunk_text_.substr(cursor_offset_);
+  std::string_view text = rest.substr(0, rest.find('\n'));
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  return text;
+}
 
 // "Deploy (5 minutes) — blue/green" -> budget 5 minutes, title "Deploy — blue/green".
 std::optional<Millis> SplitBudget(const std::string& heading, std::string& title) {
@@ -430,29 +341,84 @@ std::string FileStem(std::string_view path) {
   return std::string(name.substr(0, name.rfind('.')));
 }
 
-PreparedBlock& Builder::Prepared(cmark_node* node) {
-  auto index = reinterpret_cast<uintptr_t>(cmark_node_get_user_data(node));
-  if (index > 0 && prepared_ && index <= prepared_->size()) return (*prepared_)[index - 1];
-  prepared_here_ = PrepareBlock(node, lines_, line_offset_);
-  return prepared_here_;
+bool Builder::CheckFenceClosed(cmark_node* node) {
+  int fence_length = 0;
+  int offset = 0;
+  char fence_char = 0;
+  if (!cmark_node_get_fenced(node, &fence_length, &offset, &fence_char)) return true;
+  int start = cmark_node_get_start_line(node) + line_offset_;
+  int end = cmark_node_get_end_line(node) + line_offset_;
+  Line(start);  // leaves the mark on the opening line, which ReadBlock reads next
+  // Inside block quotes the closing fence line carries the quote markers (`> > ````).
+  std::string_view closing = Line(end);
+  while (!closing.empty() &&
+         (closing.front() == '>' || closing.front() == ' ' || closing.front() == '\t'))
+    closing.remove_prefix(1);
+  closing = TrimView(closing);
+  size_t run = 0;
+  while (run < closing.size() && closing[run] == fence_char)
+    ++run;
+  if (end > start && static_cast<int>(run) >= fence_length && run == closing.size()) return true;
+  Error(PosOf(node), "code fence is never closed; everything after it is treated as code",
+        fmt::format("close the block with a line of {} '{}' characters", std::max(3, fence_length),
+                    fence_char));
+  return false;
+}
+
+Block Builder::ReadBlock(cmark_node* node, InfoString& info) {
+  Block block;
+  const char* literal = cmark_node_get_literal(node);
+  block.text = literal ? literal : "";
+  block.pos = PosOf(node);
+  int fence_length = 0;
+  int offset = 0;
+  char fence_char = 0;
+  bool fenced = cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
+  const char* fence_info = cmark_node_get_fence_info(node);
+  block.info = fence_info ? fence_info : "";
+  if (fenced) {
+    // cmark resolves backslash escapes and entities in the info string, which would turn
+    // capture="V:/\d+\.\d+/" into a different regex: take the info string as written.
+    std::string_view line = Line(block.pos.line);
+    size_t at = std::min(line.size(), static_cast<size_t>(std::max(0, block.pos.column - 1)));
+    while (at < line.size() && (line[at] == ' ' || line[at] == '\t'))
+      ++at;
+    size_t run = 0;
+    while (at + run < line.size() && line[at + run] == fence_char)
+      ++run;
+    if (run >= static_cast<size_t>(fence_length) && run > 0)
+      block.info = Trim(line.substr(at + run));
+  }
+  info = ParseInfoString(block.info);
+  block.language = info.language;
+  block.first_line = block.pos.line + (fenced ? 1 : 0);
+  return block;
+}
+
+SourcePos Builder::InfoPos(const Block& block) {
+  // The info string starts after the fence characters and any spaces.
+  std::string_view fence_line = Line(block.pos.line);
+  size_t info_offset = fence_line.find(TrimView(block.info).substr(0, 1), block.pos.column - 1);
+  if (TrimView(block.info).empty() || info_offset == std::string_view::npos)
+    info_offset = block.pos.column - 1;
+  return {block.pos.line, static_cast<int>(info_offset) + 1};
 }
 
 // Parses and checks the block's attributes, reporting problems at their columns.
-Attributes Builder::ReadAttributes(const PreparedBlock& prepared) {
-  const InfoString& info = prepared.info;
-  SourcePos info_pos = prepared.info_pos;
+Attributes Builder::ReadAttributes(const Block& block, const InfoString& info) {
+  SourcePos info_pos = InfoPos(block);
   if (!info.error.empty())
     Error({info_pos.line, info_pos.column + static_cast<int>(info.error_offset)}, info.error);
   return ResolveAttributes(info.attributes, info_pos, result_.diagnostics);
 }
 
-std::optional<Action> Builder::MakeAction(Block block, const PreparedBlock& prepared) {
+std::optional<Action> Builder::MakeAction(const Block& block, const InfoString& info) {
   Action action;
-  action.block = std::move(block);
-  action.attributes = ReadAttributes(prepared);
-  const std::string& language = prepared.info.language;
+  action.block = block;
+  action.attributes = ReadAttributes(block, info);
+  const std::string& language = info.language;
   if (language == "console" || language == "terminal") {
-    action.transcript = ParseTranscript(action.block, action.block.pos.column);
+    action.transcript = ParseTranscript(block, block.pos.column);
     if (action.transcript.empty()) return std::nullopt;  // console output, not commands
     action.interpreter = runbook_.front_matter.shell;
     return action;
@@ -466,7 +432,7 @@ std::optional<Action> Builder::MakeAction(Block block, const PreparedBlock& prep
     action.interpreter = language;
   bool is_shell = language == "bash" || language == "sh" || language == "shell" ||
                   language == "zsh" || language == "ksh" || language == "dash";
-  if (is_shell) action.transcript = ParseTranscript(action.block, action.block.pos.column);
+  if (is_shell) action.transcript = ParseTranscript(block, block.pos.column);
   for (const auto& command : action.transcript)
     for (const auto& line : command.expected)
       if (line.kind == ExpectedLine::Kind::kRegex)
@@ -550,19 +516,12 @@ void Builder::HandleParagraph(cmark_node* paragraph, Step& step) {
 }
 
 void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item) {
-  PreparedBlock& prepared = Prepared(node);
-  if (!prepared.fence_closed) {
-    int fence_length = 0;
-    int offset = 0;
-    char fence_char = 0;
-    cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
-    Error(PosOf(node), "code fence is never closed; everything after it is treated as code",
-          fmt::format("close the block with a line of {} '{}' characters",
-                      std::max(3, fence_length), fence_char));
+  if (!CheckFenceClosed(node)) {
     pending_label_ = Label::kNone;
     return;
   }
-  Block block = std::move(prepared.block);
+  InfoString info;
+  Block block = ReadBlock(node, info);
   Label label = pending_label_;
   pending_label_ = Label::kNone;
   std::optional<SourcePos> ended_rollback = ended_rollback_label_;
@@ -603,15 +562,15 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
       }
       if (last_action_) {
         // Checked like an action's, though only the block itself is kept.
-        (void)ReadAttributes(prepared);
-        last_action_->verifications.push_back(std::move(block));
+        (void)ReadAttributes(block, info);
+        last_action_->verifications.push_back(block);
         return;
       }
       break;  // a verification that stands alone is simply an action of the step
     case Label::kRollback:
       if (IsExecutableLanguage(block.language)) {
-        (void)ReadAttributes(prepared);
-        step.compensation.push_back(std::move(block));
+        (void)ReadAttributes(block, info);
+        step.compensation.push_back(block);
       } else {
         step.rollback_notes.push_back(Trim(block.text));
       }
@@ -625,7 +584,7 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
     default:
       break;
   }
-  std::optional<Action> action = MakeAction(std::move(block), prepared);
+  std::optional<Action> action = MakeAction(block, info);
   if (!action) return;
   if (item) {
     item->actions.push_back(std::move(*action));
@@ -934,11 +893,11 @@ void Builder::MarkPreflight() {
   }
 }
 
-void Builder::AddChunk(std::string_view text, std::vector<FoundSection>& found,
-                       PreparedBlocks& blocks, int line_offset) {
+void Builder::AddChunk(std::string_view text, std::vector<FoundSection>& found, int line_offset) {
   line_offset_ = line_offset;
-  lines_.Reset(text, line_offset);
-  prepared_ = &blocks;
+  chunk_text_ = text;
+  cursor_line_ = mark_line_ = 1;
+  cursor_offset_ = mark_offset_ = 0;
   size_t begin = sections_.size();
   CollectSections(found);
   for (size_t i = std::max<size_t>(begin, 1); i < sections_.size(); ++i)
@@ -947,7 +906,6 @@ void Builder::AddChunk(std::string_view text, std::vector<FoundSection>& found,
     BuildSection(static_cast<int>(i));
   }
   KeepOnlyOpenSections();
-  prepared_ = nullptr;  // they go with the chunk
 }
 
 // Only the open sections (the heading path) can still be parents of sections to come. Keeping
@@ -1046,30 +1004,8 @@ struct ParsedChunk {
   cmark_node* document = nullptr;
   std::unique_ptr<CmarkArena> arena;  // holds `document`
   std::vector<FoundSection> sections;
-  PreparedBlocks blocks;  // node user data: index + 1
   int line_offset = 0;
 };
-
-// Prepares the code blocks at or under `node` in document order, marking each node with its
-// index + 1 in `out`. Only containers are entered: code never sits in a paragraph.
-void PrepareBlocks(cmark_node* node, LineCursor& lines, int line_offset, int depth,
-                   PreparedBlocks& out) {
-  switch (cmark_node_get_type(node)) {
-    case CMARK_NODE_CODE_BLOCK:
-      out.push_back(PrepareBlock(node, lines, line_offset));
-      cmark_node_set_user_data(node, reinterpret_cast<void*>(static_cast<uintptr_t>(out.size())));
-      return;
-    case CMARK_NODE_LIST:
-    case CMARK_NODE_ITEM:
-    case CMARK_NODE_BLOCK_QUOTE:
-      if (depth >= kMaxNesting) return;  // the builder goes no deeper either
-      for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child))
-        PrepareBlocks(child, lines, line_offset, depth + 1, out);
-      return;
-    default:
-      return;
-  }
-}
 
 // Splits a chunk's top-level blocks at its headings, up to `stop` (see FoundSection).
 std::vector<FoundSection> FindSections(cmark_node* first, cmark_node* stop, int line_offset) {
@@ -1098,14 +1034,9 @@ std::vector<FoundSection> FindSections(cmark_node* first, cmark_node* stop, int 
 ParsedChunk MakeChunk(std::string_view text, cmark_node* document,
                       std::unique_ptr<CmarkArena> arena, cmark_node* stop, int line_offset) {
   CmarkArena::Use use(*arena);
-  cmark_node* first = cmark_node_first_child(document);
-  std::vector<FoundSection> sections = FindSections(first, stop, line_offset);
-  PreparedBlocks blocks;
-  LineCursor lines;
-  lines.Reset(text, line_offset);
-  for (cmark_node* node = first; node != stop; node = cmark_node_next(node))
-    PrepareBlocks(node, lines, line_offset, 0, blocks);
-  return {text, document, std::move(arena), std::move(sections), std::move(blocks), line_offset};
+  std::vector<FoundSection> sections =
+      FindSections(cmark_node_first_child(document), stop, line_offset);
+  return {text, document, std::move(arena), std::move(sections), line_offset};
 }
 
 // Arenas for the chunks: taken by the thread that parses, given back once a chunk is built,
@@ -1234,7 +1165,7 @@ class ChunkPipe {
 void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
   auto build = [&](ParsedChunk& chunk) {
     CmarkArena::Use use(*chunk.arena);  // reading the tree allocates too
-    builder.AddChunk(chunk.text, chunk.sections, chunk.blocks, chunk.line_offset);
+    builder.AddChunk(chunk.text, chunk.sections, chunk.line_offset);
     return true;
   };
   if (body.size() <= 2 * kChunkBytes) {
