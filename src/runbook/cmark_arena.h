@@ -57,7 +57,16 @@ class CmarkArena {
   struct FreeBytes {
     void operator()(std::byte* bytes) const;
   };
+  struct Unmap {
+    size_t size;
+    void operator()(std::byte* bytes) const;
+  };
+  // Regular blocks are mapped whole and aligned, so that one huge page can back each.
   struct Block {
+    std::unique_ptr<std::byte, Unmap> bytes;
+    size_t size = 0;
+  };
+  struct Oversized {
     std::unique_ptr<std::byte, FreeBytes> bytes;
     size_t size = 0;
   };
@@ -71,8 +80,8 @@ class CmarkArena {
   static void* ReallocHook(void* payload, size_t bytes);
   static void FreeHook(void* payload);
 
-  std::vector<Block> blocks_;     // regular blocks; allocation happens in blocks_[current_]
-  std::vector<Block> oversized_;  // one allocation each, released by Reset
+  std::vector<Block> blocks_;         // regular blocks; allocation happens in blocks_[current_]
+  std::vector<Oversized> oversized_;  // one allocation each, released by Reset
   size_t current_ = 0;
   size_t used_ = 0;            // bytes used in blocks_[current_]
   std::byte* last_ = nullptr;  // the latest allocation's header, for growing in place
