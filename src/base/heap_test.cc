@@ -24,5 +24,18 @@ TEST(HeapTest, MemoryStaysUsableAfterPreparing) {
   EXPECT_EQ(again[12345], 1);
 }
 
+TEST(HeapTest, PreparingKeepsWhatIsAlreadyAllocated) {
+  // Preparing drops pages of the heap's free top; live blocks below it must keep their bytes.
+  std::vector<std::vector<char>> live;
+  for (size_t size : {24u, 3000u, 200'000u, 3u << 20})
+    live.emplace_back(size, static_cast<char>(size % 251));
+  PrepareHeapForLargeModel(96 << 20);
+  for (const auto& block : live)
+    for (char c : block)
+      ASSERT_EQ(c, static_cast<char>(block.size() % 251));
+  std::vector<char> after(5 << 20, 7);  // and the prepared top is usable
+  EXPECT_EQ(after[(5 << 20) - 1], 7);
+}
+
 }  // namespace
 }  // namespace stagecraft
