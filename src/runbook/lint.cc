@@ -207,11 +207,8 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
     int line_number = action.block.first_line;
     bool any_command = false;
     // Every line of every block is looked at: walk them in place rather than collect them.
-    std::string_view text = action.block.text;
-    for (size_t start = 0; start < text.size(); ++line_number) {
-      size_t end = std::min(text.find('\n', start), text.size());
-      std::string_view line = text.substr(start, end - start);
-      start = end + 1;
+    LineReader reader(action.block.text);
+    for (std::string_view line; reader.Next(line); ++line_number) {
       std::string_view trimmed = TrimView(line);
       if (!trimmed.empty() && trimmed.front() != '#') any_command = true;
       if (StartsWith(trimmed, "#")) {

@@ -194,26 +194,26 @@ std::vector<TranscriptCommand> ParseTranscript(const Block& block, int column) {
   return commands;
 }
 
-// A heading and the top-level blocks under it, as found on the thread that parsed them
-// (its caches still hold the tree), with what follows from the heading's text alone.
-struct FoundSection {
-  int level = 0;      // 0: the blocks before a chunk's first heading
+// What a heading says by its text alone, read on the thread that parsed it (its caches
+// still hold the tree).
+struct Heading {
+  int level = 0;      // 0: no heading (the blocks before a chunk's first one, or the root)
   std::string title;  // as written, budget included
   std::string title_without_budget;
   std::optional<Millis> budget;
   SectionKind title_kind = SectionKind::kNormal;  // ClassifyTitle(title)
   SourcePos pos;
+};
+
+// A heading and the top-level blocks under it, as found in one chunk.
+struct FoundSection {
+  Heading heading;
   std::vector<cmark_node*> content;
   size_t leading_html = 0;  // HTML blocks at the start of `content`: maybe directives
 };
 
 struct Section {
-  std::string title;  // as written, budget included
-  std::string title_without_budget;
-  std::optional<Millis> budget;
-  SectionKind title_kind = SectionKind::kNormal;
-  int level = 0;
-  SourcePos pos;
+  Heading heading;
   int parent = -1;
   std::vector<cmark_node*> content;
   Directives directives;
@@ -228,8 +228,8 @@ class Builder {
     runbook_.steps.reserve(heading_lines + 1);
   }
 
-  // Takes the top-level blocks of one chunk of the document, from `first` up to (not
-  // including) `stop`; the chunk's line 1 is line `line_offset + 1` of the file. Chunks
+  // Takes one chunk of the document (`text`), split at its headings (`found`, whose
+  // contents it takes); the chunk's line 1 is line `line_offset + 1` of the file. Chunks
   // arrive in order and each one after the first starts with a heading, so every section
   // gathered here is complete and is built before the chunk's tree is freed.
   void AddChunk(std::string_view text, std::vector<FoundSection>& found, int line_offset);
@@ -691,20 +691,15 @@ void Builder::ReadSignOffTable(cmark_node* table) {
 void Builder::CollectSections(std::vector<FoundSection>& found) {
   if (sections_.empty()) sections_.push_back(Section{});  // content before the first heading
   std::vector<int>& open = open_sections_;
-  for (FoundSection& heading : found) {
-    if (heading.level > 0) {
+  for (FoundSection& piece : found) {
+    if (piece.heading.level > 0) {
       Section section;
-      section.level = heading.level;
-      section.title = std::move(heading.title);
-      section.title_without_budget = std::move(heading.title_without_budget);
-      section.budget = heading.budget;
-      section.title_kind = heading.title_kind;
-      section.pos = heading.pos;
-      while (open.size() > 1 && sections_[open.back()].level >= section.level)
+      section.heading = std::move(piece.heading);
+      while (open.size() > 1 && sections_[open.back()].heading.level >= section.heading.level)
         open.pop_back();
       section.parent = open.back();
-      if (section.level == 1 && runbook_.title.empty()) {
-        runbook_.title = section.title;
+      if (section.heading.level == 1 && runbook_.title.empty()) {
+        runbook_.title = section.heading.title;
         title_section_ = static_cast<int>(sections_.size());
       }
       sections_.push_back(std::move(section));
@@ -713,17 +708,17 @@ void Builder::CollectSections(std::vector<FoundSection>& found) {
     Section& current = sections_[open.back()];
     size_t next = 0;
     // An HTML comment directly after a heading is that section's directive.
-    for (; next < heading.leading_html && current.content.empty() && open.back() != 0; ++next) {
-      cmark_node* node = heading.content[next];
+    for (; next < piece.leading_html && current.content.empty() && open.back() != 0; ++next) {
+      cmark_node* node = piece.content[next];
       if (!ParseDirective(cmark_node_get_literal(node), PosOf(node), current.directives,
                           result_.diagnostics))
         break;
     }
     if (next == 0 && current.content.empty())
-      current.content = std::move(heading.content);
+      current.content = std::move(piece.content);
     else
-      current.content.insert(current.content.end(), heading.content.begin() + next,
-                             heading.content.end());
+      current.content.insert(current.content.end(), piece.content.begin() + next,
+                             piece.content.end());
   }
 }
 
@@ -734,7 +729,8 @@ void Builder::ClassifySection(int index) {
   const Section& parent = sections_[section.parent];
   // The document's title names the whole runbook ("# Rollback drill for orders"); its words
   // must not turn every section under it into documentation or rollback.
-  SectionKind by_title = index == title_section_ ? SectionKind::kNormal : section.title_kind;
+  SectionKind by_title =
+      index == title_section_ ? SectionKind::kNormal : section.heading.title_kind;
   SectionKind own = section.directives.kind.value_or(by_title);
   section.kind = own != SectionKind::kNormal ? own : parent.kind;
   section.skip = section.directives.skip || parent.skip;
@@ -749,10 +745,11 @@ void Builder::BuildSection(int index) {
     return;
   }
   Step step;
-  step.budget = section.budget;
-  step.title = section.title_without_budget;
+  step.budget = section.heading.budget;
+  step.title = section.heading.title_without_budget;
   if (index == 0) step.title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
-  step.pos = index == 0 && !section.content.empty() ? PosOf(section.content.front()) : section.pos;
+  step.pos =
+      index == 0 && !section.content.empty() ? PosOf(section.content.front()) : section.heading.pos;
   step.manual = section.directives.manual;
   step.skip = section.skip;
   step.timeout = section.directives.timeout;
@@ -784,9 +781,9 @@ void Builder::BuildSection(int index) {
     if (found == phase_of_section_.end()) {
       const Section& parent = sections_[section.parent];
       Phase phase;
-      phase.budget = parent.budget;
-      phase.title = parent.title_without_budget;
-      phase.pos = parent.pos;
+      phase.budget = parent.heading.budget;
+      phase.title = parent.heading.title_without_budget;
+      phase.pos = parent.heading.pos;
       runbook_.phases.push_back(phase);
       found = phase_of_section_.emplace(section.parent, runbook_.phases.size() - 1).first;
     }
@@ -1019,12 +1016,12 @@ std::vector<FoundSection> FindSections(cmark_node* first, cmark_node* stop, int 
       current.content.push_back(node);
       continue;
     }
-    FoundSection& section = found.emplace_back();
-    section.level = cmark_node_get_heading_level(node);
-    section.title = PlainText(node);
-    section.budget = SplitBudget(section.title, section.title_without_budget);
-    section.title_kind = ClassifyTitle(section.title);
-    section.pos = {cmark_node_get_start_line(node) + line_offset,
+    Heading& heading = found.emplace_back().heading;
+    heading.level = cmark_node_get_heading_level(node);
+    heading.title = PlainText(node);
+    heading.budget = SplitBudget(heading.title, heading.title_without_budget);
+    heading.title_kind = ClassifyTitle(heading.title);
+    heading.pos = {cmark_node_get_start_line(node) + line_offset,
                    cmark_node_get_start_column(node)};
   }
   if (found.front().content.empty()) found.erase(found.begin());

@@ -163,13 +163,10 @@ class Output {
 // block of the plan.
 int CountLines(std::string_view text) {
   int lines = 0;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view trimmed = TrimView(text.substr(start, end - start));
+  LineReader reader(text);
+  for (std::string_view line; reader.Next(line);) {
+    std::string_view trimmed = TrimView(line);
     if (!trimmed.empty() && trimmed.front() != '#') ++lines;
-    start = end + 1;
   }
   return lines;
 }
