@@ -110,5 +110,17 @@ TEST(OutputFilesTest, ReadsClipToWhatAShortOrMissingFileHolds) {
   EXPECT_EQ(Read(reader, 1, 10, 3), "abc");
 }
 
+TEST(OutputFilesTest, AFileThatCannotBeReadIsAnErrorNamingThePath) {
+  TempDir dir;
+  std::filesystem::create_directories(OutputFilePath(dir.path(), 3));  // not a file
+  OutputFileReader reader(dir.path());
+  std::string out = "stale";
+  Status status = reader.Read(3, 0, 10, out);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(),
+            "journal: cannot read " + OutputFilePath(dir.path(), 3) + ": Is a directory");
+  EXPECT_EQ(out, "");
+}
+
 }  // namespace
 }  // namespace stagecraft::journal
