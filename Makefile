@@ -1,5 +1,5 @@
 # Thin wrappers over the CMake presets; see CMakePresets.json.
-.PHONY: setup build test demo bench stress fuzz format clean
+.PHONY: setup build test test-sanitize demo bench stress fuzz format clean
 
 setup:
 	@scripts/setup.sh
@@ -10,6 +10,13 @@ build: setup
 
 test: build
 	@ctest --preset default
+
+# The unit and end-to-end suites again under ASan+UBSan, then under TSan.
+test-sanitize: setup
+	@for preset in asan tsan; do \
+	  cmake --preset $$preset >/dev/null && cmake --build --preset $$preset && \
+	  ctest --preset $$preset || exit 1; \
+	done
 
 demo: build
 	@scripts/setup.sh --demo

@@ -38,7 +38,9 @@ class Result {
   // Only valid when ok().
   T& value() & { return std::get<T>(state_); }
   const T& value() const& { return std::get<T>(state_); }
-  T&& value() && { return std::get<T>(std::move(state_)); }
+  // By value, so `for (auto& x : Load().value())` owns what it iterates instead of
+  // referring into a Result destroyed before the loop body runs.
+  T value() && { return std::get<T>(std::move(state_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
