@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "support/binary_runner.h"
@@ -186,6 +187,75 @@ TEST(Secrets, SecretVarIsNeededAgainOnResumeAndNothingElseMayBeGiven) {
   auto resumed = killed.Resume({"--var", "API_TOKEN=x-t0ken-1"});
   EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
   EXPECT_EQ(ReadFile(killed.dir.File("result")), "restored\n");
+}
+
+// Waits until no process has `text` in its environment: a killed engine's step carries its
+// scratch directory there (__SC_BLOCK), so this is "the orphaned step has ended".
+bool WaitUntilNoProcessMentions(const std::string& text, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool found = false;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      found |= ReadFile(entry.path().string() + "/environ").find(text) != std::string::npos;
+    }
+    if (!found) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// Kills the engine at random moments of a runbook that builds values and captures from a
+// secret in every step; after every kill, neither $TMPDIR nor the state directory may hold
+// the secret, and in the end every value must have been restored intact.
+// STAGECRAFT_KILL_ITERATIONS sets the number of rounds (`make stress` runs many more).
+TEST(Secrets, KillNineAtRandomMomentsNeverLeavesTheSecretOnDisk) {
+  int iterations = 1;
+  if (const char* text = std::getenv("STAGECRAFT_KILL_ITERATIONS")) iterations = std::atoi(text);
+  ScopedEnv canary("STAGECRAFT_TEST_CANARY", kCanary);
+  std::string book = "---\nsecrets:\n  CANARY: { env: STAGECRAFT_TEST_CANARY }\n---\n# Book\n";
+  for (int i = 1; i <= 12; ++i) {
+    book += "## Step " + std::to_string(i) + "\n<!-- stagecraft: idempotent -->\n";
+    book += "```bash { capture=C" + std::to_string(i) + " }\nexport V" + std::to_string(i) +
+            "=\"url://u:$CANARY@h/" + std::to_string(i) +
+            "\"\nsleep 0.05\necho \"c:$CANARY\"\n```\n";
+  }
+  book +=
+      "## Check\n```bash\nfor i in $(seq 12); do v=V$i c=C$i\n"
+      "  [[ ${!v} == \"url://u:$CANARY@h/$i\" && ${!c} == \"c:$CANARY\" ]]\ndone\n"
+      "echo intact > result\n```\n";
+  std::mt19937 random(std::random_device{}());
+  for (int round = 0; round < iterations; ++round) {
+    TempDir dir;
+    std::string tmp = dir.File("tmp");
+    std::filesystem::create_directory(tmp);
+    WriteFile(dir.File("book.md"), book);
+    ScopedEnv tmpdir("TMPDIR", tmp);
+    std::vector<std::string> args = {"run", "book.md", "--no-color"};
+    for (int session = 0; session < 20; ++session) {
+      RunningStagecraft running(args, dir.path());
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 700)(random)));
+      kill(running.pid(), SIGKILL);
+      CommandResult ended = running.Wait();
+      if (ended.exit_code != 128 + SIGKILL) break;  // finished (or nothing left) before
+      ASSERT_TRUE(WaitUntilNoProcessMentions(tmp, 30));
+      ASSERT_EQ(FilesHolding(dir.path(), kCanary), std::vector<std::string>{})
+          << "round " << round << ", session " << session;
+      if (RunStagecraft({"runs", "--json"}, dir.path()).out.find('{') != std::string::npos)
+        args = {"resume", "--no-color"};
+    }
+    auto last = RunStagecraft({"resume"}, dir.path());
+    if (last.exit_code != 0)
+      EXPECT_NE(last.err.find("nothing to resume"), std::string::npos) << last.out << last.err;
+    EXPECT_EQ(ReadFile(dir.File("result")), "intact\n") << "round " << round;
+    EXPECT_EQ(FilesHolding(dir.path(), kCanary), std::vector<std::string>{});
+    int scratch_dirs = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(tmp))
+      scratch_dirs += entry.path().filename().string().rfind("stagecraft-run-", 0) == 0;
+    EXPECT_EQ(scratch_dirs, 0) << "round " << round;
+  }
 }
 
 std::string Hex(const std::string& bytes, bool upper) {
