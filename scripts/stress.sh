@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The long robustness checks behind `make stress` (not part of `make test`, which runs a
-# short version of each): kill -9 and resume (also watching for secrets left on disk), many runs racing for one lock, a long parser
-# fuzz run, output floods, and a soak of consecutive runs watching for growth.
+# short version of each): kill -9 and resume (also watching for secrets left on disk), many
+# runs racing for one lock, a long parser fuzz run, output floods, and a soak of consecutive
+# runs watching for growth.
 #
 #   scripts/stress.sh BUILD_DIR        (make stress builds build/default first)
 #
