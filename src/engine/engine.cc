@@ -483,8 +483,9 @@ void Engine::SaveScope() {
       if (masker_.Mask(declaration.text) != declaration.text) lost.insert(declaration.name);
     stored = std::move(masked);
   }
+  const std::map<std::string, std::string> scope_vars = Scope();
   for (const std::string& name : runner_.WithheldVariables())
-    if (!Scope().count(name)) lost.insert(name);
+    if (!scope_vars.count(name)) lost.insert(name);
   nlohmann::json scope = {{"vars", std::move(vars)},
                           {"captures", std::move(captures)},
                           {"cwd", runner_.cwd()},
@@ -978,8 +979,14 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
 
 RunResult Engine::Run() {
   RunResult result;
-  if (!CheckProtectedEnvironment(result) || !ResolveSecrets(result) || !PrepareSession(result) ||
-      !CheckRequirements(result)) {
+  if (!CheckProtectedEnvironment(result)) {
+    console_.Fail(result.message);
+    return result;
+  }
+  // A secret's command may use the scope's variables.
+  for (const auto& [name, value] : Scope())
+    runner_.SetVariable(name, value);
+  if (!ResolveSecrets(result) || !PrepareSession(result) || !CheckRequirements(result)) {
     console_.Fail(result.message);
     return result;
   }
@@ -1086,6 +1093,8 @@ RunResult Engine::Run() {
 
 RunResult Engine::RollbackOnly() {
   RunResult result;
+  for (const auto& [name, value] : Scope())
+    runner_.SetVariable(name, value);
   if (!ResolveSecrets(result) || !PrepareSession(result)) {
     console_.Fail(result.message);
     return result;
