@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The long robustness checks behind `make stress` (not part of `make test`, which runs a
-# short version of each): kill -9 and resume, many runs racing for one lock, a long parser
-# fuzz run, output floods, and a soak of consecutive runs watching for growth.
+# short version of each): kill -9 and resume (also watching for secrets left on disk), many
+# runs racing for one lock, a long parser fuzz run, output floods, and a soak of consecutive
+# runs watching for growth.
 #
 #   scripts/stress.sh BUILD_DIR        (make stress builds build/default first)
 #
-# Knobs: KILL_ITERATIONS (200), CONCURRENT_RUNS (50), FUZZ_SECONDS (1800),
+# Knobs: KILL_ITERATIONS (200; the secrets-on-disk loop runs a tenth as many rounds of up to
+# 20 kills each), CONCURRENT_RUNS (50), FUZZ_SECONDS (1800),
 # SOAK_RUNS (2000), FLOOD_GIB (2). Prints one line per check and a summary; exits 1 when
 # any check failed.
 set -uo pipefail
@@ -34,6 +36,19 @@ if (cd "$repo/tests" && STAGECRAFT_KILL_ITERATIONS=${KILL_ITERATIONS:-200} "$e2e
   record "kill -9 / resume" ok "${KILL_ITERATIONS:-200} rounds, $((SECONDS - start))s"
 else
   record "kill -9 / resume" FAIL "see the log: $(grep -m1 -E 'Failure|round' "$work/kill.log")"
+fi
+
+# 1b. kill -9 at random moments of a runbook that builds values from a secret: after every
+# kill, neither $TMPDIR nor the state directory may hold the secret in clear, and resume
+# must restore every value intact.
+start=$SECONDS
+secret_rounds=$(( (${KILL_ITERATIONS:-200} + 9) / 10 ))
+if (cd "$repo/tests" && STAGECRAFT_KILL_ITERATIONS=$secret_rounds "$e2e" \
+      --gtest_filter='Secrets.KillNine*' >"$work/kill-secrets.log" 2>&1); then
+  record "kill -9 / secrets on disk" ok "$secret_rounds rounds, $((SECONDS - start))s"
+else
+  record "kill -9 / secrets on disk" FAIL \
+    "see the log: $(grep -m1 -E 'Failure|round' "$work/kill-secrets.log")"
 fi
 
 # 2. Many runs racing for one lock: exactly one runs.

@@ -131,12 +131,16 @@ int Main(int argc, char** argv) {
   resume->add_flag("--skip-interrupted", resume_flags.skip_interrupted,
                    "Treat a step that was running when the run stopped as finished");
   resume->add_flag("--force", resume_flags.force, "Resume even though the runbook changed");
+  resume->add_option("--var", resume_flags.vars,
+                     "Give again a value the journal could not keep (a secret): NAME=value");
   AddExecutionFlags(resume, resume_flags.execution);
 
   RollbackFlags rollback_flags;
   auto* rollback = app.add_subcommand(
       "rollback", "Undo a failed or stopped run: compensations, then the rollback procedure");
   rollback->add_option("run", rollback_flags.run, "Run id or unique prefix")->required();
+  rollback->add_option("--var", rollback_flags.vars,
+                       "Give again a value the journal could not keep (a secret): NAME=value");
   AddExecutionFlags(rollback, rollback_flags.execution);
 
   RunsFlags runs_flags;

@@ -17,6 +17,7 @@
 #include "base/sha256.h"
 #include "base/text.h"
 #include "cli/loading.h"
+#include "cli/run_vars.h"
 #include "cli/state.h"
 #include "engine/console.h"
 #include "engine/engine.h"
@@ -24,6 +25,7 @@
 #include "engine/prompter.h"
 #include "engine/runner.h"
 #include "exec/process_tree.h"
+#include "exec/scratch_dir.h"
 #include "exec/signals.h"
 #include "journal/lock.h"
 #include "report/github_summary.h"
@@ -48,26 +50,6 @@ std::map<std::string, std::string> ProcessEnvironment() {
   }
   return env;
 }
-
-// A private scratch directory for block files and shell state; removed when the run ends.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/stagecraft-run-XXXXXX";
-    if (mkdtemp(pattern.data())) path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string ShellQuote(const std::string& text) {
   std::string quoted = "'";
@@ -193,6 +175,31 @@ struct Execution {
   journal::RunLock* lock = nullptr;
 };
 
+// What a resumed session gets back from the journal: what the blocks left (variables,
+// functions, cwd) and the captures; the engine fills in the secrets and puts the scope on top,
+// as the original run had it.
+void RestoreScope(const nlohmann::json& scope, const std::filesystem::path& root,
+                  engine::Console& console, Execution& execution) {
+  engine::EngineOptions& options = execution.options;
+  // Named, not iterated as temporaries: items() of a temporary dangles.
+  const nlohmann::json captures = scope.value("captures", nlohmann::json::object());
+  for (const auto& [name, value] : captures.items())
+    if (value.is_string()) options.restored_captures[name] = value.get<std::string>();
+  const nlohmann::json templates = scope.value("capture_templates", nlohmann::json::object());
+  for (const auto& [name, value] : templates.items())
+    if (value.is_string()) options.restored_capture_templates[name] = value.get<std::string>();
+  if (!scope.contains("shell_state")) return;
+  std::string cwd = scope.value("cwd", root.string());
+  std::error_code error;
+  if (!std::filesystem::is_directory(cwd, error)) {
+    console.Warn(fmt::format("the run's working directory {} is gone; continuing from {}", cwd,
+                             root.string()));
+    cwd = root.string();
+  }
+  options.restored_shell_state = scope.value("shell_state", "");
+  options.restored_cwd = cwd;
+}
+
 // Runs the engine on a prepared, journaled and locked run, then finishes its record.
 int Execute(Execution& execution) {
   const runbook::Runbook& book = execution.loaded->parsed.runbook;
@@ -213,7 +220,9 @@ int Execute(Execution& execution) {
   engine::Console console(stdout, console_options);
   engine::TerminalPrompter prompter;
 
-  ScratchDir scratch;
+  // Leftovers of engines killed before they could clean up; nothing secret is in them.
+  exec::RemoveAbandonedScratchDirs();
+  exec::ScratchDir scratch;
   if (scratch.path().empty()) {
     fmt::print(stderr, "stagecraft: error: cannot create a scratch directory: {}\n",
                std::strerror(errno));
@@ -245,31 +254,8 @@ int Execute(Execution& execution) {
       return beat.ok() ? "" : beat.message();
     };
   }
-  if (execution.restored_scope) {
-    const nlohmann::json& scope = *execution.restored_scope;
-    // Named, not iterated as a temporary: items() of a temporary dangles.
-    const nlohmann::json captures = scope.value("captures", nlohmann::json::object());
-    for (const auto& [name, value] : captures.items())
-      if (value.is_string()) execution.options.restored_captures[name] = value.get<std::string>();
-  }
+  if (execution.restored_scope) RestoreScope(*execution.restored_scope, *root, console, execution);
   engine::Engine engine(book, runner, console, prompter, &interrupts, execution.options);
-  // A resumed session first gets back what the blocks left (variables, functions, cwd),
-  // then the scope on top, as the original run had it.
-  if (execution.restored_scope && execution.restored_scope->contains("shell_state")) {
-    const nlohmann::json& scope = *execution.restored_scope;
-    std::string cwd = scope.value("cwd", root->string());
-    std::error_code error;
-    if (!std::filesystem::is_directory(cwd, error)) {
-      console.Warn(fmt::format("the run's working directory {} is gone; continuing from {}", cwd,
-                               root->string()));
-      cwd = root->string();
-    }
-    runner.RestoreState(scope.value("shell_state", ""), cwd);
-  }
-  for (const auto& [name, value] : engine.Scope())
-    runner.SetVariable(name, value);
-  for (const auto& [name, value] : execution.options.restored_captures)
-    runner.SetVariable(name, value);
   if (!execution.run_id.empty()) console.Info(fmt::format("run {}", execution.run_id));
 
   engine::RunResult result = execution.mode == Mode::kRun ? engine.Run() : engine.RollbackOnly();
@@ -352,15 +338,7 @@ int RunCommand(const RunFlags& flags) {
   const runbook::Runbook& book = loaded->parsed.runbook;
   engine::EngineOptions options;
   if (!FindEnvironment(book, flags.environment, &options.environment)) return kExitUsage;
-  for (const auto& assignment : flags.vars) {
-    size_t equals = assignment.find('=');
-    std::string name = assignment.substr(0, equals);
-    if (equals == std::string::npos || !IsShellIdentifier(name)) {
-      fmt::print(stderr, "stagecraft: error: --var expects NAME=value, got '{}'\n", assignment);
-      return kExitUsage;
-    }
-    options.cli_vars[name] = assignment.substr(equals + 1);
-  }
+  if (!ParseVars(flags.vars, options.cli_vars)) return kExitUsage;
   if (!ApplyExecutionFlags(flags.execution, options)) return kExitUsage;
 
   if (flags.dry_run) {
@@ -400,10 +378,17 @@ int RunCommand(const RunFlags& flags) {
   record.environment = environment;
   record.cwd = std::filesystem::current_path().string();
   nlohmann::json cli_vars = nlohmann::json::object();
-  for (const auto& [name, value] : options.cli_vars)
-    if (!exec::LooksSecret(name)) cli_vars[name] = value;
+  // Secret ones are not kept, only named: a resume must be given them again.
+  std::vector<std::string> secret_vars;
+  for (const auto& [name, value] : options.cli_vars) {
+    if (exec::LooksSecret(name))
+      secret_vars.push_back(name);
+    else
+      cli_vars[name] = value;
+  }
   record.options = {{"title", book.title},
                     {"vars", cli_vars},
+                    {"secret_vars", secret_vars},
                     {"yes", flags.execution.yes},
                     {"approve", flags.execution.approve},
                     {"on_failure", flags.execution.on_failure}};
@@ -440,7 +425,8 @@ struct Reopened {
 };
 
 std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typed,
-                               const ExecutionFlags& flags, bool force, std::string_view verb) {
+                               const ExecutionFlags& flags, bool force, std::string_view verb,
+                               const std::vector<std::string>& given_vars) {
   auto id = ResolveRun(journal, typed);
   if (!id.ok()) {
     fmt::print(stderr, "stagecraft: error: {}\n", id.error());
@@ -518,6 +504,7 @@ std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typ
   options.yes = record.options.value("yes", false);
   for (const auto& step : approved)
     if (step.is_string()) options.approve.insert(step.get<std::string>());
+  if (!TakeResuppliedVars(record, given_vars, options)) return std::nullopt;
   if (!ApplyExecutionFlags(flags, options)) return std::nullopt;
   return reopened;
 }
@@ -595,7 +582,8 @@ int ResumeCommand(const ResumeFlags& flags) {
     fmt::print(stderr, "stagecraft: error: {}\n", journal.error());
     return kExitUsage;
   }
-  auto reopened = Reopen(*journal.value(), flags.run, flags.execution, flags.force, "resume");
+  auto reopened =
+      Reopen(*journal.value(), flags.run, flags.execution, flags.force, "resume", flags.vars);
   if (!reopened) return kExitUsage;
   const runbook::Runbook& book = reopened->loaded->parsed.runbook;
 
@@ -654,7 +642,8 @@ int RollbackCommand(const RollbackFlags& flags) {
     fmt::print(stderr, "stagecraft: error: {}\n", journal.error());
     return kExitUsage;
   }
-  auto reopened = Reopen(*journal.value(), flags.run, flags.execution, /*force=*/true, "roll back");
+  auto reopened =
+      Reopen(*journal.value(), flags.run, flags.execution, /*force=*/true, "roll back", flags.vars);
   if (!reopened) return kExitUsage;
   for (const auto& step : reopened->steps) {
     if (step.key.find('/') != std::string::npos) continue;

@@ -35,11 +35,13 @@ struct ResumeFlags {
   bool rerun_interrupted = false;
   bool skip_interrupted = false;
   bool force = false;
+  std::vector<std::string> vars;  // values the journal could not keep (secrets)
   ExecutionFlags execution;
 };
 
 struct RollbackFlags {
   std::string run;
+  std::vector<std::string> vars;  // as for resume
   ExecutionFlags execution;
 };
 

@@ -12,6 +12,7 @@
 #include "engine/expectation_matcher.h"
 #include "engine/output_lines.h"
 #include "engine/requirements.h"
+#include "exec/shell_declarations.h"
 
 namespace stagecraft::engine {
 
@@ -141,8 +142,11 @@ Engine::Engine(const runbook::Runbook& runbook, Runner& runner, Console& console
       options_(std::move(options)),
       captures_(options_.restored_captures),
       recorder_(options_.journal, options_.run_id) {
-  for (const auto& [name, value] : Scope())
-    if (exec::LooksSecret(name)) masker_.Add(value);
+  for (const auto& [name, value] : Scope()) {
+    if (!exec::LooksSecret(name)) continue;
+    masker_.Add(value);
+    secret_templates_.Add(name, value);
+  }
 }
 
 std::map<std::string, std::string> Engine::Scope() const {
@@ -240,9 +244,38 @@ bool Engine::ResolveSecrets(RunResult& result) {
     }
     masker_.Add(value);
     known_secret_values_.insert(value);
+    secret_templates_.Add(secret.name, value);
     runner_.SetSecret(secret.name, value);
   }
   return true;
+}
+
+bool Engine::PrepareSession(RunResult& result) {
+  std::string problem;
+  auto fill = [&](const std::string& templated) {
+    Result<std::string> filled = secret_templates_.Fill(templated);
+    if (filled.ok()) return filled.value();
+    problem = filled.error();
+    return std::string();
+  };
+  if (options_.restored_shell_state)
+    runner_.RestoreState(fill(*options_.restored_shell_state), options_.restored_cwd);
+  for (const auto& [name, value] : Scope())
+    runner_.SetVariable(name, value);
+  for (const auto& [name, templated] : options_.restored_capture_templates)
+    captures_[name] = fill(templated);
+  for (const auto& [name, value] : captures_)
+    runner_.SetVariable(name, value);
+  for (const auto& [name, value] : options_.resupplied) {
+    masker_.Add(value);
+    if (captures_.count(name)) captures_[name] = value;
+    runner_.SetVariable(name, value);
+  }
+  if (problem.empty()) return true;
+  result.status = RunStatus::kStopped;
+  result.exit_code = 2;
+  result.message = "cannot restore the run's variables: " + problem;
+  return false;
 }
 
 bool Engine::CheckRequirements(RunResult& result) {
@@ -423,16 +456,42 @@ void Engine::JournalSkipped(const JournalItem& item, const std::string& why) {
 
 void Engine::SaveScope() {
   if (!recorder_.enabled()) return;
+  // Values a resume cannot get back: masked ones (they held a secret in a form that is not
+  // a registered value, e.g. encoded or learned from a block's export) and withheld ones.
+  std::set<std::string> lost;
   nlohmann::json vars = nlohmann::json::object();
   for (const auto& [name, value] : Scope())
     if (!exec::LooksSecret(name)) vars[name] = masker_.Mask(value);
   nlohmann::json captures = nlohmann::json::object();
-  for (const auto& [name, value] : captures_)
-    if (!exec::LooksSecret(name)) captures[name] = masker_.Mask(value);
+  nlohmann::json capture_templates = nlohmann::json::object();
+  for (const auto& [name, value] : captures_) {
+    if (exec::LooksSecret(name)) {
+      lost.insert(name);
+      continue;
+    }
+    captures[name] = masker_.Mask(value);
+    std::optional<std::string> templated = secret_templates_.Template(value);
+    if (!templated || masker_.Mask(*templated) != *templated)
+      lost.insert(name);
+    else if (*templated != value)
+      capture_templates[name] = *templated;
+  }
+  std::string state = runner_.PersistableState();
+  std::string stored = secret_templates_.Template(state).value_or(state);
+  if (std::string masked = masker_.Mask(stored); masked != stored) {
+    for (const exec::ShellDeclaration& declaration : exec::ParseDeclarations(stored))
+      if (masker_.Mask(declaration.text) != declaration.text) lost.insert(declaration.name);
+    stored = std::move(masked);
+  }
+  const std::map<std::string, std::string> scope_vars = Scope();
+  for (const std::string& name : runner_.WithheldVariables())
+    if (!scope_vars.count(name)) lost.insert(name);
   nlohmann::json scope = {{"vars", std::move(vars)},
                           {"captures", std::move(captures)},
                           {"cwd", runner_.cwd()},
-                          {"shell_state", masker_.Mask(runner_.PersistableState())}};
+                          {"shell_state", std::move(stored)}};
+  if (!capture_templates.empty()) scope["capture_templates"] = std::move(capture_templates);
+  if (!lost.empty()) scope["unrestorable"] = lost;
   // Most steps change nothing a resume needs; a write per step would cost a commit each.
   if (scope == saved_scope_) return;
   recorder_.UpdateScope(scope);
@@ -920,7 +979,14 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
 
 RunResult Engine::Run() {
   RunResult result;
-  if (!CheckProtectedEnvironment(result) || !ResolveSecrets(result) || !CheckRequirements(result)) {
+  if (!CheckProtectedEnvironment(result)) {
+    console_.Fail(result.message);
+    return result;
+  }
+  // A secret's command may use the scope's variables.
+  for (const auto& [name, value] : Scope())
+    runner_.SetVariable(name, value);
+  if (!ResolveSecrets(result) || !PrepareSession(result) || !CheckRequirements(result)) {
     console_.Fail(result.message);
     return result;
   }
@@ -1027,7 +1093,9 @@ RunResult Engine::Run() {
 
 RunResult Engine::RollbackOnly() {
   RunResult result;
-  if (!ResolveSecrets(result)) {
+  for (const auto& [name, value] : Scope())
+    runner_.SetVariable(name, value);
+  if (!ResolveSecrets(result) || !PrepareSession(result)) {
     console_.Fail(result.message);
     return result;
   }

@@ -16,6 +16,7 @@
 #include "engine/journal_recorder.h"
 #include "engine/prompter.h"
 #include "engine/runner.h"
+#include "engine/secret_templates.h"
 #include "exec/masking.h"
 #include "exec/signals.h"
 #include "runbook/model.h"
@@ -40,7 +41,16 @@ struct EngineOptions {
   // Resume: steps finished in an earlier session (by name); they are not run again, but a
   // failure now still compensates them.
   std::set<std::string> completed_steps;
-  std::map<std::string, std::string> restored_captures;
+  std::map<std::string, std::string> restored_captures;  // as journaled (masked)
+  // Resume: the shell session as the journal kept it, secret values as placeholders (see
+  // secret_templates.h), restored once the secrets have been read again; and its cwd.
+  std::optional<std::string> restored_shell_state;
+  std::string restored_cwd;
+  // Resume: captures that held secrets, as placeholders; they replace the masked ones.
+  std::map<std::string, std::string> restored_capture_templates;
+  // Resume: values the journal could not keep (they held secrets it cannot re-derive),
+  // given again with --var. Exported to the blocks and masked like secrets.
+  std::map<std::string, std::string> resupplied;
   // Asked before each step: empty while this run still holds its lock, else why not (the
   // lock was force-released or taken over); the run then stops before the next step.
   std::function<std::string()> lock_problem;
@@ -127,6 +137,9 @@ class Engine {
   bool CheckProtectedEnvironment(RunResult& result);
   bool ResolveSecrets(RunResult& result);
   bool CheckRequirements(RunResult& result);
+  // Gives the shell session its starting state: on resume what the journal kept (secrets
+  // filled in again), then the scope, then captures and values given again.
+  bool PrepareSession(RunResult& result);
   StepResult RunStep(const runbook::Step& step, int number, int total);
   // `checklist_text` is set when the action belongs to a checklist item (a check).
   bool RunActionItem(const runbook::Step& step, const runbook::Action& action, StepResult& out,
@@ -160,6 +173,7 @@ class Engine {
   EngineOptions options_;
   exec::SecretMasker masker_;
   std::set<std::string> known_secret_values_;
+  SecretTemplates secret_templates_;  // how the journal keeps values built from secrets
   std::map<std::string, std::string> captures_;
   JournalRecorder recorder_;
   JournalItem current_item_;  // what RunBlock journals its attempts under

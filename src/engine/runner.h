@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "exec/output_sink.h"
 #include "exec/shell_session.h"
@@ -39,6 +40,8 @@ class Runner {
   virtual std::string cwd() const = 0;
   // Session state a journal may keep for resume (no secrets), and its restoration.
   virtual std::string PersistableState() const { return {}; }
+  // Variables PersistableState() leaves out for their secret-looking names.
+  virtual std::vector<std::string> WithheldVariables() const { return {}; }
   virtual void RestoreState(const std::string& /*state*/, const std::string& /*cwd*/) {}
 };
 
@@ -67,6 +70,9 @@ class SessionRunner : public Runner {
   }
   std::string cwd() const override { return session_.cwd(); }
   std::string PersistableState() const override { return session_.PersistableState(); }
+  std::vector<std::string> WithheldVariables() const override {
+    return session_.WithheldVariables();
+  }
   void RestoreState(const std::string& state, const std::string& cwd) override {
     session_.RestoreState(state, cwd);
   }

@@ -49,6 +49,17 @@ std::string Base64Inner(std::string_view value, size_t k, const char* alphabet) 
   return encoded.substr(first, last - first);
 }
 
+std::string Hex(std::string_view bytes, bool upper) {
+  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
 bool IsUnreserved(unsigned char c) {
   return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
@@ -251,6 +262,14 @@ bool SecretMasker::Add(std::string_view value) {
       add(Base64(form, alphabet, /*pad=*/false));
       for (size_t k = 0; k < 3; ++k)
         add(Base64Inner(form, k, alphabet));
+    }
+    // Hex is byte-aligned, so the plain pattern also covers a secret inside longer hex.
+    // `xxd -p` wraps at 60 columns: as for base64, the lines of a secret encoded on its own.
+    for (bool upper : {false, true}) {
+      std::string hex = Hex(form, upper);
+      for (size_t at = 0; hex.size() > 60 && at < hex.size(); at += 60)
+        add(hex.substr(at, 60));
+      add(std::move(hex));
     }
     for (std::string_view safe : {"", "!'()*", "/"}) {
       for (bool plus : {false, true}) {

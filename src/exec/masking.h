@@ -19,6 +19,10 @@
 //     the standard encoding wrapped at 76 (`base64 FILE`) and 64 (`openssl base64`) columns,
 //     which covers a secret encoded on its own; a long secret inside a longer wrapped stream
 //     is only hidden where a whole pattern fits on one line;
+//   - hex, lower and upper case (`xxd -p`, `od -An -tx1`, Python's bytes.hex()). Hex keeps
+//     byte boundaries, so the whole pattern is found inside longer hex too. Also the lines of
+//     the hex wrapped at 60 columns (`xxd -p`) of a secret encoded on its own; inside a
+//     longer wrapped hex dump, a secret is only hidden where its whole hex fits on one line;
 //   - URL encoding: RFC 3986 percent-encoding with upper- and lower-case hex, with space as
 //     "%20" or "+" (form encoding), and with the "safe" sets of common encoders (only the
 //     unreserved set; also "!'()*" like JavaScript's encodeURIComponent; also "/" like

@@ -145,6 +145,27 @@ TEST(SecretMasker, WrappedBase64OfALongSecretIsMaskedLineByLine) {
   }
 }
 
+TEST(SecretMasker, HexInBothCasesIsMaskedAloneAndInsideLongerHex) {
+  SecretMasker masker = MaskerFor({"s3cr3t-P4ss"});
+  EXPECT_EQ(masker.Mask("7333637233742d50347373\n"), "***\n");
+  EXPECT_EQ(masker.Mask("7333637233742D50347373\n"), "***\n");
+  // Inside a longer dump ("user:" before, "@h" after) at any byte boundary.
+  EXPECT_EQ(masker.Mask("757365723a7333637233742d503473734068"), "757365723a***4068");
+  EXPECT_EQ(masker.Mask("757365723A7333637233742D503473734068"), "757365723A***4068");
+}
+
+TEST(SecretMasker, XxdWrappedHexOfALongSecretIsMaskedLineByLine) {
+  const std::string secret = "a-long-secret-value-of-forty-five-bytes-total";
+  SecretMasker masker = MaskerFor({secret});
+  std::string hex;
+  for (unsigned char c : secret) {
+    hex.push_back("0123456789abcdef"[c >> 4]);
+    hex.push_back("0123456789abcdef"[c & 15]);
+  }
+  std::string wrapped = hex.substr(0, 60) + "\n" + hex.substr(60) + "\n";
+  EXPECT_EQ(masker.Mask(wrapped), "***\n***\n");
+}
+
 TEST(SecretMasker, Base64UrlAlphabetIsMasked) {
   std::string secret = "\xfb\xff\xbf-key>>?";  // encodes to '+' and '/' in the standard alphabet
   SecretMasker masker = MaskerFor({secret});

@@ -1,10 +1,14 @@
 #include "exec/shell_session.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "exec/masking.h"
 #include "exec/shell_declarations.h"
@@ -14,9 +18,10 @@ namespace {
 
 // Runs with the block's environment; every path it touches comes in through __SC_*
 // variables, never spliced into the text, so no value can change what the shell parses.
+// The carried state arrives on fd 3 and leaves on fd 4 (moved out of the block's way first),
+// both in-memory files: it holds values derived from secrets, which must never reach a disk.
 constexpr const char* kPrelude = R"BASH(
-if [[ -s $__SC_STATE_IN ]]; then source "$__SC_STATE_IN"; fi
-if [[ -s $__SC_FUNCS_IN ]]; then source "$__SC_FUNCS_IN"; fi
+source /dev/fd/3; exec 3<&-
 cd() {
   if [[ $# -eq 1 && -n $1 && $1 != /* && $1 != - && ! -d $1 && -d $__SC_ROOT/$1 ]]; then
     printf 'stagecraft: cd %s: not found in %s; using %s/%s (relative to the runbook root)\n' \
@@ -26,18 +31,63 @@ cd() {
     builtin cd "$@"
   fi
 }
-if [[ $__SC_INTERPRETER != bash ]]; then exec "$__SC_INTERPRETER" "$__SC_BLOCK"; fi
-trap '__sc_status=$?; declare -p >"$__SC_STATE_OUT" 2>/dev/null; declare -f >"$__SC_FUNCS_OUT" 2>/dev/null; builtin printf "%s" "$PWD" >"$__SC_CWD_OUT"; exit $__sc_status' EXIT
+if [[ $__SC_INTERPRETER != bash ]]; then exec "$__SC_INTERPRETER" "$__SC_BLOCK" 4>&-; fi
+exec {__sc_out}>&4 4>&-
+trap '__sc_status=$?; { declare -p; builtin printf "\0"; declare -f; builtin printf "\0%s" "$PWD"; } >&"$__sc_out" 2>/dev/null; exit $__sc_status' EXIT
 set -eo pipefail
 source "$__SC_BLOCK"
 )BASH";
 
-std::string ReadWhole(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
-}
+// The fds the prelude reads the state from and writes it to.
+constexpr int kStateInFd = 3;
+constexpr int kStateOutFd = 4;
+
+// An anonymous in-memory file: nothing on disk, gone with its last descriptor, even when
+// the engine is killed.
+class MemoryFile {
+ public:
+  explicit MemoryFile(const char* name) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    // Kept above the fds the child gets, so setting those up cannot overwrite it.
+    if (fd >= 0 && fd <= kStateOutFd) {
+      fd_ = fcntl(fd, F_DUPFD_CLOEXEC, kStateOutFd + 1);
+      close(fd);
+    } else {
+      fd_ = fd;
+    }
+  }
+  ~MemoryFile() {
+    if (fd_ >= 0) close(fd_);
+  }
+  MemoryFile(const MemoryFile&) = delete;
+  MemoryFile& operator=(const MemoryFile&) = delete;
+
+  int fd() const { return fd_; }
+  bool Write(std::string_view text) const {
+    while (!text.empty()) {
+      ssize_t n = write(fd_, text.data(), text.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      text.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  std::string ReadAll() const {
+    std::string contents;
+    char buffer[64 * 1024];
+    for (off_t at = 0;;) {
+      ssize_t n = pread(fd_, buffer, sizeof buffer, at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      contents.append(buffer, static_cast<size_t>(n));
+      at += n;
+    }
+    return contents;
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 bool WriteWhole(const std::string& path, const std::string& contents) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
@@ -52,14 +102,8 @@ ShellSession::ShellSession(ShellSessionOptions options)
 
 std::vector<std::string> ShellSession::Environment(const std::string& block_path) const {
   std::map<std::string, std::string> env = options_.environment;
-  const std::string& dir = options_.state_dir;
   env["__SC_ROOT"] = options_.root_dir;
   env["__SC_BLOCK"] = block_path;
-  env["__SC_STATE_IN"] = dir + "/state.sh";
-  env["__SC_FUNCS_IN"] = dir + "/functions.sh";
-  env["__SC_STATE_OUT"] = dir + "/state.out";
-  env["__SC_FUNCS_OUT"] = dir + "/functions.out";
-  env["__SC_CWD_OUT"] = dir + "/cwd.out";
   std::vector<std::string> list;
   list.reserve(env.size());
   for (const auto& [name, value] : env)
@@ -72,13 +116,17 @@ ProcessOutcome ShellSession::Run(const BlockRequest& request) {
   std::string block_path = fmt::format("{}/block-{}", dir, ++block_counter_);
   ProcessOutcome failed;
   failed.kind = ProcessOutcome::Kind::kSpawnFailed;
-  if (!WriteWhole(block_path, request.code) || !WriteWhole(dir + "/state.sh", state_) ||
-      !WriteWhole(dir + "/functions.sh", functions_)) {
+  MemoryFile state_in("stagecraft-state-in");
+  MemoryFile state_out("stagecraft-state-out");
+  if (state_in.fd() < 0 || state_out.fd() < 0 || !state_in.Write(state_) ||
+      !state_in.Write(functions_)) {
+    failed.error = fmt::format("cannot hold the shell state in memory: {}", std::strerror(errno));
+    return failed;
+  }
+  if (!WriteWhole(block_path, request.code)) {
     failed.error = fmt::format("cannot write the block to {}: {}", dir, std::strerror(errno));
     return failed;
   }
-  for (const char* stale : {"/state.out", "/functions.out", "/cwd.out"})
-    std::filesystem::remove(dir + stale);
 
   std::string cwd = cwd_;
   if (request.cwd) {
@@ -98,26 +146,32 @@ ProcessOutcome ShellSession::Run(const BlockRequest& request) {
   spawn.kill_grace = options_.kill_grace;
   spawn.sink = request.sink;
   spawn.interrupts = options_.interrupts;
+  spawn.extra_fds = {{state_in.fd(), kStateInFd}, {state_out.fd(), kStateOutFd}};
   ProcessOutcome outcome = RunProcess(spawn);
   std::filesystem::remove(block_path);
-
-  // A block killed before its EXIT trap ran leaves the previous state in place, as a
-  // terminal whose command was interrupted would.
-  std::error_code ignored;
-  if (request.interpreter == "bash" && std::filesystem::exists(dir + "/state.out", ignored)) {
-    std::string kept;
-    for (const ShellDeclaration& declaration : ParseDeclarations(ReadWhole(dir + "/state.out"))) {
-      if (IsSessionLocal(declaration) || secret_names_.count(declaration.name)) continue;
-      kept += declaration.text;
-      kept += '\n';
-    }
-    state_ = std::move(kept);
-    functions_ = ReadWhole(dir + "/functions.out");
-    // A `cwd=` attribute moves only that block, not the session.
-    std::string new_cwd = ReadWhole(dir + "/cwd.out");
-    if (!request.cwd && !new_cwd.empty()) cwd_ = new_cwd;
-  }
+  if (request.interpreter == "bash") TakeState(state_out.ReadAll(), !request.cwd);
   return outcome;
+}
+
+void ShellSession::TakeState(const std::string& dump, bool move_cwd) {
+  // declarations NUL functions NUL cwd (bash values cannot hold NUL). A block killed
+  // before its EXIT trap finished leaves the previous state in place, as a terminal whose
+  // command was interrupted would.
+  size_t first = dump.find('\0');
+  size_t second = first == std::string::npos ? first : dump.find('\0', first + 1);
+  if (second == std::string::npos) return;
+  std::string kept;
+  for (const ShellDeclaration& declaration :
+       ParseDeclarations(std::string_view(dump).substr(0, first))) {
+    if (IsSessionLocal(declaration) || secret_names_.count(declaration.name)) continue;
+    kept += declaration.text;
+    kept += '\n';
+  }
+  state_ = std::move(kept);
+  functions_ = dump.substr(first + 1, second - first - 1);
+  // A `cwd=` attribute moves only that block, not the session.
+  std::string new_cwd = dump.substr(second + 1);
+  if (move_cwd && !new_cwd.empty()) cwd_ = new_cwd;
 }
 
 void ShellSession::SetVariable(const std::string& name, const std::string& value) {
@@ -137,22 +191,30 @@ std::map<std::string, std::string> ShellSession::ExportedVariables() const {
   return exported;
 }
 
+bool ShellSession::InheritedUnchanged(const ShellDeclaration& declaration) const {
+  if (!declaration.exported()) return false;
+  auto inherited = options_.environment.find(declaration.name);
+  return inherited != options_.environment.end() && inherited->second == DeclaredValue(declaration);
+}
+
 std::string ShellSession::PersistableState() const {
   std::string kept;
   for (const ShellDeclaration& declaration : ParseDeclarations(state_)) {
-    if (LooksSecret(declaration.name)) continue;
     // What the session inherited unchanged comes back from the environment on resume;
     // keeping it would copy the operator's whole environment into the journal.
-    if (declaration.exported()) {
-      auto inherited = options_.environment.find(declaration.name);
-      if (inherited != options_.environment.end() &&
-          inherited->second == DeclaredValue(declaration))
-        continue;
-    }
+    if (LooksSecret(declaration.name) || InheritedUnchanged(declaration)) continue;
     kept += declaration.text;
     kept += '\n';
   }
   return kept + functions_;
+}
+
+std::vector<std::string> ShellSession::WithheldVariables() const {
+  std::vector<std::string> names;
+  for (const ShellDeclaration& declaration : ParseDeclarations(state_))
+    if (LooksSecret(declaration.name) && !InheritedUnchanged(declaration))
+      names.push_back(declaration.name);
+  return names;
 }
 
 void ShellSession::RestoreState(std::string state, std::string cwd) {

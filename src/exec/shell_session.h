@@ -7,7 +7,10 @@
 //
 // How: each bash block runs as `bash -c PRELUDE` which sources the previous block's
 // `declare -p` / `declare -f` dump, defines the root-relative `cd`, runs the block with
-// `set -eo pipefail`, and dumps its state again from an EXIT trap. Blocks in other
+// `set -eo pipefail`, and dumps its state again from an EXIT trap. The dumps travel through
+// in-memory files (memfd) handed to the block as fds 3 and 4, never through the scratch
+// directory: they hold values derived from secrets, and a killed engine must leave none of
+// them on disk. The scratch directory only holds the block's code. Blocks in other
 // interpreters (python3, node, sh...) are exec'd from that same prelude, so they see the
 // carried exported variables and working directory but cannot change them.
 //
@@ -24,9 +27,11 @@
 
 namespace stagecraft::exec {
 
+struct ShellDeclaration;  // shell_declarations.h
+
 struct ShellSessionOptions {
   std::string root_dir;   // where relative `cd`s fall back to; also the first cwd
-  std::string state_dir;  // private scratch directory for block files and state dumps
+  std::string state_dir;  // private scratch directory for the blocks' code
   // Environment every block starts from: the engine's own plus the runbook's scope.
   std::map<std::string, std::string> environment;
   const InterruptWatcher* interrupts = nullptr;  // not owned
@@ -67,10 +72,16 @@ class ShellSession {
   // any whose name looks secret, plus the functions. Values of declared secrets are never
   // part of it; the caller still masks it for secrets that hide under innocent names.
   std::string PersistableState() const;
+  // The variables PersistableState() leaves out because their name looks secret (minus
+  // those inherited unchanged, which the environment gives back): a resume lacks them.
+  std::vector<std::string> WithheldVariables() const;
   void RestoreState(std::string state, std::string cwd);
 
  private:
   std::vector<std::string> Environment(const std::string& block_path) const;
+  bool InheritedUnchanged(const ShellDeclaration& declaration) const;
+  // Takes over the state a bash block's EXIT trap dumped.
+  void TakeState(const std::string& dump, bool move_cwd);
 
   ShellSessionOptions options_;
   std::string cwd_;

@@ -126,6 +126,25 @@ TEST_F(ShellSessionTest, SecretsReachBlocksButNeverTheState) {
   EXPECT_EQ(sink_.out, "hunter22\n");
 }
 
+TEST_F(ShellSessionTest, NoSecretOrValueBuiltFromOneIsEverInTheScratchDirectory) {
+  session_->SetSecret("DB_PASSWORD", "hunter22");
+  session_->SetVariable("CAPTURED", "captured-hunter22");
+  ASSERT_TRUE(Run("export DB_URL=\"pg://u:$DB_PASSWORD@h\"").success());
+  // While a block runs, the scratch directory holds all it ever holds.
+  // (The pattern is split so that the block's own code does not hold it.)
+  ASSERT_TRUE(Run("grep -rl hunter\"22\" \"$(dirname \"$__SC_BLOCK\")\" || true").success());
+  EXPECT_EQ(sink_.out, "");
+  ASSERT_TRUE(Run("echo \"$DB_URL $CAPTURED\"").success());
+  EXPECT_EQ(sink_.out, "pg://u:hunter22@h captured-hunter22\n");
+}
+
+TEST_F(ShellSessionTest, BlocksMayUseTheDescriptorsTheStateTravelsOn) {
+  ASSERT_TRUE(
+      Run("exec 3>" + base_ + "/three 4>" + base_ + "/four\nKEPT=yes\necho x >&4").success());
+  ASSERT_TRUE(Run("echo \"$KEPT\"").success());
+  EXPECT_EQ(sink_.out, "yes\n");
+}
+
 TEST_F(ShellSessionTest, OtherInterpretersSeeExportsAndCwd) {
   ASSERT_TRUE(Run("export REGION=eu-west-1\ncd deploy").success());
   auto outcome = Run("import os\nprint(os.environ['REGION'], os.getcwd())\n", "python3");

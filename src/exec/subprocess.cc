@@ -393,6 +393,8 @@ Status Supervisor::Spawn() {
     check(posix_spawn_file_actions_adddup2(actions.get(), out.write.get(), 1));
     check(posix_spawn_file_actions_adddup2(actions.get(), err.write.get(), 2));
   }
+  for (const auto& [engine_fd, child_fd] : request_.extra_fds)
+    check(posix_spawn_file_actions_adddup2(actions.get(), engine_fd, child_fd));
   check(posix_spawnattr_setflags(attributes.get(), flags));
   if (!request_.cwd.empty()) {
     // glibc >= 2.29; the chdir happens in the child, so a failure still spawns nothing.

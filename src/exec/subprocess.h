@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/duration.h"
@@ -47,6 +48,10 @@ struct SpawnRequest {
   // console pool does) so it can read the keyboard and receives Ctrl-C directly; `sink`
   // is unused and on timeout only the child and its descendants are signalled.
   bool interactive = false;
+  // Descriptors the child gets besides 0-2, as {engine's fd, child's fd}; the engine's own
+  // stay close-on-exec. An engine fd must not be one of the child fds listed (they are
+  // set up in order, so an earlier one would be overwritten).
+  std::vector<std::pair<int, int>> extra_fds;
   // Deadline for the main process, measured from the spawn.
   std::optional<Millis> timeout;
   // Time between SIGTERM and SIGKILL when stopping the step.

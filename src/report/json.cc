@@ -198,9 +198,14 @@ std::string RenderJson(const Report& report, const JsonOptions& options) {
   w.Key("options");
   w.Json(run.options);
   w.Key("scope");
-  // The carried shell declarations are for resume, not for readers of the report.
+  // What only a resume needs (the carried shell declarations, placeholders for secrets) is
+  // not for readers of the report.
   nlohmann::json scope = run.scope;
-  if (scope.is_object()) scope.erase("shell_state");
+  if (scope.is_object()) {
+    scope.erase("shell_state");
+    scope.erase("capture_templates");
+    scope.erase("unrestorable");
+  }
   w.Json(scope);
   w.EndObject();
 
