@@ -23,7 +23,15 @@ cd() {
       "$1" "$PWD" "$__SC_ROOT" "$1" >&2
     builtin cd -- "$__SC_ROOT/$1"
   else
-    builtin cd "$@"
+    local __sc_status=0 __sc_error
+    builtin cd "$@" 2>"$__SC_CD_ERR" || __sc_status=$?
+    __sc_error=$(<"$__SC_CD_ERR")
+    if [[ $__sc_status != 0 ]]; then
+      builtin printf '%s: line %s: cd: %s\n' "${BASH_SOURCE[1]:-stagecraft}" "${BASH_LINENO[0]}" \
+        "${__sc_error#*cd: }" >&2
+      return $__sc_status
+    fi
+    if [[ -n $__sc_error ]]; then builtin printf '%s\n' "$__sc_error" >&2; fi
   fi
 }
 if [[ $__SC_INTERPRETER != bash ]]; then exec "$__SC_INTERPRETER" "$__SC_BLOCK"; fi
@@ -60,6 +68,9 @@ std::vector<std::string> ShellSession::Environment(const std::string& block_path
   env["__SC_STATE_OUT"] = dir + "/state.out";
   env["__SC_FUNCS_OUT"] = dir + "/functions.out";
   env["__SC_CWD_OUT"] = dir + "/cwd.out";
+  // Where `cd` puts the builtin's complaint, to report it at the block's own line: bash
+  // would name the line inside the wrapper function ("environment: line 10").
+  env["__SC_CD_ERR"] = dir + "/cd.err";
   std::vector<std::string> list;
   list.reserve(env.size());
   for (const auto& [name, value] : env)

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,9 +36,13 @@ using Clock = std::chrono::steady_clock;
 // One read() per ready pipe per loop turn: big enough for throughput, small enough that
 // memory stays flat however much a command prints.
 constexpr size_t kReadBufferSize = 256 * 1024;
-// After the main process exits, output still in the pipes is collected for at most this
-// long; a daemon that inherited the pipe would otherwise keep the step open forever.
-constexpr Millis kDrainWindow{100};
+// After the main process exits, everything already in the pipes is read whatever it takes
+// (a slow console or journal only delays it). Past that, the pipes are followed while they
+// keep producing: reading stops once nothing arrived for kQuietPeriod (a daemon that holds
+// the pipe open but writes nothing), or after kFollowLimit of continuous output (a daemon
+// that never stops writing), so neither can keep the step open forever.
+constexpr Millis kQuietPeriod{100};
+constexpr Millis kFollowLimit{5000};
 // A signal handled on another thread does not wake our ppoll, so we look at the counter
 // at least this often while a watcher is attached.
 constexpr Millis kSignalRecheck{100};
@@ -288,6 +293,10 @@ class Supervisor {
   void SignalTargets(int signal);
   bool AnyTargetAlive();
   void ReadOnce(Fd& fd, Stream stream);
+  // Once the step's processes are accounted for: true when the output is fully read or
+  // whoever still holds the pipes has gone quiet (see kQuietPeriod).
+  bool DrainDone(Clock::time_point now);
+  std::optional<Clock::time_point> DrainWake() const;
   void TryReap();
   ProcessOutcome Finish();
 
@@ -311,7 +320,12 @@ class Supervisor {
   Clock::time_point term_deadline_;
   Clock::time_point kill_deadline_;
   Clock::time_point next_straggler_check_;
-  std::optional<Clock::time_point> drain_deadline_;
+  // Set when draining starts: bytes that were waiting in each pipe at that moment, which
+  // are read unconditionally, and the deadlines that end following the pipes afterwards.
+  bool draining_ = false;
+  size_t backlog_[2] = {0, 0};
+  Clock::time_point quiet_deadline_;
+  Clock::time_point follow_deadline_;
   std::vector<ProcessInfo> targets_;
   std::unique_ptr<char[]> buffer_;
 };
@@ -459,10 +473,7 @@ void Supervisor::Supervise() {
           settled_ = true;
         }
       }
-      if (stopping_ == Stopping::kNo || settled_) {
-        if (!drain_deadline_) drain_deadline_ = now + kDrainWindow;
-        if ((!stdout_.valid() && !stderr_.valid()) || now >= *drain_deadline_) break;
-      }
+      if ((stopping_ == Stopping::kNo || settled_) && DrainDone(now)) break;
     }
 
     Clock::time_point wake = Clock::time_point::max();
@@ -471,7 +482,7 @@ void Supervisor::Supervise() {
     if (exited_ && stopping_ != Stopping::kNo && !settled_) {
       wake = std::min(wake, next_straggler_check_);
     }
-    if (drain_deadline_) wake = std::min(wake, *drain_deadline_);
+    if (std::optional<Clock::time_point> drain = DrainWake()) wake = std::min(wake, *drain);
     if (interrupts) wake = std::min(wake, now + kSignalRecheck);
     if (!exited_ && !pidfd_.valid()) wake = std::min(wake, now + kExitPoll);
 
@@ -591,15 +602,49 @@ bool Supervisor::AnyTargetAlive() {
   return std::any_of(targets_.begin(), targets_.end(), IsAlive);
 }
 
+bool Supervisor::DrainDone(Clock::time_point now) {
+  if (!stdout_.valid() && !stderr_.valid()) return true;
+  if (!draining_) {
+    draining_ = true;
+    // What the step wrote before it ended is in the pipes now; FIONREAD says how much.
+    int index = 0;
+    for (const Fd* fd : {&stdout_, &stderr_}) {
+      int waiting = 0;
+      if (fd->valid() && ioctl(fd->get(), FIONREAD, &waiting) == 0 && waiting > 0) {
+        backlog_[index] = static_cast<size_t>(waiting);
+      }
+      ++index;
+    }
+    quiet_deadline_ = now + kQuietPeriod;
+    follow_deadline_ = Clock::time_point::max();
+  }
+  if (backlog_[0] > 0 || backlog_[1] > 0) return false;
+  if (follow_deadline_ == Clock::time_point::max()) follow_deadline_ = now + kFollowLimit;
+  return now >= quiet_deadline_ || now >= follow_deadline_;
+}
+
+std::optional<Clock::time_point> Supervisor::DrainWake() const {
+  if (!draining_ || backlog_[0] > 0 || backlog_[1] > 0) return std::nullopt;
+  return std::min(quiet_deadline_, follow_deadline_);
+}
+
 void Supervisor::ReadOnce(Fd& fd, Stream stream) {
   ssize_t n = read(fd.get(), buffer_.get(), kReadBufferSize);
   if (n > 0) {
     if (request_.sink) {
       request_.sink->OnOutput(stream, std::string_view(buffer_.get(), static_cast<size_t>(n)));
     }
+    if (draining_) {
+      size_t& backlog = backlog_[stream == Stream::kStdout ? 0 : 1];
+      backlog -= std::min(backlog, static_cast<size_t>(n));
+      // Quiet is measured from when we were ready for more, not from the read: time spent
+      // in a slow sink is ours, not the producer's.
+      quiet_deadline_ = Clock::now() + kQuietPeriod;
+    }
     return;
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  backlog_[stream == Stream::kStdout ? 0 : 1] = 0;
   fd.Reset();  // EOF, or an error that will not go away
 }
 
@@ -628,7 +673,8 @@ ProcessOutcome Supervisor::Finish() {
     outcome.kind = stop_reason_;
     std::string how = outcome.killed ? "; killed with SIGKILL" : "; stopped with SIGTERM";
     if (stop_reason_ == ProcessOutcome::Kind::kTimedOut) {
-      outcome.error = "timed out after " + FormatDuration(*request_.timeout) + how;
+      outcome.timeout = *request_.timeout;
+      outcome.error = "timed out after " + FormatDuration(outcome.timeout) + how;
     } else {
       outcome.interrupt_signal = interrupt_signal_;
       outcome.error = "interrupted by " + SignalName(interrupt_signal_) + how;

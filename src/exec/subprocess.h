@@ -74,6 +74,9 @@ struct ProcessOutcome {
   bool killed = false;       // stopping needed SIGKILL (grace ran out or second signal)
   std::string error;         // human-readable reason whenever !success()
   Millis elapsed{0};         // from spawn until the step's processes were accounted for
+  // For kTimedOut: the deadline that passed. elapsed is longer by the time stopping took
+  // (up to the kill grace), which is not what the operator configured.
+  Millis timeout{0};
 
   bool success() const { return kind == Kind::kExited && exit_code == 0; }
 };
