@@ -131,6 +131,9 @@ class Engine {
   // `checklist_text` is set when the action belongs to a checklist item (a check).
   bool RunActionItem(const runbook::Step& step, const runbook::Action& action, StepResult& out,
                      const std::string* checklist_text = nullptr);
+  bool InteractiveWithoutTerminal(const runbook::Step& step, const runbook::Action& action,
+                                  ItemResult& item, const std::string& title,
+                                  journal::StepKind kind, StepResult& out);
   bool RunChecklistItem(const runbook::Step& step, const runbook::ChecklistItem& item, int depth,
                         StepResult& out);
   BlockOutcome RunBlock(const runbook::Step& step, const runbook::Action& action,
@@ -140,6 +143,8 @@ class Engine {
   void Rollback(size_t failed_index, RunResult& result);
   ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action,
                               journal::StepKind kind);
+  ItemResult NotRun(const std::string& label, const runbook::Action& action,
+                    journal::StepKind kind);
   std::vector<const runbook::Step*> Flow() const;
   void PlanJournal(const std::vector<const runbook::Step*>& flow);
   // The journal record for the next item of `step` (an action, check, confirmation...).
