@@ -77,6 +77,11 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   return kExitOk;
 }
 
+void AddKillLeftoversFlag(CLI::App* command, ExecutionFlags& flags) {
+  command->add_flag("--kill-leftovers", flags.kill_leftovers,
+                    "Stop processes a killed session's step left running, instead of refusing");
+}
+
 void AddExecutionFlags(CLI::App* command, ExecutionFlags& flags) {
   command->add_flag("--yes", flags.yes, "Approve every gate (recorded as --yes)");
   command->add_option("--approve", flags.approve, "Approve the gates of this step");
@@ -132,12 +137,14 @@ int Main(int argc, char** argv) {
                    "Treat a step that was running when the run stopped as finished");
   resume->add_flag("--force", resume_flags.force, "Resume even though the runbook changed");
   AddExecutionFlags(resume, resume_flags.execution);
+  AddKillLeftoversFlag(resume, resume_flags.execution);
 
   RollbackFlags rollback_flags;
   auto* rollback = app.add_subcommand(
       "rollback", "Undo a failed or stopped run: compensations, then the rollback procedure");
   rollback->add_option("run", rollback_flags.run, "Run id or unique prefix")->required();
   AddExecutionFlags(rollback, rollback_flags.execution);
+  AddKillLeftoversFlag(rollback, rollback_flags.execution);
 
   RunsFlags runs_flags;
   auto* runs = app.add_subcommand("runs", "List journaled runs, newest first");

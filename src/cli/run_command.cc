@@ -16,6 +16,7 @@
 #include "base/duration.h"
 #include "base/sha256.h"
 #include "base/text.h"
+#include "cli/leftovers.h"
 #include "cli/loading.h"
 #include "cli/state.h"
 #include "engine/console.h"
@@ -558,6 +559,15 @@ int Continue(journal::Journal& journal, Reopened& reopened, const ExecutionFlags
   auto lock = TakeLock(LockKey(book, reopened.run.runbook_path, reopened.run.environment),
                        reopened.run.id, flags);
   if (!lock) return kExitUsage;
+  // Before the open attempts are closed: they say where a killed session's step runs.
+  auto attempts = journal.ListAttempts(reopened.run.id);
+  if (!attempts.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", attempts.error());
+    return kExitUsage;
+  }
+  if (!HandleLeftovers(reopened.run, attempts.value(), flags.kill_leftovers,
+                       std::chrono::milliseconds(5000)))
+    return kExitUsage;
   const std::set<std::string> declared_finished =
       mode == Mode::kRun ? reopened.options.completed_steps : std::set<std::string>{};
   if (!CloseInterruptedAttempts(journal, reopened.run.id, declared_finished, reopened.options.user))

@@ -514,6 +514,9 @@ Engine::BlockOutcome Engine::RunBlock(
     invocation.cwd = attributes.cwd;
     invocation.interactive = attributes.interactive;
     invocation.sink = &tee;
+    invocation.on_started = [this, attempt_id](pid_t group, unsigned long long start) {
+      if (group > 0) recorder_.Process(attempt_id, group, start);
+    };
     if (until_deadline) {
       invocation.timeout =
           std::max(Millis(1), std::chrono::duration_cast<Millis>(*until_deadline - Clock::now()));

@@ -108,6 +108,7 @@ ProcessOutcome ShellSession::Run(const BlockRequest& request) {
   spawn.timeout = request.timeout;
   spawn.kill_grace = options_.kill_grace;
   spawn.sink = request.sink;
+  spawn.on_started = request.on_started;
   spawn.interrupts = options_.interrupts;
   ProcessOutcome outcome = RunProcess(spawn);
   std::filesystem::remove(block_path);

@@ -40,6 +40,7 @@ struct BlockRequest {
   std::optional<Millis> timeout;
   bool interactive = false;
   OutputSink* sink = nullptr;  // not owned
+  StartedCallback on_started;  // see SpawnRequest
 };
 
 class ShellSession {

@@ -438,6 +438,7 @@ Status Supervisor::Spawn() {
   // The child is unreaped, so its pid cannot be recycled before pidfd_open: no race.
   pidfd_ = Fd(pidfd_open(pid_, 0));
   if (std::optional<ProcessInfo> info = ReadProcessInfo(pid_)) start_ticks_ = info->start_ticks;
+  if (request_.on_started) request_.on_started(pgid_, start_ticks_);
   stdout_ = std::move(out.read);
   stderr_ = std::move(err.read);
   // out.write / err.write close here: only the child may hold write ends, or EOF never

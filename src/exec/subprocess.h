@@ -17,6 +17,9 @@
 // Thread-safety: RunProcess may be called from several threads at once; each call owns
 // its child. ReapOrphans is safe to call concurrently with RunProcess.
 
+#include <sys/types.h>
+
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +35,11 @@ namespace stagecraft::exec {
 // thread that called RunProcess, one chunk per read() of up to 256 KiB: arbitrary bytes,
 // not lines, possibly containing NUL. Sinks must not throw; if one does, the step's
 // processes are killed and RunProcess reports kSpawnFailed with the exception text.
+
+// Called once, right after the spawn, with the child's process group (0 for interactive
+// children, which share ours) and its start time in clock ticks (see ProcessInfo), so the
+// caller can record where the step's processes are before any of them can outlive it.
+using StartedCallback = std::function<void(pid_t process_group, unsigned long long start_ticks)>;
 
 struct SpawnRequest {
   // argv[0] is looked up in the PATH of `env` (falling back to the engine's PATH when
@@ -57,6 +65,8 @@ struct SpawnRequest {
   // pending() at the call, nothing is spawned and the outcome is kInterrupted: an
   // interrupt between steps must stop the run, not start the next step.
   const InterruptWatcher* interrupts = nullptr;
+  // May be empty. Must not throw.
+  StartedCallback on_started;
 };
 
 struct ProcessOutcome {
