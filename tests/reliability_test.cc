@@ -8,7 +8,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
 #include <thread>
 
 #include "support/binary_runner.h"
@@ -220,6 +223,91 @@ TEST(Reliability, ResumeRefusesWhileTheKilledSessionsStepStillRuns) {
   // The first attempt was stopped before it could write "end": the two never overlapped.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(ReadFile(dir.File("log")), "start\nstart\nend\n");
+}
+
+constexpr const char* kOverlapDrill = R"md(# Overlap drill
+## One
+```bash { idempotent }
+echo "start $$" >> log
+sleep 1
+echo "end $$" >> log
+```
+
+## Two
+```bash { idempotent }
+echo "start $$" >> log
+sleep 1
+echo "end $$" >> log
+```
+
+## Three
+```bash { idempotent }
+echo "start $$" >> log
+sleep 1
+echo "end $$" >> log
+```
+)md";
+
+// Pids of the processes that carry `text` in their environment: a session's steps carry
+// its scratch directory there.
+std::vector<int> ProcessesMentioning(const std::string& text) {
+  std::vector<int> pids;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (ReadFile(entry.path().string() + "/environ").find(text) != std::string::npos)
+      pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+// Every "end P" must directly follow "start P": any other line between them is a second
+// attempt that ran while the first was still going.
+std::string FirstOverlap(const std::string& log) {
+  std::istringstream lines(log);
+  std::string previous, line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("end ", 0) == 0 && previous != "start " + line.substr(4))
+      return "'" + line + "' after '" + previous + "'";
+    previous = line;
+  }
+  return "";
+}
+
+TEST(Reliability, KillNineAtRandomMomentsNeverLeavesAStepRunningUnderItsRerun) {
+  int iterations = 2;
+  if (const char* text = std::getenv("STAGECRAFT_KILL_ITERATIONS")) iterations = std::atoi(text);
+  std::mt19937 random(std::random_device{}());
+  for (int round = 0; round < iterations; ++round) {
+    TempDir dir;
+    WriteFile(dir.File("o.md"), kOverlapDrill);
+    std::filesystem::create_directory(dir.File("tmp"));
+    setenv("TMPDIR", dir.File("tmp").c_str(), 1);
+    std::vector<std::string> args = {"run", "o.md"};
+    int kills = 0;
+    for (int session = 0; session < 12; ++session) {
+      RunningStagecraft running(args, dir.path());
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 1500)(random)));
+      kill(running.pid(), SIGKILL);
+      CommandResult ended = running.Wait();
+      if (ended.exit_code == 0) break;
+      if (ended.exit_code == 2 && Contains(ended.err, "nothing to resume")) break;
+      ASSERT_EQ(ended.exit_code, 128 + SIGKILL) << ended.out << ended.err;
+      ++kills;
+      if (LatestRunId(dir.path()).empty()) continue;  // killed before the run was recorded
+      args = {"resume", "--kill-leftovers"};
+    }
+    auto last = RunStagecraft({"resume", "--kill-leftovers"}, dir.path());
+    if (last.exit_code != 0) EXPECT_TRUE(Contains(last.err, "nothing to resume")) << last.err;
+    // Nothing of any killed session is left running once the run is complete.
+    EXPECT_EQ(ProcessesMentioning(dir.File("tmp")), std::vector<int>{})
+        << "round " << round << ", " << kills << " kills";
+    std::string log = ReadFile(dir.File("log"));
+    EXPECT_EQ(FirstOverlap(log), "") << "round " << round << ":\n" << log;
+    unsetenv("TMPDIR");
+  }
 }
 
 }  // namespace
