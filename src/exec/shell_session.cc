@@ -15,6 +15,11 @@ namespace {
 // Runs with the block's environment; every path it touches comes in through __SC_*
 // variables, never spliced into the text, so no value can change what the shell parses.
 constexpr const char* kPrelude = R"BASH(
+if [[ -n $__SC_GATE ]]; then
+  IFS= read -r -n 1 -u 3 __sc_go || exit 125
+  exec 3<&-
+  unset __SC_GATE __sc_go
+fi
 if [[ -s $__SC_STATE_IN ]]; then source "$__SC_STATE_IN"; fi
 if [[ -s $__SC_FUNCS_IN ]]; then source "$__SC_FUNCS_IN"; fi
 cd() {
@@ -109,6 +114,10 @@ ProcessOutcome ShellSession::Run(const BlockRequest& request) {
   spawn.kill_grace = options_.kill_grace;
   spawn.sink = request.sink;
   spawn.on_started = request.on_started;
+  // The block waits until the engine has journaled where it runs: an engine killed in
+  // between must not leave behind a step nobody can find.
+  spawn.start_gate = request.on_started && !request.interactive;
+  if (spawn.start_gate) spawn.env.push_back("__SC_GATE=1");
   spawn.interrupts = options_.interrupts;
   ProcessOutcome outcome = RunProcess(spawn);
   std::filesystem::remove(block_path);

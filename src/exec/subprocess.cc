@@ -145,6 +145,21 @@ Result<Pipe> MakePipe() {
   return pipe;
 }
 
+// The start gate: blocking on the child's side (it waits for the byte), and both ends above
+// kStartGateFd so the dup2 onto it always clears close-on-exec.
+Result<Pipe> MakeGatePipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::Error("pipe: " + ErrnoMessage(errno));
+  Pipe pipe{Fd(fds[0]), Fd(fds[1])};
+  for (Fd* end : {&pipe.read, &pipe.write}) {
+    if (end->get() > kStartGateFd) continue;
+    int moved = fcntl(end->get(), F_DUPFD_CLOEXEC, kStartGateFd + 1);
+    if (moved < 0) return Status::Error("fcntl: " + ErrnoMessage(errno));
+    *end = Fd(moved);
+  }
+  return pipe;
+}
+
 // PATH lookup done here rather than by posix_spawnp, which would search the engine's PATH:
 // the command must resolve the way it would in a shell running with the child's env.
 Result<std::string> FindExecutable(const SpawnRequest& request) {
@@ -392,6 +407,14 @@ Status Supervisor::Spawn() {
   check(posix_spawnattr_setsigdefault(attributes.get(), &all));
 
   Pipe out, err;
+  Fd gate_read, gate_write;
+  if (request_.start_gate && !request_.interactive) {
+    Result<Pipe> gate = MakeGatePipe();
+    if (!gate.ok()) return gate.status();
+    gate_read = std::move(gate->read);
+    gate_write = std::move(gate->write);
+    check(posix_spawn_file_actions_adddup2(actions.get(), gate_read.get(), kStartGateFd));
+  }
   if (!request_.interactive) {
     // A group of its own keeps terminal Ctrl-C away from the child (the engine decides
     // what an interrupt means) and lets us signal everything the command started at once.
@@ -439,6 +462,11 @@ Status Supervisor::Spawn() {
   pidfd_ = Fd(pidfd_open(pid_, 0));
   if (std::optional<ProcessInfo> info = ReadProcessInfo(pid_)) start_ticks_ = info->start_ticks;
   if (request_.on_started) request_.on_started(pgid_, start_ticks_);
+  if (gate_write.valid()) {
+    // The child may have died already; EPIPE (SIGPIPE is ignored) is then harmless.
+    ssize_t ignored = write(gate_write.get(), "g", 1);
+    (void)ignored;
+  }
   stdout_ = std::move(out.read);
   stderr_ = std::move(err.read);
   // out.write / err.write close here: only the child may hold write ends, or EOF never

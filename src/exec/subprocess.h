@@ -41,6 +41,8 @@ namespace stagecraft::exec {
 // caller can record where the step's processes are before any of them can outlive it.
 using StartedCallback = std::function<void(pid_t process_group, unsigned long long start_ticks)>;
 
+inline constexpr int kStartGateFd = 3;
+
 struct SpawnRequest {
   // argv[0] is looked up in the PATH of `env` (falling back to the engine's PATH when
   // `env` has none) unless it contains a '/'. Must not be empty.
@@ -67,6 +69,11 @@ struct SpawnRequest {
   const InterruptWatcher* interrupts = nullptr;
   // May be empty. Must not throw.
   StartedCallback on_started;
+  // With on_started: the child's fd kStartGateFd is a pipe that receives one byte once
+  // on_started has returned. A child that reads it before doing anything (and gives up on
+  // end-of-file) never acts before the caller has recorded it, even if the caller dies in
+  // between. Not for interactive children.
+  bool start_gate = false;
 };
 
 struct ProcessOutcome {

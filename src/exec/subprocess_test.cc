@@ -387,6 +387,25 @@ TEST_F(SubprocessTest, DaemonThatKeepsWritingDoesNotHang) {
   ASSERT_GT(daemon, 0);
 }
 
+TEST_F(SubprocessTest, StartGateOpensOnlyAfterOnStartedReturned) {
+  CollectingSink sink;
+  SpawnRequest request = Shell("IFS= read -r -n 1 -u 3 go && echo \"opened $go\"", &sink);
+  request.argv = {"bash", "-c", request.argv[2]};  // read -n is not in every sh
+  request.start_gate = true;
+  pid_t seen_group = 0;
+  request.on_started = [&](pid_t group, unsigned long long start) {
+    seen_group = group;
+    EXPECT_GT(start, 0u);
+    // The child is held at the gate meanwhile, so it has printed nothing yet.
+    std::this_thread::sleep_for(milliseconds(100));
+    EXPECT_EQ(sink.chunks, 0);
+  };
+  ProcessOutcome outcome = RunProcess(request);
+  EXPECT_TRUE(outcome.success()) << outcome.error;
+  EXPECT_EQ(sink.out, "opened g\n");
+  EXPECT_GT(seen_group, 0);
+}
+
 TEST_F(SubprocessTest, InterruptStopsTheChildGroup) {
   InterruptWatcher watcher;
   SpawnRequest request = Shell("sleep 30 & echo $! > " + Path("pid") + "; kill -INT $PPID; wait");
