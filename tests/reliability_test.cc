@@ -167,6 +167,16 @@ if [ ! -e undo-started ]; then touch undo-started; sleep 300; fi
 touch second-undone
 ```
 
+## Third
+```bash
+touch third
+```
+
+**Rollback:**
+```bash
+echo undone >> third-undone
+```
+
 ## Fails
 ```bash
 exit 3
@@ -187,6 +197,11 @@ exit 3
   EXPECT_EQ(finished.exit_code, 0) << finished.out << finished.err;
   EXPECT_TRUE(std::filesystem::exists(dir.File("second-undone")));
   EXPECT_TRUE(std::filesystem::exists(dir.File("prepare-undone")));
+  // Undone before the interrupt, so not undone twice.
+  EXPECT_EQ(ReadFile(dir.File("third-undone")), "undone\n");
+  EXPECT_TRUE(
+      Contains(finished.out, "undo third (line 29): done before the rollback was interrupted"))
+      << finished.out;
 }
 
 constexpr const char* kIdempotentStep = R"md(# Leftovers

@@ -675,6 +675,10 @@ int RollbackCommand(const RollbackFlags& flags) {
         step.status == journal::StepStatus::kFailed)
       reopened->options.completed_steps.insert(step.key);
   }
+  // What an interrupted rollback already undid is not undone twice.
+  for (const auto& step : reopened->steps)
+    if (step.key.rfind("rollback/", 0) == 0 && step.status == journal::StepStatus::kSucceeded)
+      reopened->options.rollback_done.insert(step.key + "\n" + step.title);
   return Continue(*journal.value(), *reopened, flags.execution, Mode::kRollbackOnly);
 }
 

@@ -41,6 +41,9 @@ struct EngineOptions {
   // failure now still compensates them.
   std::set<std::string> completed_steps;
   std::map<std::string, std::string> restored_captures;
+  // `stagecraft rollback` after an interrupted rollback: the rollback blocks that already
+  // passed, as "rollback/N\ntitle" journal keys and titles; they are not run again.
+  std::set<std::string> rollback_done;
   // Asked before each step: empty while this run still holds its lock, else why not (the
   // lock was force-released or taken over); the run then stops before the next step.
   std::function<std::string()> lock_problem;
