@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The long robustness checks behind `make stress` (not part of `make test`, which runs a
-# short version of each): kill -9 and resume (also watching for secrets left on disk), many
-# runs racing for one lock, a long parser fuzz run, output floods, and a soak of consecutive
-# runs watching for growth.
+# short version of each): kill -9 and resume (ledger exact, no secret left on disk, no step
+# left running under its rerun), a slow console reading the end of a big output, many runs
+# racing for one lock, a long parser fuzz run, output floods, and a soak of consecutive runs
+# watching for growth.
 #
 #   scripts/stress.sh BUILD_DIR        (make stress builds build/default first)
 #
 # Knobs: KILL_ITERATIONS (200; the secrets-on-disk loop runs a tenth as many rounds of up to
-# 20 kills each), CONCURRENT_RUNS (50), FUZZ_SECONDS (1800),
-# SOAK_RUNS (2000), FLOOD_GIB (2). Prints one line per check and a summary; exits 1 when
-# any check failed.
+# 20 kills each), LEFTOVER_ITERATIONS (20), SLOW_READER_RUNS (10), CONCURRENT_RUNS (50),
+# FUZZ_SECONDS (1800), SOAK_RUNS (2000), FLOOD_GIB (2). Prints one line per check and a
+# summary; exits 1 when any check failed.
 set -uo pipefail
 
 build_dir=${1:?usage: $0 BUILD_DIR}
@@ -49,6 +50,26 @@ if (cd "$repo/tests" && STAGECRAFT_KILL_ITERATIONS=$secret_rounds "$e2e" \
 else
   record "kill -9 / secrets on disk" FAIL \
     "see the log: $(grep -m1 -E 'Failure|round' "$work/kill-secrets.log")"
+fi
+
+# 1c. kill -9 at random moments, resume --kill-leftovers: no attempt of a step may run
+# while one from the killed session still does, and nothing is left running at the end.
+start=$SECONDS
+if (cd "$repo/tests" && STAGECRAFT_KILL_ITERATIONS=${LEFTOVER_ITERATIONS:-20} "$e2e" \
+      --gtest_filter='Reliability.KillNine*' >"$work/leftovers.log" 2>&1); then
+  record "kill -9 / leftovers" ok "${LEFTOVER_ITERATIONS:-20} rounds, $((SECONDS - start))s"
+else
+  record "kill -9 / leftovers" FAIL "see the log: $(grep -m1 -A2 Failure "$work/leftovers.log" | tr '\n' ' ')"
+fi
+
+# 1d. A red flag printed after 300,000 lines must fail the step even when stagecraft's
+# stdout is read at ~800 KB/s, every time.
+start=$SECONDS
+if (cd "$repo/tests" && "$e2e" --gtest_filter='Reliability.RedFlagPrintedLast*' \
+      --gtest_repeat="${SLOW_READER_RUNS:-10}" >"$work/slow.log" 2>&1); then
+  record "slow reader / red flag" ok "${SLOW_READER_RUNS:-10} runs, $((SECONDS - start))s"
+else
+  record "slow reader / red flag" FAIL "$(grep -m1 -A3 Failure "$work/slow.log" | tr '\n' ' ')"
 fi
 
 # 2. Many runs racing for one lock: exactly one runs.

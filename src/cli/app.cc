@@ -77,6 +77,11 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   return kExitOk;
 }
 
+void AddKillLeftoversFlag(CLI::App* command, ExecutionFlags& flags) {
+  command->add_flag("--kill-leftovers", flags.kill_leftovers,
+                    "Stop processes a killed session's step left running, instead of refusing");
+}
+
 void AddExecutionFlags(CLI::App* command, ExecutionFlags& flags) {
   command->add_flag("--yes", flags.yes, "Approve every gate (recorded as --yes)");
   command->add_option("--approve", flags.approve, "Approve the gates of this step");
@@ -134,6 +139,7 @@ int Main(int argc, char** argv) {
   resume->add_option("--var", resume_flags.vars,
                      "Give again a value the journal could not keep (a secret): NAME=value");
   AddExecutionFlags(resume, resume_flags.execution);
+  AddKillLeftoversFlag(resume, resume_flags.execution);
 
   RollbackFlags rollback_flags;
   auto* rollback = app.add_subcommand(
@@ -142,6 +148,7 @@ int Main(int argc, char** argv) {
   rollback->add_option("--var", rollback_flags.vars,
                        "Give again a value the journal could not keep (a secret): NAME=value");
   AddExecutionFlags(rollback, rollback_flags.execution);
+  AddKillLeftoversFlag(rollback, rollback_flags.execution);
 
   RunsFlags runs_flags;
   auto* runs = app.add_subcommand("runs", "List journaled runs, newest first");

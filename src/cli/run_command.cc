@@ -16,6 +16,7 @@
 #include "base/duration.h"
 #include "base/sha256.h"
 #include "base/text.h"
+#include "cli/leftovers.h"
 #include "cli/loading.h"
 #include "cli/run_vars.h"
 #include "cli/state.h"
@@ -545,6 +546,15 @@ int Continue(journal::Journal& journal, Reopened& reopened, const ExecutionFlags
   auto lock = TakeLock(LockKey(book, reopened.run.runbook_path, reopened.run.environment),
                        reopened.run.id, flags);
   if (!lock) return kExitUsage;
+  // Before the open attempts are closed: they say where a killed session's step runs.
+  auto attempts = journal.ListAttempts(reopened.run.id);
+  if (!attempts.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", attempts.error());
+    return kExitUsage;
+  }
+  if (!HandleLeftovers(reopened.run, attempts.value(), flags.kill_leftovers,
+                       std::chrono::milliseconds(5000)))
+    return kExitUsage;
   const std::set<std::string> declared_finished =
       mode == Mode::kRun ? reopened.options.completed_steps : std::set<std::string>{};
   if (!CloseInterruptedAttempts(journal, reopened.run.id, declared_finished, reopened.options.user))
@@ -654,6 +664,10 @@ int RollbackCommand(const RollbackFlags& flags) {
         step.status == journal::StepStatus::kFailed)
       reopened->options.completed_steps.insert(step.key);
   }
+  // What an interrupted rollback already undid is not undone twice.
+  for (const auto& step : reopened->steps)
+    if (step.key.rfind("rollback/", 0) == 0 && step.status == journal::StepStatus::kSucceeded)
+      reopened->options.rollback_done.insert(step.key + "\n" + step.title);
   return Continue(*journal.value(), *reopened, flags.execution, Mode::kRollbackOnly);
 }
 

@@ -20,6 +20,7 @@ struct ExecutionFlags {
   bool no_color = false;
   bool quiet = false;
   bool verbose = false;
+  bool kill_leftovers = false;  // resume and rollback only
 };
 
 struct RunFlags {

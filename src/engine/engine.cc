@@ -110,9 +110,9 @@ std::string OutcomeMessage(const ProcessOutcome& outcome) {
     case ProcessOutcome::Kind::kSignaled:
       return fmt::format("killed by {}", exec::SignalName(outcome.signal));
     case ProcessOutcome::Kind::kTimedOut:
-      // A step that ignores SIGTERM only ends at the SIGKILL after the grace period; say so,
-      // or the elapsed time looks like a wrong timeout.
-      return fmt::format("timed out after {}{}", FormatDuration(outcome.elapsed),
+      // The configured limit, not the elapsed time: stopping a step that ignores SIGTERM
+      // adds the kill grace, and the operator would look for a timeout they never set.
+      return fmt::format("timed out after {}{}", FormatDuration(outcome.timeout),
                          outcome.killed ? " (it ignored SIGTERM and was killed with SIGKILL)" : "");
     case ProcessOutcome::Kind::kInterrupted:
       return fmt::format("interrupted by {}", exec::SignalName(outcome.interrupt_signal));
@@ -573,6 +573,9 @@ Engine::BlockOutcome Engine::RunBlock(
     invocation.cwd = attributes.cwd;
     invocation.interactive = attributes.interactive;
     invocation.sink = &tee;
+    invocation.on_started = [this, attempt_id](pid_t group, unsigned long long start) {
+      if (group > 0) recorder_.Process(attempt_id, group, start);
+    };
     if (until_deadline) {
       invocation.timeout =
           std::max(Millis(1), std::chrono::duration_cast<Millis>(*until_deadline - Clock::now()));
@@ -685,6 +688,8 @@ bool Engine::RunActionItem(const Step& step, const Action& action, StepResult& o
     out.items.push_back(gate);
     if (gate.status != ItemStatus::kApproved) return false;
   }
+  if (action.attributes.interactive && !prompter_.available())
+    return InteractiveWithoutTerminal(step, action, item, title, kind, out);
   current_item_ = NextItem(step, title, kind);
   auto start = Clock::now();
   if (!action.is_transcript()) console_.Info(fmt::format("$ {}", item.label));
@@ -753,6 +758,33 @@ bool Engine::RunActionItem(const Step& step, const Action& action, StepResult& o
   }
   out.items.push_back(std::move(item));
   return passed;
+}
+
+// An interactive block shares the engine's stdin; when that is not a terminal nobody can
+// type, and a pipe held open by a CI runner would keep the block waiting forever.
+bool Engine::InteractiveWithoutTerminal(const Step& step, const Action& action, ItemResult& item,
+                                        const std::string& title, journal::StepKind kind,
+                                        StepResult& out) {
+  if (options_.yes || options_.approve.count(step.name)) {
+    console_.Warn(fmt::format(
+        "line {}: {{ interactive }} block needs a terminal and stdin is not one; treated as "
+        "a manual step",
+        item.line));
+    console_.Detail(fmt::format("{}:\n{}", action.interpreter, TrimRight(action.block.text)));
+    ItemResult gate = Gate(
+        step, fmt::format("manual: {} (line {}) done by hand?", item.label, item.line), item.line);
+    out.items.push_back(gate);
+    return gate.status == ItemStatus::kApproved;
+  }
+  item.status = ItemStatus::kFailed;
+  item.message =
+      "{ interactive } block needs a terminal, and stdin is not one: run stagecraft from a "
+      "terminal, or pass --yes to treat the block as a manual step";
+  JournalItem journaled = NextItem(step, title, kind);
+  recorder_.End(recorder_.Begin(journaled), item.status, item.message, "");
+  console_.Fail(fmt::format("line {}: {}", item.line, item.message));
+  out.items.push_back(item);
+  return false;
 }
 
 bool Engine::RunChecklistItem(const Step& step, const ChecklistItem& item, int depth,
@@ -870,12 +902,17 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
   item.label = label;
   item.line = action.block.pos.line;
   ++rollback_counter_;
-  current_item_ = JournalItem{fmt::format("rollback/{}", rollback_counter_),
-                              label,
-                              kind,
-                              "Rollback",
-                              std::nullopt,
-                              kRollbackIndex + rollback_counter_};
+  std::string key = fmt::format("rollback/{}", rollback_counter_);
+  if (options_.rollback_done.count(key + "\n" + label)) {
+    // The rollback runs in the same order every time, so the same key and title name the
+    // same block: it passed before the earlier rollback was interrupted.
+    item.status = ItemStatus::kPassed;
+    item.message = "done before the rollback was interrupted";
+    console_.Info(fmt::format("{} (line {}): {}", label, item.line, item.message));
+    return item;
+  }
+  current_item_ =
+      JournalItem{key, label, kind, "Rollback", std::nullopt, kRollbackIndex + rollback_counter_};
   console_.Info(fmt::format("$ {}", CodeSummary(action.interpreter, action.block.text)));
   Step no_limits;
   auto start = Clock::now();
@@ -891,6 +928,22 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
     console_.Fail(fmt::format("{}: {}", label, item.message));
     if (!item.detail.empty()) console_.Detail(item.detail);
   }
+  return item;
+}
+
+// Journals a rollback block that an interrupt kept from running, so the record shows what
+// is still to undo (`stagecraft rollback RUN` runs it).
+ItemResult Engine::NotRun(const std::string& label, const Action& action, journal::StepKind kind) {
+  ItemResult item;
+  item.label = label;
+  item.line = action.block.pos.line;
+  item.status = ItemStatus::kNotReached;
+  item.message = "not run: the rollback was interrupted";
+  ++rollback_counter_;
+  JournalSkipped(JournalItem{fmt::format("rollback/{}", rollback_counter_), label, kind, "Rollback",
+                             std::nullopt, kRollbackIndex + rollback_counter_},
+                 item.message);
+  console_.Warn(fmt::format("{} (line {}): {}", label, item.line, item.message));
   return item;
 }
 
@@ -932,34 +985,37 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
       result.rollback.push_back(item);
     }
     for (const auto& block : step.compensation) {
-      if (Interrupted()) {
-        interrupted = true;
-        break;
-      }
       Action compensation;
       compensation.block = block;
       compensation.interpreter = interpreter_of(block);
-      ItemResult item = RunRollbackBlock(fmt::format("undo {}", step.name), compensation,
-                                         journal::StepKind::kCompensation);
-      any_failed |= item.status != ItemStatus::kPassed;
+      std::string label = fmt::format("undo {}", step.name);
+      interrupted |= Interrupted();
+      if (interrupted) {
+        result.rollback.push_back(NotRun(label, compensation, journal::StepKind::kCompensation));
+        continue;
+      }
+      ItemResult item = RunRollbackBlock(label, compensation, journal::StepKind::kCompensation);
+      // An interrupted block did not fail: the operator stopped it, and it can be run
+      // again by `stagecraft rollback`.
+      any_failed |= item.status != ItemStatus::kPassed && item.status != ItemStatus::kInterrupted;
       interrupted |= item.status == ItemStatus::kInterrupted;
       result.rollback.push_back(std::move(item));
     }
   }
   for (const Step& step : runbook_.steps) {
-    if (step.kind != StepKind::kRollback || step.skip || interrupted) continue;
-    console_.Info(fmt::format("rollback procedure: {}", step.title));
+    if (step.kind != StepKind::kRollback || step.skip) continue;
+    if (!interrupted) console_.Info(fmt::format("rollback procedure: {}", step.title));
     for (const auto& action : step.actions) {
-      if (Interrupted()) {
-        interrupted = true;
-        break;
+      std::string label = fmt::format("{} (line {})", step.name, action.block.pos.line);
+      interrupted |= Interrupted();
+      if (interrupted) {
+        result.rollback.push_back(NotRun(label, action, journal::StepKind::kRollback));
+        continue;
       }
       // The whole action, so that the procedure's `until`, `retries`, `timeout` and
       // expectations apply during a rollback as they do in the normal flow.
-      ItemResult item =
-          RunRollbackBlock(fmt::format("{} (line {})", step.name, action.block.pos.line), action,
-                           journal::StepKind::kRollback);
-      any_failed |= item.status != ItemStatus::kPassed;
+      ItemResult item = RunRollbackBlock(label, action, journal::StepKind::kRollback);
+      any_failed |= item.status != ItemStatus::kPassed && item.status != ItemStatus::kInterrupted;
       interrupted |= item.status == ItemStatus::kInterrupted;
       result.rollback.push_back(std::move(item));
     }

@@ -51,6 +51,9 @@ struct EngineOptions {
   // Resume: values the journal could not keep (they held secrets it cannot re-derive),
   // given again with --var. Exported to the blocks and masked like secrets.
   std::map<std::string, std::string> resupplied;
+  // `stagecraft rollback` after an interrupted rollback: the rollback blocks that already
+  // passed, as "rollback/N\ntitle" journal keys and titles; they are not run again.
+  std::set<std::string> rollback_done;
   // Asked before each step: empty while this run still holds its lock, else why not (the
   // lock was force-released or taken over); the run then stops before the next step.
   std::function<std::string()> lock_problem;
@@ -144,6 +147,9 @@ class Engine {
   // `checklist_text` is set when the action belongs to a checklist item (a check).
   bool RunActionItem(const runbook::Step& step, const runbook::Action& action, StepResult& out,
                      const std::string* checklist_text = nullptr);
+  bool InteractiveWithoutTerminal(const runbook::Step& step, const runbook::Action& action,
+                                  ItemResult& item, const std::string& title,
+                                  journal::StepKind kind, StepResult& out);
   bool RunChecklistItem(const runbook::Step& step, const runbook::ChecklistItem& item, int depth,
                         StepResult& out);
   BlockOutcome RunBlock(const runbook::Step& step, const runbook::Action& action,
@@ -153,6 +159,8 @@ class Engine {
   void Rollback(size_t failed_index, RunResult& result);
   ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action,
                               journal::StepKind kind);
+  ItemResult NotRun(const std::string& label, const runbook::Action& action,
+                    journal::StepKind kind);
   std::vector<const runbook::Step*> Flow() const;
   void PlanJournal(const std::vector<const runbook::Step*>& flow);
   // The journal record for the next item of `step` (an action, check, confirmation...).

@@ -87,6 +87,14 @@ int64_t JournalRecorder::Begin(const JournalItem& item) {
   return stored.value().id;
 }
 
+void JournalRecorder::Process(int64_t attempt_id, int64_t process_group,
+                              unsigned long long start_ticks) {
+  if (!journal_ || attempt_id == 0) return;
+  Status status =
+      journal_->RecordProcess(attempt_id, process_group, static_cast<int64_t>(start_ticks));
+  if (!status.ok()) Fail(status);
+}
+
 void JournalRecorder::End(int64_t attempt_id, ItemStatus status, const std::string& message,
                           const std::string& detail, const ProcessOutcome* outcome,
                           const std::map<std::string, std::string>& captures) {

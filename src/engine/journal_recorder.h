@@ -67,6 +67,8 @@ class JournalRecorder {
   void End(int64_t attempt_id, ItemStatus status, const std::string& message,
            const std::string& detail, const ProcessOutcome* outcome = nullptr,
            const std::map<std::string, std::string>& captures = {});
+  // Where the attempt's processes run (see journal::Journal::RecordProcess).
+  void Process(int64_t attempt_id, int64_t process_group, unsigned long long start_ticks);
   void Approval(const std::string& key, const std::string& who, journal::ApprovalMethod how,
                 bool approved, const std::string& comment);
   void UpdateScope(const nlohmann::json& scope);

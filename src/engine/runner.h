@@ -25,6 +25,7 @@ struct Invocation {
   std::optional<Millis> timeout;
   bool interactive = false;
   exec::OutputSink* sink = nullptr;  // not owned
+  exec::StartedCallback on_started;  // see exec::SpawnRequest
 };
 
 class Runner {
@@ -57,6 +58,7 @@ class SessionRunner : public Runner {
     request.timeout = invocation.timeout;
     request.interactive = invocation.interactive;
     request.sink = invocation.sink;
+    request.on_started = invocation.on_started;
     return session_.Run(request);
   }
   void SetVariable(const std::string& name, const std::string& value) override {

@@ -18,29 +18,43 @@ namespace {
 
 // Runs with the block's environment; every path it touches comes in through __SC_*
 // variables, never spliced into the text, so no value can change what the shell parses.
-// The carried state arrives on fd 3 and leaves on fd 4 (moved out of the block's way first),
+// The block first waits on fd 3 for the engine's go (see SpawnRequest::start_gate). The
+// carried state arrives on fd 4 and leaves on fd 5 (moved out of the block's way first),
 // both in-memory files: it holds values derived from secrets, which must never reach a disk.
 constexpr const char* kPrelude = R"BASH(
-source /dev/fd/3; exec 3<&-
+if [[ -n $__SC_GATE ]]; then
+  IFS= read -r -n 1 -u 3 __sc_go || exit 125
+  exec 3<&-
+  unset __SC_GATE __sc_go
+fi
+source /dev/fd/4; exec 4<&-
 cd() {
   if [[ $# -eq 1 && -n $1 && $1 != /* && $1 != - && ! -d $1 && -d $__SC_ROOT/$1 ]]; then
     printf 'stagecraft: cd %s: not found in %s; using %s/%s (relative to the runbook root)\n' \
       "$1" "$PWD" "$__SC_ROOT" "$1" >&2
     builtin cd -- "$__SC_ROOT/$1"
   else
-    builtin cd "$@"
+    local __sc_status=0 __sc_error
+    builtin cd "$@" 2>"$__SC_CD_ERR" || __sc_status=$?
+    __sc_error=$(<"$__SC_CD_ERR")
+    if [[ $__sc_status != 0 ]]; then
+      builtin printf '%s: line %s: cd: %s\n' "${BASH_SOURCE[1]:-stagecraft}" "${BASH_LINENO[0]}" \
+        "${__sc_error#*cd: }" >&2
+      return $__sc_status
+    fi
+    if [[ -n $__sc_error ]]; then builtin printf '%s\n' "$__sc_error" >&2; fi
   fi
 }
-if [[ $__SC_INTERPRETER != bash ]]; then exec "$__SC_INTERPRETER" "$__SC_BLOCK" 4>&-; fi
-exec {__sc_out}>&4 4>&-
+if [[ $__SC_INTERPRETER != bash ]]; then exec "$__SC_INTERPRETER" "$__SC_BLOCK" 5>&-; fi
+exec {__sc_out}>&5 5>&-
 trap '__sc_status=$?; { declare -p; builtin printf "\0"; declare -f; builtin printf "\0%s" "$PWD"; } >&"$__sc_out" 2>/dev/null; exit $__sc_status' EXIT
 set -eo pipefail
 source "$__SC_BLOCK"
 )BASH";
 
 // The fds the prelude reads the state from and writes it to.
-constexpr int kStateInFd = 3;
-constexpr int kStateOutFd = 4;
+constexpr int kStateInFd = kStartGateFd + 1;
+constexpr int kStateOutFd = kStartGateFd + 2;
 
 // An anonymous in-memory file: nothing on disk, gone with its last descriptor, even when
 // the engine is killed.
@@ -104,6 +118,9 @@ std::vector<std::string> ShellSession::Environment(const std::string& block_path
   std::map<std::string, std::string> env = options_.environment;
   env["__SC_ROOT"] = options_.root_dir;
   env["__SC_BLOCK"] = block_path;
+  // Where `cd` puts the builtin's complaint, to report it at the block's own line: bash
+  // would name the line inside the wrapper function ("environment: line 10").
+  env["__SC_CD_ERR"] = options_.state_dir + "/cd.err";
   std::vector<std::string> list;
   list.reserve(env.size());
   for (const auto& [name, value] : env)
@@ -145,6 +162,11 @@ ProcessOutcome ShellSession::Run(const BlockRequest& request) {
   spawn.timeout = request.timeout;
   spawn.kill_grace = options_.kill_grace;
   spawn.sink = request.sink;
+  spawn.on_started = request.on_started;
+  // The block waits until the engine has journaled where it runs: an engine killed in
+  // between must not leave behind a step nobody can find.
+  spawn.start_gate = request.on_started && !request.interactive;
+  if (spawn.start_gate) spawn.env.push_back("__SC_GATE=1");
   spawn.interrupts = options_.interrupts;
   spawn.extra_fds = {{state_in.fd(), kStateInFd}, {state_out.fd(), kStateOutFd}};
   ProcessOutcome outcome = RunProcess(spawn);

@@ -8,9 +8,9 @@
 // How: each bash block runs as `bash -c PRELUDE` which sources the previous block's
 // `declare -p` / `declare -f` dump, defines the root-relative `cd`, runs the block with
 // `set -eo pipefail`, and dumps its state again from an EXIT trap. The dumps travel through
-// in-memory files (memfd) handed to the block as fds 3 and 4, never through the scratch
-// directory: they hold values derived from secrets, and a killed engine must leave none of
-// them on disk. The scratch directory only holds the block's code. Blocks in other
+// in-memory files (memfd) handed to the block as fds 4 and 5 (fd 3 is the start gate), never
+// through the scratch directory: they hold values derived from secrets, and a killed engine must
+// leave none of them on disk. The scratch directory only holds the block's code. Blocks in other
 // interpreters (python3, node, sh...) are exec'd from that same prelude, so they see the
 // carried exported variables and working directory but cannot change them.
 //
@@ -45,6 +45,7 @@ struct BlockRequest {
   std::optional<Millis> timeout;
   bool interactive = false;
   OutputSink* sink = nullptr;  // not owned
+  StartedCallback on_started;  // see SpawnRequest
 };
 
 class ShellSession {

@@ -84,6 +84,16 @@ TEST_F(ShellSessionTest, MissingDirectoryFailsTheBlock) {
   EXPECT_EQ(outcome.exit_code, 1);
 }
 
+TEST_F(ShellSessionTest, FailedCdIsReportedAtTheBlocksOwnLine) {
+  EXPECT_EQ(Run("echo one\n\ncd nowhere\necho not reached").exit_code, 1);
+  EXPECT_EQ(sink_.err, base_ + "/state/block-1: line 3: cd: nowhere: No such file or directory\n");
+  // Also once the wrapper comes back from the carried function definitions.
+  EXPECT_EQ(Run("cd /nonexistent-dir").exit_code, 1);
+  EXPECT_EQ(sink_.err, base_ +
+                           "/state/block-2: line 1: cd: /nonexistent-dir: No such file or "
+                           "directory\n");
+}
+
 TEST_F(ShellSessionTest, ErrexitAndPipefailAreOn) {
   EXPECT_EQ(Run("false\necho not reached").exit_code, 1);
   EXPECT_EQ(sink_.out, "");
@@ -139,8 +149,9 @@ TEST_F(ShellSessionTest, NoSecretOrValueBuiltFromOneIsEverInTheScratchDirectory)
 }
 
 TEST_F(ShellSessionTest, BlocksMayUseTheDescriptorsTheStateTravelsOn) {
-  ASSERT_TRUE(
-      Run("exec 3>" + base_ + "/three 4>" + base_ + "/four\nKEPT=yes\necho x >&4").success());
+  ASSERT_TRUE(Run("exec 3>" + base_ + "/three 4>" + base_ + "/four 5>" + base_ +
+                  "/five\nKEPT=yes\necho x >&4\necho y >&5")
+                  .success());
   ASSERT_TRUE(Run("echo \"$KEPT\"").success());
   EXPECT_EQ(sink_.out, "yes\n");
 }

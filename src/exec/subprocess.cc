@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,18 +27,24 @@ extern "C" {
 
 #include "base/status.h"
 #include "exec/process_tree.h"
+#include "exec/spawn_parts.h"
 
 namespace stagecraft::exec {
 namespace {
 
+using namespace internal;
 using Clock = std::chrono::steady_clock;
 
 // One read() per ready pipe per loop turn: big enough for throughput, small enough that
 // memory stays flat however much a command prints.
 constexpr size_t kReadBufferSize = 256 * 1024;
-// After the main process exits, output still in the pipes is collected for at most this
-// long; a daemon that inherited the pipe would otherwise keep the step open forever.
-constexpr Millis kDrainWindow{100};
+// After the main process exits, everything already in the pipes is read whatever it takes
+// (a slow console or journal only delays it). Past that, the pipes are followed while they
+// keep producing: reading stops once nothing arrived for kQuietPeriod (a daemon that holds
+// the pipe open but writes nothing), or after kFollowLimit of continuous output (a daemon
+// that never stops writing), so neither can keep the step open forever.
+constexpr Millis kQuietPeriod{100};
+constexpr Millis kFollowLimit{5000};
 // A signal handled on another thread does not wake our ppoll, so we look at the counter
 // at least this often while a watcher is attached.
 constexpr Millis kSignalRecheck{100};
@@ -76,153 +83,6 @@ int ReapDeadChildren(const std::vector<ProcessInfo>* only) {
       reap(process);
   }
   return reaped;
-}
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-std::string ErrnoMessage(int error) {
-  return strerror(error);
-}
-
-struct Pipe {
-  Fd read;
-  Fd write;
-};
-
-// Close-on-exec from birth (pipe2), so a child spawned concurrently by another thread
-// cannot inherit our write end and hold our EOF hostage.
-Result<Pipe> MakePipe() {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Status::Error("pipe: " + ErrnoMessage(errno));
-  Pipe pipe{Fd(fds[0]), Fd(fds[1])};
-  // A 1 MiB pipe lets a chatty step write ahead while the engine journals a batch, so both
-  // sides wake up less often (about 40% more throughput on a 1 GiB step). Best effort:
-  // the default 64 KiB still works when the user's pipe quota is spent.
-  (void)fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
-  // If the engine runs with stdin/stdout/stderr closed, a pipe could land on 0-2 and be
-  // clobbered by the child's own redirections; keep our ends above them.
-  for (Fd* end : {&pipe.read, &pipe.write}) {
-    if (end->get() > 2) continue;
-    int moved = fcntl(end->get(), F_DUPFD_CLOEXEC, 3);
-    if (moved < 0) return Status::Error("fcntl: " + ErrnoMessage(errno));
-    *end = Fd(moved);
-  }
-  // Only our end is non-blocking; the child's stdout keeps normal blocking writes.
-  int flags = fcntl(pipe.read.get(), F_GETFL);
-  if (flags < 0 || fcntl(pipe.read.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
-    return Status::Error("fcntl: " + ErrnoMessage(errno));
-  }
-  return pipe;
-}
-
-// PATH lookup done here rather than by posix_spawnp, which would search the engine's PATH:
-// the command must resolve the way it would in a shell running with the child's env.
-Result<std::string> FindExecutable(const SpawnRequest& request) {
-  const std::string& name = request.argv[0];
-  if (name.empty()) return Status::Error("cannot run '': empty command name");
-  if (name.find('/') != std::string::npos) return name;
-
-  std::string path;
-  bool found_path = false;
-  for (const std::string& entry : request.env) {
-    if (entry.rfind("PATH=", 0) == 0) {
-      path = entry.substr(5);
-      found_path = true;
-    }
-  }
-  if (!found_path) {
-    const char* own = getenv("PATH");
-    path = own ? own : "/usr/local/bin:/usr/bin:/bin";
-  }
-
-  int error = ENOENT;
-  size_t begin = 0;
-  while (begin <= path.size()) {
-    size_t end = path.find(':', begin);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(begin, end - begin);
-    begin = end + 1;
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    // A relative PATH entry is relative to the child's working directory.
-    std::string on_disk = candidate;
-    if (candidate[0] != '/' && !request.cwd.empty()) on_disk = request.cwd + "/" + candidate;
-    struct stat info;
-    if (stat(on_disk.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
-    if (access(on_disk.c_str(), X_OK) == 0) return candidate;
-    error = EACCES;
-  }
-  return Status::Error("cannot run '" + name + "': " + ErrnoMessage(error));
-}
-
-Status CheckWorkingDirectory(const std::string& cwd) {
-  if (cwd.empty()) return Status::Ok();
-  struct stat info;
-  if (stat(cwd.c_str(), &info) != 0) {
-    if (errno == ENOENT) return Status::Error("working directory '" + cwd + "' does not exist");
-    return Status::Error("working directory '" + cwd + "': " + ErrnoMessage(errno));
-  }
-  if (!S_ISDIR(info.st_mode)) {
-    return Status::Error("working directory '" + cwd + "' is not a directory");
-  }
-  return Status::Ok();
-}
-
-class SpawnFileActions {
- public:
-  SpawnFileActions() { posix_spawn_file_actions_init(&actions_); }
-  ~SpawnFileActions() { posix_spawn_file_actions_destroy(&actions_); }
-  SpawnFileActions(const SpawnFileActions&) = delete;
-  SpawnFileActions& operator=(const SpawnFileActions&) = delete;
-  posix_spawn_file_actions_t* get() { return &actions_; }
-
- private:
-  posix_spawn_file_actions_t actions_;
-};
-
-class SpawnAttributes {
- public:
-  SpawnAttributes() { posix_spawnattr_init(&attributes_); }
-  ~SpawnAttributes() { posix_spawnattr_destroy(&attributes_); }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-  posix_spawnattr_t* get() { return &attributes_; }
-
- private:
-  posix_spawnattr_t attributes_;
-};
-
-std::vector<char*> CStrings(const std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  pointers.reserve(strings.size() + 1);
-  for (const std::string& s : strings)
-    pointers.push_back(const_cast<char*>(s.c_str()));
-  pointers.push_back(nullptr);
-  return pointers;
 }
 
 timespec ToTimespec(Clock::duration duration) {
@@ -288,6 +148,10 @@ class Supervisor {
   void SignalTargets(int signal);
   bool AnyTargetAlive();
   void ReadOnce(Fd& fd, Stream stream);
+  // Once the step's processes are accounted for: true when the output is fully read or
+  // whoever still holds the pipes has gone quiet (see kQuietPeriod).
+  bool DrainDone(Clock::time_point now);
+  std::optional<Clock::time_point> DrainWake() const;
   void TryReap();
   ProcessOutcome Finish();
 
@@ -311,7 +175,12 @@ class Supervisor {
   Clock::time_point term_deadline_;
   Clock::time_point kill_deadline_;
   Clock::time_point next_straggler_check_;
-  std::optional<Clock::time_point> drain_deadline_;
+  // Set when draining starts: bytes that were waiting in each pipe at that moment, which
+  // are read unconditionally, and the deadlines that end following the pipes afterwards.
+  bool draining_ = false;
+  size_t backlog_[2] = {0, 0};
+  Clock::time_point quiet_deadline_;
+  Clock::time_point follow_deadline_;
   std::vector<ProcessInfo> targets_;
   std::unique_ptr<char[]> buffer_;
 };
@@ -378,6 +247,14 @@ Status Supervisor::Spawn() {
   check(posix_spawnattr_setsigdefault(attributes.get(), &all));
 
   Pipe out, err;
+  Fd gate_read, gate_write;
+  if (request_.start_gate && !request_.interactive) {
+    Result<Pipe> gate = MakeGatePipe();
+    if (!gate.ok()) return gate.status();
+    gate_read = std::move(gate->read);
+    gate_write = std::move(gate->write);
+    check(posix_spawn_file_actions_adddup2(actions.get(), gate_read.get(), kStartGateFd));
+  }
   if (!request_.interactive) {
     // A group of its own keeps terminal Ctrl-C away from the child (the engine decides
     // what an interrupt means) and lets us signal everything the command started at once.
@@ -426,6 +303,12 @@ Status Supervisor::Spawn() {
   // The child is unreaped, so its pid cannot be recycled before pidfd_open: no race.
   pidfd_ = Fd(pidfd_open(pid_, 0));
   if (std::optional<ProcessInfo> info = ReadProcessInfo(pid_)) start_ticks_ = info->start_ticks;
+  if (request_.on_started) request_.on_started(pgid_, start_ticks_);
+  if (gate_write.valid()) {
+    // The child may have died already; EPIPE (SIGPIPE is ignored) is then harmless.
+    ssize_t ignored = write(gate_write.get(), "g", 1);
+    (void)ignored;
+  }
   stdout_ = std::move(out.read);
   stderr_ = std::move(err.read);
   // out.write / err.write close here: only the child may hold write ends, or EOF never
@@ -461,10 +344,7 @@ void Supervisor::Supervise() {
           settled_ = true;
         }
       }
-      if (stopping_ == Stopping::kNo || settled_) {
-        if (!drain_deadline_) drain_deadline_ = now + kDrainWindow;
-        if ((!stdout_.valid() && !stderr_.valid()) || now >= *drain_deadline_) break;
-      }
+      if ((stopping_ == Stopping::kNo || settled_) && DrainDone(now)) break;
     }
 
     Clock::time_point wake = Clock::time_point::max();
@@ -473,7 +353,7 @@ void Supervisor::Supervise() {
     if (exited_ && stopping_ != Stopping::kNo && !settled_) {
       wake = std::min(wake, next_straggler_check_);
     }
-    if (drain_deadline_) wake = std::min(wake, *drain_deadline_);
+    if (std::optional<Clock::time_point> drain = DrainWake()) wake = std::min(wake, *drain);
     if (interrupts) wake = std::min(wake, now + kSignalRecheck);
     if (!exited_ && !pidfd_.valid()) wake = std::min(wake, now + kExitPoll);
 
@@ -593,15 +473,49 @@ bool Supervisor::AnyTargetAlive() {
   return std::any_of(targets_.begin(), targets_.end(), IsAlive);
 }
 
+bool Supervisor::DrainDone(Clock::time_point now) {
+  if (!stdout_.valid() && !stderr_.valid()) return true;
+  if (!draining_) {
+    draining_ = true;
+    // What the step wrote before it ended is in the pipes now; FIONREAD says how much.
+    int index = 0;
+    for (const Fd* fd : {&stdout_, &stderr_}) {
+      int waiting = 0;
+      if (fd->valid() && ioctl(fd->get(), FIONREAD, &waiting) == 0 && waiting > 0) {
+        backlog_[index] = static_cast<size_t>(waiting);
+      }
+      ++index;
+    }
+    quiet_deadline_ = now + kQuietPeriod;
+    follow_deadline_ = Clock::time_point::max();
+  }
+  if (backlog_[0] > 0 || backlog_[1] > 0) return false;
+  if (follow_deadline_ == Clock::time_point::max()) follow_deadline_ = now + kFollowLimit;
+  return now >= quiet_deadline_ || now >= follow_deadline_;
+}
+
+std::optional<Clock::time_point> Supervisor::DrainWake() const {
+  if (!draining_ || backlog_[0] > 0 || backlog_[1] > 0) return std::nullopt;
+  return std::min(quiet_deadline_, follow_deadline_);
+}
+
 void Supervisor::ReadOnce(Fd& fd, Stream stream) {
   ssize_t n = read(fd.get(), buffer_.get(), kReadBufferSize);
   if (n > 0) {
     if (request_.sink) {
       request_.sink->OnOutput(stream, std::string_view(buffer_.get(), static_cast<size_t>(n)));
     }
+    if (draining_) {
+      size_t& backlog = backlog_[stream == Stream::kStdout ? 0 : 1];
+      backlog -= std::min(backlog, static_cast<size_t>(n));
+      // Quiet is measured from when we were ready for more, not from the read: time spent
+      // in a slow sink is ours, not the producer's.
+      quiet_deadline_ = Clock::now() + kQuietPeriod;
+    }
     return;
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  backlog_[stream == Stream::kStdout ? 0 : 1] = 0;
   fd.Reset();  // EOF, or an error that will not go away
 }
 
@@ -630,7 +544,8 @@ ProcessOutcome Supervisor::Finish() {
     outcome.kind = stop_reason_;
     std::string how = outcome.killed ? "; killed with SIGKILL" : "; stopped with SIGTERM";
     if (stop_reason_ == ProcessOutcome::Kind::kTimedOut) {
-      outcome.error = "timed out after " + FormatDuration(*request_.timeout) + how;
+      outcome.timeout = *request_.timeout;
+      outcome.error = "timed out after " + FormatDuration(outcome.timeout) + how;
     } else {
       outcome.interrupt_signal = interrupt_signal_;
       outcome.error = "interrupted by " + SignalName(interrupt_signal_) + how;

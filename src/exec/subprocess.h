@@ -17,6 +17,9 @@
 // Thread-safety: RunProcess may be called from several threads at once; each call owns
 // its child. ReapOrphans is safe to call concurrently with RunProcess.
 
+#include <sys/types.h>
+
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +36,13 @@ namespace stagecraft::exec {
 // thread that called RunProcess, one chunk per read() of up to 256 KiB: arbitrary bytes,
 // not lines, possibly containing NUL. Sinks must not throw; if one does, the step's
 // processes are killed and RunProcess reports kSpawnFailed with the exception text.
+
+// Called once, right after the spawn, with the child's process group (0 for interactive
+// children, which share ours) and its start time in clock ticks (see ProcessInfo), so the
+// caller can record where the step's processes are before any of them can outlive it.
+using StartedCallback = std::function<void(pid_t process_group, unsigned long long start_ticks)>;
+
+inline constexpr int kStartGateFd = 3;
 
 struct SpawnRequest {
   // argv[0] is looked up in the PATH of `env` (falling back to the engine's PATH when
@@ -62,6 +72,13 @@ struct SpawnRequest {
   // pending() at the call, nothing is spawned and the outcome is kInterrupted: an
   // interrupt between steps must stop the run, not start the next step.
   const InterruptWatcher* interrupts = nullptr;
+  // May be empty. Must not throw.
+  StartedCallback on_started;
+  // With on_started: the child's fd kStartGateFd is a pipe that receives one byte once
+  // on_started has returned. A child that reads it before doing anything (and gives up on
+  // end-of-file) never acts before the caller has recorded it, even if the caller dies in
+  // between. Not for interactive children.
+  bool start_gate = false;
 };
 
 struct ProcessOutcome {
@@ -79,6 +96,9 @@ struct ProcessOutcome {
   bool killed = false;       // stopping needed SIGKILL (grace ran out or second signal)
   std::string error;         // human-readable reason whenever !success()
   Millis elapsed{0};         // from spawn until the step's processes were accounted for
+  // For kTimedOut: the deadline that passed. elapsed is longer by the time stopping took
+  // (up to the kill grace), which is not what the operator configured.
+  Millis timeout{0};
 
   bool success() const { return kind == Kind::kExited && exit_code == 0; }
 };

@@ -351,6 +351,61 @@ TEST_F(SubprocessTest, DaemonHoldingThePipeDoesNotHang) {
   EXPECT_FALSE(Gone(daemon));
 }
 
+// A sink as slow as a console piped into a slow reader: every chunk takes longer than the
+// quiet period after which a silent pipe is given up.
+class SlowSink : public OutputSink {
+ public:
+  void OnOutput(Stream stream, std::string_view bytes) override {
+    std::this_thread::sleep_for(milliseconds(150));
+    if (stream == Stream::kStdout) total += bytes.size();
+    last_line_end.append(bytes);
+    if (last_line_end.size() > 64) last_line_end.erase(0, last_line_end.size() - 64);
+  }
+  size_t total = 0;
+  std::string last_line_end;
+};
+
+TEST_F(SubprocessTest, SlowSinkGetsEveryByteWrittenBeforeExit) {
+  SlowSink sink;
+  // 3 MB, more than the pipe holds, so the end is still in the pipe when the shell exits.
+  SpawnRequest request = Shell("head -c 3000000 /dev/zero | tr '\\0' y; echo; echo LAST", &sink);
+  ProcessOutcome outcome = RunProcess(request);
+  EXPECT_TRUE(outcome.success()) << outcome.error;
+  EXPECT_EQ(sink.total, 3000000u + 6u);
+  EXPECT_TRUE(EndsWith(sink.last_line_end, "y\nLAST\n")) << sink.last_line_end;
+}
+
+TEST_F(SubprocessTest, DaemonThatKeepsWritingDoesNotHang) {
+  CountingSink sink;
+  SpawnRequest request = Shell(
+      "(while :; do echo tick; sleep 0.01; done) & echo $! > " + Path("pid") + "; echo started",
+      &sink);
+  ProcessOutcome outcome = RunProcess(request);
+  EXPECT_TRUE(outcome.success());
+  EXPECT_LT(outcome.elapsed, milliseconds(10000));
+  pid_t daemon = ReadPid("pid");
+  ASSERT_GT(daemon, 0);
+}
+
+TEST_F(SubprocessTest, StartGateOpensOnlyAfterOnStartedReturned) {
+  CollectingSink sink;
+  SpawnRequest request = Shell("IFS= read -r -n 1 -u 3 go && echo \"opened $go\"", &sink);
+  request.argv = {"bash", "-c", request.argv[2]};  // read -n is not in every sh
+  request.start_gate = true;
+  pid_t seen_group = 0;
+  request.on_started = [&](pid_t group, unsigned long long start) {
+    seen_group = group;
+    EXPECT_GT(start, 0u);
+    // The child is held at the gate meanwhile, so it has printed nothing yet.
+    std::this_thread::sleep_for(milliseconds(100));
+    EXPECT_EQ(sink.chunks, 0);
+  };
+  ProcessOutcome outcome = RunProcess(request);
+  EXPECT_TRUE(outcome.success()) << outcome.error;
+  EXPECT_EQ(sink.out, "opened g\n");
+  EXPECT_GT(seen_group, 0);
+}
+
 TEST_F(SubprocessTest, InterruptStopsTheChildGroup) {
   InterruptWatcher watcher;
   SpawnRequest request = Shell("sleep 30 & echo $! > " + Path("pid") + "; kill -INT $PPID; wait");

@@ -111,6 +111,11 @@ class Journal {
   // outcome, and sets the step status to the outcome's status — in one transaction.
   virtual Status EndAttempt(int64_t attempt_id, const AttemptOutcome& outcome) = 0;
 
+  // DURABLE: call it as soon as the attempt's command is spawned, so an engine killed with
+  // SIGKILL leaves behind where to look for the processes that outlive it.
+  virtual Status RecordProcess(int64_t attempt_id, int64_t process_group,
+                               int64_t process_start) = 0;
+
   // Ordered by attempt id (the order they began).
   virtual Result<std::vector<AttemptRecord>> ListAttempts(const std::string& run_id) = 0;
 

@@ -148,6 +148,11 @@ struct AttemptRecord {
   std::optional<int64_t> budget_ms;
   std::string message;  // why it failed / was skipped, expectation summary...
   nlohmann::json captures = nlohmann::json::object();  // name -> value
+  // The process group the attempt's command ran in, and the start time (clock ticks since
+  // boot, /proc/PID/stat field 22) of its leader, which tells the group apart from a later
+  // one that reuses the number. Set by RecordProcess; empty when nothing was spawned.
+  std::optional<int64_t> process_group;
+  std::optional<int64_t> process_start;
 
   friend bool operator==(const AttemptRecord&, const AttemptRecord&) = default;
 };

@@ -127,12 +127,22 @@ Status AddOutputFileColumns(Database& db) {
   )sql");
 }
 
+// Version 4: the process group of each attempt's command, so a resume after the engine was
+// killed can find what the step left running.
+Status AddAttemptProcessColumns(Database& db) {
+  return db.Exec(R"sql(
+    ALTER TABLE attempts ADD COLUMN pgid INTEGER;
+    ALTER TABLE attempts ADD COLUMN pgid_start INTEGER;
+  )sql");
+}
+
 // Append only: a released binary's migrations never change, because files out there are
 // already at their versions.
-constexpr std::array<Migration, 3> kMigrations{{
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "runs, steps, attempts, output, approvals", &CreateCoreTables},
     {2, "run locks; runs.resumes", &AddLocksAndResumes},
     {3, "output.file_offset, output.file_length for output in side files", &AddOutputFileColumns},
+    {4, "attempts.pgid, attempts.pgid_start for processes left behind", &AddAttemptProcessColumns},
 }};
 
 constexpr bool VersionsAreConsecutive() {

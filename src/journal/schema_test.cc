@@ -172,6 +172,47 @@ TEST(SchemaTest, VersionTwoFileIsMigratedAndItsOutputStillReads) {
   EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
 }
 
+// What version 3 added, as its release wrote it.
+constexpr const char* kVersion3Additions = R"sql(
+  ALTER TABLE output ADD COLUMN file_offset INTEGER;
+  ALTER TABLE output ADD COLUMN file_length INTEGER;
+  PRAGMA user_version = 3;
+)sql";
+
+TEST(SchemaTest, VersionThreeFileIsMigratedAndItsAttemptsGainProcessColumns) {
+  TempDir dir;
+  const std::string run_id = "20250101-000000-cccccc";
+  {
+    RawDb raw(dir.Sub("journal.db"));
+    raw.Exec(kVersion1Schema);
+    raw.Exec(kVersion2Additions);
+    raw.Exec(kVersion3Additions);
+    raw.Exec("INSERT INTO runs VALUES ('" + run_id +
+             "', '/r.md', 'h', 's', '', 'alice', 'host', 1, 1000, NULL, 'running', NULL, '{}', "
+             "'/', '{}', 0)");
+    raw.Exec("INSERT INTO steps VALUES ('" + run_id +
+             "', 'a', 0, '', 'A', 'step', NULL, '', 'running')");
+    raw.Exec("INSERT INTO attempts VALUES (1, '" + run_id +
+             "', 'a', 1, 'running', 1000, NULL, NULL, NULL, NULL, '', '{}')");
+  }
+  auto journal = testing::OpenOrDie(ScratchOptions(dir.path()));
+  ASSERT_NE(journal, nullptr);
+  Result<std::vector<AttemptRecord>> attempts = journal->ListAttempts(run_id);
+  ASSERT_TRUE(attempts.ok()) << attempts.error();
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].process_group, std::nullopt);  // the old attempt never had one
+  ASSERT_TRUE(journal->RecordProcess(1, 4242, 987654).ok());
+  attempts = journal->ListAttempts(run_id);
+  ASSERT_TRUE(attempts.ok()) << attempts.error();
+  EXPECT_EQ((*attempts)[0].process_group, 4242);
+  EXPECT_EQ((*attempts)[0].process_start, 987654);
+  EXPECT_FALSE(journal->RecordProcess(99, 1, 1).ok());
+
+  RawDb raw(journal->path());
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
+}
+
 TEST(SchemaTest, FileFromANewerStagecraftIsRefused) {
   TempDir dir;
   {

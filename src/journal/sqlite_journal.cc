@@ -24,7 +24,8 @@ constexpr const char* kRunColumns =
 constexpr const char* kAttemptSelect =
     "SELECT a.id, a.run_id, a.step_key, s.position, s.phase, s.title, s.kind, a.status, "
     "a.attempt, a.started_at, a.ended_at, a.exit_code, a.signal, a.budget_ms, a.message, "
-    "a.captures FROM attempts a JOIN steps s ON s.run_id = a.run_id AND s.step_key = a.step_key";
+    "a.captures, a.pgid, a.pgid_start FROM attempts a JOIN steps s ON s.run_id = a.run_id AND "
+    "s.step_key = a.step_key";
 
 Status NoRun(const std::string& run_id) {
   return Status::Error(fmt::format("journal: no run {}", run_id));
@@ -105,6 +106,8 @@ Result<AttemptRecord> ReadAttempt(const Statement& row) {
       ParseStoredJson(row.Text(15), fmt::format("captures of attempt {}", attempt.id));
   if (!captures.ok()) return captures.status();
   attempt.captures = std::move(*captures);
+  attempt.process_group = row.OptionalInt(16);
+  attempt.process_start = row.OptionalInt(17);
   return attempt;
 }
 
@@ -753,6 +756,23 @@ Status SqliteJournal::EndAttempt(int64_t attempt_id, const AttemptOutcome& outco
   side_files_.Close(attempt_id);
   inline_bytes_.erase(attempt_id);
   return status;
+}
+
+Status SqliteJournal::RecordProcess(int64_t attempt_id, int64_t process_group,
+                                    int64_t process_start) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransactionLocked(/*durable=*/true, [&]() -> Status {
+    Result<Statement> update =
+        db_->Prepare("UPDATE attempts SET pgid = ?2, pgid_start = ?3 WHERE id = ?1");
+    if (!update.ok()) return update.status();
+    update->Bind(1, attempt_id);
+    update->Bind(2, process_group);
+    update->Bind(3, process_start);
+    if (Status done = update->Run(); !done.ok()) return done;
+    if (db_->Changes() == 0)
+      return Status::Error(fmt::format("journal: no attempt {}", attempt_id));
+    return Status::Ok();
+  });
 }
 
 Result<std::vector<AttemptRecord>> SqliteJournal::ListAttempts(const std::string& run_id) {

@@ -118,6 +118,7 @@ class SqliteJournal final : public Journal {
   Status PlanSteps(const std::string& run_id, const std::vector<StepRecord>& steps) override;
   Result<std::vector<StepRecord>> ListSteps(const std::string& run_id) override;
   Result<AttemptRecord> BeginAttempt(AttemptRecord attempt) override;
+  Status RecordProcess(int64_t attempt_id, int64_t process_group, int64_t process_start) override;
   Status EndAttempt(int64_t attempt_id, const AttemptOutcome& outcome) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const std::string& run_id) override;
 

@@ -1,16 +1,19 @@
 #include "support/binary_runner.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -98,6 +101,66 @@ CommandResult RunStagecraft(const std::vector<std::string>& args, const std::str
   Reap(pid, result);
   result.out = ReadFile(capture.File("out"));
   result.err = ReadFile(capture.File("err"));
+  return result;
+}
+
+CommandResult RunStagecraftPiped(const std::vector<std::string>& args, const std::string& cwd,
+                                 const PipeOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  TempDir capture;
+  CommandResult result;
+  int out[2], in[2] = {-1, -1};
+  if (pipe(out) != 0 || (options.stdin_open_pipe && pipe(in) != 0)) return result;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (options.stdin_open_pipe)
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  else
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  std::string err_path = capture.File("err");
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  for (int fd : {out[0], out[1], in[0], in[1]})
+    if (fd >= 0) posix_spawn_file_actions_addclose(&actions, fd);
+  std::string dir = cwd.empty() ? TestsDir() : cwd;
+  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  std::vector<std::string> argv_storage = {STAGECRAFT_BINARY};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& arg : argv_storage)
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, STAGECRAFT_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  if (in[0] >= 0) close(in[0]);
+
+  // Read in slices every 10 ms so the rate holds on average without long stalls.
+  size_t slice = options.stdout_bytes_per_second ? options.stdout_bytes_per_second / 100 : 65536;
+  std::string buffer(std::max<size_t>(slice, 1), '\0');
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(options.timeout_seconds));
+  bool timed_out = false;
+  for (;;) {
+    if (Clock::now() >= deadline) {
+      timed_out = true;
+      break;
+    }
+    pollfd fd{out[0], POLLIN, 0};
+    if (poll(&fd, 1, 100) <= 0) continue;
+    ssize_t n = read(out[0], buffer.data(), buffer.size());
+    if (n <= 0) break;
+    result.out.append(buffer.data(), static_cast<size_t>(n));
+    if (options.stdout_bytes_per_second) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (timed_out && pid > 0) kill(pid, SIGKILL);
+  close(out[0]);
+  Reap(pid, result);
+  if (in[1] >= 0) close(in[1]);
+  if (timed_out) result.exit_code = -1;
+  result.err = ReadFile(err_path);
   return result;
 }
 

@@ -38,6 +38,20 @@ bool WaitForFile(const std::string& path, double seconds);
 // /dev/null, as CI does.
 CommandResult RunStagecraft(const std::vector<std::string>& args, const std::string& cwd = "");
 
+// How RunStagecraftPiped connects stagecraft, for tests of slow consoles and CI runners.
+struct PipeOptions {
+  // stdout is a pipe the test reads at most this fast; 0 reads as fast as it can.
+  size_t stdout_bytes_per_second = 0;
+  // stdin is a pipe that stays open and that nobody writes to, as some CI runners give.
+  bool stdin_open_pipe = false;
+  // stagecraft is killed with SIGKILL past this; exit_code is then -1.
+  double timeout_seconds = 120;
+};
+
+// Runs `stagecraft ARGS...` in `cwd` with its stdout (and, if asked, stdin) on pipes.
+CommandResult RunStagecraftPiped(const std::vector<std::string>& args, const std::string& cwd,
+                                 const PipeOptions& options);
+
 // The report a `run` wrote, from its `report: PATH (...)` line: PATH (report.html) with its
 // extension replaced by `extension` ("json", "md", "junit.xml"), resolved against `cwd`.
 // Empty when the output has no report line.
