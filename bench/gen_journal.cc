@@ -84,7 +84,6 @@ int WriteHistory(const std::string& dir, int runs) {
   stagecraft::journal::SqliteJournal::Options options;
   options.dir = dir;
   options.durable = false;
-  options.background_flush = false;
   auto opened = stagecraft::journal::SqliteJournal::Open(options);
   if (!opened.ok()) Die(opened.error());
   Journal& journal = **opened;
@@ -135,7 +134,6 @@ int main(int argc, char** argv) {
   stagecraft::journal::SqliteJournal::Options options;
   options.dir = dir;
   options.durable = false;  // a generator, not a run: nothing to protect from a crash
-  options.background_flush = false;
   options.flush_bytes = 8 << 20;
   auto opened = stagecraft::journal::SqliteJournal::Open(options);
   if (!opened.ok()) Die(opened.error());

@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "base/duration.h"
-#include "base/heap.h"
 #include "cli/loading.h"
 #include "cli/state.h"
 #include "journal/lock.h"
@@ -259,9 +258,6 @@ int ReportCommand(const ReportFlags& flags) {
                flags.format);
     return kExitUsage;
   }
-  // A report of a long run holds up to 1 MiB of output per attempt: hundreds of MiB of
-  // fresh memory for the largest, whose page faults would cost more than rendering.
-  PrepareHeapForLargeModel(256 << 20);
   auto journal = OpenJournal(flags.state_dir, /*create=*/false);
   if (!CheckOk(journal)) return kExitUsage;
   auto id = ResolveRun(*journal.value(), flags.run);

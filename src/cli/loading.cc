@@ -4,7 +4,6 @@
 
 #include <vector>
 
-#include "base/heap.h"
 #include "runbook/lint.h"
 
 namespace stagecraft::cli {
@@ -15,10 +14,6 @@ std::optional<Loaded> Load(const std::string& path, runbook::SourceFile::Hold ho
     fmt::print(stderr, "{}\n", source.error());
     return std::nullopt;
   }
-  // The model of a runbook takes several times the file's size.
-  constexpr size_t kLargeRunbook = 1 << 20;
-  if (source.value().text().size() > kLargeRunbook)
-    PrepareHeapForLargeModel(source.value().text().size() * 8);
   Loaded loaded{std::move(source.value()), {}};
   loaded.parsed = runbook::ParseRunbook(path, loaded.source);
   if (loaded.parsed.unusable) {

@@ -122,8 +122,8 @@ class Journal {
   // --- Output ---
 
   // Buffers `bytes` of `attempt_id`'s output. Errors: unknown attempt, or lost output
-  // (this call's write failed, or an earlier background write did; each loss is
-  // reported once). The bytes of a failed call are not retried.
+  // (this call's write failed, or an earlier write made by another call did; each loss
+  // is reported once). The bytes of a failed call are not retried.
   virtual Status AppendOutput(int64_t attempt_id, Stream stream, std::string_view bytes,
                               TimeMs at = 0) = 0;
 

@@ -328,7 +328,6 @@ TEST(SchemaTest, ManyConnectionsOpeningANewJournalAtOnceAllSucceed) {
     threads.emplace_back([&, i] {
       SqliteJournal::Options options;
       options.dir = dir.Sub(".stagecraft");
-      options.background_flush = false;
       errors[i] = OpenError(options);
     });
   }

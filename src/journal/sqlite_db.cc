@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "journal/schema.h"
-#include "journal/wal_batching_vfs.h"
 
 namespace stagecraft::journal {
 namespace {
@@ -158,7 +157,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
 
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, WalBatchingVfsName());
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   // sqlite3_open_v2 hands back a handle even on failure; own it before anything else.
   std::unique_ptr<sqlite3, SqliteCloser> handle(raw);
   std::unique_ptr<Database> db(

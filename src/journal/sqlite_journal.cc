@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <string_view>
-#include <system_error>
+#include <unordered_set>
 #include <utility>
 
 #include "journal/sqlite_db.h"
@@ -12,9 +12,8 @@
 namespace stagecraft::journal {
 namespace {
 
-// Output rows hold at most this much. Big enough that a GiB of output is ~16k rows (the
-// per-row cost, not the bytes, bounds throughput), small enough that `logs` streams a
-// row at a time without large allocations.
+// Output rows hold at most this much. Big enough that the per-row cost stays small next to
+// the bytes, small enough that `logs` streams a row at a time without large allocations.
 constexpr size_t kMaxChunkBytes = 64 * 1024;
 
 constexpr const char* kRunColumns =
@@ -126,17 +125,7 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const Options& option
   Result<std::unique_ptr<Database>> db = Database::Open(db_options);
   if (!db.ok()) return db.status();
 
-  std::unique_ptr<SqliteJournal> journal(new SqliteJournal(options, std::move(*db)));
-  if (options.background_flush) {
-    try {
-      SqliteJournal* self = journal.get();
-      journal->flusher_ = std::thread([self] { self->BackgroundFlushLoop(); });
-    } catch (const std::system_error& error) {
-      return Status::Error(
-          fmt::format("journal: cannot start the output writer thread: {}", error.what()));
-    }
-  }
-  return journal;
+  return std::unique_ptr<SqliteJournal>(new SqliteJournal(options, std::move(*db)));
 }
 
 SqliteJournal::SqliteJournal(Options options, std::unique_ptr<Database> db)
@@ -149,41 +138,13 @@ SqliteJournal::SqliteJournal(Options options, std::unique_ptr<Database> db)
       sync_side_files_(options_.durable && options_.fsync_commits) {}
 
 SqliteJournal::~SqliteJournal() {
-  {
-    std::lock_guard<std::mutex> buffer(buffer_mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  taken_.notify_all();
-  if (flusher_.joinable()) flusher_.join();
   std::lock_guard<std::mutex> lock(mu_);
   FlushLocked();  // best effort: a destructor has nobody to report to
 }
 
-bool SqliteJournal::FlushDueBuffered(SteadyClock::time_point now) const {
+bool SqliteJournal::FlushDueLocked(SteadyClock::time_point now) const {
   return !pending_.empty() && (pending_bytes_ >= options_.flush_bytes ||
                                now - pending_since_ >= options_.flush_interval);
-}
-
-void SqliteJournal::BackgroundFlushLoop() {
-  std::unique_lock<std::mutex> buffer(buffer_mu_);
-  while (!stopping_) {
-    if (!FlushDueBuffered(SteadyClock::now())) {
-      // AppendOutput wakes us when the buffer stops being empty and when it is full.
-      if (pending_.empty()) {
-        wake_.wait(buffer);
-      } else {
-        wake_.wait_until(buffer, pending_since_ + options_.flush_interval);
-      }
-      continue;
-    }
-    buffer.unlock();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (Status status = FlushLocked(); !status.ok()) DeferError(std::move(status));
-    }
-    buffer.lock();
-  }
 }
 
 // --- Transactions and buffered output ---
@@ -192,7 +153,6 @@ Status SqliteJournal::InTransactionLocked(bool durable, const std::function<Stat
   // Buffered output goes first so chunks keep their order relative to attempts, and the
   // durable commit below fsyncs it too (one WAL). It is a transaction of its own: output
   // that cannot be written (disk full) must not stop the step records from being written.
-  // Holding mu_ means no batch is half written by the writer thread.
   if (Status flushed = FlushLocked(); !flushed.ok()) DeferError(std::move(flushed));
   // The side files' bytes must be on the disk before a durable commit that may refer to
   // them. A failure loses output, not the step record: it is reported like lost output.
@@ -285,17 +245,11 @@ Status SqliteJournal::WriteBatchLocked(const std::vector<PendingChunk>& batch,
 }
 
 Status SqliteJournal::FlushLocked() {
-  // Taking the whole buffer lets AppendOutput fill a fresh one while this batch is written.
+  if (pending_.empty()) return Status::Ok();
   std::vector<PendingChunk> batch;
-  size_t batch_bytes = 0;
-  {
-    std::lock_guard<std::mutex> buffer(buffer_mu_);
-    if (pending_.empty()) return Status::Ok();
-    batch.swap(pending_);
-    batch_bytes = pending_bytes_;
-    pending_bytes_ = 0;
-  }
-  taken_.notify_all();
+  batch.swap(pending_);
+  size_t batch_bytes = pending_bytes_;
+  pending_bytes_ = 0;
   Status status = [&] {
     // Side files first: once the rows are committed, the bytes they point at are written.
     std::vector<int64_t> offsets;
@@ -316,8 +270,8 @@ Status SqliteJournal::FlushLocked() {
     status = Status::Error(
         fmt::format("{}; {} bytes of output were not journaled", status.message(), batch_bytes));
   }
-  const size_t max_spares = options_.max_buffered_bytes / kMaxChunkBytes + 1;
-  std::lock_guard<std::mutex> buffer(buffer_mu_);
+  // The next batch fills the same buffers instead of allocating fresh ones.
+  const size_t max_spares = options_.flush_bytes / kMaxChunkBytes + 1;
   for (PendingChunk& chunk : batch) {
     if (spare_chunks_.size() >= max_spares) break;
     chunk.bytes.clear();
@@ -327,12 +281,10 @@ Status SqliteJournal::FlushLocked() {
 }
 
 void SqliteJournal::DeferError(Status status) {
-  std::lock_guard<std::mutex> buffer(buffer_mu_);
   if (deferred_error_.ok()) deferred_error_ = std::move(status);
 }
 
 Status SqliteJournal::TakeDeferredError() {
-  std::lock_guard<std::mutex> buffer(buffer_mu_);
   Status error = std::move(deferred_error_);
   deferred_error_ = Status::Ok();
   return error;
@@ -362,25 +314,13 @@ Result<std::string> SqliteJournal::RunOfAttemptLocked(int64_t attempt_id) {
 
 Status SqliteJournal::AppendOutput(int64_t attempt_id, Stream stream, std::string_view bytes,
                                    TimeMs at) {
-  bool known = false;
-  {
-    std::lock_guard<std::mutex> buffer(buffer_mu_);
-    known = known_attempts_.count(attempt_id) > 0;
-  }
-  if (!known) {
-    // Only for attempts begun by another journal: this may wait for a batch being written.
-    std::lock_guard<std::mutex> lock(mu_);
-    if (Result<std::string> run = RunOfAttemptLocked(attempt_id); !run.ok()) return run.status();
-    std::lock_guard<std::mutex> buffer(buffer_mu_);
-    known_attempts_.insert(attempt_id);
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Result<std::string> run = RunOfAttemptLocked(attempt_id); !run.ok()) return run.status();
   Status status = TakeDeferredError();
   if (bytes.empty()) return status;
   if (at == 0) at = NowMs();
 
-  std::unique_lock<std::mutex> buffer(buffer_mu_);
-  const bool was_empty = pending_.empty();
-  if (was_empty) pending_since_ = SteadyClock::now();
+  if (pending_.empty()) pending_since_ = SteadyClock::now();
   while (!bytes.empty()) {
     // Consecutive appends of one stream share a row: a process writing a line at a time
     // would otherwise cost a row per line.
@@ -399,17 +339,7 @@ Status SqliteJournal::AppendOutput(int64_t attempt_id, Stream stream, std::strin
     bytes.remove_prefix(take);
     pending_bytes_ += take;
   }
-  const bool due = FlushDueBuffered(SteadyClock::now());
-  if (flusher_.joinable()) {
-    // The writer sleeps while the buffer is empty, so it also needs to hear of the first
-    // bytes to write them once they are flush_interval old.
-    if (was_empty || due) wake_.notify_one();
-    taken_.wait(buffer, [&] { return pending_bytes_ < options_.max_buffered_bytes || stopping_; });
-    return status;
-  }
-  if (!due) return status;
-  buffer.unlock();
-  std::lock_guard<std::mutex> lock(mu_);
+  if (!FlushDueLocked(SteadyClock::now())) return status;
   Status flushed = FlushLocked();
   if (status.ok()) return flushed;
   if (!flushed.ok()) DeferError(std::move(flushed));
@@ -419,7 +349,7 @@ Status SqliteJournal::AppendOutput(int64_t attempt_id, Stream stream, std::strin
 Status SqliteJournal::FlushOutput() {
   std::lock_guard<std::mutex> lock(mu_);
   Status status = FlushLocked();
-  // Taken after the flush: a batch the writer thread failed to write just before counts.
+  // Taken after the flush: a batch a durable call failed to write before counts too.
   Status deferred = TakeDeferredError();
   if (deferred.ok()) return status;
   if (!status.ok()) DeferError(std::move(status));
@@ -717,10 +647,6 @@ Result<AttemptRecord> SqliteJournal::BeginAttempt(AttemptRecord attempt) {
   });
   if (!status.ok()) return status;
   attempt_runs_[id] = attempt.run_id;
-  {
-    std::lock_guard<std::mutex> buffer(buffer_mu_);
-    known_attempts_.insert(id);
-  }
   return LoadAttemptLocked(id);
 }
 

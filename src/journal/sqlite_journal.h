@@ -13,16 +13,14 @@
 //
 // Output batching. AppendOutput copies bytes into an in-memory buffer, merging
 // consecutive appends of the same attempt and stream into chunks of up to 64 KiB. The
-// buffer is written in one transaction when it reaches `flush_bytes`, when its oldest
-// byte is `flush_interval` old (so a quiet step's last line still reaches `logs -f`), and
-// before every durable call. With `background_flush` the size- and age-triggered writes
-// happen on the journal's writer thread, so a step's output is read, masked and buffered
-// on the caller's thread while the previous batch goes into SQLite on another core;
-// AppendOutput then only waits when `max_buffered_bytes` are buffered and the writer has
-// not taken them yet. Without it, AppendOutput writes the batch itself. Batches reach
-// SQLite in the order their bytes were appended, and a durable call first waits for the
-// batch being written, then writes what is still buffered, so the contract in journal.h
-// holds either way.
+// buffer is written, in one transaction, by the call that finds it due: an AppendOutput
+// after which it holds `flush_bytes` or its oldest byte is `flush_interval` old (so a
+// step printing slowly still reaches `logs -f` line by line), FlushOutput, and every
+// durable call, which writes it first (a step's start and end are durable, so a step's
+// output is written by its end at the latest). There is no writer thread: output that
+// arrives while nothing calls the journal stays buffered until the next call, so the
+// last line of a step that then goes quiet appears when the step ends. Batches reach
+// SQLite in the order their bytes were appended.
 //
 // Large output. An attempt's first `inline_output_bytes` of output are stored in the
 // output rows themselves; beyond that, its batches are appended to the attempt's side file
@@ -34,27 +32,28 @@
 //
 // Lost output. A batch that cannot be written (disk full) is dropped, so that it cannot
 // block the step records that follow; the error says how many bytes were lost.
-// AppendOutput and FlushOutput report it when they made the write; otherwise (writer
-// thread, durable calls) the next AppendOutput or FlushOutput does.
+// AppendOutput and FlushOutput report it when they made the write; otherwise (durable
+// calls) the next AppendOutput or FlushOutput does.
 //
-// Thread-safety: all methods may be called from any thread. One mutex serializes the
-// database work; the output buffer has its own, so AppendOutput does not wait for a batch
-// being written. ReadOutput holds the first while streaming, so its callback must not
-// call the journal.
+// Crash safety. A step's start is durable before the engine spawns its process. A batch's
+// side file bytes are written before its rows commit, and a batch whose rows fail is
+// rewound out of the side file, so no row ever points past the bytes of its file, even
+// after kill -9. With `fsync_commits`, durable calls fdatasync the side files first.
 //
-// Ownership: owns its SQLite connection and background thread; the destructor stops the
-// thread and writes buffered output (call FlushOutput first to see any error).
+// Thread-safety: all methods may be called from any thread; one mutex serializes them,
+// the output buffer included. ReadOutput holds it while streaming, so its callback must
+// not call the journal.
+//
+// Ownership: owns its SQLite connection; the destructor writes buffered output (call
+// FlushOutput first to see any error).
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "base/duration.h"
@@ -76,21 +75,16 @@ class SqliteJournal final : public Journal {
     bool durable = true;
     // See DatabaseOptions::fsync_commits: false survives kill -9 but not power loss.
     bool fsync_commits = true;
+    // Output batching thresholds (see above).
     size_t flush_bytes = 256 * 1024;
     Millis flush_interval{100};
-    // Starts the thread that writes output batches (see above); false writes them on the
-    // thread that appends.
-    bool background_flush = true;
-    // With background_flush: AppendOutput waits while this much is buffered, so a step
-    // printing faster than the disk takes it cannot grow the buffer without bound.
-    size_t max_buffered_bytes = 4 << 20;
     // PRAGMA max_page_count; 0 = unlimited. Tests use it to simulate a full disk.
     int64_t max_pages = 0;
     // Output an attempt keeps in the database before the rest goes to its side file. A
     // side file costs a file, a descriptor and, with fsync_commits, an fdatasync and a
-    // directory fsync at the step's end; 1 MiB of inline output costs about as much disk
-    // time (2 MiB written), and ordinary steps print far less, so most runs create no
-    // side file at all.
+    // directory fsync at the step's end; inline output is written twice (WAL, then
+    // checkpoint). Ordinary steps print far less than this, so most runs create no side
+    // file at all.
     size_t inline_output_bytes = 1 << 20;
     // Caps each side file at this many bytes; 0 = unlimited. Tests use it to simulate a
     // full disk.
@@ -142,7 +136,7 @@ class SqliteJournal final : public Journal {
 
   SqliteJournal(Options options, std::unique_ptr<Database> db);
 
-  // Lock order: mu_, then buffer_mu_. *Locked methods expect mu_ held, not buffer_mu_.
+  // *Locked methods expect mu_ held.
   // Writes buffered output, then runs `body` in one transaction, fsynced when `durable`.
   Status InTransactionLocked(bool durable, const std::function<Status()>& body);
   // Takes the buffered output and writes it in its own (non-durable) transaction; the
@@ -165,41 +159,31 @@ class SqliteJournal final : public Journal {
   Status RequireRunLocked(const std::string& run_id);
   Result<std::string> RunOfAttemptLocked(int64_t attempt_id);
   Result<AttemptRecord> LoadAttemptLocked(int64_t attempt_id);
-  bool FlushDueBuffered(SteadyClock::time_point now) const;  // buffer_mu_ held
-  void BackgroundFlushLoop();
+  bool FlushDueLocked(SteadyClock::time_point now) const;
 
   const Options options_;
   const std::string path_;
   const std::string dir_;  // the state directory, "." for an empty Options::dir
 
-  std::mutex mu_;
-  std::unique_ptr<Database> db_;  // guarded by mu_
-  OutputFileWriter side_files_;   // guarded by mu_
+  std::mutex mu_;  // guards everything below
+  std::unique_ptr<Database> db_;
+  OutputFileWriter side_files_;
   // Whether durable calls fdatasync the side files first.
   const bool sync_side_files_;
   // attempt id -> bytes of its output stored inline so far, for attempts with output.
-  std::unordered_map<int64_t, size_t> inline_bytes_;  // guarded by mu_
+  std::unordered_map<int64_t, size_t> inline_bytes_;
   // attempt id -> run id, for attempts this journal has begun or seen output for.
-  std::unordered_map<int64_t, std::string> attempt_runs_;  // guarded by mu_
+  std::unordered_map<int64_t, std::string> attempt_runs_;
 
-  // The output buffer, guarded by buffer_mu_.
-  std::mutex buffer_mu_;
+  // The output buffer.
   std::vector<PendingChunk> pending_;
   size_t pending_bytes_ = 0;
   SteadyClock::time_point pending_since_;
-  // Emptied chunk buffers kept for reuse: 1 GiB of output would otherwise allocate and
-  // fault in 16k fresh 64 KiB buffers.
+  // Emptied chunk buffers, reused by the next batch.
   std::vector<std::string> spare_chunks_;
-  // Attempts AppendOutput may buffer for without asking the database (see attempt_runs_).
-  std::unordered_set<int64_t> known_attempts_;
-  // Output dropped by a write that could not report it (writer thread, durable calls),
-  // reported by the next AppendOutput or FlushOutput.
+  // Output dropped by a durable call's flush, which cannot report it, reported by the
+  // next AppendOutput or FlushOutput.
   Status deferred_error_;
-  bool stopping_ = false;
-  std::condition_variable wake_;   // the writer: output to write, or stopping_
-  std::condition_variable taken_;  // AppendOutput: the writer took the buffer
-
-  std::thread flusher_;  // last: started once everything above is initialized
 };
 
 }  // namespace stagecraft::journal

@@ -39,13 +39,11 @@ class TempDir {
   std::string path_;
 };
 
-// Scratch settings: no fsync and no background thread, so tests are fast and
-// deterministic. Tests about durability or the thread turn them back on.
+// Scratch settings: no fsync, so tests are fast. Tests about durability turn it back on.
 inline SqliteJournal::Options ScratchOptions(const std::string& dir) {
   SqliteJournal::Options options;
   options.dir = dir;
   options.durable = false;
-  options.background_flush = false;
   return options;
 }
 

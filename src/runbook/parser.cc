@@ -7,24 +7,17 @@
 
 #include <algorithm>
 #include <cctype>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <exception>
-#include <functional>
 #include <map>
 #include <memory>
 #include <memory_resource>
-#include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 #include <tuple>
 #include <unordered_map>
 
 #include "base/text.h"
 #include "runbook/attributes.h"
-#include "runbook/cmark_arena.h"
 #include "runbook/front_matter.h"
 #include "runbook/section_kind.h"
 
@@ -51,6 +44,10 @@ constexpr int kMaxNesting = 100;
 
 struct ParserDeleter {
   void operator()(cmark_parser* parser) const { cmark_parser_free(parser); }
+};
+
+struct NodeDeleter {
+  void operator()(cmark_node* node) const { cmark_node_free(node); }
 };
 
 std::string_view TypeString(cmark_node* node) {
@@ -194,10 +191,9 @@ std::vector<TranscriptCommand> ParseTranscript(const Block& block, int column) {
   return commands;
 }
 
-// What a heading says by its text alone, read on the thread that parsed it (its caches
-// still hold the tree).
+// What a heading says by its text alone.
 struct Heading {
-  int level = 0;      // 0: no heading (the blocks before a chunk's first one, or the root)
+  int level = 0;      // 0: no heading (the blocks before the first one)
   std::string title;  // as written, budget included
   std::string title_without_budget;
   std::optional<Millis> budget;
@@ -205,7 +201,7 @@ struct Heading {
   SourcePos pos;
 };
 
-// A heading and the top-level blocks under it, as found in one chunk.
+// A heading and the top-level blocks under it, up to the next heading.
 struct FoundSection {
   Heading heading;
   std::vector<cmark_node*> content;
@@ -223,26 +219,19 @@ struct Section {
 
 class Builder {
  public:
-  // `heading_lines` bounds the number of steps, so their vector is sized once.
-  Builder(ParseResult& result, size_t heading_lines) : result_(result), runbook_(result.runbook) {
-    runbook_.steps.reserve(heading_lines + 1);
-  }
+  explicit Builder(ParseResult& result) : result_(result), runbook_(result.runbook) {}
 
-  // Takes one chunk of the document (`text`), split at its headings (`found`, whose
-  // contents it takes); the chunk's line 1 is line `line_offset + 1` of the file. Chunks
-  // arrive in order and each one after the first starts with a heading, so every section
-  // gathered here is complete and is built before the chunk's tree is freed.
-  void AddChunk(std::string_view text, std::vector<FoundSection>& found, int line_offset);
-  void Finish();
+  // Builds the model from the Markdown body (`text`), split at its headings (`found`, whose
+  // contents it takes); the body's line 1 is line `line_offset + 1` of the file.
+  void Build(std::string_view text, std::vector<FoundSection>& found, int line_offset);
 
  private:
-  // Line `line` of the file, which must lie in the current chunk.
+  // Line `line` of the file, which must lie in the body.
   std::string_view Line(int line);
   SourcePos PosOf(cmark_node* node) const {
     return {cmark_node_get_start_line(node) + line_offset_, cmark_node_get_start_column(node)};
   }
   void CollectSections(std::vector<FoundSection>& found);
-  void KeepOnlyOpenSections();
   void ClassifySection(int index);
   void BuildSection(int index);
   void WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth);
@@ -266,10 +255,10 @@ class Builder {
     result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
   }
 
-  // The current chunk and a cursor into it: lookups mostly move forward, a few lines at a
-  // time, so walking from the last one beats indexing every line of the document.
-  std::string_view chunk_text_;
-  int cursor_line_ = 1;  // chunk-relative
+  // The body and a cursor into it: lookups mostly move forward, a few lines at a time, so
+  // walking from the last one beats indexing every line of the document.
+  std::string_view text_;
+  int cursor_line_ = 1;  // body-relative
   size_t cursor_offset_ = 0;
   // Where the cursor was before it last moved forward: a fence's closing line is read
   // before its opening line, and stepping back from the mark beats walking back over the
@@ -279,7 +268,6 @@ class Builder {
   ParseResult& result_;
   Runbook& runbook_;
   std::vector<Section> sections_;
-  std::vector<int> open_sections_ = {0};  // the heading path to the current section
   int line_offset_ = 0;
   std::map<int, int> phase_of_section_;
   std::vector<bool> name_is_explicit_;
@@ -305,17 +293,17 @@ std::string_view Builder::Line(int line) {
   }
   while (cursor_line_ > wanted) {
     size_t newline =
-        cursor_offset_ >= 2 ? chunk_text_.rfind('\n', cursor_offset_ - 2) : std::string_view::npos;
+        cursor_offset_ >= 2 ? text_.rfind('\n', cursor_offset_ - 2) : std::string_view::npos;
     cursor_offset_ = newline == std::string_view::npos ? 0 : newline + 1;
     --cursor_line_;
   }
   while (cursor_line_ < wanted) {
-    size_t newline = chunk_text_.find('\n', cursor_offset_);
+    size_t newline = text_.find('\n', cursor_offset_);
     if (newline == std::string_view::npos) return {};
     cursor_offset_ = newline + 1;
     ++cursor_line_;
   }
-  std::string_view rest = chunk_text_.substr(cursor_offset_);
+  std::string_view rest = text_.substr(cursor_offset_);
   std::string_view text = rest.substr(0, rest.find('\n'));
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   return text;
@@ -689,8 +677,8 @@ void Builder::ReadSignOffTable(cmark_node* table) {
 }
 
 void Builder::CollectSections(std::vector<FoundSection>& found) {
-  if (sections_.empty()) sections_.push_back(Section{});  // content before the first heading
-  std::vector<int>& open = open_sections_;
+  sections_.push_back(Section{});  // content before the first heading
+  std::vector<int> open = {0};     // the heading path to the current section
   for (FoundSection& piece : found) {
     if (piece.heading.level > 0) {
       Section section;
@@ -890,124 +878,34 @@ void Builder::MarkPreflight() {
   }
 }
 
-void Builder::AddChunk(std::string_view text, std::vector<FoundSection>& found, int line_offset) {
+void Builder::Build(std::string_view text, std::vector<FoundSection>& found, int line_offset) {
   line_offset_ = line_offset;
-  chunk_text_ = text;
-  cursor_line_ = mark_line_ = 1;
-  cursor_offset_ = mark_offset_ = 0;
-  size_t begin = sections_.size();
+  text_ = text;
   CollectSections(found);
-  for (size_t i = std::max<size_t>(begin, 1); i < sections_.size(); ++i)
+  for (size_t i = 1; i < sections_.size(); ++i)
     ClassifySection(static_cast<int>(i));
-  for (size_t i = begin; i < sections_.size(); ++i) {
+  for (size_t i = 0; i < sections_.size(); ++i)
     BuildSection(static_cast<int>(i));
-  }
-  KeepOnlyOpenSections();
-}
-
-// Only the open sections (the heading path) can still be parents of sections to come. Keeping
-// just those, renumbered in place, lets the next chunk's sections reuse the same memory
-// instead of growing a vector of every heading in the document.
-void Builder::KeepOnlyOpenSections() {
-  std::map<int, int> phases;
-  int title_section = -1;
-  for (size_t slot = 0; slot < open_sections_.size(); ++slot) {
-    int index = open_sections_[slot];
-    if (auto phase = phase_of_section_.find(index); phase != phase_of_section_.end())
-      phases.emplace(static_cast<int>(slot), phase->second);
-    if (index == title_section_) title_section = static_cast<int>(slot);
-    // The open sections' indices only grow along the path, so moving down never overwrites
-    // one still to move.
-    if (static_cast<size_t>(index) != slot) sections_[slot] = std::move(sections_[index]);
-    sections_[slot].parent = static_cast<int>(slot) - 1;  // each is its predecessor's child
-    sections_[slot].content = {};                         // the nodes are freed with the chunk
-    open_sections_[slot] = static_cast<int>(slot);
-  }
-  sections_.resize(open_sections_.size());
-  phase_of_section_ = std::move(phases);
-  title_section_ = title_section;
-}
-
-void Builder::Finish() {
   AssignNames();
   MarkPreflight();
 }
 
-// A large document is parsed in chunks of about this size, each freed once it is built: the
-// tree of a whole 6 MB runbook is some 40 MB of small allocations, and touching that much
-// fresh memory costs more than parsing it.
-constexpr size_t kChunkBytes = 64 * 1024;
+using Document = std::unique_ptr<cmark_node, NodeDeleter>;
 
-// Parses `text` into a tree allocated in `arena`, which owns it from then on.
-cmark_node* ParseMarkdown(std::string_view text, CmarkArena& arena) {
-  CmarkArena::Use use(arena);
+Document ParseMarkdown(std::string_view text) {
   cmark_gfm_core_extensions_ensure_registered();
-  std::unique_ptr<cmark_parser, ParserDeleter> parser(
-      cmark_parser_new_with_mem(CMARK_OPT_SOURCEPOS, CmarkArena::Allocator()));
+  std::unique_ptr<cmark_parser, ParserDeleter> parser(cmark_parser_new(CMARK_OPT_SOURCEPOS));
   for (const char* name : {"tasklist", "table"})
     if (cmark_syntax_extension* extension = cmark_find_syntax_extension(name))
       cmark_parser_attach_syntax_extension(parser.get(), extension);
   cmark_parser_feed(parser.get(), text.data(), text.size());
-  return cmark_parser_finish(parser.get());
+  return Document(cmark_parser_finish(parser.get()));
 }
 
-// Link reference definitions (`[label]: url`) apply to the whole document, so a document
-// that may hold one is parsed in one piece. Conservative: anything at the start of a line
-// (after list and quote markers) that opens a bracket and does not close it as a task box.
-bool MayDefineLinkReferences(std::string_view text) {
-  for (size_t colon = text.find("]:"); colon != std::string_view::npos;
-       colon = text.find("]:", colon + 2)) {
-    size_t line_start = text.rfind('\n', colon);
-    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
-    std::string_view before = text.substr(line_start, colon - line_start);
-    size_t open = before.find('[');
-    if (open == std::string_view::npos) return true;  // a label may span lines
-    if (before.find_first_not_of(" \t>-*+0123456789.)") == open) return true;
-  }
-  return false;
-}
-
-// The start of the next line after `from` that opens an ATX heading, or npos.
-size_t NextHeadingLine(std::string_view text, size_t from) {
-  // '#' is rarer than '\n', so it is the one to search for.
-  for (size_t at = text.find('#', from + 1); at != std::string_view::npos;
-       at = text.find('#', at + 1)) {
-    if (text[at - 1] != '\n') continue;
-    size_t hashes = 0;
-    while (at + hashes < text.size() && text[at + hashes] == '#')
-      ++hashes;
-    char after = at + hashes < text.size() ? text[at + hashes] : '\n';
-    if (hashes <= 6 && (after == ' ' || after == '\t' || after == '\r' || after == '\n')) return at;
-  }
-  return std::string_view::npos;
-}
-
-size_t CountHeadingLines(std::string_view text) {
-  size_t count = 0;
-  for (size_t at = NextHeadingLine(text, 0); at != std::string_view::npos;
-       at = NextHeadingLine(text, at))
-    ++count;
-  return count;
-}
-
-int CountLines(std::string_view text) {
-  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
-}
-
-// One piece of the document, parsed. `stop` is the heading that begins the next piece,
-// parsed with this one only to prove the cut; it is not part of this piece.
-struct ParsedChunk {
-  std::string_view text;
-  cmark_node* document = nullptr;
-  std::unique_ptr<CmarkArena> arena;  // holds `document`
-  std::vector<FoundSection> sections;
-  int line_offset = 0;
-};
-
-// Splits a chunk's top-level blocks at its headings, up to `stop` (see FoundSection).
-std::vector<FoundSection> FindSections(cmark_node* first, cmark_node* stop, int line_offset) {
+// Splits the document's top-level blocks at its headings (see FoundSection).
+std::vector<FoundSection> FindSections(cmark_node* document, int line_offset) {
   std::vector<FoundSection> found(1);  // the blocks before the first heading
-  for (cmark_node* node = first; node != stop; node = cmark_node_next(node)) {
+  for (cmark_node* node = cmark_node_first_child(document); node; node = cmark_node_next(node)) {
     cmark_node_type type = cmark_node_get_type(node);
     if (type != CMARK_NODE_HEADING) {
       FoundSection& current = found.back();
@@ -1028,180 +926,6 @@ std::vector<FoundSection> FindSections(cmark_node* first, cmark_node* stop, int 
   return found;
 }
 
-ParsedChunk MakeChunk(std::string_view text, cmark_node* document,
-                      std::unique_ptr<CmarkArena> arena, cmark_node* stop, int line_offset) {
-  CmarkArena::Use use(*arena);
-  std::vector<FoundSection> sections =
-      FindSections(cmark_node_first_child(document), stop, line_offset);
-  return {text, document, std::move(arena), std::move(sections), line_offset};
-}
-
-// Arenas for the chunks: taken by the thread that parses, given back once a chunk is built,
-// and reused, so parsing the next chunk touches memory that is already mapped.
-class ArenaPool {
- public:
-  std::unique_ptr<CmarkArena> Take() {
-    if (free_.empty()) return std::make_unique<CmarkArena>();
-    std::unique_ptr<CmarkArena> arena = std::move(free_.back());
-    free_.pop_back();
-    return arena;
-  }
-  void Give(std::unique_ptr<CmarkArena> arena) {
-    arena->Reset();
-    free_.push_back(std::move(arena));
-  }
-
- private:
-  std::vector<std::unique_ptr<CmarkArena>> free_;
-};
-
-// Cuts `body` before heading lines and parses the pieces, handing them to `sink` in order
-// until it returns false. A cut is kept only when cmark, given the chunk plus the heading
-// line, ends the chunk with that heading: then nothing (an open fence, an HTML block, a
-// table) carries across the cut, and the chunks parse exactly as the whole document
-// would. Otherwise the chunk grows.
-void CutAndParse(std::string_view body, int line_offset, ArenaPool& arenas,
-                 const std::function<bool(ParsedChunk)>& sink) {
-  bool cuttable = body.size() > kChunkBytes && !MayDefineLinkReferences(body);
-  size_t start = 0;
-  for (;;) {
-    size_t cut = cuttable ? NextHeadingLine(body, start + kChunkBytes) : std::string_view::npos;
-    // After a refused cut the next try is twice as far, so a long block full of lines
-    // that start with '#' costs a few parses, not one per line.
-    for (; cut != std::string_view::npos; cut = NextHeadingLine(body, start + 2 * (cut - start))) {
-      size_t heading_end = body.find('\n', cut);
-      heading_end = heading_end == std::string_view::npos ? body.size() : heading_end + 1;
-      std::string_view chunk = body.substr(start, cut - start);
-      int chunk_lines = CountLines(chunk);
-      std::unique_ptr<CmarkArena> arena = arenas.Take();
-      cmark_node* document = ParseMarkdown(body.substr(start, heading_end - start), *arena);
-      cmark_node* last = cmark_node_last_child(document);
-      if (last && cmark_node_get_type(last) == CMARK_NODE_HEADING &&
-          cmark_node_get_start_line(last) == chunk_lines + 1) {
-        if (!sink(MakeChunk(chunk, document, std::move(arena), last, line_offset))) return;
-        line_offset += chunk_lines;
-        start = cut;
-        break;
-      }
-      arenas.Give(std::move(arena));
-    }
-    if (cut == std::string_view::npos) {
-      std::unique_ptr<CmarkArena> arena = arenas.Take();
-      cmark_node* document = ParseMarkdown(body.substr(start), *arena);
-      sink(MakeChunk(body.substr(start), document, std::move(arena), nullptr, line_offset));
-      return;
-    }
-  }
-}
-
-// Hands parsed chunks from the thread that parses to the one that builds, holding at most
-// a few so memory stays bounded.
-class ChunkPipe {
- public:
-  // Producer side. False once the consumer has given up. Also takes back the arenas of
-  // chunks the consumer is done with into `arenas`.
-  bool Push(ParsedChunk chunk, ArenaPool& arenas) {
-    std::vector<std::unique_ptr<CmarkArena>> done;
-    std::unique_lock lock(mutex_);
-    has_room_.wait(lock, [&] { return queue_.size() < kDepth || abandoned_; });
-    if (abandoned_) return false;
-    queue_.push_back(std::move(chunk));
-    has_chunk_.notify_one();
-    done.swap(built_);
-    lock.unlock();
-    for (std::unique_ptr<CmarkArena>& arena : done)
-      arenas.Give(std::move(arena));
-    return true;
-  }
-  void Finish(std::exception_ptr failure) {
-    std::lock_guard lock(mutex_);
-    finished_ = true;
-    failure_ = failure;
-    has_chunk_.notify_one();
-  }
-  // Consumer side. nullopt after the last chunk; rethrows what the producer threw.
-  std::optional<ParsedChunk> Pop() {
-    std::unique_lock lock(mutex_);
-    has_chunk_.wait(lock, [&] { return !queue_.empty() || finished_; });
-    if (queue_.empty()) {
-      if (failure_) std::rethrow_exception(failure_);
-      return std::nullopt;
-    }
-    ParsedChunk chunk = std::move(queue_.front());
-    queue_.pop_front();
-    has_room_.notify_one();
-    return chunk;
-  }
-  // Consumer side: a chunk's arena, its tree no longer needed.
-  void Recycle(std::unique_ptr<CmarkArena> arena) {
-    std::lock_guard lock(mutex_);
-    built_.push_back(std::move(arena));
-  }
-  void Abandon() {
-    std::lock_guard lock(mutex_);
-    abandoned_ = true;
-    queue_.clear();
-    has_room_.notify_one();
-  }
-
- private:
-  static constexpr size_t kDepth = 2;
-  std::mutex mutex_;
-  std::condition_variable has_room_;
-  std::condition_variable has_chunk_;
-  std::deque<ParsedChunk> queue_;
-  std::vector<std::unique_ptr<CmarkArena>> built_;
-  bool finished_ = false;
-  bool abandoned_ = false;
-  std::exception_ptr failure_;
-};
-
-// Parses and builds `body` chunk by chunk. For a large document cmark parses the next
-// chunk on a second thread while this one builds the model from the current one: the two
-// halves cost about the same.
-void ParseInChunks(std::string_view body, int line_offset, Builder& builder) {
-  auto build = [&](ParsedChunk& chunk) {
-    CmarkArena::Use use(*chunk.arena);  // reading the tree allocates too
-    builder.AddChunk(chunk.text, chunk.sections, chunk.line_offset);
-    return true;
-  };
-  if (body.size() <= 2 * kChunkBytes) {
-    ArenaPool arenas;
-    CutAndParse(body, line_offset, arenas, [&](ParsedChunk chunk) {
-      build(chunk);
-      arenas.Give(std::move(chunk.arena));
-      return true;
-    });
-    return;
-  }
-  cmark_gfm_core_extensions_ensure_registered();  // registration is not thread-safe
-  ChunkPipe pipe;
-  std::thread parser([&] {
-    std::exception_ptr failure;
-    try {
-      ArenaPool arenas;
-      CutAndParse(body, line_offset, arenas,
-                  [&](ParsedChunk chunk) { return pipe.Push(std::move(chunk), arenas); });
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    pipe.Finish(failure);
-  });
-  // However building ends, the parser thread must stop before `body` and `pipe` go away.
-  struct JoinOnExit {
-    ChunkPipe& pipe;
-    std::thread& thread;
-    ~JoinOnExit() {
-      pipe.Abandon();
-      thread.join();
-    }
-  } join_on_exit{pipe, parser};
-  while (std::optional<ParsedChunk> chunk = pipe.Pop()) {
-    build(*chunk);
-    pipe.Recycle(std::move(chunk->arena));
-  }
-}
-
 }  // namespace
 
 ParseResult ParseRunbook(std::string path, std::string_view source) {
@@ -1218,9 +942,9 @@ ParseResult ParseRunbook(std::string path, std::string_view source) {
 
   // Title: front matter, else the first H1 (found while building), else the file name.
   runbook.title = runbook.front_matter.title;
-  Builder builder(result, CountHeadingLines(body));
-  ParseInChunks(body, body_line_offset, builder);
-  builder.Finish();
+  Document document = ParseMarkdown(body);
+  std::vector<FoundSection> found = FindSections(document.get(), body_line_offset);
+  Builder(result).Build(body, found, body_line_offset);
   if (runbook.title.empty()) runbook.title = FileStem(runbook.path);
   std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) {

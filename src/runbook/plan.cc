@@ -1,8 +1,6 @@
 #include "runbook/plan.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,9 +10,7 @@
 #include <cstring>
 #include <iterator>
 #include <map>
-#include <span>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -32,7 +28,7 @@ namespace {
 class Output {
  public:
   explicit Output(std::string& text) : text_(&text) {}
-  explicit Output(int fd) : fd_(fd) { WidenPipe(fd); }
+  explicit Output(int fd) : fd_(fd) {}
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
 
@@ -140,14 +136,6 @@ class Output {
       }
       bytes.remove_prefix(static_cast<size_t>(written));
     }
-  }
-
-  // A plan piped into a pager or jq runs to megabytes: with the default 64 KiB pipe every
-  // buffer written waits for the reader to wake up and drain it (a quarter of the time of
-  // a 24 MB JSON plan). Failing to widen it (an old kernel, a limit) only costs that time.
-  static void WidenPipe(int fd) {
-    struct stat status {};
-    if (fstat(fd, &status) == 0 && S_ISFIFO(status.st_mode)) fcntl(fd, F_SETPIPE_SZ, 1 << 20);
   }
 
   std::string* text_ = nullptr;
@@ -392,14 +380,11 @@ class TextRenderer {
   Output& out_;
 };
 
-// Below this many steps in a section, a thread costs more than it saves.
-constexpr size_t kStepsWorthAThread = 2000;
-
-// The rows of one section's steps, all of one kind. `phase` is the phase of the step before
-// them (-2: none yet) and `number` the numbered steps before them.
-void StepSectionRows(const Runbook& runbook, std::span<const Step* const> steps, int phase,
-                     int number, Output& out) {
+// The rows of one section's steps, all of one kind.
+void StepSectionRows(const Runbook& runbook, const std::vector<const Step*>& steps, Output& out) {
   TextRenderer renderer(out);
+  int phase = -2;  // none yet
+  int number = 0;
   for (const Step* step : steps) {
     if (step->kind != StepKind::kStep) {
       renderer.StepRows(2, *step, 0);
@@ -522,27 +507,7 @@ void PlanText(const Runbook& runbook, const Environment* environment, Output& ou
       if (step.kind == kind) steps.push_back(&step);
     if (steps.empty()) return;
     out.Format("\n{}\n", heading);
-    if (steps.size() < kStepsWorthAThread) {
-      StepSectionRows(runbook, steps, -2, 0, out);
-      return;
-    }
-    // A long plan renders its second half on another thread meanwhile; the first half's
-    // phase and numbering carry over.
-    std::span<const Step* const> all(steps);
-    size_t half = all.size() / 2;
-    std::string second_half;
-    // Most steps take a few hundred bytes of plan; growing the string would copy it over
-    // and over.
-    second_half.reserve((all.size() - half) * 512);
-    {
-      std::jthread helper([&] {
-        Output text(second_half);
-        StepSectionRows(runbook, all.subspan(half), all[half - 1]->phase, static_cast<int>(half),
-                        text);
-      });
-      StepSectionRows(runbook, all.first(half), -2, 0, out);
-    }
-    out.Append(second_half);
+    StepSectionRows(runbook, steps, out);
   };
   section(StepKind::kPreflight,
           "PREFLIGHT  runs before anything changes; a failure stops the run without rollback");
