@@ -222,7 +222,7 @@ TEST(Secrets, KillNineAtRandomMomentsNeverLeavesTheSecretOnDisk) {
             "\"\nsleep 0.05\necho \"c:$CANARY\"\n```\n";
   }
   book +=
-      "## Check\n```bash\nfor i in $(seq 12); do v=V$i c=C$i\n"
+      "## Check\n<!-- stagecraft: idempotent -->\n```bash\nfor i in $(seq 12); do v=V$i c=C$i\n"
       "  [[ ${!v} == \"url://u:$CANARY@h/$i\" && ${!c} == \"c:$CANARY\" ]]\ndone\n"
       "echo intact > result\n```\n";
   std::mt19937 random(std::random_device{}());
