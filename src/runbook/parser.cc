@@ -221,9 +221,14 @@ class Builder {
  public:
   explicit Builder(ParseResult& result) : result_(result), runbook_(result.runbook) {}
 
-  // Builds the model from the Markdown body (`text`), split at its headings (`found`, whose
-  // contents it takes); the body's line 1 is line `line_offset + 1` of the file.
-  void Build(std::string_view text, std::vector<FoundSection>& found, int line_offset);
+  // The Markdown body is `text`; its line 1 is line `body_offset + 1` of the file.
+  void Begin(std::string_view text, int body_offset);
+  // Builds the sections of one piece of the body, split at its headings (`found`, whose
+  // contents it takes); the piece's line 1 is line `line_offset + 1` of the file. A piece
+  // ends where the next begins, before a heading, so its sections are complete and built
+  // at once: the caller may free the piece's tree afterwards.
+  void AddPiece(std::vector<FoundSection>& found, int line_offset);
+  void Finish();
 
  private:
   // Line `line` of the file, which must lie in the body.
@@ -268,7 +273,10 @@ class Builder {
   ParseResult& result_;
   Runbook& runbook_;
   std::vector<Section> sections_;
-  int line_offset_ = 0;
+  std::vector<int> open_sections_ = {0};  // the heading path to the current section
+  size_t built_sections_ = 0;
+  int body_offset_ = 0;
+  int line_offset_ = 0;  // of the piece being built
   std::map<int, int> phase_of_section_;
   std::vector<bool> name_is_explicit_;
   bool nesting_reported_ = false;
@@ -282,7 +290,7 @@ class Builder {
 };
 
 std::string_view Builder::Line(int line) {
-  int wanted = line - line_offset_;
+  int wanted = line - body_offset_;
   if (wanted < 1) return {};
   if (wanted < cursor_line_ && wanted >= mark_line_) {
     cursor_line_ = mark_line_;
@@ -677,8 +685,7 @@ void Builder::ReadSignOffTable(cmark_node* table) {
 }
 
 void Builder::CollectSections(std::vector<FoundSection>& found) {
-  sections_.push_back(Section{});  // content before the first heading
-  std::vector<int> open = {0};     // the heading path to the current section
+  std::vector<int>& open = open_sections_;
   for (FoundSection& piece : found) {
     if (piece.heading.level > 0) {
       Section section;
@@ -878,19 +885,34 @@ void Builder::MarkPreflight() {
   }
 }
 
-void Builder::Build(std::string_view text, std::vector<FoundSection>& found, int line_offset) {
-  line_offset_ = line_offset;
+void Builder::Begin(std::string_view text, int body_offset) {
   text_ = text;
+  body_offset_ = body_offset;
+  sections_.push_back(Section{});  // content before the first heading
+}
+
+void Builder::AddPiece(std::vector<FoundSection>& found, int line_offset) {
+  line_offset_ = line_offset;
   CollectSections(found);
-  for (size_t i = 1; i < sections_.size(); ++i)
+  for (size_t i = std::max<size_t>(built_sections_, 1); i < sections_.size(); ++i)
     ClassifySection(static_cast<int>(i));
-  for (size_t i = 0; i < sections_.size(); ++i)
-    BuildSection(static_cast<int>(i));
+  for (; built_sections_ < sections_.size(); ++built_sections_) {
+    BuildSection(static_cast<int>(built_sections_));
+    sections_[built_sections_].content = {};  // the nodes go with the piece's tree
+  }
+}
+
+void Builder::Finish() {
   AssignNames();
   MarkPreflight();
 }
 
 using Document = std::unique_ptr<cmark_node, NodeDeleter>;
+
+// A large document is parsed a piece of about this size at a time, and each piece's tree
+// is freed once it is built: a cmark tree is many times larger than its text, so peak
+// memory stays a small multiple of the runbook instead of growing with the whole tree.
+constexpr size_t kPieceBytes = 1 << 20;
 
 Document ParseMarkdown(std::string_view text) {
   cmark_gfm_core_extensions_ensure_registered();
@@ -926,9 +948,81 @@ std::vector<FoundSection> FindSections(cmark_node* document, int line_offset) {
   return found;
 }
 
+// Link reference definitions (`[label]: url`) apply to the whole document, so a document
+// that may hold one is parsed in one piece. Conservative: anything at the start of a line
+// (after list and quote markers) that opens a bracket and does not close it as a task box.
+bool MayDefineLinkReferences(std::string_view text) {
+  for (size_t colon = text.find("]:"); colon != std::string_view::npos;
+       colon = text.find("]:", colon + 2)) {
+    size_t line_start = text.rfind('\n', colon);
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    std::string_view before = text.substr(line_start, colon - line_start);
+    size_t open = before.find('[');
+    if (open == std::string_view::npos) return true;  // a label may span lines
+    if (before.find_first_not_of(" \t>-*+0123456789.)") == open) return true;
+  }
+  return false;
+}
+
+// The start of the first line after `from` that opens an ATX heading, or npos.
+size_t NextHeadingLine(std::string_view text, size_t from) {
+  for (size_t at = text.find("\n#", from); at != std::string_view::npos;
+       at = text.find("\n#", at + 1)) {
+    size_t hashes = 0;
+    while (at + 1 + hashes < text.size() && text[at + 1 + hashes] == '#')
+      ++hashes;
+    char after = at + 1 + hashes < text.size() ? text[at + 1 + hashes] : '\n';
+    if (hashes <= 6 && (after == ' ' || after == '\t' || after == '\r' || after == '\n'))
+      return at + 1;
+  }
+  return std::string_view::npos;
+}
+
+int CountLines(std::string_view text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// Parses `body` piece by piece and builds each. A cut before a heading line is kept only
+// when cmark, given the piece plus that line, ends the piece with a top-level heading on
+// it: then nothing (a fence, an HTML block, a list, a quote) is open across the cut, and
+// the pieces parse exactly as the whole body would. Otherwise the piece grows.
+void ParseInPieces(std::string_view body, int line_offset, size_t piece_bytes, Builder& builder) {
+  bool cuttable = body.size() > piece_bytes && !MayDefineLinkReferences(body);
+  size_t start = 0;
+  while (start < body.size()) {
+    size_t cut = cuttable ? NextHeadingLine(body, start + piece_bytes) : std::string_view::npos;
+    for (; cut != std::string_view::npos; cut = NextHeadingLine(body, start + 2 * (cut - start))) {
+      size_t heading_end = body.find('\n', cut);
+      heading_end = heading_end == std::string_view::npos ? body.size() : heading_end + 1;
+      Document document = ParseMarkdown(body.substr(start, heading_end - start));
+      int piece_lines = CountLines(body.substr(start, cut - start));
+      cmark_node* last = cmark_node_last_child(document.get());
+      if (!last || cmark_node_get_type(last) != CMARK_NODE_HEADING ||
+          cmark_node_get_start_line(last) != piece_lines + 1)
+        continue;
+      cmark_node_free(last);  // the next piece's first line, parsed only to prove the cut
+      std::vector<FoundSection> found = FindSections(document.get(), line_offset);
+      builder.AddPiece(found, line_offset);
+      line_offset += piece_lines;
+      start = cut;
+      break;
+    }
+    if (cut == std::string_view::npos) {
+      Document document = ParseMarkdown(body.substr(start));
+      std::vector<FoundSection> found = FindSections(document.get(), line_offset);
+      builder.AddPiece(found, line_offset);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 ParseResult ParseRunbook(std::string path, std::string_view source) {
+  return ParseRunbook(std::move(path), source, kPieceBytes);
+}
+
+ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece_bytes) {
   ParseResult result;
   Runbook& runbook = result.runbook;
   runbook.path = std::move(path);
@@ -942,9 +1036,10 @@ ParseResult ParseRunbook(std::string path, std::string_view source) {
 
   // Title: front matter, else the first H1 (found while building), else the file name.
   runbook.title = runbook.front_matter.title;
-  Document document = ParseMarkdown(body);
-  std::vector<FoundSection> found = FindSections(document.get(), body_line_offset);
-  Builder(result).Build(body, found, body_line_offset);
+  Builder builder(result);
+  builder.Begin(body, body_line_offset);
+  ParseInPieces(body, body_line_offset, piece_bytes, builder);
+  builder.Finish();
   if (runbook.title.empty()) runbook.title = FileStem(runbook.path);
   std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) {

@@ -24,6 +24,9 @@ struct ParseResult {
 // Parses `source` (already checked to be UTF-8 text, see SourceFile). Never fails:
 // problems become diagnostics and the model holds what could be understood.
 ParseResult ParseRunbook(std::string path, std::string_view source);
+// The same, cutting a large document into pieces of about `piece_bytes` (see parser.cc);
+// tests cut small pieces to compare them with the document parsed whole.
+ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece_bytes);
 
 // Languages whose fenced blocks are executed, and the interpreter that runs them.
 bool IsExecutableLanguage(std::string_view language);

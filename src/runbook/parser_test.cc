@@ -551,3 +551,93 @@ TEST(Parser, DeeplyNestedEmphasisInAHeadingDoesNotRecurse) {
 
 }  // namespace
 }  // namespace stagecraft::runbook
+namespace stagecraft::runbook {
+namespace {
+
+// Everything of the model a reader could observe, one line per element.
+std::string Describe(const ParseResult& result) {
+  std::string out;
+  for (const auto& phase : result.runbook.phases)
+    out += "phase " + phase.title + " @" + std::to_string(phase.pos.line) + "\n";
+  for (const auto& step : result.runbook.steps) {
+    out += "step " + step.name + " | " + step.title + " @" + std::to_string(step.pos.line) + ":" +
+           std::to_string(step.pos.column) + " phase " + std::to_string(step.phase) + " kind " +
+           std::to_string(static_cast<int>(step.kind)) + " checks " +
+           std::to_string(step.checklist.size()) + " undo " +
+           std::to_string(step.compensation.size()) + "\n";
+    for (const auto& action : step.actions)
+      out += "  action @" + std::to_string(action.block.pos.line) + " [" + action.block.info +
+             "] expect " + std::to_string(action.expectations.size()) + " " + action.block.text;
+  }
+  for (const auto& d : result.diagnostics)
+    out += "diag " + std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
+           d.message + "\n";
+  return out;
+}
+
+// Large documents are parsed in pieces cut before headings; nothing that can hold a line
+// starting with '#' may be cut through.
+std::string LargeTrickyDocument() {
+  std::string doc = "---\ntitle: Large\n---\n# Large\n\n";
+  for (int i = 0; i < 1500; ++i) {
+    std::string n = std::to_string(i);
+    if (i % 10 == 0) doc += "## Phase " + n + " (5 minutes)\n\n";
+    doc += "### Step " + n + "\n";
+    if (i % 7 == 0) doc += "<!-- stagecraft: name=explicit-" + n + " -->\n";
+    doc += "\nRuns part " + n + ".\n\n```bash { name=part-" + n + " timeout=5m }\n";
+    doc += "# comment at the start of a line\n";
+    doc +=
+        "## also a comment\necho " + n + "\n```\n\n**Expected Output:**\n```\n" + n + "\n```\n\n";
+    switch (i % 5) {
+      case 0:
+        doc += "<!--\n## a heading inside a comment\n-->\n\n";
+        break;
+      case 1:
+        doc += "<div>\n## inside an HTML block\n</div>\n\n";
+        break;
+      case 2:
+        doc += "| a | b |\n|---|---|\n| 1 | 2 |\n";  // the next heading ends the table
+        break;
+      case 3:
+        doc += "- [ ] checked by hand\n- [ ] checked\n  ```bash\n  true\n  ```\n\n";
+        break;
+      default:
+        doc += "**Rollback:**\n```bash\necho undo " + n + "\n```\n\n";
+    }
+    if (i == 700) {
+      // One fence longer than a piece, full of lines that look like headings.
+      doc += "```bash\n";
+      for (int line = 0; line < 4000; ++line)
+        doc += "# line " + std::to_string(line) + " of a long script\n";
+      doc += "```\n\n";
+    }
+  }
+  doc += "## Unclosed\n\n```bash\n# never closed\necho end\n";
+  return doc;
+}
+
+TEST(Parser, DocumentParsedInPiecesEqualsTheWholeDocument) {
+  std::string doc = LargeTrickyDocument();
+  ASSERT_GT(doc.size(), 256u * 1024);
+  ParseResult in_pieces = ParseRunbook("large.md", doc, 16 * 1024);
+  ParseResult in_one = ParseRunbook("large.md", doc, SIZE_MAX);
+  EXPECT_EQ(Describe(in_pieces), Describe(in_one));
+  ASSERT_EQ(in_pieces.runbook.steps.size(), 1500u);
+  const Action& action = in_pieces.runbook.steps[1234].actions.at(0);
+  EXPECT_EQ(action.block.info, "bash { name=part-1234 timeout=5m }");
+  EXPECT_EQ(action.attributes.name.value_or(""), "part-1234");
+}
+
+// A link reference definition applies to the whole document, so a document that may hold
+// one is read whole: a later piece alone would leave the link in its heading unresolved.
+TEST(Parser, LinkReferenceDefinitionKeepsTheDocumentWhole) {
+  std::string doc = LargeTrickyDocument();
+  doc.insert(doc.find("## Unclosed"), "## Deploy [the service]\n```bash\ntrue\n```\n\n");
+  doc.insert(doc.find("# Large\n") + 8, "\n[the service]: https://example.invalid\n\n");
+  ParseResult result = ParseRunbook("links.md", doc, 16 * 1024);
+  ASSERT_EQ(result.runbook.steps.size(), 1501u);
+  EXPECT_EQ(result.runbook.steps[1500].title, "Deploy the service");
+}
+
+}  // namespace
+}  // namespace stagecraft::runbook
