@@ -2,7 +2,9 @@
 // of every kind of unusable input.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -189,6 +191,39 @@ TEST(BadInput, DirectoryInsteadOfFile) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.err, "book.md: error: is a directory, not a runbook file\n");
   EXPECT_EQ(RunStagecraft({"lint", "book.md"}, dir.path()).exit_code, 2);
+}
+
+// Every command that reads a runbook refuses what is not a regular file before reading
+// from it: a FIFO would block the open, /dev/zero never ends.
+TEST(BadInput, FifoIsRefusedWithoutBlocking) {
+  TempDir dir;
+  ASSERT_EQ(mkfifo(dir.File("f.md").c_str(), 0600), 0);
+  for (const char* command : {"plan", "lint", "run"}) {
+    auto result = RunStagecraft({command, "f.md"}, dir.path());
+    EXPECT_EQ(result.exit_code, 2) << command;
+    EXPECT_EQ(result.err, "f.md: error: not a regular file (a FIFO)\n") << command;
+  }
+}
+
+TEST(BadInput, CharacterDeviceIsRefused) {
+  for (const char* command : {"plan", "lint", "run"}) {
+    auto result = RunStagecraft({command, "/dev/zero"});
+    EXPECT_EQ(result.exit_code, 2) << command;
+    EXPECT_EQ(result.err, "/dev/zero: error: not a regular file (a character device)\n") << command;
+  }
+}
+
+TEST(BadInput, RunbookOverTheSizeLimitIsRefused) {
+  TempDir dir;
+  WriteFile(dir.File("huge.md"), "## A\n");
+  // Sparse: 65 MiB that take no disk space.
+  ASSERT_EQ(truncate(dir.File("huge.md").c_str(), off_t{65} << 20), 0);
+  for (const char* command : {"plan", "lint", "run"}) {
+    auto result = RunStagecraft({command, "huge.md"}, dir.path());
+    EXPECT_EQ(result.exit_code, 2) << command;
+    EXPECT_EQ(result.err, "huge.md: error: runbook is too large (65.0 MiB; the limit is 64 MiB)\n")
+        << command;
+  }
 }
 
 TEST(BadInput, MissingFile) {

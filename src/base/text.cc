@@ -131,6 +131,71 @@ std::optional<size_t> FindInvalidUtf8(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+bool IsTerminalControl(unsigned char byte) {
+  return (byte < 0x20 && byte != '\t' && byte != '\n') || byte == 0x7f;
+}
+
+void AppendHexEscape(unsigned char byte, std::string& out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out += "\\x";
+  out += kDigits[byte >> 4];
+  out += kDigits[byte & 0xf];
+}
+
+}  // namespace
+
+bool NeedsTerminalEscaping(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    unsigned char byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      if (IsTerminalControl(byte)) return true;
+      ++i;
+      continue;
+    }
+    auto decoded = DecodeUtf8(text, i);
+    if (!decoded || decoded->code <= 0x9f) return true;
+    i += decoded->length;
+  }
+  return false;
+}
+
+void AppendTerminalSafe(std::string_view text, std::string& out) {
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      if (IsTerminalControl(byte))
+        AppendHexEscape(byte, out);
+      else
+        out += static_cast<char>(byte);
+      ++i;
+      continue;
+    }
+    auto decoded = DecodeUtf8(text, i);
+    if (!decoded) {
+      AppendHexEscape(byte, out);
+      ++i;
+    } else if (decoded->code >= 0x80 && decoded->code <= 0x9f) {
+      for (size_t k = 0; k < decoded->length; ++k)
+        AppendHexEscape(static_cast<unsigned char>(text[i + k]), out);
+      i += decoded->length;
+    } else {
+      out.append(text.substr(i, decoded->length));
+      i += decoded->length;
+    }
+  }
+}
+
+std::string TerminalSafe(std::string_view text) {
+  if (!NeedsTerminalEscaping(text)) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + 16);
+  AppendTerminalSafe(text, out);
+  return out;
+}
+
 LineColumn LocateOffset(std::string_view text, size_t offset) {
   LineColumn where;
   offset = std::min(offset, text.size());

@@ -58,6 +58,16 @@ struct Utf8Char {
 // surrogate or a value past U+10FFFF.
 std::optional<Utf8Char> DecodeUtf8(std::string_view text, size_t i);
 
+// Text from a runbook, a step's output or the journal, made safe to print on a terminal:
+// an escape sequence in it could clear the screen or retitle the window, a NUL or an
+// invalid byte garble the line. Control characters other than tab and newline (ESC among
+// them), DEL, the C1 controls U+0080-U+009F (which some terminals also obey) and bytes
+// that are not UTF-8 are shown as \xNN instead; everything else is kept as it is.
+std::string TerminalSafe(std::string_view text);
+void AppendTerminalSafe(std::string_view text, std::string& out);
+// False when TerminalSafe would return `text` unchanged (the common case, checked fast).
+bool NeedsTerminalEscaping(std::string_view text);
+
 // 1-based line and column (in bytes) of `offset` in `text`.
 struct LineColumn {
   int line = 1;

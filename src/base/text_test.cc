@@ -80,5 +80,21 @@ TEST(DecodeUtf8, DecodesEachLengthAndRefusesMalformedBytes) {
   EXPECT_FALSE(DecodeUtf8("", 0));
 }
 
+TEST(TerminalSafe, ShowsControlsAndInvalidBytesAsHex) {
+  EXPECT_EQ(TerminalSafe("plain text, caf\xC3\xA9 \xF0\x9F\x9A\x80\tand\nlines"),
+            "plain text, caf\xC3\xA9 \xF0\x9F\x9A\x80\tand\nlines");
+  EXPECT_EQ(TerminalSafe("\x1b]0;title\x07\x1b[2J"), "\\x1b]0;title\\x07\\x1b[2J");
+  EXPECT_EQ(TerminalSafe(std::string("a\0b\rc\x7f", 6)), "a\\x00b\\x0dc\\x7f");
+  EXPECT_EQ(TerminalSafe("csi \xC2\x9B 2J"), "csi \\xc2\\x9b 2J");  // C1 control U+009B
+  EXPECT_EQ(TerminalSafe("bad \xff\xC3"), "bad \\xff\\xc3");
+}
+
+TEST(TerminalSafe, SaysWhenTextNeedsNoEscaping) {
+  EXPECT_FALSE(NeedsTerminalEscaping("Deploy \xE2\x80\x94 staging\n\tok"));
+  EXPECT_TRUE(NeedsTerminalEscaping("x\x1b"));
+  EXPECT_TRUE(NeedsTerminalEscaping("\xC2\x85"));
+  EXPECT_TRUE(NeedsTerminalEscaping("\xE2\x82"));
+}
+
 }  // namespace
 }  // namespace stagecraft

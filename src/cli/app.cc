@@ -12,6 +12,7 @@
 #include <functional>
 #include <iostream>
 
+#include "base/text.h"
 #include "cli/history.h"
 #include "cli/loading.h"
 #include "cli/run_command.h"
@@ -26,7 +27,7 @@ int LintCommand(const std::string& path) {
   if (!loaded) return kExitUsage;
   runbook::SourceLines lines(loaded->source);
   for (const auto& diagnostic : loaded->parsed.diagnostics)
-    fmt::print("{}", runbook::FormatDiagnostic(path, lines, diagnostic));
+    fmt::print("{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
   int errors = CountSeverity(loaded->parsed.diagnostics, runbook::Severity::kError);
   int warnings = CountSeverity(loaded->parsed.diagnostics, runbook::Severity::kWarning);
   if (errors == 0 && warnings == 0)
@@ -46,7 +47,7 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
     runbook::SourceLines lines(loaded->source);
     for (const auto& diagnostic : diagnostics)
       if (diagnostic.severity == runbook::Severity::kError)
-        fmt::print(stderr, "{}", runbook::FormatDiagnostic(path, lines, diagnostic));
+        fmt::print(stderr, "{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
     fmt::print(stderr, "{}: cannot plan: {} (stagecraft lint {} lists every finding)\n", path,
                Plural(errors, "error"), path);
     return kExitUsage;
@@ -168,6 +169,8 @@ int Main(int argc, char** argv) {
   logs->add_option("step", logs_flags.step, "Only this step (or item key)");
   logs->add_option("--state", logs_flags.state_dir, "State directory (default .stagecraft)");
   logs->add_flag("-f,--follow", logs_flags.follow, "Keep printing while the run goes on");
+  logs->add_flag("--raw", logs_flags.raw,
+                 "Print the output byte for byte, terminal escape sequences included");
 
   ReportFlags report_flags;
   auto* report = app.add_subcommand("report", "Render the report of a journaled run");

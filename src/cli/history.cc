@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/duration.h"
+#include "base/text.h"
 #include "cli/loading.h"
 #include "cli/state.h"
 #include "journal/lock.h"
@@ -27,8 +28,12 @@ std::string FirstLine(const std::string& text) {
   return text.substr(0, text.find('\n'));
 }
 
-// Prints rows as columns padded to the widest cell.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+// Prints rows as columns padded to the widest cell. Cells hold what runbooks and steps
+// wrote, shown as TerminalSafe text.
+void PrintTable(std::vector<std::vector<std::string>> rows) {
+  for (auto& row : rows)
+    for (auto& cell : row)
+      cell = TerminalSafe(cell);
   std::vector<size_t> widths;
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size(); ++i) {
@@ -44,6 +49,53 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
     fmt::print("{}\n", line);
   }
 }
+
+// Journaled output on its way to a terminal, as TerminalSafe shows it. Output arrives in
+// chunks: a UTF-8 character or a CRLF cut between two is held back until the rest comes.
+class TerminalSafeWriter {
+ public:
+  void Write(std::string_view bytes) {
+    pending_.append(bytes);
+    size_t keep = IncompleteTail(pending_);
+    std::string_view ready = std::string_view(pending_).substr(0, pending_.size() - keep);
+    Emit(ready);
+    pending_.erase(0, ready.size());
+  }
+  void Flush() {
+    Emit(pending_);
+    pending_.clear();
+  }
+
+ private:
+  // Bytes at the end of `text` that may be the start of a character or of "\r\n".
+  static size_t IncompleteTail(std::string_view text) {
+    if (!text.empty() && text.back() == '\r') return 1;
+    for (size_t back = 1; back <= 3 && back <= text.size(); ++back) {
+      unsigned char byte = static_cast<unsigned char>(text[text.size() - back]);
+      if ((byte & 0xc0) != 0x80) {  // a lead byte (or ASCII) `back` bytes from the end
+        size_t length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+        return length > back ? back : 0;
+      }
+    }
+    return 0;
+  }
+  void Emit(std::string_view text) {
+    std::string out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      bool has_newline = end != std::string_view::npos;
+      std::string_view line = text.substr(start, has_newline ? end - start : text.npos);
+      if (has_newline && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+      AppendTerminalSafe(line, out);
+      if (has_newline) out += '\n';
+      start = has_newline ? end + 1 : text.size();
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  }
+
+  std::string pending_;
+};
 
 // Prints the error of a failed journal call; true when it succeeded.
 template <typename Opened>
@@ -156,15 +208,17 @@ int ShowCommand(const ShowFlags& flags) {
     return kExitOk;
   }
 
+  // Paths, titles and names come from runbooks and environments: TerminalSafe all of them.
   fmt::print("Run        {}\n", record.id);
-  fmt::print("Runbook    {}{}\n", record.runbook_path,
+  fmt::print("Runbook    {}{}\n", TerminalSafe(record.runbook_path),
              record.options.contains("title")
-                 ? fmt::format(" ({})", record.options.value("title", ""))
+                 ? fmt::format(" ({})", TerminalSafe(record.options.value("title", "")))
                  : "");
-  if (!record.environment.empty()) fmt::print("Env        {}\n", record.environment);
+  if (!record.environment.empty()) fmt::print("Env        {}\n", TerminalSafe(record.environment));
   fmt::print("Status     {}{}\n", DisplayStatus(record),
              record.exit_code ? fmt::format(" (exit {})", *record.exit_code) : "");
-  fmt::print("By         {}@{} (pid {})\n", record.user, record.host, record.pid);
+  fmt::print("By         {}@{} (pid {})\n", TerminalSafe(record.user), TerminalSafe(record.host),
+             record.pid);
   fmt::print("Started    {}\n", FormatTime(record.started_at));
   if (record.ended_at)
     fmt::print("Ended      {} ({})\n", FormatTime(*record.ended_at),
@@ -192,8 +246,8 @@ int ShowCommand(const ShowFlags& flags) {
   if (!approvals.value().empty()) {
     fmt::print("\nApprovals\n");
     for (const auto& approval : approvals.value())
-      fmt::print("  {} {} by {} ({}) at {}\n", approval.step_key,
-                 journal::ToString(approval.decision), approval.who,
+      fmt::print("  {} {} by {} ({}) at {}\n", TerminalSafe(approval.step_key),
+                 journal::ToString(approval.decision), TerminalSafe(approval.who),
                  journal::ToString(approval.how), FormatTime(approval.at));
   }
   return kExitOk;
@@ -219,14 +273,20 @@ int LogsCommand(const LogsFlags& flags) {
   journal::OutputQuery query;
   query.run_id = id.value();
   std::string prefix = flags.step + "/";
+  TerminalSafeWriter safe;
   auto print_new = [&]() -> Status {
-    return journal.value()->ReadOutput(query, [&](const journal::OutputChunk& chunk) {
+    Status status = journal.value()->ReadOutput(query, [&](const journal::OutputChunk& chunk) {
       query.after_seq = chunk.seq;
       if (flags.step.empty() || chunk.step_key == flags.step ||
-          chunk.step_key.compare(0, prefix.size(), prefix) == 0)
-        std::fwrite(chunk.bytes.data(), 1, chunk.bytes.size(), stdout);
+          chunk.step_key.compare(0, prefix.size(), prefix) == 0) {
+        if (flags.raw)
+          std::fwrite(chunk.bytes.data(), 1, chunk.bytes.size(), stdout);
+        else
+          safe.Write(chunk.bytes);
+      }
       return true;
     });
+    return status;
   };
   Status status = print_new();
   if (!status.ok()) {
@@ -248,6 +308,8 @@ int LogsCommand(const LogsFlags& flags) {
     if (finished) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  safe.Flush();
+  std::fflush(stdout);
   return kExitOk;
 }
 
@@ -297,8 +359,8 @@ int UnlockCommand(const UnlockFlags& flags) {
     return kExitUsage;
   }
   const journal::LockInfo& info = released.value();
-  fmt::print("released lock {} on {} (run {}, {}@{}, pid {})\n", info.lock_id, info.key,
-             info.run_id, info.user, info.host, info.pid);
+  fmt::print("released lock {} on {} (run {}, {}@{}, pid {})\n", info.lock_id,
+             TerminalSafe(info.key), info.run_id, info.user, info.host, info.pid);
   return kExitOk;
 }
 

@@ -24,6 +24,7 @@ struct LogsFlags {
   std::string run;
   std::string step;  // a step name (its items too) or an item key; empty = all
   bool follow = false;
+  bool raw = false;  // the bytes as journaled, escape sequences included
 };
 
 struct UnlockFlags {

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "base/text.h"
 #include "runbook/lint.h"
 
 namespace stagecraft::cli {
@@ -20,7 +21,7 @@ std::optional<Loaded> Load(const std::string& path, runbook::SourceFile::Hold ho
     runbook::SourceLines lines(loaded.source);
     for (const auto& diagnostic : loaded.parsed.diagnostics)
       if (diagnostic.severity == runbook::Severity::kError)
-        fmt::print(stderr, "{}", runbook::FormatDiagnostic(path, lines, diagnostic));
+        fmt::print(stderr, "{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
     return std::nullopt;
   }
   runbook::Lint(loaded.parsed.runbook, loaded.parsed.diagnostics);
@@ -58,7 +59,7 @@ bool FindEnvironment(const runbook::Runbook& book, const std::string& name,
                book.path, name);
   else
     fmt::print(stderr, "{}: error: unknown environment '{}' (the runbook defines: {})\n", book.path,
-               name, fmt::join(names, ", "));
+               name, TerminalSafe(fmt::format("{}", fmt::join(names, ", "))));
   return false;
 }
 
@@ -70,7 +71,7 @@ std::optional<Loaded> LoadForExecution(const std::string& path, std::string_view
     runbook::SourceLines lines(loaded->source);
     for (const auto& diagnostic : diagnostics)
       if (diagnostic.severity == runbook::Severity::kError)
-        fmt::print(stderr, "{}", runbook::FormatDiagnostic(path, lines, diagnostic));
+        fmt::print(stderr, "{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
     fmt::print(stderr, "{}: cannot {}: {} (stagecraft lint {} lists every finding)\n", path, verb,
                Plural(errors, "error"), path);
     return std::nullopt;

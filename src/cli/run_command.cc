@@ -18,6 +18,7 @@
 #include "base/text.h"
 #include "cli/leftovers.h"
 #include "cli/loading.h"
+#include "cli/run_lock.h"
 #include "cli/run_vars.h"
 #include "cli/state.h"
 #include "engine/console.h"
@@ -159,7 +160,7 @@ void PrintSummary(engine::Console& console, const engine::RunResult& result) {
   if (!result.steps.empty() || !result.rollback.empty())
     console.Summary(rows, verdict, result.exit_code == 0);
   else
-    fmt::print(stderr, "stagecraft: {}\n", verdict);
+    fmt::print(stderr, "stagecraft: {}\n", TerminalSafe(verdict));
 }
 
 enum class Mode { kRun, kRollbackOnly };
@@ -295,42 +296,6 @@ int Execute(Execution& execution) {
   return result.exit_code;
 }
 
-std::optional<Millis> LockWait(const ExecutionFlags& flags) {
-  if (flags.lock_timeout.empty()) return Millis(0);
-  auto wait = ParseDuration(flags.lock_timeout);
-  if (!wait.ok()) {
-    fmt::print(stderr, "stagecraft: error: --lock-timeout: {}\n", wait.error());
-    return std::nullopt;
-  }
-  return wait.value();
-}
-
-std::string LockKey(const runbook::Runbook& book, const std::string& absolute_path,
-                    const std::string& environment) {
-  if (book.front_matter.lock) return *book.front_matter.lock;
-  return journal::DefaultLockKey(absolute_path, environment);
-}
-
-// Takes the run lock or prints who holds it.
-std::unique_ptr<journal::RunLock> TakeLock(const std::string& key, const std::string& run_id,
-                                           const ExecutionFlags& flags) {
-  auto wait = LockWait(flags);
-  if (!wait) return nullptr;
-  journal::LockOptions options;
-  options.state_dir = flags.state_dir;
-  options.run_id = run_id;
-  options.wait = *wait;
-  auto lock = journal::RunLock::Acquire(key, options);
-  if (!lock.ok()) {
-    fmt::print(stderr, "stagecraft: error: {}\n", lock.error());
-    return nullptr;
-  }
-  if (lock.value()->replaced())
-    fmt::print(stderr, "stagecraft: note: took over the lock of run {} ({})\n",
-               lock.value()->replaced()->run_id, lock.value()->replaced_reason());
-  return std::move(lock.value());
-}
-
 }  // namespace
 
 int RunCommand(const RunFlags& flags) {
@@ -368,8 +333,8 @@ int RunCommand(const RunFlags& flags) {
   std::string absolute = std::filesystem::absolute(flags.path).lexically_normal().string();
   std::string environment = options.environment ? options.environment->name : "";
   std::string run_id = journal::NewRunId(journal::NowMs());
-  auto lock = TakeLock(LockKey(book, absolute, environment), run_id, flags.execution);
-  if (!lock) return kExitUsage;
+  auto locks = TakeLocks(LockKeys(book, flags.path, environment), run_id, flags.execution);
+  if (!locks) return kExitUsage;
 
   journal::RunRecord record;
   record.id = run_id;
@@ -409,7 +374,7 @@ int RunCommand(const RunFlags& flags) {
   execution.flags = &flags.execution;
   execution.journal = journal.value().get();
   execution.run_id = run_id;
-  execution.lock = lock.get();
+  execution.lock = locks->front().get();
   return Execute(execution);
 }
 
@@ -543,9 +508,9 @@ bool CloseInterruptedAttempts(journal::Journal& journal, const std::string& run_
 int Continue(journal::Journal& journal, Reopened& reopened, const ExecutionFlags& flags,
              Mode mode) {
   const runbook::Runbook& book = reopened.loaded->parsed.runbook;
-  auto lock = TakeLock(LockKey(book, reopened.run.runbook_path, reopened.run.environment),
-                       reopened.run.id, flags);
-  if (!lock) return kExitUsage;
+  auto locks = TakeLocks(LockKeys(book, reopened.run.runbook_path, reopened.run.environment),
+                         reopened.run.id, flags);
+  if (!locks) return kExitUsage;
   // Before the open attempts are closed: they say where a killed session's step runs.
   auto attempts = journal.ListAttempts(reopened.run.id);
   if (!attempts.ok()) {
@@ -572,7 +537,7 @@ int Continue(journal::Journal& journal, Reopened& reopened, const ExecutionFlags
   execution.flags = &flags;
   execution.journal = &journal;
   execution.run_id = reopened.run.id;
-  execution.lock = lock.get();
+  execution.lock = locks->front().get();
   execution.restored_scope = &reopened.run.scope;
   execution.mode = mode;
   return Execute(execution);

@@ -17,31 +17,10 @@ constexpr std::string_view kYellow = "33";
 constexpr std::string_view kBold = "1";
 constexpr std::string_view kDim = "2";
 
-// A step's output goes to the operator's terminal: a stray escape sequence could clear the
-// screen or retitle the window, a NUL or an invalid byte garble the line. Control characters
-// (tab excepted) and bytes that are not UTF-8 are shown as \xNN instead.
-void AppendPrintable(std::string_view text, std::string& out) {
-  for (char c : text) {
-    unsigned char byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && c != '\t') || byte == 0x7f)
-      out += fmt::format("\\x{:02x}", byte);
-    else
-      out.push_back(c);
-  }
-}
-
+// A step's output goes to the operator's terminal; see TerminalSafe.
 std::string Printable(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF output
-  std::string out;
-  out.reserve(line.size());
-  while (!line.empty()) {
-    std::optional<size_t> bad = FindInvalidUtf8(line);
-    AppendPrintable(line.substr(0, bad.value_or(line.size())), out);
-    if (!bad) break;
-    out += fmt::format("\\x{:02x}", static_cast<unsigned char>(line[*bad]));
-    line.remove_prefix(*bad + 1);
-  }
-  return out;
+  return TerminalSafe(line);
 }
 
 }  // namespace
@@ -95,9 +74,9 @@ std::string Console::RenderStatusLocked() const {
   elapsed = duration_cast<std::chrono::seconds>(elapsed);
   std::string time = FormatDuration(elapsed);
   if (status_->budget) time += " / " + FormatDuration(*status_->budget);
-  std::string text =
-      fmt::format("> [{}/{}] {}{}  {}", status_->number, status_->total,
-                  status_->phase.empty() ? "" : status_->phase + " > ", status_->step, time);
+  std::string text = fmt::format("> [{}/{}] {}{}  {}", status_->number, status_->total,
+                                 status_->phase.empty() ? "" : Printable(status_->phase) + " > ",
+                                 Printable(status_->step), time);
   if (status_->attempt > 1) text += fmt::format("  attempt {}", status_->attempt);
   size_t width = options_.width > 1 ? static_cast<size_t>(options_.width - 1) : 79;
   if (text.size() > width) text = text.substr(0, width);
@@ -143,13 +122,13 @@ std::string Console::Paint(std::string_view colour, std::string_view text) const
 
 void Console::Print(std::string_view colour, std::string_view marker, std::string_view text) {
   FlushOutput();
-  Write(fmt::format("{} {}\n", Paint(colour, marker), text));
+  Write(fmt::format("{} {}\n", Paint(colour, marker), TerminalSafe(text)));
 }
 
 void Console::Heading(std::string_view text) {
   if (quiet()) return;
   FlushOutput();
-  Write(fmt::format("\n{}\n", Paint(kBold, text)));
+  Write(fmt::format("\n{}\n", Paint(kBold, TerminalSafe(text))));
 }
 
 void Console::Info(std::string_view text) {
@@ -179,7 +158,7 @@ void Console::Detail(std::string_view text) {
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    indented += fmt::format("      {}\n", text.substr(start, end - start));
+    indented += fmt::format("      {}\n", Printable(text.substr(start, end - start)));
     start = end + 1;
   }
   Write(indented);
@@ -197,11 +176,12 @@ void Console::Summary(const std::vector<SummaryRow>& rows, std::string_view verd
   for (const auto& row : rows) {
     std::string status = fmt::format("{:<12}", row.status);
     std::string colour(row.bad ? kRed : row.warn ? kYellow : kGreen);
-    std::string step = row.step.size() > step_width ? row.step.substr(0, step_width) : row.step;
+    std::string step = Printable(row.step);
+    if (step.size() > step_width) step.resize(step_width);
     fmt::print(out_, "{:<{}}  {} {:>9} {:>9} {:>8}\n", step, step_width, Paint(colour, status),
                row.duration, row.budget, row.attempts ? std::to_string(row.attempts) : "-");
   }
-  fmt::print(out_, "\n{}\n", Paint(ok ? kGreen : kRed, verdict));
+  fmt::print(out_, "\n{}\n", Paint(ok ? kGreen : kRed, TerminalSafe(verdict)));
   std::fflush(out_);
 }
 

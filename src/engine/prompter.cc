@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "base/text.h"
+
 namespace stagecraft::engine {
 
 TerminalPrompter::TerminalPrompter() : available_(isatty(STDIN_FILENO) == 1) {}
@@ -14,7 +16,7 @@ std::optional<std::string> TerminalPrompter::Ask(std::string_view question) {
   if (!available_) return std::nullopt;
   std::unique_ptr<FILE, int (*)(FILE*)> tty(std::fopen("/dev/tty", "r+"), &std::fclose);
   if (!tty) return std::nullopt;
-  fmt::print(tty.get(), "{}", question);
+  fmt::print(tty.get(), "{}", TerminalSafe(question));
   std::fflush(tty.get());
   std::string answer;
   int c = 0;

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/file_modes.h"
+
 namespace stagecraft::journal {
 namespace {
 
@@ -54,8 +56,11 @@ OutputFileWriter::~OutputFileWriter() {
 
 Result<OutputFileWriter::File*> OutputFileWriter::Open(int64_t attempt_id) {
   if (auto it = files_.find(attempt_id); it != files_.end()) return &it->second;
-  if (mkdir(output_dir_.c_str(), 0777) == 0) {
+  // Modes as base/file_modes.h says, from the state directory's.
+  CreationModes modes = ModesBeneath(dir_);
+  if (mkdir(output_dir_.c_str(), 0700) == 0) {
     output_dir_created_ = true;
+    if (chmod(output_dir_.c_str(), modes.directory) != 0) return WriteError(output_dir_, errno);
   } else if (errno != EEXIST) {
     return WriteError(output_dir_, errno);
   }
@@ -63,7 +68,7 @@ Result<OutputFileWriter::File*> OutputFileWriter::Open(int64_t attempt_id) {
   // O_EXCL first, to know whether the directory gained an entry that Sync must make
   // durable. The file exists already when another journal wrote output for the attempt
   // (or a crash left unreferenced bytes): appends go after what is there.
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = OpenWithMode(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, modes.file);
   if (fd >= 0) {
     files_created_ = true;
   } else if (errno == EEXIST) {

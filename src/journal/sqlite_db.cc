@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/file_modes.h"
 #include "journal/schema.h"
 
 namespace stagecraft::journal {
@@ -31,13 +33,8 @@ Status PrepareDirectory(const std::string& dir, const std::string& path, bool cr
       return Status::Error(fmt::format(
           "journal: no journal at {} (nothing has run with this state directory)", path));
     }
-    // Cleared before use: status() leaves ENOENT in ec for a missing directory.
-    ec.clear();
-    fs::create_directories(dir, ec);
-    if (ec) {
-      return Status::Error(
-          fmt::format("journal: cannot create directory {}: {}", dir, ec.message()));
-    }
+    if (Status created = CreatePrivateDirectories(dir); !created.ok())
+      return Status::Error("journal: " + created.message());
   } else if (ec) {
     return Status::Error(fmt::format("journal: cannot access {}: {}", dir, ec.message()));
   } else if (status.type() != fs::file_type::directory) {
@@ -51,6 +48,29 @@ Status PrepareDirectory(const std::string& dir, const std::string& path, bool cr
   if (!create && !fs::exists(path, ec)) {
     return Status::Error(
         fmt::format("journal: no journal at {} (nothing has run with this state directory)", path));
+  }
+  return Status::Ok();
+}
+
+// Creates the database file with the modes the directory gives (see base/file_modes.h)
+// before SQLite does: SQLite would create it 0644 less the umask. Its -wal and -shm files
+// then follow: SQLite creates them with the database file's mode. An existing file with
+// permissions for the world (an older stagecraft made them) loses them.
+Status PrepareDatabaseFile(const std::string& dir, const std::string& path, bool create) {
+  CreationModes modes = ModesBeneath(dir);
+  if (create) {
+    int fd = OpenWithMode(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, modes.file);
+    if (fd >= 0)
+      close(fd);
+    else if (errno != EEXIST)
+      return Status::Error(fmt::format("journal: cannot create {}: {}", path, Errno(errno)));
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::string file = path + suffix;
+    struct stat info {};
+    // Only the owner may chmod; another user's journal is left as it is.
+    if (stat(file.c_str(), &info) == 0 && (info.st_mode & S_IRWXO) && info.st_uid == geteuid())
+      chmod(file.c_str(), info.st_mode & 07770);
   }
   return Status::Ok();
 }
@@ -154,6 +174,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
   std::string dir = options.dir.empty() ? std::string(".") : options.dir;
   std::string path = (std::filesystem::path(dir) / "journal.db").string();
   if (Status status = PrepareDirectory(dir, path, options.create); !status.ok()) return status;
+  if (Status status = PrepareDatabaseFile(dir, path, options.create); !status.ok()) return status;
 
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);

@@ -1,12 +1,16 @@
 #include "report/report.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
+#include "base/file_modes.h"
 #include "report/html.h"
 #include "report/json.h"
 #include "report/junit.h"
@@ -41,9 +45,12 @@ LoadOptions LoadOptionsFor(std::optional<Format> format) {
   return options;
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+Status WriteFileAtomically(const std::string& path, const std::string& contents, mode_t mode) {
   std::string temporary = path + ".tmp";
-  FILE* file = std::fopen(temporary.c_str(), "wb");
+  std::remove(temporary.c_str());  // a crash's leftover would keep its own mode
+  int fd = OpenWithMode(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  FILE* file = fd >= 0 ? fdopen(fd, "wb") : nullptr;
+  if (fd >= 0 && !file) close(fd);
   if (!file)
     return Status::Error(
         fmt::format("report: cannot write {}: {}", temporary, std::strerror(errno)));
@@ -99,14 +106,14 @@ Result<std::vector<std::string>> WriteRunReports(journal::Journal& journal,
                                                  const std::string& dir) {
   Result<Report> report = LoadReport(journal, run_id, LoadOptionsFor(std::nullopt));
   if (!report.ok()) return report.status();
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error)
-    return Status::Error(fmt::format("report: cannot create {}: {}", dir, error.message()));
+  // Reports go under the state directory, with the modes it gives (base/file_modes.h).
+  if (Status created = CreateDirectoriesBeneath(dir); !created.ok())
+    return Status::Error("report: " + created.message());
+  mode_t mode = ModesBeneath(dir).file;
   std::vector<std::string> paths;
   for (Format format : {Format::kMarkdown, Format::kHtml, Format::kJson, Format::kJunit}) {
     std::string path = (std::filesystem::path(dir) / ReportFileName(format)).string();
-    Status written = WriteFileAtomically(path, Render(*report, format));
+    Status written = WriteFileAtomically(path, Render(*report, format), mode);
     if (!written.ok()) return written;
     paths.push_back(std::move(path));
   }

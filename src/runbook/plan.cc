@@ -32,7 +32,15 @@ class Output {
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
 
+  // From now on, what is appended is shown as TerminalSafe text: a text plan carries
+  // titles, names and values from the runbook to a terminal.
+  void MakeTerminalSafe() { terminal_safe_ = true; }
+
   void Append(std::string_view bytes) {
+    if (terminal_safe_ && NeedsTerminalEscaping(bytes)) [[unlikely]] {
+      AppendEscaped(bytes);
+      return;
+    }
     // Most pieces are a few bytes (punctuation, indentation, keys): keep their path short.
     if (!text_ && bytes.size() <= kSize - used_) {
       std::memcpy(buffer_ + used_, bytes.data(), bytes.size());
@@ -99,6 +107,13 @@ class Output {
     return text_ ? std::string_view(*text_) : std::string_view(buffer_, used_);
   }
 
+  [[gnu::noinline]] void AppendEscaped(std::string_view bytes) {
+    std::string safe = TerminalSafe(bytes);
+    terminal_safe_ = false;
+    Append(safe);
+    terminal_safe_ = true;
+  }
+
   [[gnu::noinline]] void AppendSlowly(std::string_view bytes) {
     if (text_) {
       text_->append(bytes);
@@ -143,6 +158,7 @@ class Output {
   int error_ = 0;
   size_t row_ = kNoRow;
   bool row_written_ = false;
+  bool terminal_safe_ = false;
   size_t used_ = 0;
   char buffer_[kSize];
 };
@@ -466,6 +482,7 @@ PlanTotals ComputeTotals(const Runbook& runbook) {
 namespace {
 
 void PlanText(const Runbook& runbook, const Environment* environment, Output& out) {
+  out.MakeTerminalSafe();
   out.Format("Runbook   {}\n", runbook.title);
   out.Format("File      {}\n", runbook.path);
   if (environment)

@@ -6,8 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "base/text.h"
@@ -34,17 +37,42 @@ Status CannotRead(const std::string& path) {
       fmt::format("{}: error: cannot read runbook: {}", path, std::strerror(errno)));
 }
 
+// `size` is unknown (0) when the file grew past the limit while being read.
+Status TooLarge(const std::string& path, uint64_t size) {
+  std::string how_large =
+      size ? fmt::format("{:.1f} MiB; ", static_cast<double>(size) / (1 << 20)) : std::string();
+  return Status::Error(fmt::format("{}: error: runbook is too large ({}the limit is {} MiB)", path,
+                                   how_large, SourceFile::kMaxBytes >> 20));
+}
+
+// Why a path is not a file we can read as a runbook, or nothing when it is. A FIFO would
+// block the open until a writer comes, and a device such as /dev/zero never ends.
+std::optional<Status> RefuseKind(const std::string& path, mode_t mode) {
+  if (S_ISREG(mode)) return std::nullopt;
+  if (S_ISDIR(mode))
+    return Status::Error(fmt::format("{}: error: is a directory, not a runbook file", path));
+  std::string_view kind = S_ISFIFO(mode)   ? "a FIFO"
+                          : S_ISCHR(mode)  ? "a character device"
+                          : S_ISBLK(mode)  ? "a block device"
+                          : S_ISSOCK(mode) ? "a socket"
+                                           : "not a file";
+  return Status::Error(fmt::format("{}: error: not a regular file ({})", path, kind));
+}
+
+enum class ReadOutcome { kOk, kFailed, kTooLarge };
+
 // Reads to the end, however the size changes after fstat (a growing file, or one that
-// reports size 0 like those in /proc).
-bool ReadAll(int fd, size_t size_hint, std::string& out) {
-  out.reserve(size_hint + 1);
+// reports size 0 like those in /proc), but never past the size limit.
+ReadOutcome ReadAll(int fd, size_t size_hint, std::string& out) {
+  out.reserve(std::min(size_hint, SourceFile::kMaxBytes) + 1);
   char buffer[65536];
   for (;;) {
     ssize_t got = read(fd, buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return false;
-    if (got == 0) return true;
+    if (got < 0) return ReadOutcome::kFailed;
+    if (got == 0) return ReadOutcome::kOk;
     out.append(buffer, static_cast<size_t>(got));
+    if (out.size() > SourceFile::kMaxBytes) return ReadOutcome::kTooLarge;
   }
 }
 
@@ -76,12 +104,16 @@ void SourceFile::Unmap() {
 }
 
 Result<SourceFile> SourceFile::Load(const std::string& path, Hold hold) {
-  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return CannotRead(path);
+  // Looked at before opening, so that opening has no effect (a tape rewinds, a FIFO
+  // waits); then again on what was opened, in case the path changed in between.
   struct stat info {};
+  if (stat(path.c_str(), &info) != 0) return CannotRead(path);
+  if (auto refused = RefuseKind(path, info.st_mode)) return *refused;
+  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (fd.get() < 0) return CannotRead(path);
   if (fstat(fd.get(), &info) != 0) return CannotRead(path);
-  if (S_ISDIR(info.st_mode))
-    return Status::Error(fmt::format("{}: error: is a directory, not a runbook file", path));
+  if (auto refused = RefuseKind(path, info.st_mode)) return *refused;
+  if (static_cast<uint64_t>(info.st_size) > kMaxBytes) return TooLarge(path, info.st_size);
 
   SourceFile file;
   size_t size = static_cast<size_t>(info.st_size);
@@ -93,7 +125,11 @@ Result<SourceFile> SourceFile::Load(const std::string& path, Hold hold) {
       file.size_ = size;
     }
   }
-  if (!file.mapped_ && !ReadAll(fd.get(), size, file.copied_)) return CannotRead(path);
+  if (!file.mapped_) {
+    ReadOutcome read = ReadAll(fd.get(), size, file.copied_);
+    if (read == ReadOutcome::kFailed) return CannotRead(path);
+    if (read == ReadOutcome::kTooLarge) return TooLarge(path, 0);
+  }
 
   std::string_view source = file.text();
   if (size_t nul = source.find('\0'); nul != std::string::npos) {

@@ -2,6 +2,7 @@
 
 // A runbook file's bytes, checked to be UTF-8 text.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -17,9 +18,14 @@ class SourceFile {
   // commands that run steps (and may live for hours while someone edits the file) copy.
   enum class Hold { kMapped, kCopied };
 
+  // The largest runbook read: a guide past it is not a runbook someone reviews, and the
+  // model of one takes a few times its size in memory.
+  static constexpr size_t kMaxBytes = size_t{64} << 20;
+
   // Reads `path`. Fails with a complete message ("path: error: ..." or
-  // "path:line:col: error: ...") when the file is missing, is a directory, or is not UTF-8
-  // text.
+  // "path:line:col: error: ...") when the file is missing, is not a regular file (a
+  // directory, FIFO or device is refused without blocking on it), is larger than
+  // kMaxBytes, or is not UTF-8 text.
   static Result<SourceFile> Load(const std::string& path, Hold hold);
 
   SourceFile() = default;
