@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "exec/shell_declarations.h"
+#include "testing/temp_dir.h"
 
 namespace stagecraft::exec {
 namespace {
@@ -23,9 +24,7 @@ class StringSink : public OutputSink {
 class ShellSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/stagecraft-session-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    base_ = pattern;
+    base_ = dir_.path();
     std::filesystem::create_directories(base_ + "/root/deploy/app");
     std::filesystem::create_directories(base_ + "/state");
     ShellSessionOptions options;
@@ -34,7 +33,6 @@ class ShellSessionTest : public ::testing::Test {
     options.environment = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"SCOPE_VAR", "from-scope"}};
     session_ = std::make_unique<ShellSession>(options);
   }
-  void TearDown() override { std::filesystem::remove_all(base_); }
 
   ProcessOutcome Run(const std::string& code, const std::string& interpreter = "bash") {
     sink_ = StringSink();
@@ -46,6 +44,7 @@ class ShellSessionTest : public ::testing::Test {
     return session_->Run(request);
   }
 
+  stagecraft::testing::TempDir dir_;
   std::string base_;
   std::unique_ptr<ShellSession> session_;
   StringSink sink_;

@@ -85,7 +85,7 @@ TEST(OutputFilesTest, TheCapFailsLikeAFullDiskAndWritesNothing) {
 
 TEST(OutputFilesTest, WritingWhereTheDirectoryCannotBeIsAnErrorNamingThePath) {
   TempDir dir;
-  std::ofstream(dir.Sub("output")) << "a file where the directory should be";
+  std::ofstream(dir.File("output")) << "a file where the directory should be";
   OutputFileWriter writer(dir.path(), 0, false);
   Result<int64_t> at = writer.Append(1, {"x"});
   ASSERT_FALSE(at.ok());

@@ -81,7 +81,7 @@ constexpr const char* kVersion2Additions = R"sql(
 
 TEST(SchemaTest, OpeningCreatesTheDirectoryAndTheCurrentSchema) {
   TempDir dir;
-  std::string state = dir.Sub("nested/.stagecraft");
+  std::string state = dir.File("nested/.stagecraft");
   auto journal = testing::OpenOrDie(ScratchOptions(state));
   ASSERT_NE(journal, nullptr);
   EXPECT_EQ(journal->path(), state + "/journal.db");
@@ -95,7 +95,7 @@ TEST(SchemaTest, OpeningCreatesTheDirectoryAndTheCurrentSchema) {
 TEST(SchemaTest, VersionOneFileIsMigratedAndKeepsItsRuns) {
   TempDir dir;
   {
-    RawDb raw(dir.Sub("journal.db"));
+    RawDb raw(dir.File("journal.db"));
     raw.Exec(kVersion1Schema);
     raw.Exec(
         "INSERT INTO runs VALUES ('20250101-000000-aaaaaa', '/r.md', 'h', 's', 'staging', "
@@ -120,7 +120,7 @@ TEST(SchemaTest, VersionTwoFileIsMigratedAndItsOutputStillReads) {
   TempDir dir;
   const std::string run_id = "20250101-000000-bbbbbb";
   {
-    RawDb raw(dir.Sub("journal.db"));
+    RawDb raw(dir.File("journal.db"));
     raw.Exec(kVersion1Schema);
     raw.Exec(kVersion2Additions);
     raw.Exec("INSERT INTO runs VALUES ('" + run_id +
@@ -183,7 +183,7 @@ TEST(SchemaTest, VersionThreeFileIsMigratedAndItsAttemptsGainProcessColumns) {
   TempDir dir;
   const std::string run_id = "20250101-000000-cccccc";
   {
-    RawDb raw(dir.Sub("journal.db"));
+    RawDb raw(dir.File("journal.db"));
     raw.Exec(kVersion1Schema);
     raw.Exec(kVersion2Additions);
     raw.Exec(kVersion3Additions);
@@ -216,67 +216,67 @@ TEST(SchemaTest, VersionThreeFileIsMigratedAndItsAttemptsGainProcessColumns) {
 TEST(SchemaTest, FileFromANewerStagecraftIsRefused) {
   TempDir dir;
   {
-    RawDb raw(dir.Sub("journal.db"));
+    RawDb raw(dir.File("journal.db"));
     raw.Exec("CREATE TABLE runs (id TEXT); PRAGMA user_version = 99;");
   }
   EXPECT_EQ(OpenError(ScratchOptions(dir.path())),
-            "journal: " + dir.Sub("journal.db") +
+            "journal: " + dir.File("journal.db") +
                 " has schema version 99, newer than this stagecraft understands (" +
                 std::to_string(CurrentSchemaVersion()) + "); upgrade stagecraft to read it");
   // Refusing changed nothing.
-  RawDb raw(dir.Sub("journal.db"));
+  RawDb raw(dir.File("journal.db"));
   EXPECT_EQ(raw.Query("PRAGMA user_version"), "99");
 }
 
 TEST(SchemaTest, FileThatIsNotADatabaseIsRefused) {
   TempDir dir;
-  WriteFile(dir.Sub("journal.db"),
+  WriteFile(dir.File("journal.db"),
             std::string("# notes, not a database\n") + std::string(4096, 'x'));
   EXPECT_EQ(OpenError(ScratchOptions(dir.path())),
-            "journal: " + dir.Sub("journal.db") +
+            "journal: " + dir.File("journal.db") +
                 " is not a SQLite database; move it aside or choose another state directory");
 }
 
 TEST(SchemaTest, AnotherApplicationsDatabaseIsRefused) {
   TempDir dir;
   {
-    RawDb raw(dir.Sub("journal.db"));
+    RawDb raw(dir.File("journal.db"));
     raw.Exec("CREATE TABLE invoices (id INTEGER)");
   }
   EXPECT_EQ(OpenError(ScratchOptions(dir.path())),
-            "journal: " + dir.Sub("journal.db") +
+            "journal: " + dir.File("journal.db") +
                 " is a SQLite database but not a stagecraft journal; move it aside or choose "
                 "another state directory");
 }
 
 TEST(SchemaTest, EmptyFileBecomesAJournal) {
   TempDir dir;
-  WriteFile(dir.Sub("journal.db"), "");
+  WriteFile(dir.File("journal.db"), "");
   EXPECT_EQ(OpenError(ScratchOptions(dir.path())), "(opened)");
 }
 
 TEST(SchemaTest, StateDirectoryThatIsARegularFileIsRefused) {
   TempDir dir;
-  WriteFile(dir.Sub("state"), "");
-  EXPECT_EQ(OpenError(ScratchOptions(dir.Sub("state"))),
-            "journal: " + dir.Sub("state") + " is not a directory");
+  WriteFile(dir.File("state"), "");
+  EXPECT_EQ(OpenError(ScratchOptions(dir.File("state"))),
+            "journal: " + dir.File("state") + " is not a directory");
 }
 
 // Tests run as root, which ignores permission bits; a directory that cannot exist because
 // a path component is a regular file fails for root too (ENOTDIR).
 TEST(SchemaTest, StateDirectoryThatCannotBeCreatedIsRefused) {
   TempDir dir;
-  WriteFile(dir.Sub("file"), "");
+  WriteFile(dir.File("file"), "");
   EXPECT_EQ(
-      OpenError(ScratchOptions(dir.Sub("file/.stagecraft"))),
-      "journal: cannot create directory " + dir.Sub("file/.stagecraft") + ": Not a directory");
+      OpenError(ScratchOptions(dir.File("file/.stagecraft"))),
+      "journal: cannot create directory " + dir.File("file/.stagecraft") + ": Not a directory");
 }
 
 // Permission bits only stop non-root users, so as root the check runs in a child that
 // drops to nobody (65534) first.
 TEST(SchemaTest, ReadOnlyStateDirectoryIsRefused) {
   TempDir dir;
-  std::string state = dir.Sub("readonly");
+  std::string state = dir.File("readonly");
   ASSERT_EQ(mkdir(state.c_str(), 0555), 0);
   ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);  // mkdtemp made it 0700
   const std::string expected =
@@ -309,15 +309,15 @@ TEST(SchemaTest, ReadOnlyStateDirectoryIsRefused) {
 
 TEST(SchemaTest, MissingJournalIsReportedWithoutCreatingIt) {
   TempDir dir;
-  SqliteJournal::Options options = ScratchOptions(dir.Sub(".stagecraft"));
+  SqliteJournal::Options options = ScratchOptions(dir.File(".stagecraft"));
   options.create = false;
-  EXPECT_EQ(OpenError(options), "journal: no journal at " + dir.Sub(".stagecraft/journal.db") +
+  EXPECT_EQ(OpenError(options), "journal: no journal at " + dir.File(".stagecraft/journal.db") +
                                     " (nothing has run with this state directory)");
-  EXPECT_FALSE(std::filesystem::exists(dir.Sub(".stagecraft")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File(".stagecraft")));
 
-  ASSERT_EQ(mkdir(dir.Sub(".stagecraft").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(dir.File(".stagecraft").c_str(), 0755), 0);
   EXPECT_THAT(OpenError(options), HasSubstr("no journal at"));
-  EXPECT_FALSE(std::filesystem::exists(dir.Sub(".stagecraft/journal.db")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File(".stagecraft/journal.db")));
 }
 
 TEST(SchemaTest, ManyConnectionsOpeningANewJournalAtOnceAllSucceed) {
@@ -327,7 +327,7 @@ TEST(SchemaTest, ManyConnectionsOpeningANewJournalAtOnceAllSucceed) {
   for (size_t i = 0; i < errors.size(); ++i) {
     threads.emplace_back([&, i] {
       SqliteJournal::Options options;
-      options.dir = dir.Sub(".stagecraft");
+      options.dir = dir.File(".stagecraft");
       errors[i] = OpenError(options);
     });
   }
@@ -335,7 +335,7 @@ TEST(SchemaTest, ManyConnectionsOpeningANewJournalAtOnceAllSucceed) {
     thread.join();
   for (const std::string& error : errors)
     EXPECT_EQ(error, "(opened)");
-  RawDb raw(dir.Sub(".stagecraft/journal.db"));
+  RawDb raw(dir.File(".stagecraft/journal.db"));
   EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
 }
 

@@ -13,31 +13,11 @@
 
 #include "journal/sqlite_db.h"
 #include "journal/sqlite_journal.h"
+#include "testing/temp_dir.h"
 
 namespace stagecraft::journal::testing {
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "stagecraft-journal-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using stagecraft::testing::TempDir;
 
 // Scratch settings: no fsync, so tests are fast. Tests about durability turn it back on.
 inline SqliteJournal::Options ScratchOptions(const std::string& dir) {

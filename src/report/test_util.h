@@ -18,6 +18,7 @@
 #include "journal/journal.h"
 #include "journal/test_util.h"
 #include "report/report_model.h"
+#include "testing/golden.h"
 
 namespace stagecraft::report::testing {
 
@@ -255,16 +256,7 @@ inline void WriteFileOrDie(const std::string& path, const std::string& contents)
 // Compares `actual` with src/report/testdata/NAME; STAGECRAFT_UPDATE_GOLDEN=1 rewrites the
 // file instead. Returns "" on a match, else a message for the failure.
 inline std::string CompareWithGolden(const std::string& name, const std::string& actual) {
-  const std::string path = TestdataPath(name);
-  const char* update = std::getenv("STAGECRAFT_UPDATE_GOLDEN");
-  if (update && std::string(update) == "1") {
-    std::ofstream(path, std::ios::binary) << actual;
-    return "";
-  }
-  std::string expected = ReadFileOrEmpty(path);
-  if (expected == actual) return "";
-  return "output differs from " + path +
-         " (STAGECRAFT_UPDATE_GOLDEN=1 rewrites it); actual output:\n" + actual;
+  return stagecraft::testing::CompareWithGoldenFile(TestdataPath(name), actual);
 }
 
 }  // namespace stagecraft::report::testing

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "testing/temp_dir.h"
+
 namespace stagecraft::runbook {
 namespace {
 
@@ -15,20 +17,14 @@ using Hold = SourceFile::Hold;
 
 class SourceFileTest : public ::testing::TestWithParam<Hold> {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/stagecraft-source-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& bytes) {
-    std::string path = dir_ + "/" + name;
+    std::string path = temp_.File(name);
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
   }
 
-  std::string dir_;
+  stagecraft::testing::TempDir temp_;
+  const std::string dir_ = temp_.path();
 };
 
 TEST_P(SourceFileTest, HoldsTheFilesBytes) {

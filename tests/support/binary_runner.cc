@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "testing/golden.h"
+
 extern char** environ;
 
 namespace stagecraft::testing {
@@ -44,18 +46,6 @@ std::string ReadFile(const std::string& path) {
 void WriteFile(const std::string& path, const std::string& contents) {
   std::ofstream file(path, std::ios::binary);
   file << contents;
-}
-
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/stagecraft-test-XXXXXX";
-  if (!mkdtemp(pattern.data())) std::abort();
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
 }
 
 namespace {
@@ -199,18 +189,7 @@ bool WaitForFile(const std::string& path, double seconds) {
 }
 
 std::string CompareWithGolden(const std::string& name, const std::string& actual) {
-  std::string path = TestsDir() + "/golden/" + name;
-  const char* update = std::getenv("STAGECRAFT_UPDATE_GOLDEN");
-  if (update && std::string(update) == "1") {
-    WriteFile(path, actual);
-    return "";
-  }
-  if (!std::filesystem::exists(path))
-    return "missing golden file " + path + " (rerun with STAGECRAFT_UPDATE_GOLDEN=1)";
-  std::string expected = ReadFile(path);
-  if (expected == actual) return "";
-  return "output differs from " + path + "\n--- expected\n" + expected + "\n--- actual\n" + actual +
-         "\n(rerun with STAGECRAFT_UPDATE_GOLDEN=1 after checking the change is intended)";
+  return CompareWithGoldenFile(TestsDir() + "/golden/" + name, actual);
 }
 
 }  // namespace stagecraft::testing

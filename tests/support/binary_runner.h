@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "testing/temp_dir.h"
+
 namespace stagecraft::testing {
 
 struct CommandResult {
@@ -62,19 +64,7 @@ std::string TestsDir();
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& contents);
 
-// A fresh directory under $TMPDIR, removed when the object dies.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using stagecraft::testing::TempDir;
 
 // Compares `actual` with tests/golden/NAME; with STAGECRAFT_UPDATE_GOLDEN=1 rewrites it.
 // Returns an empty string on a match, else a message for the test failure.
