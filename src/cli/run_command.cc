@@ -25,6 +25,7 @@
 #include "engine/engine.h"
 #include "engine/journal_recorder.h"
 #include "engine/prompter.h"
+#include "engine/resume_plan.h"
 #include "engine/runner.h"
 #include "exec/process_tree.h"
 #include "exec/scratch_dir.h"
@@ -32,6 +33,8 @@
 #include "journal/lock.h"
 #include "report/github_summary.h"
 #include "report/report.h"
+#include "runbook/fingerprint.h"
+#include "runbook/plan.h"
 
 namespace stagecraft::cli {
 namespace {
@@ -133,7 +136,7 @@ void PrintSummary(engine::Console& console, const engine::RunResult& result) {
     row.step = step.step->name;
     row.status = engine::ItemStatusName(step.status);
     if (step.over_budget && step.status == engine::ItemStatus::kPassed) row.status = "over budget";
-    if (step.message == "completed in an earlier session") row.status = "done earlier";
+    if (step.done_earlier) row.status = "done earlier";
     row.duration =
         step.status == engine::ItemStatus::kNotReached ? "-" : FormatDuration(step.elapsed);
     row.budget = step.step->budget ? FormatDuration(*step.step->budget) : "-";
@@ -242,8 +245,6 @@ int Execute(Execution& execution) {
   session.interrupts = &interrupts;
   session.environment = execution.options.process_env;
   engine::SessionRunner runner(session);
-  execution.options.journal = execution.journal;
-  execution.options.run_id = execution.run_id;
   if (journal::RunLock* lock = execution.lock) {
     // A heartbeat before a step notices a force-release long before the next background
     // beat; at most one a second, so quick steps do not pay a write each.
@@ -257,7 +258,9 @@ int Execute(Execution& execution) {
     };
   }
   if (execution.restored_scope) RestoreScope(*execution.restored_scope, *root, console, execution);
-  engine::Engine engine(book, runner, console, prompter, &interrupts, execution.options);
+  engine::JournalRecorder recorder(execution.journal, execution.run_id);
+  engine::Engine engine(book, runner, prompter, &interrupts, execution.options,
+                        {&console, &recorder});
   if (!execution.run_id.empty()) console.Info(fmt::format("run {}", execution.run_id));
 
   engine::RunResult result = execution.mode == Mode::kRun ? engine.Run() : engine.RollbackOnly();
@@ -308,18 +311,12 @@ int RunCommand(const RunFlags& flags) {
   if (!ApplyExecutionFlags(flags.execution, options)) return kExitUsage;
 
   if (flags.dry_run) {
-    Execution execution;
-    execution.loaded = &*loaded;
-    execution.path = flags.path;
-    auto root = RootDirectory(book, flags.path);
-    if (!root) return kExitUsage;
-    engine::Console console(stdout, {});
-    engine::TerminalPrompter prompter;
-    exec::ShellSessionOptions session;
-    session.root_dir = root->string();
-    engine::SessionRunner runner(session);
-    engine::Engine engine(book, runner, console, prompter, nullptr, options);
-    engine.DryRun();
+    runbook::PlanOptions plan;
+    plan.cli_vars = options.cli_vars;
+    plan.is_secret = [](const std::string& name) { return exec::LooksSecret(name); };
+    plan.show_code = true;
+    fmt::print("Dry run: nothing is executed\n\n{}",
+               runbook::RenderPlanText(book, options.environment, plan));
     return kExitOk;
   }
 
@@ -340,7 +337,7 @@ int RunCommand(const RunFlags& flags) {
   record.id = run_id;
   record.runbook_path = absolute;
   record.runbook_hash = Sha256Hex(loaded->source);
-  record.structure_hash = engine::StructureHash(book);
+  record.structure_hash = runbook::StructureHash(book);
   record.environment = environment;
   record.cwd = std::filesystem::current_path().string();
   nlohmann::json cli_vars = nlohmann::json::object();
@@ -432,24 +429,8 @@ std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typ
   }
   reopened.steps = steps.value();
 
-  if (engine::StructureHash(book) != record.structure_hash && !force) {
-    std::map<std::string, std::string> now;
-    for (const auto& step : book.steps)
-      now[step.name] = engine::StepContentHash(step);
-    std::vector<std::string> changed;
-    std::set<std::string> journaled;
-    for (const auto& step : reopened.steps) {
-      if (step.key.find('/') != std::string::npos) continue;
-      journaled.insert(step.key);
-      auto found = now.find(step.key);
-      if (found == now.end())
-        changed.push_back(step.key + " (removed)");
-      else if (found->second != step.content_hash)
-        changed.push_back(step.key + " (changed)");
-    }
-    for (const auto& step : book.steps)
-      if (step.kind != runbook::StepKind::kRollback && !journaled.count(step.name))
-        changed.push_back(step.name + " (new)");
+  if (runbook::StructureHash(book) != record.structure_hash && !force) {
+    std::vector<std::string> changed = engine::ChangedSteps(book, reopened.steps);
     fmt::print(stderr,
                "stagecraft: error: {} changed since run {} began ({}); refusing to {} it. "
                "Start a new run, or pass --force to {} anyway\n",
@@ -543,6 +524,27 @@ int Continue(journal::Journal& journal, Reopened& reopened, const ExecutionFlags
   return Execute(execution);
 }
 
+// Asks whether an interrupted step that is not idempotent finished: true (it did), false
+// (run it again), or nullopt after printing why nothing runs.
+std::optional<bool> AskWhetherFinished(const std::string& step, const std::string& run_id) {
+  engine::TerminalPrompter prompter;
+  if (!prompter.available()) {
+    fmt::print(stderr,
+               "stagecraft: error: step {} was running when run {} stopped and is not "
+               "marked idempotent: it may have done part of its work. Check, then pass "
+               "--rerun-interrupted (run it again) or --skip-interrupted (it finished)\n",
+               step, run_id);
+    return std::nullopt;
+  }
+  auto answer = prompter.Ask(fmt::format(
+      "  ? Step {} was running when the run stopped. Run it again? (n: it finished) [y/n] ", step));
+  std::string lower = answer ? ToLower(Trim(*answer)) : "";
+  if (lower == "y" || lower == "yes") return false;
+  if (lower == "n" || lower == "no") return true;
+  fmt::print(stderr, "stagecraft: error: no decision for step {}; nothing ran\n", step);
+  return std::nullopt;
+}
+
 }  // namespace
 
 int ResumeCommand(const ResumeFlags& flags) {
@@ -562,51 +564,16 @@ int ResumeCommand(const ResumeFlags& flags) {
   if (!reopened) return kExitUsage;
   const runbook::Runbook& book = reopened->loaded->parsed.runbook;
 
-  engine::TerminalPrompter prompter;
-  for (const auto& step : reopened->steps) {
-    if (step.key.find('/') != std::string::npos) continue;
-    switch (step.status) {
-      case journal::StepStatus::kSucceeded:
-      case journal::StepStatus::kSkipped:
-      case journal::StepStatus::kApproved:
-        reopened->options.completed_steps.insert(step.key);
-        break;
-      case journal::StepStatus::kRunning:
-      case journal::StepStatus::kInterrupted: {
-        const runbook::Step* found = nullptr;
-        for (const auto& candidate : book.steps)
-          if (candidate.name == step.key) found = &candidate;
-        bool rerun = flags.rerun_interrupted || (found && found->idempotent);
-        if (flags.skip_interrupted) rerun = false;
-        if (!flags.rerun_interrupted && !flags.skip_interrupted && !(found && found->idempotent)) {
-          if (!prompter.available()) {
-            fmt::print(stderr,
-                       "stagecraft: error: step {} was running when run {} stopped and is not "
-                       "marked idempotent: it may have done part of its work. Check, then pass "
-                       "--rerun-interrupted (run it again) or --skip-interrupted (it finished)\n",
-                       step.key, reopened->run.id);
-            return kExitUsage;
-          }
-          auto answer = prompter.Ask(fmt::format(
-              "  ? Step {} was running when the run stopped. Run it again? (n: it finished) "
-              "[y/n] ",
-              step.key));
-          std::string lower = answer ? ToLower(Trim(*answer)) : "";
-          if (lower != "y" && lower != "yes" && lower != "n" && lower != "no") {
-            fmt::print(stderr, "stagecraft: error: no decision for step {}; nothing ran\n",
-                       step.key);
-            return kExitUsage;
-          }
-          rerun = lower == "y" || lower == "yes";
-        }
-        if (!rerun) reopened->options.completed_steps.insert(step.key);
-        break;
-      }
-      case journal::StepStatus::kPending:
-      case journal::StepStatus::kFailed:
-        break;
-    }
+  engine::InterruptedSteps how = flags.rerun_interrupted  ? engine::InterruptedSteps::kRerun
+                                 : flags.skip_interrupted ? engine::InterruptedSteps::kSkip
+                                                          : engine::InterruptedSteps::kDecideEach;
+  engine::ResumePlan plan = engine::PlanResume(book, reopened->steps, how);
+  for (const std::string& step : plan.undecided) {
+    auto finished = AskWhetherFinished(step, reopened->run.id);
+    if (!finished) return kExitUsage;
+    if (*finished) plan.completed.insert(step);
   }
+  reopened->options.completed_steps = std::move(plan.completed);
 
   return Continue(*journal.value(), *reopened, flags.execution, Mode::kRun);
 }
@@ -620,19 +587,9 @@ int RollbackCommand(const RollbackFlags& flags) {
   auto reopened =
       Reopen(*journal.value(), flags.run, flags.execution, /*force=*/true, "roll back", flags.vars);
   if (!reopened) return kExitUsage;
-  for (const auto& step : reopened->steps) {
-    if (step.key.find('/') != std::string::npos) continue;
-    // A step that was running may have done part of its work: undo it too.
-    if (step.status == journal::StepStatus::kSucceeded ||
-        step.status == journal::StepStatus::kRunning ||
-        step.status == journal::StepStatus::kInterrupted ||
-        step.status == journal::StepStatus::kFailed)
-      reopened->options.completed_steps.insert(step.key);
-  }
-  // What an interrupted rollback already undid is not undone twice.
-  for (const auto& step : reopened->steps)
-    if (step.key.rfind("rollback/", 0) == 0 && step.status == journal::StepStatus::kSucceeded)
-      reopened->options.rollback_done.insert(step.key + "\n" + step.title);
+  engine::RollbackPlan plan = engine::PlanRollback(reopened->steps);
+  reopened->options.completed_steps = std::move(plan.to_undo);
+  reopened->options.rollback_done = std::move(plan.already_undone);
   return Continue(*journal.value(), *reopened, flags.execution, Mode::kRollbackOnly);
 }
 

@@ -185,4 +185,43 @@ void Console::Summary(const std::vector<SummaryRow>& rows, std::string_view verd
   std::fflush(out_);
 }
 
+void Console::OnNote(NoteLevel level, std::string_view text) {
+  switch (level) {
+    case NoteLevel::kHeading:
+      return Heading(text);
+    case NoteLevel::kInfo:
+      return Info(text);
+    case NoteLevel::kVerbose:
+      return Verbose(text);
+    case NoteLevel::kPass:
+      return Pass(text);
+    case NoteLevel::kFail:
+      return Fail(text);
+    case NoteLevel::kWarn:
+      return Warn(text);
+    case NoteLevel::kDetail:
+      return Detail(text);
+  }
+}
+
+void Console::OnStepStarted(const ItemRef& step, int total) {
+  SetStatus({step.step_number, total, step.step, step.phase, step.budget, 1});
+}
+
+void Console::OnStepFinished(const ItemRef& /*step*/, const StepResult& /*result*/) {
+  ClearStatus();
+}
+
+void Console::OnAttemptStarted(const ItemRef& /*item*/, int attempt) {
+  if (attempt > 0) SetAttempt(attempt);
+}
+
+void Console::OnOutput(exec::Stream stream, std::string_view bytes) {
+  splitter_.OnOutput(stream, bytes);
+}
+
+void Console::OnAttemptFinished(const ItemRef& /*item*/, const AttemptEnd& /*end*/) {
+  FlushOutput();
+}
+
 }  // namespace stagecraft::engine

@@ -9,6 +9,9 @@
 // and once a second by a ticker thread, so a quiet long step still shows time passing.
 // Everything else is plain lines, as when the output goes to a file or a CI log.
 //
+// As a RunObserver it shows the engine's events: notes as lines, steps as the status line,
+// output beneath the step.
+//
 // Thread-safety: the methods are called from the engine's thread; the ticker only redraws
 // the status line. Both write under one mutex.
 
@@ -22,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/observer.h"
 #include "engine/output_lines.h"
 #include "exec/output_sink.h"
 
@@ -58,10 +62,10 @@ struct SummaryRow {
   bool warn = false;
 };
 
-class Console {
+class Console : public RunObserver {
  public:
   Console(std::FILE* out, ConsoleOptions options);
-  ~Console();
+  ~Console() override;
   Console(const Console&) = delete;
   Console& operator=(const Console&) = delete;
 
@@ -84,6 +88,15 @@ class Console {
   void SetStatus(StatusLine status);
   void SetAttempt(int attempt);
   void ClearStatus();
+
+  // RunObserver.
+  void OnNote(NoteLevel level, std::string_view text) override;
+  void OnStepStarted(const ItemRef& step, int total) override;
+  void OnStepFinished(const ItemRef& step, const StepResult& result) override;
+  void OnAttemptStarted(const ItemRef& item, int attempt) override;
+  void OnOutput(exec::Stream stream, std::string_view bytes) override;
+  void OnAttemptFinished(const ItemRef& item, const AttemptEnd& end) override;
+  void OnQuestion() override { ClearStatus(); }
 
  private:
   // Writes whole lines, lifting the status line out of the way and drawing it again.

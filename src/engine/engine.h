@@ -3,7 +3,12 @@
 // The run state machine: preflight, steps in document order, gates, retries, checks,
 // success criteria, and on failure the compensations of the completed steps in reverse
 // followed by the rollback procedure. The engine decides; a Runner runs blocks, a
-// Console shows, a Prompter asks. Single-threaded; one Engine per run.
+// Prompter asks, and observers (observer.h: the console, the journal recorder) hear what
+// happens. Single-threaded; one Engine per run.
+//
+// Where to read: engine.cc runs the flow and one step; block.cc runs one action (retries,
+// expectations, captures, verifications); gates.cc asks for approvals; rollback.cc undoes;
+// preflight.h checks what must hold before anything changes.
 
 #include <functional>
 #include <map>
@@ -12,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/console.h"
-#include "engine/journal_recorder.h"
+#include "engine/observer.h"
 #include "engine/prompter.h"
+#include "engine/run_result.h"
 #include "engine/runner.h"
 #include "engine/secret_templates.h"
 #include "exec/masking.h"
@@ -35,9 +40,6 @@ struct EngineOptions {
   std::string confirm_environment;                    // --confirm-env NAME
   std::string user = "operator";                      // recorded with approvals
   Millis kill_grace{5000};
-  // Where the run is journaled (not owned; null = not journaled) and under which run id.
-  journal::Journal* journal = nullptr;
-  std::string run_id;
   // Resume: steps finished in an earlier session (by name); they are not run again, but a
   // failure now still compensates them.
   std::set<std::string> completed_steps;
@@ -52,69 +54,19 @@ struct EngineOptions {
   // given again with --var. Exported to the blocks and masked like secrets.
   std::map<std::string, std::string> resupplied;
   // `stagecraft rollback` after an interrupted rollback: the rollback blocks that already
-  // passed, as "rollback/N\ntitle" journal keys and titles; they are not run again.
-  std::set<std::string> rollback_done;
+  // passed, by position in the rollback (1-based) and title; they are not run again.
+  std::set<std::pair<int, std::string>> rollback_done;
   // Asked before each step: empty while this run still holds its lock, else why not (the
   // lock was force-released or taken over); the run then stops before the next step.
   std::function<std::string()> lock_problem;
 };
 
-enum class ItemStatus {
-  kPassed,
-  kFailed,
-  kSkipped,
-  kApproved,  // a gate or manual confirmation approved by someone
-  kWaiting,   // a gate nobody could answer
-  kDeclined,  // a gate the operator refused
-  kInterrupted,
-  kNotReached,
-};
-const char* ItemStatusName(ItemStatus status);
-
-struct ItemResult {
-  std::string label;
-  ItemStatus status = ItemStatus::kNotReached;
-  std::string message;  // why it failed, who approved
-  std::string detail;   // expectation diff, red-flag report, output excerpt
-  Millis elapsed{0};
-  int attempts = 0;
-  int line = 0;
-};
-
-struct StepResult {
-  const runbook::Step* step = nullptr;
-  ItemStatus status = ItemStatus::kNotReached;
-  std::string message;
-  Millis elapsed{0};
-  int attempts = 0;
-  bool over_budget = false;
-  std::vector<ItemResult> items;
-};
-
-enum class RunStatus {
-  kSucceeded,
-  kFailed,
-  kRolledBack,
-  kRollbackFailed,
-  kStopped,
-  kWaiting,
-  kInterrupted
-};
-const char* RunStatusName(RunStatus status);
-
-struct RunResult {
-  RunStatus status = RunStatus::kSucceeded;
-  int exit_code = 0;
-  std::string message;
-  std::vector<StepResult> steps;     // preflight, steps, success criteria, as reached
-  std::vector<ItemResult> rollback;  // compensations and rollback procedure, in run order
-  std::map<std::string, std::string> captures;
-};
-
 class Engine {
  public:
-  Engine(const runbook::Runbook& runbook, Runner& runner, Console& console, Prompter& prompter,
-         exec::InterruptWatcher* interrupts, EngineOptions options);
+  // `observers` (not owned) hear every event, in the order given.
+  Engine(const runbook::Runbook& runbook, Runner& runner, Prompter& prompter,
+         exec::InterruptWatcher* interrupts, EngineOptions options,
+         std::vector<RunObserver*> observers);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -127,66 +79,91 @@ class Engine {
   // the rollback procedure, as a failure would have run them.
   RunResult RollbackOnly();
 
-  // Prints every action in order with the scope it would get; runs nothing.
-  void DryRun();
-
   // The runbook's scope: front matter vars, then the environment's, then --var.
   std::map<std::string, std::string> Scope() const;
 
  private:
-  struct BlockOutcome;
-  class Gatekeeper;
+  struct BlockOutcome {
+    ItemStatus status = ItemStatus::kPassed;
+    std::string message;
+    std::string detail;
+    int attempts = 0;
+    std::string captured;  // stdout for capture=, when asked
+    bool final = false;    // another attempt cannot help (interrupted, not spawned, not started)
+  };
 
-  bool CheckProtectedEnvironment(RunResult& result);
-  bool ResolveSecrets(RunResult& result);
-  bool CheckRequirements(RunResult& result);
+  // --- engine.cc: the flow and one step ---
+  bool Prepare(RunResult& result, bool check_requirements);
   // Gives the shell session its starting state: on resume what the journal kept (secrets
   // filled in again), then the scope, then captures and values given again.
   bool PrepareSession(RunResult& result);
-  StepResult RunStep(const runbook::Step& step, int number, int total);
-  // `checklist_text` is set when the action belongs to a checklist item (a check).
-  bool RunActionItem(const runbook::Step& step, const runbook::Action& action, StepResult& out,
-                     const std::string* checklist_text = nullptr);
-  bool InteractiveWithoutTerminal(const runbook::Step& step, const runbook::Action& action,
-                                  ItemResult& item, const std::string& title,
-                                  journal::StepKind kind, StepResult& out);
-  bool RunChecklistItem(const runbook::Step& step, const runbook::ChecklistItem& item, int depth,
-                        StepResult& out);
-  BlockOutcome RunBlock(const runbook::Step& step, const runbook::Action& action,
-                        const std::string& code,
-                        const std::vector<runbook::ExpectedLine>* transcript_expected);
-  ItemResult Gate(const runbook::Step& step, const std::string& what, int line);
-  void Rollback(size_t failed_index, RunResult& result);
-  ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action,
-                              journal::StepKind kind);
-  ItemResult NotRun(const std::string& label, const runbook::Action& action,
-                    journal::StepKind kind);
   std::vector<const runbook::Step*> Flow() const;
-  void PlanJournal(const std::vector<const runbook::Step*>& flow);
-  // The journal record for the next item of `step` (an action, check, confirmation...).
-  JournalItem NextItem(const runbook::Step& step, const std::string& title, journal::StepKind kind);
-  void JournalSkipped(const JournalItem& item, const std::string& why);
+  // After a step failed (the last of result.steps): what the run does about it.
+  void HandleFailure(int index, const std::vector<const runbook::Step*>& flow, RunResult& result);
+  bool ShouldRollBack();
+  StepResult RunStep(const runbook::Step& step, int number, int total);
+  void RunStepBody(const runbook::Step& step, StepResult& result);
+  // The step's status from its items, and what the operator is told about it.
+  void ConcludeStep(const runbook::Step& step, StepResult& result);
+  // The ref of the next item of the running step (an action, check, confirmation...).
+  ItemRef NextItem(const std::string& title, journal::StepKind kind);
+  // Records an item that was not run (skipped, or kept from running).
+  void RecordNotRun(const ItemRef& item, ItemStatus status, const std::string& why);
   void SaveScope();
-  // True (after filling `result`) when the journal can no longer be written.
+  // True (after filling `result`) when the journal can no longer be written or the lock
+  // was lost.
   bool StopIfJournalBroken(RunResult& result);
+  void Note(NoteLevel level, std::string_view text) { observers_.OnNote(level, text); }
+
+  // --- block.cc: one action ---
+  // `checklist_text` is set when the action belongs to a checklist item (a check).
+  bool RunActionItem(const runbook::Action& action, StepResult& out,
+                     const std::string* checklist_text = nullptr);
+  BlockOutcome RunActionBlocks(const ItemRef& item, const runbook::Action& action);
+  void RunVerifications(const runbook::Action& action, BlockOutcome& outcome);
+  // Runs `code` with the action's attributes (retries, until, timeout...) as `item`.
+  BlockOutcome RunBlock(const ItemRef& item, const runbook::Action& action, const std::string& code,
+                        const std::vector<runbook::ExpectedLine>* transcript_expected);
+  BlockOutcome RunAttempt(const ItemRef& item, const runbook::Action& action,
+                          const std::string& code,
+                          const std::vector<runbook::ExpectedLine>* transcript_expected,
+                          std::optional<Millis> timeout, int attempt);
   void LearnSecretsFromExports();
   bool Interrupted() const { return interrupts_ && interrupts_->pending(); }
   void InterruptibleSleep(Millis duration);
 
+  // --- gates.cc: approvals and checklists ---
+  ItemResult Gate(const std::string& what, int line);
+  ItemResult Decide(const std::string& what);
+  bool InteractiveWithoutTerminal(const runbook::Action& action, ItemResult& item,
+                                  const std::string& title, journal::StepKind kind,
+                                  StepResult& out);
+  bool RunChecklistItem(const runbook::ChecklistItem& item, int depth, StepResult& out);
+
+  // --- rollback.cc ---
+  void Rollback(size_t failed_index, RunResult& result);
+  // A step's manual notes and compensations.
+  void UndoStep(const runbook::Step& step, RunResult& result, bool& any_failed, bool& interrupted);
+  void RunRollbackItem(const std::string& label, const runbook::Action& action,
+                       journal::StepKind kind, RunResult& result, bool& any_failed,
+                       bool& interrupted);
+  ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action,
+                              journal::StepKind kind);
+  ItemRef NextRollbackItem(const std::string& title, journal::StepKind kind);
+
   const runbook::Runbook& runbook_;
   Runner& runner_;
-  Console& console_;
   Prompter& prompter_;
   exec::InterruptWatcher* interrupts_;
   EngineOptions options_;
+  Observers observers_;
   exec::SecretMasker masker_;
   std::set<std::string> known_secret_values_;
   SecretTemplates secret_templates_;  // how the journal keeps values built from secrets
   std::map<std::string, std::string> captures_;
-  JournalRecorder recorder_;
-  JournalItem current_item_;  // what RunBlock journals its attempts under
-  int step_index_ = 0;        // journal index of the running step
-  int item_counter_ = 0;      // items of the running step so far
+  const runbook::Step* step_ = nullptr;  // the running step
+  int step_number_ = 0;                  // its position in the flow
+  int item_counter_ = 0;                 // items of the running step so far
   int rollback_counter_ = 0;
   bool rolling_back_ = false;
   nlohmann::json saved_scope_;  // what the journal holds, to skip unchanged writes

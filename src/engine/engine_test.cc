@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/console.h"
+#include "engine/journal_recorder.h"
 #include "journal/sqlite_journal.h"
 #include "journal/test_util.h"
 #include "runbook/parser.h"
@@ -29,7 +31,7 @@ class FakeRunner : public Runner {
   };
   void On(Rule rule) { rules_.push_back(std::move(rule)); }
 
-  ProcessOutcome Run(const Invocation& invocation) override {
+  ProcessOutcome Run(const exec::BlockRequest& invocation) override {
     ProcessOutcome outcome;
     outcome.kind = ProcessOutcome::Kind::kExited;
     outcome.exit_code = 0;
@@ -100,7 +102,8 @@ class EngineTest : public ::testing::Test {
     RunResult result;
     {
       Console console(out, {});
-      Engine engine(parsed_.runbook, runner_, console, prompter_, nullptr, options);
+      JournalRecorder recorder(journal_for_run_, run_id_for_run_);
+      Engine engine(parsed_.runbook, runner_, prompter_, nullptr, options, {&console, &recorder});
       result = engine.Run();
     }
     std::fclose(out);
@@ -119,6 +122,8 @@ class EngineTest : public ::testing::Test {
   }
 
   runbook::ParseResult parsed_;
+  journal::Journal* journal_for_run_ = nullptr;  // where RunBook journals; null = nowhere
+  std::string run_id_for_run_;
   FakeRunner runner_;
   ScriptedPrompter prompter_;
   std::string console_text_;
@@ -420,7 +425,7 @@ TEST_F(EngineTest, ScopeMergesFrontMatterEnvironmentAndCliVars) {
   options.cli_vars = {{"C", "cli"}};
   FILE* out = std::fopen("/dev/null", "w");
   Console console(out, {});
-  Engine engine(parsed_.runbook, runner_, console, prompter_, nullptr, options);
+  Engine engine(parsed_.runbook, runner_, prompter_, nullptr, options, {&console});
   EXPECT_EQ(engine.Scope(),
             (std::map<std::string, std::string>{{"A", "front"}, {"B", "env"}, {"C", "cli"}}));
   std::fclose(out);
@@ -449,8 +454,8 @@ class JournaledEngineTest : public EngineTest {
     run_id_ = created.value().id;
   }
   EngineOptions Journaled(EngineOptions options = {}) {
-    options.journal = journal_.get();
-    options.run_id = run_id_;
+    journal_for_run_ = journal_.get();
+    run_id_for_run_ = run_id_;
     return options;
   }
   std::map<std::string, journal::StepStatus> Statuses() {

@@ -2,42 +2,41 @@
 
 #include <fmt/format.h>
 
-#include "base/sha256.h"
-#include "engine/engine.h"
+#include "runbook/fingerprint.h"
 
 namespace stagecraft::engine {
+namespace {
 
-std::string StepContentHash(const runbook::Step& step) {
-  std::string text = fmt::format("{}\n{}\n", step.manual, step.skip);
-  auto add_action = [&](const runbook::Action& action) {
-    text += action.interpreter + '\n' + action.block.text + '\x1f';
-    for (const auto& verification : action.verifications)
-      text += verification.text + '\x1f';
-  };
-  for (const auto& action : step.actions)
-    add_action(action);
-  std::vector<const runbook::ChecklistItem*> items;
-  for (const auto& item : step.checklist)
-    items.push_back(&item);
-  for (size_t i = 0; i < items.size(); ++i) {
-    text += items[i]->text + '\x1e';
-    for (const auto& action : items[i]->actions)
-      add_action(action);
-    for (const auto& child : items[i]->children)
-      items.push_back(&child);
+// Sort positions: step k is k * kIndexStride, its items k * kIndexStride + n, rollback
+// blocks kRollbackIndex + n, so ListSteps returns them in the order a report shows.
+constexpr int kIndexStride = 1000;
+constexpr int kRollbackIndex = 1'000'000'000;
+
+std::string KeyOf(const ItemRef& item) {
+  switch (item.scope) {
+    case ItemRef::Scope::kStep:
+      return item.step;
+    case ItemRef::Scope::kItem:
+      return fmt::format("{}/{}", item.step, item.ordinal);
+    case ItemRef::Scope::kRollback:
+      return fmt::format("rollback/{}", item.ordinal);
   }
-  for (const auto& block : step.compensation)
-    text += block.text + '\x1d';
-  return Sha256Hex(text);
+  return item.step;
 }
 
-std::string StructureHash(const runbook::Runbook& runbook) {
-  std::string text;
-  for (const auto& step : runbook.steps)
-    text +=
-        fmt::format("{}\t{}\t{}\n", static_cast<int>(step.kind), step.name, StepContentHash(step));
-  return Sha256Hex(text);
+int IndexOf(const ItemRef& item) {
+  switch (item.scope) {
+    case ItemRef::Scope::kStep:
+      return item.step_number * kIndexStride;
+    case ItemRef::Scope::kItem:
+      return item.step_number * kIndexStride + item.ordinal;
+    case ItemRef::Scope::kRollback:
+      return kRollbackIndex + item.ordinal;
+  }
+  return 0;
 }
+
+}  // namespace
 
 journal::StepStatus ToJournalStatus(ItemStatus status) {
   switch (status) {
@@ -63,18 +62,31 @@ void JournalRecorder::Fail(const Status& status) {
   if (error_.empty()) error_ = status.message();
 }
 
-void JournalRecorder::PlanSteps(const std::vector<journal::StepRecord>& steps) {
-  if (!journal_ || failed()) return;
-  Status status = journal_->PlanSteps(run_id_, steps);
-  if (!status.ok()) Fail(status);
+void JournalRecorder::OnRunPlanned(const runbook::Runbook& runbook,
+                                   const std::vector<const runbook::Step*>& flow) {
+  if (!ok()) return;
+  std::vector<journal::StepRecord> records;
+  for (size_t i = 0; i < flow.size(); ++i) {
+    const runbook::Step& step = *flow[i];
+    journal::StepRecord record;
+    record.key = step.name;
+    record.index = static_cast<int>(i + 1) * kIndexStride;
+    if (step.phase >= 0) record.phase = runbook.phases[step.phase].title;
+    record.title = step.title;
+    record.kind = journal::StepKind::kStep;
+    if (step.budget) record.budget_ms = step.budget->count();
+    record.content_hash = runbook::StepContentHash(step);
+    records.push_back(std::move(record));
+  }
+  if (Status status = journal_->PlanSteps(run_id_, records); !status.ok()) Fail(status);
 }
 
-int64_t JournalRecorder::Begin(const JournalItem& item) {
-  if (!journal_ || failed()) return 0;
+int64_t JournalRecorder::Begin(const ItemRef& item) {
+  if (!ok()) return 0;
   journal::AttemptRecord attempt;
   attempt.run_id = run_id_;
-  attempt.step_key = item.key;
-  attempt.step_index = item.index;
+  attempt.step_key = KeyOf(item);
+  attempt.step_index = IndexOf(item);
   attempt.phase = item.phase;
   attempt.title = item.title;
   attempt.kind = item.kind;
@@ -87,59 +99,73 @@ int64_t JournalRecorder::Begin(const JournalItem& item) {
   return stored.value().id;
 }
 
-void JournalRecorder::Process(int64_t attempt_id, int64_t process_group,
-                              unsigned long long start_ticks) {
+void JournalRecorder::End(int64_t attempt_id, const AttemptEnd& end) {
   if (!journal_ || attempt_id == 0) return;
+  journal::AttemptOutcome ended;
+  ended.status = ToJournalStatus(end.status);
+  ended.message = end.detail.empty() ? end.message : end.message + "\n" + end.detail;
+  if (const exec::ProcessOutcome* outcome = end.outcome) {
+    if (outcome->kind == exec::ProcessOutcome::Kind::kExited) ended.exit_code = outcome->exit_code;
+    if (outcome->kind == exec::ProcessOutcome::Kind::kSignaled) ended.signal = outcome->signal;
+  }
+  for (const auto& [name, value] : end.captures)
+    ended.captures[name] = value;
+  if (Status stored = journal_->EndAttempt(attempt_id, ended); !stored.ok()) Fail(stored);
+}
+
+void JournalRecorder::OnStepStarted(const ItemRef& step, int /*total*/) {
+  step_attempt_ = Begin(step);
+}
+
+void JournalRecorder::OnStepFinished(const ItemRef& /*step*/, const StepResult& result) {
+  AttemptEnd end;
+  end.status = result.status;
+  end.message = result.message;
+  End(step_attempt_, end);
+  step_attempt_ = 0;
+}
+
+void JournalRecorder::OnAttemptStarted(const ItemRef& item, int /*attempt*/) {
+  attempt_ = Begin(item);
+}
+
+void JournalRecorder::OnProcessStarted(int64_t process_group, unsigned long long start_ticks) {
+  if (!journal_ || attempt_ == 0 || process_group <= 0) return;
   Status status =
-      journal_->RecordProcess(attempt_id, process_group, static_cast<int64_t>(start_ticks));
+      journal_->RecordProcess(attempt_, process_group, static_cast<int64_t>(start_ticks));
   if (!status.ok()) Fail(status);
 }
 
-void JournalRecorder::End(int64_t attempt_id, ItemStatus status, const std::string& message,
-                          const std::string& detail, const ProcessOutcome* outcome,
-                          const std::map<std::string, std::string>& captures) {
-  if (!journal_ || attempt_id == 0) return;
-  journal::AttemptOutcome ended;
-  ended.status = ToJournalStatus(status);
-  ended.message = detail.empty() ? message : message + "\n" + detail;
-  if (outcome) {
-    if (outcome->kind == ProcessOutcome::Kind::kExited) ended.exit_code = outcome->exit_code;
-    if (outcome->kind == ProcessOutcome::Kind::kSignaled) ended.signal = outcome->signal;
-  }
-  for (const auto& [name, value] : captures)
-    ended.captures[name] = value;
-  Status stored = journal_->EndAttempt(attempt_id, ended);
-  if (!stored.ok()) Fail(stored);
+void JournalRecorder::OnOutput(exec::Stream stream, std::string_view bytes) {
+  if (!journal_ || attempt_ == 0) return;
+  Status status = journal_->AppendOutput(
+      attempt_,
+      stream == exec::Stream::kStderr ? journal::Stream::kStderr : journal::Stream::kStdout, bytes);
+  if (!status.ok() && lost_output_.empty()) lost_output_ = status.message();
 }
 
-void JournalRecorder::Approval(const std::string& key, const std::string& who,
-                               journal::ApprovalMethod how, bool approved,
-                               const std::string& comment) {
-  if (!journal_ || failed()) return;
+void JournalRecorder::OnAttemptFinished(const ItemRef& /*item*/, const AttemptEnd& end) {
+  End(attempt_, end);
+  attempt_ = 0;
+}
+
+void JournalRecorder::OnApproval(const ItemRef& item, const ApprovalEvent& approval) {
+  if (!ok()) return;
   journal::ApprovalRecord record;
   record.run_id = run_id_;
-  record.step_key = key;
-  record.who = who;
-  record.how = how;
-  record.decision =
-      approved ? journal::ApprovalDecision::kApproved : journal::ApprovalDecision::kRejected;
-  record.comment = comment;
+  record.step_key = KeyOf(item);
+  record.who = approval.who;
+  record.how = approval.how;
+  record.decision = approval.approved ? journal::ApprovalDecision::kApproved
+                                      : journal::ApprovalDecision::kRejected;
+  record.comment = approval.comment;
   auto stored = journal_->RecordApproval(std::move(record));
   if (!stored.ok()) Fail(stored.status());
 }
 
-void JournalRecorder::UpdateScope(const nlohmann::json& scope) {
-  if (!journal_ || failed()) return;
-  Status status = journal_->UpdateScope(run_id_, scope);
-  if (!status.ok()) Fail(status);
-}
-
-void JournalRecorder::OutputWriter::OnOutput(exec::Stream stream, std::string_view bytes) {
-  if (!recorder_.journal_ || attempt_id_ == 0) return;
-  Status status = recorder_.journal_->AppendOutput(
-      attempt_id_,
-      stream == exec::Stream::kStderr ? journal::Stream::kStderr : journal::Stream::kStdout, bytes);
-  if (!status.ok() && recorder_.lost_output_.empty()) recorder_.lost_output_ = status.message();
+void JournalRecorder::OnScopeChanged(const nlohmann::json& scope) {
+  if (!ok()) return;
+  if (Status status = journal_->UpdateScope(run_id_, scope); !status.ok()) Fail(status);
 }
 
 }  // namespace stagecraft::engine

@@ -18,20 +18,10 @@ namespace stagecraft::engine {
 
 using exec::ProcessOutcome;
 
-struct Invocation {
-  std::string interpreter;
-  std::string code;
-  std::optional<std::string> cwd;
-  std::optional<Millis> timeout;
-  bool interactive = false;
-  exec::OutputSink* sink = nullptr;  // not owned
-  exec::StartedCallback on_started;  // see exec::SpawnRequest
-};
-
 class Runner {
  public:
   virtual ~Runner() = default;
-  virtual ProcessOutcome Run(const Invocation& invocation) = 0;
+  virtual ProcessOutcome Run(const exec::BlockRequest& request) = 0;
   // Makes NAME=value visible to later blocks (captures).
   virtual void SetVariable(const std::string& name, const std::string& value) = 0;
   // Makes a secret visible to later blocks without it ever being stored.
@@ -50,17 +40,7 @@ class Runner {
 class SessionRunner : public Runner {
  public:
   explicit SessionRunner(exec::ShellSessionOptions options) : session_(std::move(options)) {}
-  ProcessOutcome Run(const Invocation& invocation) override {
-    exec::BlockRequest request;
-    request.interpreter = invocation.interpreter;
-    request.code = invocation.code;
-    request.cwd = invocation.cwd;
-    request.timeout = invocation.timeout;
-    request.interactive = invocation.interactive;
-    request.sink = invocation.sink;
-    request.on_started = invocation.on_started;
-    return session_.Run(request);
-  }
+  ProcessOutcome Run(const exec::BlockRequest& request) override { return session_.Run(request); }
   void SetVariable(const std::string& name, const std::string& value) override {
     session_.SetVariable(name, value);
   }

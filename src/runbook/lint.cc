@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "base/text.h"
+#include "runbook/walk.h"
 
 namespace stagecraft::runbook {
 namespace {
@@ -237,20 +238,8 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
                              "block holds only comments; nothing runs",
                              "use a ```text block for notes, or mark the step manual"});
   };
-  std::vector<const ChecklistItem*> items;  // reused: most steps have no checklist
   for (const Step& step : runbook.steps) {
-    for (const Action& action : step.actions)
-      lint_action(action);
-    for (const auto& item : step.checklist)
-      items.push_back(&item);
-    while (!items.empty()) {
-      const ChecklistItem* item = items.back();
-      items.pop_back();
-      for (const Action& action : item->actions)
-        lint_action(action);
-      for (const auto& child : item->children)
-        items.push_back(&child);
-    }
+    ForEachAction(step, lint_action);
     if (step.kind == StepKind::kStep && !step.manual && !step.skip && !has_rollback_section &&
         !step.has_rollback()) {
       bool mutates = std::any_of(step.actions.begin(), step.actions.end(), [](const Action& a) {

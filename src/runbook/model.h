@@ -45,9 +45,12 @@ struct Attributes {
 struct Block {
   std::string language;  // lower-cased first word of the info string; may be empty
   std::string info;      // full info string
-  std::string text;      // contents, each line ending in '\n'
-  SourcePos pos;         // the opening fence
-  int first_line = 0;    // line of the first content line
+  // The program that runs it ("bash", "sh", "python3"...), resolved once by the parser;
+  // the front matter's shell for `console` transcripts; "" when the block does not run.
+  std::string interpreter;
+  std::string text;    // contents, each line ending in '\n'
+  SourcePos pos;       // the opening fence
+  int first_line = 0;  // line of the first content line
 };
 
 // One prompted command of a transcript block (`$ terraform validate` and what follows it).
@@ -66,7 +69,6 @@ struct Expectation {
 struct Action {
   Block block;
   Attributes attributes;
-  std::string interpreter;                    // "bash", "sh", "python3", ...
   std::vector<TranscriptCommand> transcript;  // non-empty for `$ `-prompted blocks
   std::vector<Expectation> expectations;      // **Expected Output:** blocks
   std::vector<Block> verifications;           // **Verification:** blocks, run after it

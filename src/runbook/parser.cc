@@ -35,6 +35,13 @@ bool IsExecutableLanguage(std::string_view language) {
   return languages.count(language) > 0;
 }
 
+std::string InterpreterFor(std::string_view language, const std::string& shell) {
+  if (!IsExecutableLanguage(language)) return "";
+  if (language == "shell") return shell;
+  if (language == "python") return "python3";
+  return std::string(language);
+}
+
 namespace {
 
 // Block quotes and lists are walked recursively, and nested checklists become nested model
@@ -387,6 +394,7 @@ Block Builder::ReadBlock(cmark_node* node, InfoString& info) {
   }
   info = ParseInfoString(block.info);
   block.language = info.language;
+  block.interpreter = InterpreterFor(block.language, runbook_.front_matter.shell);
   block.first_line = block.pos.line + (fenced ? 1 : 0);
   return block;
 }
@@ -416,16 +424,10 @@ std::optional<Action> Builder::MakeAction(const Block& block, const InfoString& 
   if (language == "console" || language == "terminal") {
     action.transcript = ParseTranscript(block, block.pos.column);
     if (action.transcript.empty()) return std::nullopt;  // console output, not commands
-    action.interpreter = runbook_.front_matter.shell;
+    action.block.interpreter = runbook_.front_matter.shell;
     return action;
   }
   if (!IsExecutableLanguage(language)) return std::nullopt;
-  if (language == "shell")
-    action.interpreter = runbook_.front_matter.shell;
-  else if (language == "python")
-    action.interpreter = "python3";
-  else
-    action.interpreter = language;
   bool is_shell = language == "bash" || language == "sh" || language == "shell" ||
                   language == "zsh" || language == "ksh" || language == "dash";
   if (is_shell) action.transcript = ParseTranscript(block, block.pos.column);

@@ -383,9 +383,22 @@ TEST(Parser, InterpreterFollowsTheLanguage) {
       "---\nshell: zsh\n---\n## A\n```shell\nx\n```\n```python\nprint(1)\n```\n```sh\ny\n```\n");
   const auto& actions = result.runbook.steps[0].actions;
   ASSERT_EQ(actions.size(), 3u);
-  EXPECT_EQ(actions[0].interpreter, "zsh");
-  EXPECT_EQ(actions[1].interpreter, "python3");
-  EXPECT_EQ(actions[2].interpreter, "sh");
+  EXPECT_EQ(actions[0].block.interpreter, "zsh");
+  EXPECT_EQ(actions[1].block.interpreter, "python3");
+  EXPECT_EQ(actions[2].block.interpreter, "sh");
+}
+
+TEST(Parser, EveryBlockThatRunsGetsItsInterpreterFromTheParser) {
+  auto result = Parse(
+      "---\nshell: zsh\n---\n## A\n```console\n$ ls\n```\n**Verification:**\n```shell\n"
+      "x\n```\n**Rollback:**\n```python\nprint(1)\n```\n");
+  const auto& step = result.runbook.steps[0];
+  ASSERT_EQ(step.actions.size(), 1u);
+  EXPECT_EQ(step.actions[0].block.interpreter, "zsh");
+  ASSERT_EQ(step.actions[0].verifications.size(), 1u);
+  EXPECT_EQ(step.actions[0].verifications[0].interpreter, "zsh");
+  ASSERT_EQ(step.compensation.size(), 1u);
+  EXPECT_EQ(step.compensation[0].interpreter, "python3");
 }
 
 TEST(Parser, DocumentTitleDoesNotGiveItsKindToEverySection) {

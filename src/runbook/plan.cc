@@ -16,6 +16,7 @@
 
 #include "base/json_writer.h"
 #include "base/text.h"
+#include "runbook/walk.h"
 
 namespace stagecraft::runbook {
 namespace {
@@ -186,12 +187,13 @@ void CountItem(const ChecklistItem& item, PlanTotals& totals) {
 // a large runbook has hundreds of thousands of them.
 class TextRenderer {
  public:
-  explicit TextRenderer(Output& out) : out_(out) {}
+  TextRenderer(Output& out, bool show_code) : out_(out), show_code_(show_code) {}
 
   void ActionRows(int indent, const Action& action) {
     BeginRow(indent, "run");
     ActionSummary(action);
     EndRow(action.block.pos.line);
+    if (show_code_) CodeLines(indent + 4, action.block.text);
     if (action.attributes.confirm) Row(indent, "gate", "asks for approval before running", 0);
     for (const auto& expectation : action.expectations) {
       BeginRow(indent, "expect");
@@ -334,14 +336,14 @@ class TextRenderer {
       int expected = 0;
       for (const auto& command : action.transcript)
         expected += static_cast<int>(command.expected.size());
-      out_.Append(action.interpreter);
+      out_.Append(action.block.interpreter);
       out_.Append(" transcript, ");
       out_.Number(static_cast<int64_t>(action.transcript.size()));
       out_.Append(action.transcript.size() == 1 ? " command, " : " commands, ");
       out_.Number(expected);
       out_.Append(expected == 1 ? " expected line" : " expected lines");
     } else {
-      LinesSummary(action.interpreter, action.block.text);
+      LinesSummary(action.block.interpreter, action.block.text);
     }
     AttributeSummary(action.attributes);
   }
@@ -393,12 +395,24 @@ class TextRenderer {
     if (any_part) out_.Append('}');
   }
 
+  void CodeLines(int indent, std::string_view text) {
+    LineReader reader(text);
+    for (std::string_view line; reader.Next(line);) {
+      out_.Spaces(static_cast<size_t>(indent));
+      out_.Append("| ");
+      out_.Append(TrimRight(line));
+      out_.Append('\n');
+    }
+  }
+
   Output& out_;
+  bool show_code_;
 };
 
 // The rows of one section's steps, all of one kind.
-void StepSectionRows(const Runbook& runbook, const std::vector<const Step*>& steps, Output& out) {
-  TextRenderer renderer(out);
+void StepSectionRows(const Runbook& runbook, const std::vector<const Step*>& steps, Output& out,
+                     bool show_code) {
+  TextRenderer renderer(out, show_code);
   int phase = -2;  // none yet
   int number = 0;
   for (const Step* step : steps) {
@@ -438,14 +452,6 @@ Millis PlannedDuration(const Runbook& runbook, int* budgeted_steps) {
   return total;
 }
 
-std::map<std::string, std::string> Scope(const Runbook& runbook, const Environment* environment) {
-  std::map<std::string, std::string> vars = runbook.front_matter.vars;
-  if (environment)
-    for (const auto& [name, value] : environment->vars)
-      vars[name] = value;
-  return vars;
-}
-
 const char* SecretSourceName(SecretSource source) {
   switch (source) {
     case SecretSource::kEnv:
@@ -481,18 +487,19 @@ PlanTotals ComputeTotals(const Runbook& runbook) {
 
 namespace {
 
-void PlanText(const Runbook& runbook, const Environment* environment, Output& out) {
+void PlanText(const Runbook& runbook, const Environment* environment, const PlanOptions& options,
+              Output& out) {
   out.MakeTerminalSafe();
   out.Format("Runbook   {}\n", runbook.title);
   out.Format("File      {}\n", runbook.path);
   if (environment)
     out.Format("Env       {}{}\n", environment->name,
                environment->is_protected ? " (protected: asks for its name before running)" : "");
-  auto vars = Scope(runbook, environment);
+  auto vars = Scope(runbook, environment, options.cli_vars);
   if (!vars.empty()) {
     std::vector<std::string> pairs;
     for (const auto& [name, value] : vars)
-      pairs.push_back(name + "=" + value);
+      pairs.push_back(name + "=" + (options.is_secret && options.is_secret(name) ? "***" : value));
     out.Format("Vars      {}\n", fmt::join(pairs, ", "));
   }
   if (!runbook.front_matter.secrets.empty()) {
@@ -524,7 +531,7 @@ void PlanText(const Runbook& runbook, const Environment* environment, Output& ou
       if (step.kind == kind) steps.push_back(&step);
     if (steps.empty()) return;
     out.Format("\n{}\n", heading);
-    StepSectionRows(runbook, steps, out);
+    StepSectionRows(runbook, steps, out, options.show_code);
   };
   section(StepKind::kPreflight,
           "PREFLIGHT  runs before anything changes; a failure stops the run without rollback");
@@ -665,7 +672,7 @@ void ActionJson(JsonWriter& json, const Action& action) {
   json.Key("expectations");
   ExpectationsJson(json, action.expectations);
   json.Key("interpreter");
-  json.String(action.interpreter);
+  json.String(action.block.interpreter);
   json.Key("language");
   json.String(action.block.language);
   json.Key("position");
@@ -862,16 +869,17 @@ void PlanJson(const Runbook& runbook, const Environment* environment, Output& ou
 
 }  // namespace
 
-std::string RenderPlanText(const Runbook& runbook, const Environment* environment) {
+std::string RenderPlanText(const Runbook& runbook, const Environment* environment,
+                           const PlanOptions& options) {
   std::string text;
   Output out(text);
-  PlanText(runbook, environment, out);
+  PlanText(runbook, environment, options, out);
   return text;
 }
 
 Status WritePlanText(const Runbook& runbook, const Environment* environment, int fd) {
   Output out(fd);
-  PlanText(runbook, environment, out);
+  PlanText(runbook, environment, {}, out);
   return out.Finish();
 }
 

@@ -3,6 +3,8 @@
 // What would run, in order: the human-readable tree printed by `stagecraft plan` and the
 // stable JSON document behind `plan --json` (schema in docs/plan-schema.md).
 
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -24,9 +26,18 @@ struct PlanTotals {
 
 PlanTotals ComputeTotals(const Runbook& runbook);
 
+// What `run --dry-run` adds to the plan: the variables as the run would have them (with
+// --var), the values of secret-looking ones hidden, and the code of every action.
+struct PlanOptions {
+  std::map<std::string, std::string> cli_vars;
+  std::function<bool(const std::string& name)> is_secret;
+  bool show_code = false;
+};
+
 // `environment` may be null (no --env given). The renderers cope with any runbook the parser
 // returns, diagnostics or not.
-std::string RenderPlanText(const Runbook& runbook, const Environment* environment);
+std::string RenderPlanText(const Runbook& runbook, const Environment* environment,
+                           const PlanOptions& options = {});
 // The JSON plan exactly as `plan --json` prints it: nlohmann's dump(2) layout (keys in
 // alphabetical order) and a final newline.
 std::string RenderPlanJsonText(const Runbook& runbook, const Environment* environment);

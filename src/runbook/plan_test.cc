@@ -336,3 +336,24 @@ TEST(WritePlanJson, ReportsTheFirstFailedWrite) {
 
 }  // namespace
 }  // namespace stagecraft::runbook
+
+namespace stagecraft::runbook {
+namespace {
+
+TEST(RenderPlanText, DryRunOptionsAddCodeAndHideSecretValues) {
+  Runbook book = Parse(
+      "---\nvars: { DB_PASSWORD: hunter2, REGION: eu }\n---\n## A\n```bash\ntouch x\necho $REGION\n"
+      "```\n");
+  PlanOptions options;
+  options.cli_vars = {{"REGION", "us"}};
+  options.is_secret = [](const std::string& name) { return name == "DB_PASSWORD"; };
+  options.show_code = true;
+  std::string text = RenderPlanText(book, nullptr, options);
+  EXPECT_NE(text.find("Vars      DB_PASSWORD=***, REGION=us\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+  EXPECT_NE(text.find("        | touch x\n        | echo $REGION\n"), std::string::npos) << text;
+  EXPECT_EQ(RenderPlanText(book, nullptr).find("| touch x"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stagecraft::runbook

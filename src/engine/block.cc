@@ -1,0 +1,296 @@
+// One action of a step: its blocks (or transcript commands) with retries, expectations,
+// red flags and captures, then its verifications.
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <thread>
+
+#include "base/text.h"
+#include "engine/capture.h"
+#include "engine/engine.h"
+#include "engine/expectation_matcher.h"
+#include "engine/outcome_text.h"
+#include "engine/output_lines.h"
+
+namespace stagecraft::engine {
+
+using runbook::Action;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Fans one stream of output out to several sinks.
+class Tee : public exec::OutputSink {
+ public:
+  explicit Tee(std::vector<exec::OutputSink*> sinks) : sinks_(std::move(sinks)) {}
+  void OnOutput(exec::Stream stream, std::string_view bytes) override {
+    for (auto* sink : sinks_)
+      sink->OnOutput(stream, bytes);
+  }
+
+ private:
+  std::vector<exec::OutputSink*> sinks_;
+};
+
+// What one attempt's output is checked against, line by line as it arrives.
+struct Checks {
+  std::vector<ExpectationMatcher> matchers;
+  std::vector<RedFlagScanner> scanners;
+  TailBuffer tail;
+  CaptureBuffer capture;
+
+  void OnLine(std::string_view line) {
+    for (auto& matcher : matchers)
+      matcher.OnLine(line);
+    for (auto& scanner : scanners)
+      scanner.OnLine(line);
+    tail.Add(line);
+  }
+};
+
+// Judges a process that exited 0 against the action's expectations, red flags and capture.
+void JudgeOutput(const Action& action, Checks& checks, const exec::SecretMasker& masker,
+                 std::string& message, std::string& detail, std::string& captured) {
+  for (auto& matcher : checks.matchers) {
+    if (matcher.satisfied()) continue;
+    message = "expected output not found";
+    detail = masker.Mask(matcher.Diff(&checks.tail));
+    return;
+  }
+  for (auto& scanner : checks.scanners) {
+    if (!scanner.tripped()) continue;
+    message = "a red flag appeared in the output";
+    detail = masker.Mask(scanner.Report());
+    return;
+  }
+  if (!action.attributes.capture) return;
+  if (checks.capture.overflowed()) {
+    message = "output too large to capture (over 16 MiB)";
+    return;
+  }
+  auto value = ExtractCapture(checks.capture.text(), action.attributes.capture->regex);
+  if (value.ok()) {
+    captured = value.value();
+  } else {
+    message = value.error();
+    detail = masker.Mask(checks.tail.Text());
+  }
+}
+
+}  // namespace
+
+void Engine::InterruptibleSleep(Millis duration) {
+  auto deadline = Clock::now() + duration;
+  while (Clock::now() < deadline && !Interrupted())
+    std::this_thread::sleep_for(
+        std::min<Millis>(Millis(50), std::chrono::duration_cast<Millis>(deadline - Clock::now())));
+}
+
+void Engine::LearnSecretsFromExports() {
+  for (const auto& [name, value] : runner_.ExportedVariables()) {
+    if (!exec::LooksSecret(name) || value.empty()) continue;
+    if (known_secret_values_.insert(value).second) masker_.Add(value);
+  }
+}
+
+Engine::BlockOutcome Engine::RunAttempt(
+    const ItemRef& item, const Action& action, const std::string& code,
+    const std::vector<runbook::ExpectedLine>* transcript_expected, std::optional<Millis> timeout,
+    int attempt) {
+  BlockOutcome result;
+  result.attempts = attempt;
+  observers_.OnAttemptStarted(item, attempt);
+  if (std::string problem = observers_.Problem(); !problem.empty() && !rolling_back_) {
+    result.status = ItemStatus::kFailed;
+    result.message = fmt::format("not started: the journal cannot be written ({})", problem);
+    result.final = true;
+    return result;
+  }
+  Checks checks;
+  if (transcript_expected) {
+    checks.matchers.emplace_back(*transcript_expected);
+  } else {
+    for (const auto& expectation : action.expectations)
+      checks.matchers.emplace_back(expectation.lines);
+  }
+  for (const auto& red_flag : action.red_flags)
+    checks.scanners.emplace_back(red_flag.lines);
+  LineSplitter checker([&](exec::Stream, std::string_view line) { checks.OnLine(line); });
+  exec::MaskingSink masked(observers_.output(), masker_);
+  std::vector<exec::OutputSink*> sinks = {&masked, &checker};
+  if (action.attributes.capture) sinks.push_back(&checks.capture);
+  Tee tee(sinks);
+
+  exec::BlockRequest request;
+  request.interpreter = action.block.interpreter;
+  request.code = code;
+  request.cwd = action.attributes.cwd;
+  request.interactive = action.attributes.interactive;
+  request.timeout = timeout;
+  request.sink = &tee;
+  request.on_started = [this](pid_t group, unsigned long long start) {
+    observers_.OnProcessStarted(group, start);
+  };
+  ProcessOutcome outcome = runner_.Run(request);
+  checker.Flush();
+  masked.Flush();
+  LearnSecretsFromExports();
+
+  if (outcome.kind == ProcessOutcome::Kind::kInterrupted) {
+    result.status = ItemStatus::kInterrupted;
+    result.message = OutcomeMessage(outcome);
+    result.final = true;
+  } else if (!outcome.success()) {
+    result.status = ItemStatus::kFailed;
+    result.message = OutcomeMessage(outcome);
+    result.detail = masker_.Mask(checks.tail.Text());
+    result.final = outcome.kind == ProcessOutcome::Kind::kSpawnFailed;
+  } else {
+    JudgeOutput(action, checks, masker_, result.message, result.detail, result.captured);
+    if (!result.message.empty()) result.status = ItemStatus::kFailed;
+  }
+  AttemptEnd end{result.status, result.message, result.detail, &outcome, {}};
+  const auto& capture = action.attributes.capture;
+  if (result.status == ItemStatus::kPassed && capture && !exec::LooksSecret(capture->variable))
+    end.captures[capture->variable] = masker_.Mask(result.captured);
+  observers_.OnAttemptFinished(item, end);
+  return result;
+}
+
+Engine::BlockOutcome Engine::RunBlock(
+    const ItemRef& item, const Action& action, const std::string& code,
+    const std::vector<runbook::ExpectedLine>* transcript_expected) {
+  const runbook::Attributes& attributes = action.attributes;
+  int max_attempts = 1 + attributes.retries;
+  auto until_deadline = attributes.until && attributes.timeout
+                            ? std::optional<Clock::time_point>(Clock::now() + *attributes.timeout)
+                            : std::nullopt;
+  Millis delay = attributes.delay;
+  if (attributes.until && delay.count() == 0) delay = Millis(1000);
+  // Rollback blocks run without the failed step's limits.
+  std::optional<Millis> step_timeout = rolling_back_ || !step_ ? std::nullopt : step_->timeout;
+  for (int attempt = 1;; ++attempt) {
+    std::optional<Millis> timeout = attributes.timeout ? attributes.timeout : step_timeout;
+    if (until_deadline)
+      timeout =
+          std::max(Millis(1), std::chrono::duration_cast<Millis>(*until_deadline - Clock::now()));
+    if (max_attempts > 1 || attributes.until)
+      Note(NoteLevel::kInfo,
+           fmt::format("attempt {}{}", attempt,
+                       attributes.until ? "" : fmt::format(" of {}", max_attempts)));
+    BlockOutcome result = RunAttempt(item, action, code, transcript_expected, timeout, attempt);
+    if (result.status == ItemStatus::kPassed || result.final) return result;
+    if (!observers_.Problem().empty() && !rolling_back_) return result;
+    bool again = until_deadline ? Clock::now() + delay < *until_deadline : attempt < max_attempts;
+    if (!again || Interrupted()) {
+      if (until_deadline)
+        result.message = fmt::format("did not succeed within {} ({} attempts; last: {})",
+                                     FormatDuration(*attributes.timeout), attempt, result.message);
+      return result;
+    }
+    Note(NoteLevel::kWarn, fmt::format("attempt {} failed: {}; retrying in {}", attempt,
+                                       result.message, FormatDuration(delay)));
+    InterruptibleSleep(delay);
+    if (Interrupted()) {
+      result.status = ItemStatus::kInterrupted;
+      result.message = "interrupted while waiting to retry";
+      return result;
+    }
+  }
+}
+
+Engine::BlockOutcome Engine::RunActionBlocks(const ItemRef& item, const Action& action) {
+  if (!action.is_transcript()) return RunBlock(item, action, action.block.text, nullptr);
+  BlockOutcome outcome;
+  for (const auto& command : action.transcript) {
+    Note(NoteLevel::kInfo, fmt::format("$ {}", command.command));
+    BlockOutcome one = RunBlock(item, action, command.command, &command.expected);
+    outcome.attempts += one.attempts;
+    outcome.status = one.status;
+    outcome.message = one.message;
+    outcome.detail = one.detail;
+    if (one.status != ItemStatus::kPassed) {
+      outcome.message = fmt::format("$ {}: {}", command.command, one.message);
+      break;
+    }
+  }
+  return outcome;
+}
+
+void Engine::RunVerifications(const Action& action, BlockOutcome& outcome) {
+  for (const auto& verification : action.verifications) {
+    Note(NoteLevel::kInfo,
+         fmt::format("verify $ {}", CodeSummary(verification.interpreter, verification.text)));
+    ItemRef item = NextItem(fmt::format("verification (line {})", verification.pos.line),
+                            journal::StepKind::kVerification);
+    Action verify_action;
+    verify_action.block = verification;
+    BlockOutcome verified = RunBlock(item, verify_action, verification.text, nullptr);
+    if (verified.status != ItemStatus::kPassed) {
+      outcome.status = verified.status;
+      outcome.message =
+          fmt::format("verification (line {}) {}", verification.pos.line, verified.message);
+      outcome.detail = verified.detail;
+      return;
+    }
+  }
+}
+
+bool Engine::RunActionItem(const Action& action, StepResult& out,
+                           const std::string* checklist_text) {
+  ItemResult item;
+  item.label = CodeSummary(action.block.interpreter, action.block.text);
+  if (action.attributes.name) item.label = *action.attributes.name + " — " + item.label;
+  item.line = action.block.pos.line;
+  std::string title =
+      checklist_text ? *checklist_text : fmt::format("{} (line {})", item.label, item.line);
+  journal::StepKind kind = checklist_text ? journal::StepKind::kCheck : journal::StepKind::kStep;
+  if (action.attributes.skip) {
+    item.status = ItemStatus::kSkipped;
+    Note(NoteLevel::kInfo, fmt::format("skipped (skip attribute): {}", item.label));
+    RecordNotRun(NextItem(title, kind), ItemStatus::kSkipped, "skipped (skip attribute)");
+    out.items.push_back(item);
+    return true;
+  }
+  if (action.attributes.confirm) {
+    ItemResult gate =
+        Gate(fmt::format("run {} ({}, line {})?", step_->name, item.label, item.line), item.line);
+    out.items.push_back(gate);
+    if (gate.status != ItemStatus::kApproved) return false;
+  }
+  if (action.attributes.interactive && !prompter_.available())
+    return InteractiveWithoutTerminal(action, item, title, kind, out);
+  ItemRef ref = NextItem(title, kind);
+  auto start = Clock::now();
+  if (!action.is_transcript()) Note(NoteLevel::kInfo, fmt::format("$ {}", item.label));
+  Note(NoteLevel::kVerbose, action.block.text);
+  BlockOutcome outcome = RunActionBlocks(ref, action);
+  if (outcome.status == ItemStatus::kPassed && action.attributes.capture) {
+    const std::string& name = action.attributes.capture->variable;
+    runner_.SetVariable(name, outcome.captured);
+    captures_[name] = outcome.captured;
+    Note(NoteLevel::kInfo, fmt::format("captured {}={}", name, masker_.Mask(outcome.captured)));
+  }
+  if (outcome.status == ItemStatus::kPassed) RunVerifications(action, outcome);
+  item.status = outcome.status;
+  item.message = outcome.message;
+  item.detail = outcome.detail;
+  item.attempts = outcome.attempts;
+  item.elapsed = std::chrono::duration_cast<Millis>(Clock::now() - start);
+  out.attempts += outcome.attempts;
+  if (item.status == ItemStatus::kFailed && action.attributes.ignore) {
+    Note(NoteLevel::kWarn, fmt::format("{} (ignored: the block is marked ignore)", item.message));
+    item.message += " (ignored)";
+    item.status = ItemStatus::kPassed;
+  }
+  bool passed = item.status == ItemStatus::kPassed;
+  if (!passed) {
+    Note(NoteLevel::kFail, fmt::format("line {}: {}", item.line, item.message));
+    if (!item.detail.empty()) Note(NoteLevel::kDetail, item.detail);
+  }
+  out.items.push_back(std::move(item));
+  return passed;
+}
+
+}  // namespace stagecraft::engine

@@ -1,0 +1,103 @@
+#include "engine/resume_plan.h"
+
+#include <charconv>
+#include <map>
+
+#include "runbook/fingerprint.h"
+
+namespace stagecraft::engine {
+namespace {
+
+using journal::StepStatus;
+
+// Step-level records are keyed by the step's name; items beneath a step and rollback
+// blocks have keys with a '/' ("deploy/2", "rollback/3").
+bool IsStepRecord(const journal::StepRecord& record) {
+  return record.key.find('/') == std::string::npos;
+}
+
+// The position of a rollback block's record ("rollback/3" -> 3), or 0 for other records.
+int RollbackOrdinal(const journal::StepRecord& record) {
+  constexpr std::string_view kPrefix = "rollback/";
+  if (!record.key.starts_with(kPrefix)) return 0;
+  int ordinal = 0;
+  const char* begin = record.key.data() + kPrefix.size();
+  const char* end = record.key.data() + record.key.size();
+  auto [ptr, error] = std::from_chars(begin, end, ordinal);
+  return error == std::errc() && ptr == end ? ordinal : 0;
+}
+
+const runbook::Step* FindStep(const runbook::Runbook& runbook, const std::string& name) {
+  for (const auto& step : runbook.steps)
+    if (step.name == name) return &step;
+  return nullptr;
+}
+
+}  // namespace
+
+ResumePlan PlanResume(const runbook::Runbook& runbook,
+                      const std::vector<journal::StepRecord>& journaled, InterruptedSteps how) {
+  ResumePlan plan;
+  for (const auto& record : journaled) {
+    if (!IsStepRecord(record)) continue;
+    switch (record.status) {
+      case StepStatus::kSucceeded:
+      case StepStatus::kSkipped:
+      case StepStatus::kApproved:
+        plan.completed.insert(record.key);
+        break;
+      case StepStatus::kRunning:
+      case StepStatus::kInterrupted: {
+        const runbook::Step* step = FindStep(runbook, record.key);
+        if (how == InterruptedSteps::kSkip)
+          plan.completed.insert(record.key);
+        else if (how == InterruptedSteps::kDecideEach && !(step && step->idempotent))
+          plan.undecided.push_back(record.key);
+        break;
+      }
+      case StepStatus::kPending:
+      case StepStatus::kFailed:
+        break;
+    }
+  }
+  return plan;
+}
+
+RollbackPlan PlanRollback(const std::vector<journal::StepRecord>& journaled) {
+  RollbackPlan plan;
+  for (const auto& record : journaled) {
+    if (IsStepRecord(record)) {
+      if (record.status == StepStatus::kSucceeded || record.status == StepStatus::kRunning ||
+          record.status == StepStatus::kInterrupted || record.status == StepStatus::kFailed)
+        plan.to_undo.insert(record.key);
+    } else if (int ordinal = RollbackOrdinal(record);
+               ordinal > 0 && record.status == StepStatus::kSucceeded) {
+      plan.already_undone.insert({ordinal, record.title});
+    }
+  }
+  return plan;
+}
+
+std::vector<std::string> ChangedSteps(const runbook::Runbook& runbook,
+                                      const std::vector<journal::StepRecord>& journaled) {
+  std::map<std::string, std::string> now;
+  for (const auto& step : runbook.steps)
+    now[step.name] = runbook::StepContentHash(step);
+  std::vector<std::string> changed;
+  std::set<std::string> seen;
+  for (const auto& record : journaled) {
+    if (!IsStepRecord(record)) continue;
+    seen.insert(record.key);
+    auto found = now.find(record.key);
+    if (found == now.end())
+      changed.push_back(record.key + " (removed)");
+    else if (found->second != record.content_hash)
+      changed.push_back(record.key + " (changed)");
+  }
+  for (const auto& step : runbook.steps)
+    if (step.kind != runbook::StepKind::kRollback && !seen.count(step.name))
+      changed.push_back(step.name + " (new)");
+  return changed;
+}
+
+}  // namespace stagecraft::engine

@@ -1,0 +1,93 @@
+#include "engine/resume_plan.h"
+
+#include <gtest/gtest.h>
+
+#include "runbook/fingerprint.h"
+#include "runbook/parser.h"
+
+namespace stagecraft::engine {
+namespace {
+
+using journal::StepStatus;
+
+journal::StepRecord Record(const std::string& key, StepStatus status,
+                           const std::string& title = "") {
+  journal::StepRecord record;
+  record.key = key;
+  record.status = status;
+  record.title = title;
+  return record;
+}
+
+runbook::Runbook Book() {
+  return runbook::ParseRunbook("book.md",
+                               "## Done\n```bash\na\n```\n"
+                               "## Again\n<!-- stagecraft: idempotent -->\n```bash\nb\n```\n"
+                               "## Risky\n```bash\nc\n```\n"
+                               "## Later\n```bash\nd\n```\n")
+      .runbook;
+}
+
+std::vector<journal::StepRecord> Journaled() {
+  return {Record("done", StepStatus::kSucceeded),    Record("done/1", StepStatus::kSucceeded),
+          Record("again", StepStatus::kInterrupted), Record("risky", StepStatus::kRunning),
+          Record("risky/1", StepStatus::kRunning),   Record("later", StepStatus::kPending)};
+}
+
+TEST(PlanResume, FinishedStepsAreDoneAndInterruptedOnesAreDecidedEach) {
+  ResumePlan plan = PlanResume(Book(), Journaled(), InterruptedSteps::kDecideEach);
+  EXPECT_EQ(plan.completed, (std::set<std::string>{"done"}));
+  EXPECT_EQ(plan.undecided, (std::vector<std::string>{"risky"}));
+}
+
+TEST(PlanResume, SkipInterruptedDeclaresThemFinished) {
+  ResumePlan plan = PlanResume(Book(), Journaled(), InterruptedSteps::kSkip);
+  EXPECT_EQ(plan.completed, (std::set<std::string>{"done", "again", "risky"}));
+  EXPECT_TRUE(plan.undecided.empty());
+}
+
+TEST(PlanResume, RerunInterruptedRunsThemAgain) {
+  ResumePlan plan = PlanResume(Book(), Journaled(), InterruptedSteps::kRerun);
+  EXPECT_EQ(plan.completed, (std::set<std::string>{"done"}));
+  EXPECT_TRUE(plan.undecided.empty());
+}
+
+TEST(PlanResume, SkippedApprovedAndFailedSteps) {
+  ResumePlan plan =
+      PlanResume(Book(),
+                 {Record("done", StepStatus::kSkipped), Record("again", StepStatus::kApproved),
+                  Record("risky", StepStatus::kFailed)},
+                 InterruptedSteps::kDecideEach);
+  EXPECT_EQ(plan.completed, (std::set<std::string>{"done", "again"}));
+  EXPECT_TRUE(plan.undecided.empty());
+}
+
+TEST(PlanRollback, UndoesWhatMayHaveChangedAndSkipsWhatWasUndone) {
+  std::vector<journal::StepRecord> journaled = Journaled();
+  journaled.push_back(Record("skipped", StepStatus::kSkipped));
+  journaled.push_back(Record("broke", StepStatus::kFailed));
+  journaled.push_back(Record("rollback/1", StepStatus::kSucceeded, "undo risky"));
+  journaled.push_back(Record("rollback/2", StepStatus::kFailed, "undo again"));
+  journaled.push_back(Record("rollback/x", StepStatus::kSucceeded, "odd"));
+  RollbackPlan plan = PlanRollback(journaled);
+  EXPECT_EQ(plan.to_undo, (std::set<std::string>{"done", "again", "risky", "broke"}));
+  EXPECT_EQ(plan.already_undone, (std::set<std::pair<int, std::string>>{{1, "undo risky"}}));
+}
+
+TEST(ChangedSteps, NamesChangedRemovedAndNewSteps) {
+  runbook::Runbook book = Book();
+  std::vector<journal::StepRecord> journaled;
+  for (const auto& step : book.steps) {
+    if (step.name == "later") continue;
+    journal::StepRecord record = Record(step.name, StepStatus::kSucceeded);
+    record.content_hash = step.name == "risky" ? "edited" : runbook::StepContentHash(step);
+    journaled.push_back(record);
+  }
+  journaled.push_back(Record("gone", StepStatus::kSucceeded));
+  journaled.push_back(Record("done/1", StepStatus::kSucceeded));
+  EXPECT_EQ(ChangedSteps(book, journaled),
+            (std::vector<std::string>{"risky (changed)", "gone (removed)", "later (new)"}));
+}
+
+}  // namespace
+}  // namespace stagecraft::engine
