@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,7 +52,8 @@ void WriteFile(const std::string& path, const std::string& contents) {
 namespace {
 
 pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd,
-            const std::string& out_path, const std::string& err_path) {
+            const std::string& out_path, const std::string& err_path,
+            const std::vector<std::string>& prefix = {}) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -61,14 +63,15 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd,
                                    0644);
   std::string dir = cwd.empty() ? TestsDir() : cwd;
   posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
-  std::vector<std::string> argv_storage = {STAGECRAFT_BINARY};
+  std::vector<std::string> argv_storage = prefix;
+  argv_storage.push_back(STAGECRAFT_BINARY);
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& arg : argv_storage)
     argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
-  if (posix_spawn(&pid, STAGECRAFT_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
   posix_spawn_file_actions_destroy(&actions);
   return pid;
 }
@@ -88,6 +91,20 @@ CommandResult RunStagecraft(const std::vector<std::string>& args, const std::str
   TempDir capture;
   CommandResult result;
   pid_t pid = Spawn(args, cwd, capture.File("out"), capture.File("err"));
+  Reap(pid, result);
+  result.out = ReadFile(capture.File("out"));
+  result.err = ReadFile(capture.File("err"));
+  return result;
+}
+
+CommandResult RunStagecraftAs(unsigned uid, const std::vector<std::string>& args,
+                              const std::string& cwd) {
+  TempDir capture;
+  chmod(capture.path().c_str(), 0777);  // the account writes its output there
+  CommandResult result;
+  std::string id = std::to_string(uid);
+  pid_t pid = Spawn(args, cwd, capture.File("out"), capture.File("err"),
+                    {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups"});
   Reap(pid, result);
   result.out = ReadFile(capture.File("out"));
   result.err = ReadFile(capture.File("err"));

@@ -40,6 +40,11 @@ bool WaitForFile(const std::string& path, double seconds);
 // /dev/null, as CI does.
 CommandResult RunStagecraft(const std::vector<std::string>& args, const std::string& cwd = "");
 
+// The same as the account `uid` (through setpriv; the caller must be root), for tests where
+// permissions matter: root writes through them.
+CommandResult RunStagecraftAs(unsigned uid, const std::vector<std::string>& args,
+                              const std::string& cwd);
+
 // How RunStagecraftPiped connects stagecraft, for tests of slow consoles and CI runners.
 struct PipeOptions {
   // stdout is a pipe the test reads at most this fast; 0 reads as fast as it can.
