@@ -54,26 +54,6 @@ std::map<std::string, std::string> StepStatuses(const std::string& cwd) {
   return statuses;
 }
 
-// Waits until no process has `text` in its environment: the steps a killed engine left
-// running carry their scratch directory there (__SC_BLOCK), so this is "the dust settled".
-bool WaitUntilNoProcessMentions(const std::string& text, double seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    bool found = false;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      std::string name = entry.path().filename();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      if (ReadFile(entry.path().string() + "/environ").find(text) != std::string::npos) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 // Regular files directly in `dir`; 0 when it does not exist.
 int FilesIn(const std::string& dir) {
   std::error_code error;

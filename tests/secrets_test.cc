@@ -189,23 +189,6 @@ TEST(Secrets, SecretVarIsNeededAgainOnResumeAndNothingElseMayBeGiven) {
   EXPECT_EQ(ReadFile(killed.dir.File("result")), "restored\n");
 }
 
-// Waits until no process has `text` in its environment: a killed engine's step carries its
-// scratch directory there (__SC_BLOCK), so this is "the orphaned step has ended".
-bool WaitUntilNoProcessMentions(const std::string& text, double seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    bool found = false;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      std::string name = entry.path().filename();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      found |= ReadFile(entry.path().string() + "/environ").find(text) != std::string::npos;
-    }
-    if (!found) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 // Kills the engine at random moments of a runbook that builds values and captures from a
 // secret in every step; after every kill, neither $TMPDIR nor the state directory may hold
 // the secret, and in the end every value must have been restored intact.

@@ -205,6 +205,24 @@ bool WaitForFile(const std::string& path, double seconds) {
   return std::filesystem::exists(path);
 }
 
+bool WaitUntilNoProcessMentions(const std::string& text, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool found = false;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (ReadFile(entry.path().string() + "/environ").find(text) != std::string::npos) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 std::string CompareWithGolden(const std::string& name, const std::string& actual) {
   return CompareWithGoldenFile(TestsDir() + "/golden/" + name, actual);
 }

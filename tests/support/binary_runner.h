@@ -33,6 +33,11 @@ class RunningStagecraft {
   std::string capture_dir_;
 };
 
+// Waits up to `seconds` until no process has `text` in its environment: the steps a killed
+// engine left running carry their scratch directory there (__SC_BLOCK), so a test that
+// names the scratch directory's parent waits for the orphans to end.
+bool WaitUntilNoProcessMentions(const std::string& text, double seconds);
+
 // Waits up to `seconds` for `path` to exist.
 bool WaitForFile(const std::string& path, double seconds);
 
