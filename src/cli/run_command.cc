@@ -226,7 +226,6 @@ int Execute(Execution& execution) {
   engine::TerminalPrompter prompter;
 
   // Leftovers of engines killed before they could clean up; nothing secret is in them.
-  exec::RemoveAbandonedScratchDirs();
   exec::ScratchDir scratch;
   if (scratch.path().empty()) {
     fmt::print(stderr, "stagecraft: error: cannot create a scratch directory: {}\n",
@@ -302,6 +301,7 @@ int Execute(Execution& execution) {
 }  // namespace
 
 int RunCommand(const RunFlags& flags) {
+  exec::RemoveAbandonedScratchDirs();
   auto loaded = LoadForExecution(flags.path, "run");
   if (!loaded) return kExitUsage;
   const runbook::Runbook& book = loaded->parsed.runbook;
@@ -548,6 +548,8 @@ std::optional<bool> AskWhetherFinished(const std::string& step, const std::strin
 }  // namespace
 
 int ResumeCommand(const ResumeFlags& flags) {
+  // First: even a resume that finds nothing to do cleans what killed sessions left.
+  exec::RemoveAbandonedScratchDirs();
   if (flags.rerun_interrupted && flags.skip_interrupted) {
     fmt::print(stderr,
                "stagecraft: error: --rerun-interrupted and --skip-interrupted exclude each "
@@ -579,6 +581,7 @@ int ResumeCommand(const ResumeFlags& flags) {
 }
 
 int RollbackCommand(const RollbackFlags& flags) {
+  exec::RemoveAbandonedScratchDirs();
   auto journal = OpenJournal(flags.execution.state_dir, /*create=*/false, flags.execution.fsync);
   if (!journal.ok()) {
     fmt::print(stderr, "stagecraft: error: {}\n", journal.error());
