@@ -1,5 +1,5 @@
 # Thin wrappers over the CMake presets; see CMakePresets.json.
-.PHONY: setup build test test-sanitize demo bench stress fuzz format clean
+.PHONY: setup build test test-default test-sanitize demo bench stress fuzz format clean
 
 setup:
 	@scripts/setup.sh
@@ -8,7 +8,10 @@ build: setup
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default
 
-test: build
+# Everything CI runs: the default suite, then the same suites under the sanitizers.
+test: test-default test-sanitize
+
+test-default: build
 	@ctest --preset default
 
 # The unit and end-to-end suites again under ASan+UBSan, then under TSan.
