@@ -18,7 +18,7 @@ packages=(
   libxml2-utils chromium
 )
 case "${1:-}" in
-  --bench) packages+=(hyperfine ansible time) ;;
+  --bench) packages+=(hyperfine ansible time cmark-gfm) ;;
   --demo) ;;  # kept for `make demo`; the demo's packages are in the default list
   "") ;;
   *) echo "usage: $0 [--bench|--demo]" >&2; exit 2 ;;

@@ -79,6 +79,14 @@ Status PrepareDatabaseFile(const std::string& dir, const std::string& path, bool
 
 // --- Statement ---
 
+void StatementReleaser::operator()(sqlite3_stmt* stmt) const {
+  if (db) {
+    db->Release(stmt);
+  } else {
+    sqlite3_finalize(stmt);
+  }
+}
+
 void Statement::Bind(int index, int64_t value) {
   int rc = sqlite3_bind_int64(stmt_.get(), index, value);
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
@@ -231,11 +239,36 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
 }
 
 Result<Statement> Database::Prepare(std::string_view sql) {
+  // Taken out of the cache while in use, so two live statements never share one handle.
+  if (auto idle = idle_.find(std::string(sql)); idle != idle_.end()) {
+    sqlite3_stmt* raw = idle->second.release();
+    idle_.erase(idle);
+    return Statement(*this, raw);
+  }
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
-  Statement statement(*this, raw);  // owns `raw` from here, even on failure
-  if (rc != SQLITE_OK) return Error(rc, "reading");
-  return statement;
+  int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return Error(rc, "reading");
+  }
+  ++compiled_statements_;
+  return Statement(*this, raw);
+}
+
+void Database::Release(sqlite3_stmt* stmt) {
+  if (!stmt) return;
+  // Reset releases the statement's read lock, so an idle statement holds nothing.
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  // Bounded, because a few statements carry values in their text (a LIMIT).
+  constexpr size_t kMaxIdle = 64;
+  const char* text = sqlite3_sql(stmt);
+  if (!text || idle_.size() >= kMaxIdle || idle_.count(text)) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  idle_.emplace(text, stmt);
 }
 
 Status Database::Exec(const char* sql) {

@@ -5,8 +5,9 @@
 // turning SQLite result codes into messages a user can act on. Internal to journal/.
 //
 // Ownership: a Database owns its sqlite3 connection; a Statement owns its sqlite3_stmt
-// and borrows the Database, which must outlive it. Neither is thread-safe: each owner
-// serializes its own calls (SqliteJournal and RunLock hold a mutex).
+// while it lives and then hands it back to the Database's cache of idle statements (see
+// Database::Prepare); it borrows the Database, which must outlive it. Neither is thread-safe: each
+// owner serializes its own calls (SqliteJournal and RunLock hold a mutex).
 
 #include <sqlite3.h>
 
@@ -15,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/duration.h"
 #include "base/status.h"
@@ -49,9 +51,15 @@ struct SqliteFinalizer {
 
 class Database;
 
+// Hands a statement back to its database for reuse.
+struct StatementReleaser {
+  Database* db = nullptr;
+  void operator()(sqlite3_stmt* stmt) const;
+};
+
 class Statement {
  public:
-  Statement(Database& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt) {}
+  Statement(Database& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt, StatementReleaser{&db}) {}
   Statement(Statement&&) = default;
   Statement& operator=(Statement&&) = default;
   Statement(const Statement&) = delete;
@@ -84,7 +92,7 @@ class Statement {
 
  private:
   Database* db_;
-  std::unique_ptr<sqlite3_stmt, SqliteFinalizer> stmt_;
+  std::unique_ptr<sqlite3_stmt, StatementReleaser> stmt_;
   int bind_error_ = SQLITE_OK;
 };
 
@@ -101,7 +109,12 @@ class Database {
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_.get(); }
 
+  // Reuses an idle statement with the same text when there is one: the journal runs the
+  // same few statements for every step, and compiling them anew was the largest part of
+  // its CPU time per step.
   Result<Statement> Prepare(std::string_view sql);
+  // How many statements were compiled since Open (reused ones are not counted).
+  int64_t compiled_statements() const { return compiled_statements_; }
   // Runs one or more statements that return no rows we need.
   Status Exec(const char* sql);
   int64_t Changes() const { return sqlite3_changes64(db_.get()); }
@@ -130,6 +143,12 @@ class Database {
   bool fsync_commits_;
   Millis busy_timeout_{5000};
   std::optional<bool> sync_full_;  // what synchronous is set to now, if known
+  // Declared after db_ so that they are finalized before the connection closes.
+  std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, SqliteFinalizer>> idle_;
+  int64_t compiled_statements_ = 0;
+
+  friend struct StatementReleaser;
+  void Release(sqlite3_stmt* stmt);
 };
 
 // BEGIN IMMEDIATE ... COMMIT. IMMEDIATE takes the write lock up front, so a transaction

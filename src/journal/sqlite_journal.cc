@@ -142,6 +142,11 @@ SqliteJournal::~SqliteJournal() {
   FlushLocked();  // best effort: a destructor has nobody to report to
 }
 
+int64_t SqliteJournal::compiled_statements() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return db_->compiled_statements();
+}
+
 bool SqliteJournal::FlushDueLocked(SteadyClock::time_point now) const {
   return !pending_.empty() && (pending_bytes_ >= options_.flush_bytes ||
                                now - pending_since_ >= options_.flush_interval);

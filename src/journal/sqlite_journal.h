@@ -99,6 +99,8 @@ class SqliteJournal final : public Journal {
 
   // DIR/journal.db as opened.
   const std::string& path() const { return path_; }
+  // SQL statements compiled since Open; reused ones are not counted (Database::Prepare).
+  int64_t compiled_statements() const;
 
   Result<RunRecord> CreateRun(RunRecord run) override;
   Status UpdateScope(const std::string& run_id, const nlohmann::json& scope) override;
@@ -165,7 +167,7 @@ class SqliteJournal final : public Journal {
   const std::string path_;
   const std::string dir_;  // the state directory, "." for an empty Options::dir
 
-  std::mutex mu_;  // guards everything below
+  mutable std::mutex mu_;  // guards everything below
   std::unique_ptr<Database> db_;
   OutputFileWriter side_files_;
   // Whether durable calls fdatasync the side files first.
