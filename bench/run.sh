@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # stagecraft benchmarks; `make bench` runs them on the release build. See bench/README.md.
 #
-#   bench/run.sh BUILD_DIR [SECTION...]     sections: plan report (default: all of them)
+#   bench/run.sh BUILD_DIR [SECTION...]     sections: plan run report history (the default),
+#                                           baseline (needs BENCH_BASELINE=OTHER_BINARY)
 #
 # Each section generates its input, then times commands with hyperfine and samples their
 # peak RSS with GNU time; the table of all results is printed at the end.
@@ -303,10 +304,27 @@ median_ms() {
   awk -F, 'NR == 2 { printf "%.1f", $(NF - 4) * 1000 }' "$work/$1.csv"
 }
 
-all_sections=(plan run report history)
+# This build against another stagecraft binary, BENCH_BASELINE (the code without a
+# performance mechanism, say), as paired ratios: the rule for keeping a mechanism.
+bench_baseline() {
+  local baseline=${BENCH_BASELINE:-} steps=200
+  [[ -x $baseline ]] || die "baseline: set BENCH_BASELINE to the stagecraft binary to compare with"
+  cd "$work"
+  {
+    echo "# Run overhead: $steps steps of true"
+    for ((i = 1; i <= steps; i++)); do printf '\n## Step %d\n\n```bash\ntrue\n```\n' "$i"; done
+  } >baseline-$steps.md
+  A_PREPARE="rm -rf $work/.stagecraft" B_PREPARE="rm -rf $work/.stagecraft" \
+    paired "run $steps steps, this build / baseline, cpu" 15 cpu "-" 1 1 \
+    -- "$stagecraft" run --quiet baseline-$steps.md -- "$baseline" run --quiet baseline-$steps.md
+  cd - >/dev/null
+}
+
+all_sections=(plan run report history baseline)
+default_sections=(plan run report history)
 
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=("${all_sections[@]}")
+[[ ${#sections[@]} -gt 0 ]] || sections=("${default_sections[@]}")
 for section in "${sections[@]}"; do
   declare -F "bench_$section" >/dev/null || die "unknown section '$section' (known: ${all_sections[*]})"
 done
@@ -334,7 +352,7 @@ for row in "${rows[@]}"; do
 done
 if ((${#ratios[@]} > 0)); then
   echo
-  ratio_format='%-76s %10s %11s %12s  %s\n'
+  ratio_format='%-84s %10s %11s %12s  %s\n'
   # shellcheck disable=SC2059
   printf "$ratio_format" comparison median range target met?
   for row in "${ratios[@]}"; do
