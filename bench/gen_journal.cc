@@ -52,11 +52,12 @@ void Check(const stagecraft::Result<T>& result) {
 
 int64_t Attempt(Journal& journal, const std::string& run_id, const StepRecord& step, TimeMs start,
                 TimeMs end, StepStatus status, const std::string& message,
-                const std::string& output) {
+                const std::string& output, const std::string& detail = "") {
   AttemptRecord attempt;
   attempt.run_id = run_id;
   attempt.step_key = step.key;
-  attempt.step_index = step.index;
+  attempt.parent_key = step.parent_key;
+  attempt.ordinal = step.ordinal;
   attempt.kind = step.kind;
   attempt.title = step.title;
   attempt.phase = step.phase;
@@ -72,6 +73,7 @@ int64_t Attempt(Journal& journal, const std::string& run_id, const StepRecord& s
                           ? std::optional<int>(0)
                           : std::nullopt;
   outcome.message = message;
+  outcome.detail = detail;
   Check(journal.EndAttempt(begun->id, outcome));
   return begun->id;
 }
@@ -104,7 +106,7 @@ int WriteHistory(const std::string& dir, int runs) {
       StepRecord step;
       step.run_id = run.id;
       step.key = fmt::format("step-{}", s + 1);
-      step.index = s;
+      step.ordinal = s + 1;
       step.title = fmt::format("Step {}", s + 1);
       StepStatus status = fails && s == 2 ? StepStatus::kFailed : StepStatus::kSucceeded;
       Attempt(journal, run.id, step, start + s * 1000, start + s * 1000 + 900, status,
@@ -152,16 +154,17 @@ int main(int argc, char** argv) {
   Check(journal.CreateRun(run));
 
   std::vector<StepRecord> plan;
-  int index = 0;
   for (int s = 0; s < steps; ++s) {
     std::string phase =
         fmt::format("Phase {}: services {}-{}", s / 10 + 1, s / 10 * 10 + 1, s / 10 * 10 + 10);
     std::string key = fmt::format("step-{}", s + 1);
+    int item = 0;
     auto add = [&](std::string k, StepKind kind, std::string title) {
       StepRecord record;
       record.run_id = run.id;
       record.key = std::move(k);
-      record.index = index++;
+      record.parent_key = record.key == key ? "" : key;
+      record.ordinal = record.key == key ? s + 1 : ++item;
       record.kind = kind;
       record.title = std::move(title);
       record.phase = phase;
@@ -208,11 +211,10 @@ int main(int argc, char** argv) {
       Check(journal.RecordApproval(approval));
       Attempt(journal, run.id, plan[p++], t, t, StepStatus::kApproved, "confirmed by bench", "");
     }
-    Attempt(
-        journal, run.id, plan[p++], t, end, last ? StepStatus::kFailed : StepStatus::kSucceeded,
-        last ? "expected output did not match\n- all services ready\n+ 1 service not ready" : "",
-        make_output(s));
-    if (p < plan.size() && plan[p].key.find('/') != std::string::npos)
+    Attempt(journal, run.id, plan[p++], t, end, last ? StepStatus::kFailed : StepStatus::kSucceeded,
+            last ? "expected output did not match" : "", make_output(s),
+            last ? "- all services ready\n+ 1 service not ready" : "");
+    if (p < plan.size() && !plan[p].parent_key.empty())
       Attempt(journal, run.id, plan[p++], end, end, StepStatus::kSucceeded, "", "ok\n");
     t = end;
   }
@@ -220,7 +222,7 @@ int main(int argc, char** argv) {
     StepRecord undo;
     undo.run_id = run.id;
     undo.key = fmt::format("rollback/{}", r + 1);
-    undo.index = index++;
+    undo.ordinal = r + 1;
     undo.kind = StepKind::kCompensation;
     undo.title = fmt::format("Undo: Deploy service {}", steps - 1 - r);
     undo.phase = "Rollback";

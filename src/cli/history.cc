@@ -179,18 +179,22 @@ int ShowCommand(const ShowFlags& flags) {
     out["exit_code"] = record.exit_code ? nlohmann::json(*record.exit_code) : nlohmann::json();
     nlohmann::json list = nlohmann::json::array();
     for (const auto& step : steps.value()) {
-      nlohmann::json entry = {{"key", step.key},
-                              {"title", step.title},
-                              {"phase", step.phase},
-                              {"kind", journal::ToString(step.kind)},
-                              {"status", journal::ToString(step.status)},
-                              {"attempts", step.attempts}};
+      nlohmann::json entry = {
+          {"key", step.key},
+          {"parent", step.parent_key.empty() ? nlohmann::json() : nlohmann::json(step.parent_key)},
+          {"ordinal", step.ordinal},
+          {"title", step.title},
+          {"phase", step.phase},
+          {"kind", journal::ToString(step.kind)},
+          {"status", journal::ToString(step.status)},
+          {"attempts", step.attempts}};
       entry["budget_ms"] = step.budget_ms ? nlohmann::json(*step.budget_ms) : nlohmann::json();
       if (auto found = latest.find(step.key); found != latest.end()) {
         const journal::AttemptRecord& attempt = *found->second;
         entry["started_at"] = attempt.started_at;
         entry["ended_at"] = attempt.ended_at ? nlohmann::json(*attempt.ended_at) : nlohmann::json();
         entry["message"] = attempt.message;
+        entry["detail"] = attempt.detail;
         entry["captures"] = attempt.captures;
       }
       list.push_back(std::move(entry));
@@ -228,7 +232,7 @@ int ShowCommand(const ShowFlags& flags) {
   std::vector<std::vector<std::string>> rows = {
       {"STEP", "KIND", "STATUS", "ATTEMPTS", "DURATION", "BUDGET", "NOTE"}};
   for (const auto& step : steps.value()) {
-    bool item = step.key.find('/') != std::string::npos;
+    bool item = !step.parent_key.empty();
     std::string duration = "-";
     std::string note;
     if (auto found = latest.find(step.key); found != latest.end()) {

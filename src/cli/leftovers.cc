@@ -42,7 +42,7 @@ std::vector<Leftover> FindLeftovers(const std::vector<journal::AttemptRecord>& a
     if (leader != snapshot.end() && leader->start_ticks != start) continue;
     // The step, not the block within it ("deploy", not "deploy/2"): that is what resume
     // decides about.
-    Leftover leftover{attempt.step_key.substr(0, attempt.step_key.find('/')), {}};
+    Leftover leftover{attempt.parent_key.empty() ? attempt.step_key : attempt.parent_key, {}};
     for (const exec::ProcessInfo& process : snapshot)
       if (process.pgid == group && process.start_ticks >= start && !process.dead())
         leftover.processes.push_back(process);

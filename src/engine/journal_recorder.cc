@@ -7,11 +7,7 @@
 namespace stagecraft::engine {
 namespace {
 
-// Sort positions: step k is k * kIndexStride, its items k * kIndexStride + n, rollback
-// blocks kRollbackIndex + n, so ListSteps returns them in the order a report shows.
-constexpr int kIndexStride = 1000;
-constexpr int kRollbackIndex = 1'000'000'000;
-
+// Keys identify records; the journal's parent and ordinal columns carry the structure.
 std::string KeyOf(const ItemRef& item) {
   switch (item.scope) {
     case ItemRef::Scope::kStep:
@@ -24,16 +20,12 @@ std::string KeyOf(const ItemRef& item) {
   return item.step;
 }
 
-int IndexOf(const ItemRef& item) {
-  switch (item.scope) {
-    case ItemRef::Scope::kStep:
-      return item.step_number * kIndexStride;
-    case ItemRef::Scope::kItem:
-      return item.step_number * kIndexStride + item.ordinal;
-    case ItemRef::Scope::kRollback:
-      return kRollbackIndex + item.ordinal;
-  }
-  return 0;
+std::string ParentOf(const ItemRef& item) {
+  return item.scope == ItemRef::Scope::kItem ? item.step : std::string();
+}
+
+int OrdinalOf(const ItemRef& item) {
+  return item.scope == ItemRef::Scope::kStep ? item.step_number : item.ordinal;
 }
 
 }  // namespace
@@ -70,7 +62,7 @@ void JournalRecorder::OnRunPlanned(const runbook::Runbook& runbook,
     const runbook::Step& step = *flow[i];
     journal::StepRecord record;
     record.key = step.name;
-    record.index = static_cast<int>(i + 1) * kIndexStride;
+    record.ordinal = static_cast<int>(i + 1);
     if (step.phase >= 0) record.phase = runbook.phases[step.phase].title;
     record.title = step.title;
     record.kind = journal::StepKind::kStep;
@@ -86,7 +78,8 @@ int64_t JournalRecorder::Begin(const ItemRef& item) {
   journal::AttemptRecord attempt;
   attempt.run_id = run_id_;
   attempt.step_key = KeyOf(item);
-  attempt.step_index = IndexOf(item);
+  attempt.parent_key = ParentOf(item);
+  attempt.ordinal = OrdinalOf(item);
   attempt.phase = item.phase;
   attempt.title = item.title;
   attempt.kind = item.kind;
@@ -103,7 +96,8 @@ void JournalRecorder::End(int64_t attempt_id, const AttemptEnd& end) {
   if (!journal_ || attempt_id == 0) return;
   journal::AttemptOutcome ended;
   ended.status = ToJournalStatus(end.status);
-  ended.message = end.detail.empty() ? end.message : end.message + "\n" + end.detail;
+  ended.message = end.message;
+  ended.detail = end.detail;
   if (const exec::ProcessOutcome* outcome = end.outcome) {
     if (outcome->kind == exec::ProcessOutcome::Kind::kExited) ended.exit_code = outcome->exit_code;
     if (outcome->kind == exec::ProcessOutcome::Kind::kSignaled) ended.signal = outcome->signal;

@@ -1,11 +1,15 @@
 #pragma once
 
 // Keeps the run in the journal, in the shapes reports and resume read back:
-//   - one step-level record per step of the flow (key = the step's name), planned up front;
-//   - item-level records beneath it (key = "<step>/<n>", n counting the step's action
-//     blocks, checks, confirmations and verifications in the order they ran);
-//   - "rollback/<n>" records for compensations and rollback-procedure blocks, in run order.
-// An attempt's message is a summary line, then any detail (expectation diff, red flags).
+//   - one step-level record per step of the flow (no parent, ordinal = its place in the
+//     flow; key = the step's name), planned up front;
+//   - item-level records beneath it (parent = the step's key, ordinal counting the step's
+//     action blocks, checks, confirmations and verifications in the order they ran);
+//   - records for compensations and rollback-procedure blocks (no parent, kind kRollback or
+//     kCompensation, ordinal in run order).
+// Item and rollback keys ("deploy/2", "rollback/3") are identifiers only.
+// An attempt's message is a summary line; its detail (expectation diff, red flags) is kept
+// apart.
 //
 // A journal write that fails sets Problem(): the engine then stops before the next process
 // starts, so nothing runs unjournaled. With no journal every event is ignored.

@@ -1,6 +1,5 @@
 #include "engine/resume_plan.h"
 
-#include <charconv>
 #include <map>
 
 #include "runbook/fingerprint.h"
@@ -10,21 +9,13 @@ namespace {
 
 using journal::StepStatus;
 
-// Step-level records are keyed by the step's name; items beneath a step and rollback
-// blocks have keys with a '/' ("deploy/2", "rollback/3").
 bool IsStepRecord(const journal::StepRecord& record) {
-  return record.key.find('/') == std::string::npos;
+  return journal::IsFlowStep(record);
 }
 
-// The position of a rollback block's record ("rollback/3" -> 3), or 0 for other records.
+// The position of a rollback block in the rollback, or 0 for other records.
 int RollbackOrdinal(const journal::StepRecord& record) {
-  constexpr std::string_view kPrefix = "rollback/";
-  if (!record.key.starts_with(kPrefix)) return 0;
-  int ordinal = 0;
-  const char* begin = record.key.data() + kPrefix.size();
-  const char* end = record.key.data() + record.key.size();
-  auto [ptr, error] = std::from_chars(begin, end, ordinal);
-  return error == std::errc() && ptr == end ? ordinal : 0;
+  return journal::IsRollbackKind(record.kind) ? record.ordinal : 0;
 }
 
 const runbook::Step* FindStep(const runbook::Runbook& runbook, const std::string& name) {

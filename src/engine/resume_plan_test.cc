@@ -19,6 +19,23 @@ journal::StepRecord Record(const std::string& key, StepStatus status,
   return record;
 }
 
+// An item of `parent`. Keys are identifiers only: these deliberately do not say whose
+// items they are.
+journal::StepRecord Item(const std::string& key, const std::string& parent, StepStatus status) {
+  journal::StepRecord record = Record(key, status);
+  record.parent_key = parent;
+  record.ordinal = 1;
+  return record;
+}
+
+journal::StepRecord RollbackBlock(const std::string& key, int ordinal, StepStatus status,
+                                  const std::string& title) {
+  journal::StepRecord record = Record(key, status, title);
+  record.kind = journal::StepKind::kCompensation;
+  record.ordinal = ordinal;
+  return record;
+}
+
 runbook::Runbook Book() {
   return runbook::ParseRunbook("book.md",
                                "## Done\n```bash\na\n```\n"
@@ -29,9 +46,12 @@ runbook::Runbook Book() {
 }
 
 std::vector<journal::StepRecord> Journaled() {
-  return {Record("done", StepStatus::kSucceeded),    Record("done/1", StepStatus::kSucceeded),
-          Record("again", StepStatus::kInterrupted), Record("risky", StepStatus::kRunning),
-          Record("risky/1", StepStatus::kRunning),   Record("later", StepStatus::kPending)};
+  return {Record("done", StepStatus::kSucceeded),
+          Item("first-block", "done", StepStatus::kSucceeded),
+          Record("again", StepStatus::kInterrupted),
+          Record("risky", StepStatus::kRunning),
+          Item("risky-block", "risky", StepStatus::kRunning),
+          Record("later", StepStatus::kPending)};
 }
 
 TEST(PlanResume, FinishedStepsAreDoneAndInterruptedOnesAreDecidedEach) {
@@ -66,9 +86,8 @@ TEST(PlanRollback, UndoesWhatMayHaveChangedAndSkipsWhatWasUndone) {
   std::vector<journal::StepRecord> journaled = Journaled();
   journaled.push_back(Record("skipped", StepStatus::kSkipped));
   journaled.push_back(Record("broke", StepStatus::kFailed));
-  journaled.push_back(Record("rollback/1", StepStatus::kSucceeded, "undo risky"));
-  journaled.push_back(Record("rollback/2", StepStatus::kFailed, "undo again"));
-  journaled.push_back(Record("rollback/x", StepStatus::kSucceeded, "odd"));
+  journaled.push_back(RollbackBlock("undo-1", 1, StepStatus::kSucceeded, "undo risky"));
+  journaled.push_back(RollbackBlock("undo-2", 2, StepStatus::kFailed, "undo again"));
   RollbackPlan plan = PlanRollback(journaled);
   EXPECT_EQ(plan.to_undo, (std::set<std::string>{"done", "again", "risky", "broke"}));
   EXPECT_EQ(plan.already_undone, (std::set<std::pair<int, std::string>>{{1, "undo risky"}}));
@@ -84,7 +103,7 @@ TEST(ChangedSteps, NamesChangedRemovedAndNewSteps) {
     journaled.push_back(record);
   }
   journaled.push_back(Record("gone", StepStatus::kSucceeded));
-  journaled.push_back(Record("done/1", StepStatus::kSucceeded));
+  journaled.push_back(Item("done-block", "done", StepStatus::kSucceeded));
   EXPECT_EQ(ChangedSteps(book, journaled),
             (std::vector<std::string>{"risky (changed)", "gone (removed)", "later (new)"}));
 }

@@ -125,6 +125,14 @@ bool IsFinished(RunStatus status) {
   return status != RunStatus::kRunning;
 }
 
+bool IsRollbackKind(StepKind kind) {
+  return kind == StepKind::kRollback || kind == StepKind::kCompensation;
+}
+
+bool IsFlowStep(const StepRecord& record) {
+  return record.parent_key.empty() && !IsRollbackKind(record.kind);
+}
+
 ProcessIdentity CurrentIdentity() {
   ProcessIdentity identity;
   identity.pid = getpid();

@@ -81,6 +81,9 @@ std::optional<ApprovalDecision> ParseApprovalDecision(std::string_view text);
 // True for every status except kRunning.
 bool IsFinished(RunStatus status);
 
+// True for the kinds of rollback blocks: kRollback and kCompensation.
+bool IsRollbackKind(StepKind kind);
+
 struct RunRecord {
   // "20261122-153012-ab12cd": UTC start time plus a random suffix, so ids sort by start
   // time as text and two runs started in the same second still differ. CreateRun
@@ -111,10 +114,17 @@ struct RunRecord {
 };
 
 // A step of a run as planned: one row per step key, whatever the number of attempts.
+//
+// The hierarchy is explicit: a step of the flow and a rollback block have no parent; an
+// item of a step (action block, check, confirmation, verification) has its step's key as
+// parent. `ordinal` counts from 1 among siblings: steps in flow order, a step's items in
+// run order, rollback blocks (kind kRollback or kCompensation) in run order. Keys are
+// identifiers only: nothing may read structure from their spelling.
 struct StepRecord {
   std::string run_id;
-  std::string key;  // stable within a runbook, e.g. "deploy/publish-layer"
-  int index = 0;    // position in execution order
+  std::string key;         // stable within a run, e.g. "deploy" or "deploy/2"
+  std::string parent_key;  // the step an item belongs to; "" for steps and rollback blocks
+  int ordinal = 0;         // 1-based position among the records with the same parent
   std::string phase;
   std::string title;
   StepKind kind = StepKind::kStep;
@@ -128,6 +138,10 @@ struct StepRecord {
   friend bool operator==(const StepRecord&, const StepRecord&) = default;
 };
 
+// A step of the flow (preflight, a runbook step, success criteria): no parent and not a
+// rollback block.
+bool IsFlowStep(const StepRecord& record);
+
 // One execution of a step. BeginAttempt fills `id`, `attempt` and `started_at`.
 struct AttemptRecord {
   int64_t id = 0;  // unique in the journal; output chunks refer to it
@@ -135,7 +149,8 @@ struct AttemptRecord {
   std::string step_key;
   // Step fields: used to plan the step when BeginAttempt meets an unplanned key, and
   // filled from the plan when attempts are listed.
-  int step_index = 0;
+  std::string parent_key;
+  int ordinal = 0;
   std::string phase;
   std::string title;
   StepKind kind = StepKind::kStep;
@@ -146,7 +161,8 @@ struct AttemptRecord {
   std::optional<int> exit_code;
   std::optional<int> signal;  // set instead of exit_code when a signal ended the process
   std::optional<int64_t> budget_ms;
-  std::string message;  // why it failed / was skipped, expectation summary...
+  std::string message;  // one line: why it failed / was skipped, expectation summary...
+  std::string detail;   // lines that explain it: expectation diff, red-flag report
   nlohmann::json captures = nlohmann::json::object();  // name -> value
   // The process group the attempt's command ran in, and the start time (clock ticks since
   // boot, /proc/PID/stat field 22) of its leader, which tells the group apart from a later
@@ -163,7 +179,8 @@ struct AttemptOutcome {
   TimeMs ended_at = 0;  // 0 means now
   std::optional<int> exit_code;
   std::optional<int> signal;
-  std::string message;
+  std::string message;  // one line
+  std::string detail;   // expectation diff, red-flag report; "" when none
   nlohmann::json captures = nlohmann::json::object();
 };
 

@@ -136,13 +136,51 @@ Status AddAttemptProcessColumns(Database& db) {
   )sql");
 }
 
+// Version 5: the step hierarchy and an attempt's detail get columns of their own. Before,
+// an item's key was "<step>/<n>", a rollback block's "rollback/<n>", and `position` encoded
+// both orders in one number; messages carried their detail after the first newline. Old
+// rows are converted once here, so no reader has to parse keys or split messages.
+Status AddHierarchyAndDetailColumns(Database& db) {
+  return db.Exec(R"sql(
+    ALTER TABLE steps ADD COLUMN parent_key TEXT;
+    ALTER TABLE steps ADD COLUMN ordinal INTEGER NOT NULL DEFAULT 0;
+
+    -- An item is a record with a '/' in its key whose prefix is a step planned in the same
+    -- run; rollback blocks and records whose prefix names no step stay top-level.
+    UPDATE steps SET parent_key = substr(step_key, 1, instr(step_key, '/') - 1)
+     WHERE instr(step_key, '/') > 1 AND kind NOT IN ('rollback', 'compensation')
+       AND EXISTS (SELECT 1 FROM steps p
+                    WHERE p.run_id = steps.run_id
+                      AND p.step_key = substr(steps.step_key, 1, instr(steps.step_key, '/') - 1));
+
+    -- Ordinals are ranks of the old positions among siblings, whatever spacing they had.
+    UPDATE steps SET ordinal = ranked.n
+      FROM (SELECT run_id, step_key,
+                   row_number() OVER (
+                     PARTITION BY run_id, parent_key, kind IN ('rollback', 'compensation')
+                     ORDER BY position, step_key) AS n
+              FROM steps) AS ranked
+     WHERE ranked.run_id = steps.run_id AND ranked.step_key = steps.step_key;
+
+    ALTER TABLE steps DROP COLUMN position;
+
+    ALTER TABLE attempts ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+    UPDATE attempts
+       SET message = substr(message, 1, instr(message, char(10)) - 1),
+           detail = substr(message, instr(message, char(10)) + 1)
+     WHERE instr(message, char(10)) > 0;
+  )sql");
+}
+
 // Append only: a released binary's migrations never change, because files out there are
 // already at their versions.
-constexpr std::array<Migration, 4> kMigrations{{
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "runs, steps, attempts, output, approvals", &CreateCoreTables},
     {2, "run locks; runs.resumes", &AddLocksAndResumes},
     {3, "output.file_offset, output.file_length for output in side files", &AddOutputFileColumns},
     {4, "attempts.pgid, attempts.pgid_start for processes left behind", &AddAttemptProcessColumns},
+    {5, "steps.parent_key, steps.ordinal instead of steps.position; attempts.detail",
+     &AddHierarchyAndDetailColumns},
 }};
 
 constexpr bool VersionsAreConsecutive() {

@@ -3,6 +3,7 @@
 
 #include "journal/schema.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -210,6 +211,75 @@ TEST(SchemaTest, VersionThreeFileIsMigratedAndItsAttemptsGainProcessColumns) {
 
   RawDb raw(journal->path());
   EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
+}
+
+// What version 4 added, as its release wrote it.
+constexpr const char* kVersion4Additions = R"sql(
+  ALTER TABLE attempts ADD COLUMN pgid INTEGER;
+  ALTER TABLE attempts ADD COLUMN pgid_start INTEGER;
+  PRAGMA user_version = 4;
+)sql";
+
+// Version 4 spelled the hierarchy in keys ("<step>/<n>", "rollback/<n>") and positions
+// (step k at k * 1000, its items k * 1000 + n, rollback blocks from 1,000,000,000), and kept
+// an attempt's detail after the first newline of its message.
+TEST(SchemaTest, VersionFourFileGetsParentsOrdinalsAndDetailsFromItsKeysAndMessages) {
+  TempDir dir;
+  const std::string run = "20250101-000000-dddddd";
+  {
+    RawDb raw(dir.File("journal.db"));
+    raw.Exec(kVersion1Schema);
+    raw.Exec(kVersion2Additions);
+    raw.Exec(kVersion3Additions);
+    raw.Exec(kVersion4Additions);
+    raw.Exec("INSERT INTO runs VALUES ('" + run +
+             "', '/r.md', 'h', 's', '', 'alice', 'host', 1, 1000, 2000, 'rolled_back', 1, '{}', "
+             "'/', '{}', 0)");
+    struct Row {
+      const char* key;
+      int64_t position;
+      const char* kind;
+    };
+    for (const Row& row :
+         {Row{"deploy", 2000, "step"}, Row{"deploy/2", 2002, "verification"},
+          Row{"deploy/1", 2001, "step"}, Row{"check", 1000, "step"}, Row{"check/1", 1001, "check"},
+          Row{"ghost/1", 1500, "step"}, Row{"rollback/2", 1000000002, "rollback"},
+          Row{"rollback/1", 1000000001, "compensation"}}) {
+      raw.Exec(
+          fmt::format("INSERT INTO steps VALUES ('{}', '{}', {}, '', 'T', '{}', NULL, 'h', "
+                      "'succeeded')",
+                      run, row.key, row.position, row.kind));
+    }
+    raw.Exec("INSERT INTO attempts VALUES (1, '" + run +
+             "', 'deploy/1', 1, 'failed', 1000, 1500, 1, NULL, NULL, "
+             "'expected output did not match\n- ok\n+ nope\n', '{}', NULL, NULL)");
+    raw.Exec("INSERT INTO attempts VALUES (2, '" + run +
+             "', 'deploy', 1, 'failed', 1000, 1500, NULL, NULL, NULL, 'one line', '{}', NULL, "
+             "NULL)");
+  }
+  auto journal = testing::OpenOrDie(ScratchOptions(dir.path()));
+  ASSERT_NE(journal, nullptr);
+  Result<std::vector<StepRecord>> steps = journal->ListSteps(run);
+  ASSERT_TRUE(steps.ok()) << steps.error();
+  std::vector<std::string> listed;
+  for (const StepRecord& step : *steps)
+    listed.push_back(fmt::format("{}<{}#{}", step.key, step.parent_key, step.ordinal));
+  EXPECT_THAT(listed, ::testing::ElementsAre("check<#1", "check/1<check#1", "ghost/1<#2",
+                                             "deploy<#3", "deploy/1<deploy#1", "deploy/2<deploy#2",
+                                             "rollback/1<#1", "rollback/2<#2"));
+  Result<std::vector<AttemptRecord>> attempts = journal->ListAttempts(run);
+  ASSERT_TRUE(attempts.ok()) << attempts.error();
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].message, "expected output did not match");
+  EXPECT_EQ((*attempts)[0].detail, "- ok\n+ nope\n");
+  EXPECT_EQ((*attempts)[1].message, "one line");
+  EXPECT_EQ((*attempts)[1].detail, "");
+
+  RawDb raw(journal->path());
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM pragma_table_info('steps') WHERE name = 'position'"),
+            "0");
   EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
 }
 

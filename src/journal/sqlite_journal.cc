@@ -21,10 +21,10 @@ constexpr const char* kRunColumns =
     "started_at, ended_at, status, exit_code, scope, cwd, options, resumes";
 
 constexpr const char* kAttemptSelect =
-    "SELECT a.id, a.run_id, a.step_key, s.position, s.phase, s.title, s.kind, a.status, "
+    "SELECT a.id, a.run_id, a.step_key, s.ordinal, s.phase, s.title, s.kind, a.status, "
     "a.attempt, a.started_at, a.ended_at, a.exit_code, a.signal, a.budget_ms, a.message, "
-    "a.captures, a.pgid, a.pgid_start FROM attempts a JOIN steps s ON s.run_id = a.run_id AND "
-    "s.step_key = a.step_key";
+    "a.captures, a.pgid, a.pgid_start, COALESCE(s.parent_key, ''), a.detail FROM attempts a "
+    "JOIN steps s ON s.run_id = a.run_id AND s.step_key = a.step_key";
 
 Status NoRun(const std::string& run_id) {
   return Status::Error(fmt::format("journal: no run {}", run_id));
@@ -83,7 +83,7 @@ Result<AttemptRecord> ReadAttempt(const Statement& row) {
   attempt.id = row.Int(0);
   attempt.run_id = row.Text(1);
   attempt.step_key = row.Text(2);
-  attempt.step_index = static_cast<int>(row.Int(3));
+  attempt.ordinal = static_cast<int>(row.Int(3));
   attempt.phase = row.Text(4);
   attempt.title = row.Text(5);
   std::optional<StepKind> kind = ParseStepKind(row.Text(6));
@@ -107,6 +107,8 @@ Result<AttemptRecord> ReadAttempt(const Statement& row) {
   attempt.captures = std::move(*captures);
   attempt.process_group = row.OptionalInt(16);
   attempt.process_start = row.OptionalInt(17);
+  attempt.parent_key = row.Text(18);
+  attempt.detail = row.Text(19);
   return attempt;
 }
 
@@ -534,23 +536,25 @@ Status SqliteJournal::PlanSteps(const std::string& run_id, const std::vector<Ste
   return InTransactionLocked(/*durable=*/true, [&]() -> Status {
     if (Status status = RequireRunLocked(run_id); !status.ok()) return status;
     Result<Statement> upsert = db_->Prepare(
-        "INSERT INTO steps (run_id, step_key, position, phase, title, kind, budget_ms, "
-        "content_hash, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending') "
-        "ON CONFLICT (run_id, step_key) DO UPDATE SET position = excluded.position, "
-        "phase = excluded.phase, title = excluded.title, kind = excluded.kind, "
-        "budget_ms = excluded.budget_ms, content_hash = excluded.content_hash");
+        "INSERT INTO steps (run_id, step_key, parent_key, ordinal, phase, title, kind, "
+        "budget_ms, content_hash, status) VALUES (?1, ?2, NULLIF(?9, ''), ?3, ?4, ?5, ?6, ?7, "
+        "?8, 'pending') ON CONFLICT (run_id, step_key) DO UPDATE SET "
+        "parent_key = excluded.parent_key, ordinal = excluded.ordinal, phase = excluded.phase, "
+        "title = excluded.title, kind = excluded.kind, budget_ms = excluded.budget_ms, "
+        "content_hash = excluded.content_hash");
     if (!upsert.ok()) return upsert.status();
     for (const StepRecord& step : steps) {
       if (step.key.empty()) return Status::Error("journal: a step key must not be empty");
       upsert->Reset();
       upsert->Bind(1, run_id);
       upsert->Bind(2, step.key);
-      upsert->Bind(3, int64_t{step.index});
+      upsert->Bind(3, int64_t{step.ordinal});
       upsert->Bind(4, step.phase);
       upsert->Bind(5, step.title);
       upsert->Bind(6, ToString(step.kind));
       upsert->Bind(7, step.budget_ms);
       upsert->Bind(8, step.content_hash);
+      upsert->Bind(9, step.parent_key);
       if (Status status = upsert->Run(); !status.ok()) return status;
     }
     return Status::Ok();
@@ -560,11 +564,14 @@ Status SqliteJournal::PlanSteps(const std::string& run_id, const std::vector<Ste
 Result<std::vector<StepRecord>> SqliteJournal::ListSteps(const std::string& run_id) {
   std::lock_guard<std::mutex> lock(mu_);
   if (Status status = RequireRunLocked(run_id); !status.ok()) return status;
+  // The order a report shows: each step followed by its items, then the rollback blocks.
   Result<Statement> select = db_->Prepare(
-      "SELECT s.step_key, s.position, s.phase, s.title, s.kind, s.budget_ms, s.content_hash, "
+      "SELECT s.step_key, s.ordinal, s.phase, s.title, s.kind, s.budget_ms, s.content_hash, "
       "s.status, (SELECT count(*) FROM attempts a WHERE a.run_id = s.run_id AND "
-      "a.step_key = s.step_key) FROM steps s WHERE s.run_id = ?1 ORDER BY s.position, "
-      "s.step_key");
+      "a.step_key = s.step_key), COALESCE(s.parent_key, '') FROM steps s "
+      "LEFT JOIN steps p ON p.run_id = s.run_id AND p.step_key = s.parent_key "
+      "WHERE s.run_id = ?1 ORDER BY s.kind IN ('rollback', 'compensation'), "
+      "COALESCE(p.ordinal, s.ordinal), s.parent_key IS NOT NULL, s.ordinal, s.step_key");
   if (!select.ok()) return select.status();
   select->Bind(1, run_id);
   std::vector<StepRecord> steps;
@@ -575,7 +582,8 @@ Result<std::vector<StepRecord>> SqliteJournal::ListSteps(const std::string& run_
     StepRecord step;
     step.run_id = run_id;
     step.key = select->Text(0);
-    step.index = static_cast<int>(select->Int(1));
+    step.ordinal = static_cast<int>(select->Int(1));
+    step.parent_key = select->Text(9);
     step.phase = select->Text(2);
     step.title = select->Text(3);
     std::optional<StepKind> kind = ParseStepKind(select->Text(4));
@@ -613,27 +621,29 @@ Result<AttemptRecord> SqliteJournal::BeginAttempt(AttemptRecord attempt) {
     if (Status exists = RequireRunLocked(attempt.run_id); !exists.ok()) return exists;
     // Unplanned keys (compensations, steps added by a resume) are planned on the spot.
     Result<Statement> step = db_->Prepare(
-        "INSERT INTO steps (run_id, step_key, position, phase, title, kind, budget_ms, "
-        "content_hash, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8) "
+        "INSERT INTO steps (run_id, step_key, parent_key, ordinal, phase, title, kind, "
+        "budget_ms, content_hash, status) VALUES (?1, ?2, NULLIF(?9, ''), ?3, ?4, ?5, ?6, ?7, "
+        "'', ?8) "
         "ON CONFLICT (run_id, step_key) DO UPDATE SET status = excluded.status");
     if (!step.ok()) return step.status();
     step->Bind(1, attempt.run_id);
     step->Bind(2, attempt.step_key);
-    step->Bind(3, int64_t{attempt.step_index});
+    step->Bind(3, int64_t{attempt.ordinal});
     step->Bind(4, attempt.phase);
     step->Bind(5, attempt.title);
     step->Bind(6, ToString(attempt.kind));
     step->Bind(7, attempt.budget_ms);
     step->Bind(8, ToString(attempt.status));
+    step->Bind(9, attempt.parent_key);
     if (Status done = step->Run(); !done.ok()) return done;
 
     Result<Statement> insert = db_->Prepare(
         "INSERT INTO attempts (run_id, step_key, attempt, status, started_at, ended_at, "
-        "exit_code, signal, budget_ms, message, captures) VALUES (?1, ?2, "
+        "exit_code, signal, budget_ms, message, captures, detail) VALUES (?1, ?2, "
         "CASE WHEN ?3 > 0 THEN ?3 ELSE (SELECT COALESCE(MAX(attempt), 0) + 1 FROM attempts "
         "WHERE run_id = ?1 AND step_key = ?2) END, ?4, ?5, ?6, ?7, ?8, "
         "COALESCE(?9, (SELECT budget_ms FROM steps WHERE run_id = ?1 AND step_key = ?2)), "
-        "?10, ?11)");
+        "?10, ?11, ?12)");
     if (!insert.ok()) return insert.status();
     insert->Bind(1, attempt.run_id);
     insert->Bind(2, attempt.step_key);
@@ -646,6 +656,7 @@ Result<AttemptRecord> SqliteJournal::BeginAttempt(AttemptRecord attempt) {
     insert->Bind(9, attempt.budget_ms);
     insert->Bind(10, attempt.message);
     insert->Bind(11, DumpJson(attempt.captures));
+    insert->Bind(12, attempt.detail);
     if (Status done = insert->Run(); !done.ok()) return done;
     id = db_->LastInsertId();
     return Status::Ok();
@@ -661,7 +672,7 @@ Status SqliteJournal::EndAttempt(int64_t attempt_id, const AttemptOutcome& outco
   Status status = InTransactionLocked(/*durable=*/true, [&]() -> Status {
     Result<Statement> update = db_->Prepare(
         "UPDATE attempts SET status = ?2, ended_at = ?3, exit_code = ?4, signal = ?5, "
-        "message = ?6, captures = ?7 WHERE id = ?1");
+        "message = ?6, captures = ?7, detail = ?8 WHERE id = ?1");
     if (!update.ok()) return update.status();
     update->Bind(1, attempt_id);
     update->Bind(2, ToString(outcome.status));
@@ -670,6 +681,7 @@ Status SqliteJournal::EndAttempt(int64_t attempt_id, const AttemptOutcome& outco
     update->Bind(5, Widen(outcome.signal));
     update->Bind(6, outcome.message);
     update->Bind(7, DumpJson(outcome.captures));
+    update->Bind(8, outcome.detail);
     if (Status done = update->Run(); !done.ok()) return done;
     if (db_->Changes() == 0)
       return Status::Error(fmt::format("journal: no attempt {}", attempt_id));

@@ -290,12 +290,12 @@ TEST(SqliteJournalTest, PlannedStepsRoundTripAndReplanningKeepsStatus) {
   TempDir dir;
   auto journal = OpenOrDie(ScratchOptions(dir.path()));
   RunRecord run = CreateOrDie(*journal);
-  StepRecord check{run.id,           "preflight/aws-cli", 0,   "Pre-deployment", "aws --version",
-                   StepKind::kCheck, std::nullopt,        "h0"};
-  StepRecord deploy{run.id,          "deploy/publish-layer", 1,       "Step 2",
+  StepRecord check{run.id,          "preflight/aws-cli", "",           1,   "Pre-deployment",
+                   "aws --version", StepKind::kCheck,    std::nullopt, "h0"};
+  StepRecord deploy{run.id,          "deploy/publish-layer", "",      2,   "Step 2",
                     "Publish layer", StepKind::kStep,        180'000, "h1"};
-  StepRecord manual{run.id,       "signoff/qa", 2, "Sign-off", "QA approves", StepKind::kManual,
-                    std::nullopt, "h2"};
+  StepRecord manual{run.id,        "signoff/qa",      "",           3,   "Sign-off",
+                    "QA approves", StepKind::kManual, std::nullopt, "h2"};
   ASSERT_TRUE(journal->PlanSteps(run.id, {check, deploy, manual}).ok());
   AttemptRecord attempt = BeginOrDie(*journal, run.id, "deploy/publish-layer");
   ASSERT_TRUE(journal->EndAttempt(attempt.id, Outcome(StepStatus::kFailed)).ok());
@@ -313,6 +313,46 @@ TEST(SqliteJournalTest, PlannedStepsRoundTripAndReplanningKeepsStatus) {
   EXPECT_THAT(*steps, ElementsAre(check, deploy_now, manual));
 }
 
+// Order comes from the parent and ordinal columns, not from the keys' spelling or the order
+// of insertion: each step, then its items, then the rollback blocks.
+TEST(SqliteJournalTest, StepsListInHierarchyOrderWhateverTheirKeys) {
+  TempDir dir;
+  auto journal = OpenOrDie(ScratchOptions(dir.path()));
+  RunRecord run = CreateOrDie(*journal);
+  auto record = [&](std::string key, std::string parent, int ordinal, StepKind kind) {
+    StepRecord step;
+    step.run_id = run.id;
+    step.key = std::move(key);
+    step.parent_key = std::move(parent);
+    step.ordinal = ordinal;
+    step.kind = kind;
+    return step;
+  };
+  ASSERT_TRUE(journal
+                  ->PlanSteps(run.id, {record("x", "b", 1, StepKind::kCheck),
+                                       record("b", "", 2, StepKind::kStep),
+                                       record("z", "a/1", 2, StepKind::kVerification),
+                                       record("a/1", "", 1, StepKind::kStep),
+                                       record("y", "a/1", 1, StepKind::kStep)})
+                  .ok());
+  // Rollback blocks are planned when they start, here in reverse.
+  for (StepRecord block :
+       {record("r2", "", 2, StepKind::kRollback), record("r1", "", 1, StepKind::kCompensation)}) {
+    AttemptRecord attempt;
+    attempt.run_id = run.id;
+    attempt.step_key = block.key;
+    attempt.ordinal = block.ordinal;
+    attempt.kind = block.kind;
+    ASSERT_TRUE(journal->BeginAttempt(attempt).ok());
+  }
+  Result<std::vector<StepRecord>> steps = journal->ListSteps(run.id);
+  ASSERT_TRUE(steps.ok()) << steps.error();
+  std::vector<std::string> order;
+  for (const StepRecord& step : *steps)
+    order.push_back(step.key + "<" + step.parent_key);
+  EXPECT_THAT(order, ElementsAre("a/1<", "y<a/1", "z<a/1", "b<", "x<b", "r1<", "r2<"));
+}
+
 TEST(SqliteJournalTest, AttemptRoundTripsEveryField) {
   TempDir dir;
   auto journal = OpenOrDie(ScratchOptions(dir.path()));
@@ -320,7 +360,8 @@ TEST(SqliteJournalTest, AttemptRoundTripsEveryField) {
   AttemptRecord attempt;
   attempt.run_id = run.id;
   attempt.step_key = "deploy/publish-layer";
-  attempt.step_index = 4;
+  attempt.parent_key = "deploy";
+  attempt.ordinal = 4;
   attempt.phase = "Step 2: Lambda Layer Deployment";
   attempt.title = "Publish layer";
   attempt.kind = StepKind::kCompensation;
@@ -337,6 +378,7 @@ TEST(SqliteJournalTest, AttemptRoundTripsEveryField) {
   outcome.ended_at = 1'700'000'004'500;
   outcome.signal = 15;
   outcome.message = "expected output not found: 'LayerVersionArn'";
+  outcome.detail = "- LayerVersionArn\n+ (no output)\n";
   outcome.captures = {{"LAYER_ARN", "arn:aws:lambda:us-east-1:1:layer:x:3"}};
   ASSERT_TRUE(journal->EndAttempt(begun->id, outcome).ok());
 
@@ -349,6 +391,7 @@ TEST(SqliteJournalTest, AttemptRoundTripsEveryField) {
   expected.ended_at = outcome.ended_at;
   expected.signal = 15;
   expected.message = outcome.message;
+  expected.detail = outcome.detail;
   expected.captures = outcome.captures;
   EXPECT_THAT(*attempts, ElementsAre(expected));
 }
@@ -378,9 +421,10 @@ TEST(SqliteJournalTest, EveryStepStatusAndKindRoundTrips) {
   Result<std::vector<StepRecord>> steps = journal->ListSteps(run.id);
   ASSERT_TRUE(steps.ok()) << steps.error();
   ASSERT_EQ(steps->size(), statuses.size());
-  for (size_t i = 0; i < statuses.size(); ++i) {
-    EXPECT_EQ((*steps)[i].status, statuses[i]) << ToString(statuses[i]);
-    EXPECT_EQ((*steps)[i].kind, kinds[i % kinds.size()]);
+  for (const StepRecord& step : *steps) {
+    size_t i = std::stoul(step.key.substr(1));
+    EXPECT_EQ(step.status, statuses[i]) << ToString(statuses[i]);
+    EXPECT_EQ(step.kind, kinds[i % kinds.size()]);
   }
 }
 

@@ -70,7 +70,7 @@ TEST(JunitTest, StepRunningWhenTheRunWasInterruptedIsAnError) {
   run.started_at = testing::kT0;
   ASSERT_TRUE(journal->CreateRun(run).ok());
   ASSERT_TRUE(journal
-                  ->PlanSteps(run.id, {testing::Planned("drain", 0, journal::StepKind::kStep,
+                  ->PlanSteps(run.id, {testing::Planned("drain", "", 1, journal::StepKind::kStep,
                                                         "Drain the node", "Phase 1")})
                   .ok());
   journal::AttemptRecord attempt;

@@ -16,14 +16,13 @@ namespace {
 using journal::StepKind;
 using journal::StepStatus;
 
-bool IsRollbackKind(StepKind kind) {
-  return kind == StepKind::kRollback || kind == StepKind::kCompensation;
-}
+using journal::IsRollbackKind;
 
-Entry MakeEntry(const journal::StepRecord& record, bool run_finished) {
+// `index` is the record's place in the journal's listing order.
+Entry MakeEntry(const journal::StepRecord& record, int index, bool run_finished) {
   Entry entry;
   entry.key = SanitizeText(record.key);
-  entry.index = record.index;
+  entry.index = index;
   entry.kind = record.kind;
   entry.title = SanitizeText(record.title);
   entry.phase = SanitizeText(record.phase);
@@ -41,14 +40,11 @@ Attempt MakeAttempt(const journal::AttemptRecord& record) {
   attempt.ended_at = record.ended_at;
   attempt.exit_code = record.exit_code;
   attempt.signal = record.signal;
-  std::string message = SanitizeText(record.message);
-  size_t newline = message.find('\n');
-  attempt.summary = message.substr(0, newline);
-  if (newline != std::string::npos) {
-    attempt.detail = message.substr(newline + 1);
-    while (!attempt.detail.empty() && attempt.detail.back() == '\n')
-      attempt.detail.pop_back();
-  }
+  attempt.summary = SanitizeText(record.message);
+  attempt.detail = SanitizeText(record.detail);
+  // Diff lines each end in a newline; renderers add their own line breaks.
+  while (!attempt.detail.empty() && attempt.detail.back() == '\n')
+    attempt.detail.pop_back();
   attempt.captures = record.captures;
   return attempt;
 }
@@ -383,29 +379,29 @@ Result<Report> LoadReport(journal::Journal& journal, const std::string& run_id,
   std::vector<Entry> rollback;
   // Items of each step, and the step index of each item record (or npos for orphans).
   std::vector<std::vector<Entry>> items_of;
-  for (const journal::StepRecord& record : steps) {
-    if (IsRollbackKind(record.kind)) continue;
-    if (record.key.find('/') == std::string::npos) {
-      step_of_key.emplace(record.key, flat_steps.size());
-      Step step;
-      static_cast<Entry&>(step) = MakeEntry(record, finished);
-      flat_steps.push_back(std::move(step));
-    }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const journal::StepRecord& record = steps[i];
+    if (!journal::IsFlowStep(record)) continue;
+    step_of_key.emplace(record.key, flat_steps.size());
+    Step step;
+    static_cast<Entry&>(step) = MakeEntry(record, static_cast<int>(i), finished);
+    flat_steps.push_back(std::move(step));
   }
   items_of.resize(flat_steps.size());
-  for (const journal::StepRecord& record : steps) {
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const journal::StepRecord& record = steps[i];
+    const int index = static_cast<int>(i);
     if (IsRollbackKind(record.kind)) {
-      rollback.push_back(MakeEntry(record, finished));
+      rollback.push_back(MakeEntry(record, index, finished));
       continue;
     }
-    size_t slash = record.key.find('/');
-    if (slash == std::string::npos) continue;
-    auto parent = step_of_key.find(record.key.substr(0, slash));
+    if (record.parent_key.empty()) continue;
+    auto parent = step_of_key.find(record.parent_key);
     if (parent != step_of_key.end()) {
-      items_of[parent->second].push_back(MakeEntry(record, finished));
+      items_of[parent->second].push_back(MakeEntry(record, index, finished));
     } else {
       Step orphan;
-      static_cast<Entry&>(orphan) = MakeEntry(record, finished);
+      static_cast<Entry&>(orphan) = MakeEntry(record, index, finished);
       flat_steps.push_back(std::move(orphan));
       items_of.emplace_back();
     }

@@ -6,13 +6,13 @@
 // so the four formats agree on what happened.
 //
 // How the engine journals a run, which the loader relies on:
-//  - a step-level record per runbook step (key without '/', kind kStep), including the
+//  - a step-level record per runbook step (no parent, kind kStep), including the
 //    preflight checklist and the success criteria, whose attempt spans the whole step;
-//  - item-level records beneath it, key "<step key>/<n>": actions (kStep), checks
+//  - item-level records beneath it (parent = the step's key): actions (kStep), checks
 //    (kCheck), manual confirmations (kManual), verifications (kVerification);
-//  - rollback records (kind kRollback or kCompensation), in the order they ran;
-//  - attempt messages whose first line is the summary and whose other lines are detail
-//    (an expectation diff, a red-flag report).
+//  - rollback records (no parent, kind kRollback or kCompensation), in the order they ran;
+//  - attempts with a one-line message (the summary) and a detail apart (an expectation
+//    diff, a red-flag report).
 // Records that break these rules (an item whose step was never planned) are still shown,
 // as steps of their own: a report must not hide evidence because its shape is odd.
 //
@@ -56,8 +56,8 @@ struct Attempt {
   std::optional<TimeMs> ended_at;
   std::optional<int> exit_code;
   std::optional<int> signal;
-  std::string summary;  // the message's first line
-  std::string detail;   // the message's other lines (expectation diff, red flags...)
+  std::string summary;  // the attempt's message
+  std::string detail;   // the attempt's detail (expectation diff, red flags...)
   nlohmann::json captures = nlohmann::json::object();
 
   // Output, sanitized: the last `LoadOptions::output_tail_bytes` (and
@@ -72,7 +72,8 @@ struct Attempt {
 // A step-level record, an item beneath one, or a rollback block.
 struct Entry {
   std::string key;
-  int index = 0;
+  int index = 0;  // 0-based place in the journal's order: steps, each followed by its items,
+                  // then the rollback
   journal::StepKind kind = journal::StepKind::kStep;
   std::string title;
   std::string phase;

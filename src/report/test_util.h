@@ -30,12 +30,15 @@ using journal::TimeMs;
 inline constexpr TimeMs kT0 = 1'795'361'400'000;
 inline constexpr TimeMs kSecond = 1000;
 
-inline journal::StepRecord Planned(const std::string& key, int index, StepKind kind,
-                                   const std::string& title, const std::string& phase,
+// `parent` is "" for a step of the flow and for a rollback block.
+inline journal::StepRecord Planned(const std::string& key, const std::string& parent, int ordinal,
+                                   StepKind kind, const std::string& title,
+                                   const std::string& phase,
                                    std::optional<int64_t> budget_ms = std::nullopt) {
   journal::StepRecord step;
   step.key = key;
-  step.index = index;
+  step.parent_key = parent;
+  step.ordinal = ordinal;
   step.kind = kind;
   step.title = title;
   step.phase = phase;
@@ -49,6 +52,7 @@ struct Outcome {
   std::optional<int> exit_code;
   std::string output;
   std::string stderr_output;
+  std::string detail;
 };
 
 // One attempt of `key` from `start` to `end`; its output arrives at `start`.
@@ -60,7 +64,8 @@ inline void Attempt(journal::Journal& journal, const std::string& run_id, const 
   attempt.step_key = key;
   attempt.started_at = start;
   if (plan) {
-    attempt.step_index = plan->index;
+    attempt.parent_key = plan->parent_key;
+    attempt.ordinal = plan->ordinal;
     attempt.kind = plan->kind;
     attempt.title = plan->title;
     attempt.phase = plan->phase;
@@ -78,6 +83,7 @@ inline void Attempt(journal::Journal& journal, const std::string& run_id, const 
   end_state.status = outcome.status;
   end_state.ended_at = end;
   end_state.message = outcome.message;
+  end_state.detail = outcome.detail;
   end_state.exit_code = outcome.exit_code;
   ASSERT_TRUE(journal.EndAttempt(begun->id, end_state).ok());
 }
@@ -120,30 +126,36 @@ inline std::string RecordFailedRun(journal::Journal& journal) {
   const std::string build = "Phase 1: Build";
   const std::string release = "Phase 2: Release & verify";
   std::vector<journal::StepRecord> plan = {
-      Planned("before-you-start", 0, StepKind::kStep, "Pre-deployment checklist", ""),
-      Planned("before-you-start/1", 1, StepKind::kCheck, "Database is reachable", ""),
-      Planned("before-you-start/2", 2, StepKind::kManual, "Change ticket CHG-1042 approved", ""),
-      Planned("build-image", 3, StepKind::kStep, "Build the image", build, 120 * kSecond),
-      Planned("build-image/1", 4, StepKind::kStep, "bash block (line 21)", build, 120 * kSecond),
-      Planned("build-image/2", 5, StepKind::kVerification, "bash block (line 29)", build,
+      Planned("before-you-start", "", 1, StepKind::kStep, "Pre-deployment checklist", ""),
+      Planned("before-you-start/1", "before-you-start", 1, StepKind::kCheck,
+              "Database is reachable", ""),
+      Planned("before-you-start/2", "before-you-start", 2, StepKind::kManual,
+              "Change ticket CHG-1042 approved", ""),
+      Planned("build-image", "", 2, StepKind::kStep, "Build the image", build, 120 * kSecond),
+      Planned("build-image/1", "build-image", 1, StepKind::kStep, "bash block (line 21)", build,
               120 * kSecond),
-      Planned("push-image", 6, StepKind::kStep, "Push the image", build, 60 * kSecond),
-      Planned("push-image/1", 7, StepKind::kManual, "Confirm: push to the registry", build,
+      Planned("build-image/2", "build-image", 2, StepKind::kVerification, "bash block (line 29)",
+              build, 120 * kSecond),
+      Planned("push-image", "", 3, StepKind::kStep, "Push the image", build, 60 * kSecond),
+      Planned("push-image/1", "push-image", 1, StepKind::kManual, "Confirm: push to the registry",
+              build, 60 * kSecond),
+      Planned("push-image/2", "push-image", 2, StepKind::kStep, "bash block (line 40)", build,
               60 * kSecond),
-      Planned("push-image/2", 8, StepKind::kStep, "bash block (line 40)", build, 60 * kSecond),
-      Planned("warm-caches", 9, StepKind::kStep, "Warm the caches", release, 30 * kSecond),
-      Planned("warm-caches/1", 10, StepKind::kStep, "bash block (line 52)", release, 30 * kSecond),
-      Planned("migrate-database", 11, StepKind::kStep, "Migrate the database", release,
+      Planned("warm-caches", "", 4, StepKind::kStep, "Warm the caches", release, 30 * kSecond),
+      Planned("warm-caches/1", "warm-caches", 1, StepKind::kStep, "bash block (line 52)", release,
+              30 * kSecond),
+      Planned("migrate-database", "", 5, StepKind::kStep, "Migrate the database", release,
               300 * kSecond),
-      Planned("migrate-database/1", 12, StepKind::kStep, "bash block (line 60)", release,
-              300 * kSecond),
-      Planned("migrate-database/2", 13, StepKind::kVerification, "bash block (line 70)", release,
-              300 * kSecond),
-      Planned("switch-traffic", 14, StepKind::kStep, "Switch traffic", release, 120 * kSecond),
-      Planned("switch-traffic/1", 15, StepKind::kStep, "bash block (line 80)", release,
-              120 * kSecond),
-      Planned("success-criteria", 16, StepKind::kStep, "Success criteria", ""),
-      Planned("success-criteria/1", 17, StepKind::kCheck, "Error rate below 1%", ""),
+      Planned("migrate-database/1", "migrate-database", 1, StepKind::kStep, "bash block (line 60)",
+              release, 300 * kSecond),
+      Planned("migrate-database/2", "migrate-database", 2, StepKind::kVerification,
+              "bash block (line 70)", release, 300 * kSecond),
+      Planned("switch-traffic", "", 6, StepKind::kStep, "Switch traffic", release, 120 * kSecond),
+      Planned("switch-traffic/1", "switch-traffic", 1, StepKind::kStep, "bash block (line 80)",
+              release, 120 * kSecond),
+      Planned("success-criteria", "", 7, StepKind::kStep, "Success criteria", ""),
+      Planned("success-criteria/1", "success-criteria", 1, StepKind::kCheck, "Error rate below 1%",
+              ""),
   };
   for (auto& step : plan)
     step.run_id = id;
@@ -188,23 +200,22 @@ inline std::string RecordFailedRun(journal::Journal& journal) {
   // Migrate: the expectation does not match; the verification is never reached.
   Attempt(journal, id, "migrate-database", t, t + 12 * kSecond,
           {StepStatus::kFailed, "bash block (line 60) failed: expected output did not match"});
-  Attempt(journal, id, "migrate-database/1", t, t + 12 * kSecond,
-          {StepStatus::kFailed,
-           "expected output did not match\n"
-           "  Applying migration 0042_orders_index\n"
-           "- Migration complete\n"
-           "+ ERROR: relation \"orders_idx\" already exists",
-           0, "Applying migration 0042_orders_index\n",
-           "ERROR: relation \"orders_idx\" already exists\n"});
+  Attempt(
+      journal, id, "migrate-database/1", t, t + 12 * kSecond,
+      {StepStatus::kFailed, "expected output did not match", 0,
+       "Applying migration 0042_orders_index\n", "ERROR: relation \"orders_idx\" already exists\n",
+       "  Applying migration 0042_orders_index\n"
+       "- Migration complete\n"
+       "+ ERROR: relation \"orders_idx\" already exists"});
   t += 12 * kSecond;
 
   // Rollback: the push's own undo, then the rollback procedure.
   journal::StepRecord undo =
-      Planned("rollback/1", 18, StepKind::kCompensation, "Undo: Push the image", "Rollback");
+      Planned("rollback/1", "", 1, StepKind::kCompensation, "Undo: Push the image", "Rollback");
   Attempt(journal, id, "rollback/1", t, t + 4 * kSecond,
           {StepStatus::kSucceeded, "", 0, "deleted tag v2.4.0\n"}, &undo);
   journal::StepRecord procedure =
-      Planned("rollback/2", 19, StepKind::kRollback, "bash block (line 95)", "Rollback");
+      Planned("rollback/2", "", 2, StepKind::kRollback, "bash block (line 95)", "Rollback");
   Attempt(journal, id, "rollback/2", t + 4 * kSecond, t + 10 * kSecond,
           {StepStatus::kSucceeded, "", 0, "orders-api restored to v2.3.9\n"}, &procedure);
   t += 10 * kSecond;
