@@ -48,8 +48,8 @@ std::map<std::string, std::string> StepStatuses(const std::string& cwd) {
   std::map<std::string, std::string> statuses;
   nlohmann::json shown = Json(RunStagecraft({"show", "latest", "--json"}, cwd));
   for (const auto& step : shown.value("steps", nlohmann::json::array())) {
-    std::string key = step["key"];
-    if (key.find('/') == std::string::npos) statuses[key] = step["status"];
+    if (step["parent"].is_null() && step["kind"] != "rollback" && step["kind"] != "compensation")
+      statuses[step["key"]] = step["status"];
   }
   return statuses;
 }
@@ -439,6 +439,98 @@ TEST(Journal, RollbackCommandUndoesAStoppedRunLater) {
   auto again = RunStagecraft({"rollback", "latest"}, dir.path());
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("already rolled back"), std::string::npos) << again.err;
+}
+
+}  // namespace
+}  // namespace stagecraft::testing
+
+namespace stagecraft::testing {
+namespace {
+
+// Turns a journal into the layout schema version 4 wrote: the hierarchy spelled by keys
+// and one position per record (step k at k * 1000, its items k * 1000 + n, rollback blocks
+// from 1,000,000,000), and an attempt's detail after the first newline of its message.
+constexpr const char* kToVersion4 = R"sql(
+CREATE TABLE steps_v4 (run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step_key TEXT NOT NULL, position INTEGER NOT NULL, phase TEXT NOT NULL,
+  title TEXT NOT NULL, kind TEXT NOT NULL, budget_ms INTEGER, content_hash TEXT NOT NULL,
+  status TEXT NOT NULL, PRIMARY KEY (run_id, step_key)) WITHOUT ROWID;
+INSERT INTO steps_v4
+  SELECT s.run_id, s.step_key,
+         CASE WHEN s.kind IN ('rollback', 'compensation') THEN 1000000000 + s.ordinal
+              WHEN s.parent_key IS NULL THEN s.ordinal * 1000
+              ELSE p.ordinal * 1000 + s.ordinal END,
+         s.phase, s.title, s.kind, s.budget_ms, s.content_hash, s.status
+    FROM steps s LEFT JOIN steps p ON p.run_id = s.run_id AND p.step_key = s.parent_key;
+DROP TABLE steps;
+ALTER TABLE steps_v4 RENAME TO steps;
+UPDATE attempts SET message = message || char(10) || detail WHERE detail != '';
+ALTER TABLE attempts DROP COLUMN detail;
+PRAGMA user_version = 4;
+)sql";
+
+nlohmann::json AttemptsOf(const nlohmann::json& report, const std::string& key) {
+  for (const auto& step : report["steps"]) {
+    if (step["key"] == key) return step["attempts"];
+    for (const auto& item : step["items"])
+      if (item["key"] == key) return item["attempts"];
+  }
+  return nlohmann::json::array();
+}
+
+TEST(Journal, JournalOfThePreviousSchemaStillListsShowsReportsAndResumes) {
+  TempDir dir;
+  WriteFile(dir.File("fails.md"),
+            "# Fails\n## Count\n```bash\necho 3 tables\n```\n**Expected Output:**\n```\n"
+            "4 tables\n```\n");
+  auto failed = RunStagecraft({"run", "fails.md", "--no-color"}, dir.path());
+  ASSERT_EQ(failed.exit_code, 1) << failed.out << failed.err;
+  WriteFile(dir.File("book.md"),
+            "# Idempotent\n## Sync\n<!-- stagecraft: idempotent -->\n```bash\n"
+            "echo sync >> marks\nif [ ! -e started ]; then touch started; sleep 32.3; fi\n```\n"
+            "## After\n```bash\necho after >> marks\n```\n");
+  {
+    RunningStagecraft run({"run", "book.md"}, dir.path());
+    ASSERT_TRUE(WaitForFile(dir.File("started"), 20));
+    kill(run.pid(), SIGKILL);
+    run.Wait();
+  }
+  std::system("pkill -f 'sleep 32.3' 2>/dev/null; sleep 0.3");
+  const std::string database = dir.File(".stagecraft/journal.db");
+  WriteFile(dir.File("v4.sql"), kToVersion4);
+  ASSERT_EQ(std::system(("sqlite3 " + database + " < " + dir.File("v4.sql")).c_str()), 0);
+  ASSERT_EQ(std::system(("sqlite3 " + database + " 'PRAGMA user_version' | grep -qx 4").c_str()),
+            0);
+
+  nlohmann::json runs = Json(RunStagecraft({"runs", "--json"}, dir.path()));
+  ASSERT_EQ(runs.size(), 2u) << runs.dump();
+  EXPECT_EQ(runs[1]["status"], "rolled_back");
+  EXPECT_EQ(runs[0]["status"], "abandoned");
+  const std::string failed_id = runs[1]["id"];
+
+  nlohmann::json shown = Json(RunStagecraft({"show", failed_id, "--json"}, dir.path()));
+  ASSERT_EQ(shown["steps"].size(), 2u) << shown.dump();
+  EXPECT_EQ(shown["steps"][0]["key"], "count");
+  EXPECT_EQ(shown["steps"][1]["parent"], "count");
+  EXPECT_EQ(shown["steps"][1]["ordinal"], 1);
+  EXPECT_EQ(shown["steps"][1]["message"], "expected output not found");
+  EXPECT_NE(shown["steps"][1]["detail"].get<std::string>().find("4 tables"), std::string::npos)
+      << shown.dump();
+
+  auto report = RunStagecraft({"report", failed_id, "--format", "json"}, dir.path());
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  nlohmann::json attempts = AttemptsOf(Json(report), "count/1");
+  ASSERT_EQ(attempts.size(), 1u) << report.out;
+  EXPECT_EQ(attempts[0]["message"], "expected output not found");
+  EXPECT_NE(attempts[0]["detail"].get<std::string>().find("4 tables"), std::string::npos);
+
+  auto resumed = RunStagecraft({"resume"}, dir.path());
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(Lines(ReadFile(dir.File("marks"))),
+            (std::vector<std::string>{"sync", "sync", "after"}));
+  EXPECT_EQ(StepStatuses(dir.path()),
+            (std::map<std::string, std::string>{{"sync", "succeeded"}, {"after", "succeeded"}}));
+  EXPECT_TRUE(IntegrityCheckPasses(database));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "base/duration.h"
@@ -262,13 +263,14 @@ int LogsCommand(const LogsFlags& flags) {
   if (!CheckOk(journal)) return kExitUsage;
   auto id = ResolveRun(*journal.value(), flags.run);
   if (!CheckOk(id)) return kExitUsage;
+  // The step asked for and its items.
+  std::set<std::string> wanted;
   if (!flags.step.empty()) {
     auto steps = journal.value()->ListSteps(id.value());
     if (!CheckOk(steps)) return kExitUsage;
-    bool known = false;
     for (const auto& step : steps.value())
-      known |= step.key == flags.step;
-    if (!known) {
+      if (step.key == flags.step || step.parent_key == flags.step) wanted.insert(step.key);
+    if (!wanted.count(flags.step)) {
       fmt::print(stderr, "stagecraft: error: run {} has no step '{}' (stagecraft show {})\n",
                  id.value(), flags.step, id.value());
       return kExitUsage;
@@ -276,13 +278,11 @@ int LogsCommand(const LogsFlags& flags) {
   }
   journal::OutputQuery query;
   query.run_id = id.value();
-  std::string prefix = flags.step + "/";
   TerminalSafeWriter safe;
   auto print_new = [&]() -> Status {
     Status status = journal.value()->ReadOutput(query, [&](const journal::OutputChunk& chunk) {
       query.after_seq = chunk.seq;
-      if (flags.step.empty() || chunk.step_key == flags.step ||
-          chunk.step_key.compare(0, prefix.size(), prefix) == 0) {
+      if (flags.step.empty() || wanted.count(chunk.step_key)) {
         if (flags.raw)
           std::fwrite(chunk.bytes.data(), 1, chunk.bytes.size(), stdout);
         else
