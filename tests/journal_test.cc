@@ -328,8 +328,8 @@ TEST(Journal, UnlockNeedsForceAndTheRightId) {
 TEST(Journal, ForceUnlockedRunStopsBeforeItsNextStep) {
   TempDir dir;
   WriteFile(dir.File("book.md"),
-            "# Three\n## One\n```bash\ntouch one\nsleep 1\n```\n## Two\n```bash\ntouch "
-            "two\n```\n");
+            "# Three\n## One\n```bash\ntouch one\nuntil [ -e go ]; do sleep 0.05; done\n```\n"
+            "## Two\n```bash\ntouch two\n```\n");
   RunningStagecraft first({"run", "book.md"}, dir.path());
   ASSERT_TRUE(WaitForFile(dir.File("one"), 20));
   auto second = RunStagecraft({"run", "book.md"}, dir.path());
@@ -339,6 +339,7 @@ TEST(Journal, ForceUnlockedRunStopsBeforeItsNextStep) {
   std::string lock_id = second.err.substr(at + 8, 12);
   auto unlocked = RunStagecraft({"unlock", "--force", lock_id}, dir.path());
   EXPECT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  WriteFile(dir.File("go"), "");
   CommandResult ended = first.Wait();
   EXPECT_EQ(ended.exit_code, 2) << ended.out;
   EXPECT_NE(ended.out.find("no longer holds its lock"), std::string::npos) << ended.out;
