@@ -325,6 +325,13 @@ TEST_F(EngineTest, ScopeMergesFrontMatterEnvironmentAndCliVars) {
   std::fclose(out);
 }
 
+TEST_F(EngineTest, SkippedBlockNeedsNoInterpreter) {
+  runner_.missing_interpreters = {"python3"};
+  auto result = RunBook("## A\n```bash\ndeploy\n```\n```python { skip }\nprint(1)\n```\n");
+  EXPECT_EQ(result.exit_code, 0) << result.message;
+  EXPECT_EQ(Calls(), std::vector<std::string>{"deploy"});
+}
+
 TEST_F(EngineTest, MissingInterpreterStopsBeforeAnything) {
   runner_.missing_interpreters = {"python3"};
   auto result = RunBook("## A\n```bash\ndeploy\n```\n## B\n```python\nprint(1)\n```\n");

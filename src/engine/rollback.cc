@@ -27,6 +27,8 @@ constexpr const char* kInterruptedMessage = "not run: the rollback was interrupt
 // did only if it started a process: a step stopped at its gate, or before its first block
 // could start, changed nothing, and undoing it could only do harm.
 bool StepRan(const StepResult& result) {
+  // A resume counts a skipped step as done; it still never ran.
+  if (result.step->skip) return false;
   if (result.done_earlier) return true;
   switch (result.status) {
     case ItemStatus::kPassed:

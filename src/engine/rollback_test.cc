@@ -170,6 +170,19 @@ TEST_F(RollbackTest, StepStoppedAtItsGateIsNotUndone) {
   EXPECT_TRUE(runner_.calls.empty()) << Calls().front();
 }
 
+TEST_F(RollbackTest, SkippedStepCountedDoneByAResumeIsNotUndone) {
+  runner_.On({"break-it", 1});
+  EngineOptions options;
+  options.completed_steps = {"old"};
+  RunBook(
+      "## Old\n<!-- stagecraft: skip -->\n```bash\nrm -rf cache\n```\n**Rollback:**\n"
+      "```bash\nrestore-cache\n```\n"
+      "## Check\n```bash\nbreak-it\n```\n"
+      "## Rollback\n```bash\nprocedure\n```\n",
+      options);
+  EXPECT_EQ(Calls(), std::vector<std::string>{"break-it"});
+}
+
 constexpr const char* kScoped =
     "## Check\n```bash\ncurl -fsS localhost/health\n```\n"
     "## Deploy\n```bash\nkubectl apply -f app.yaml\n```\n"

@@ -27,14 +27,17 @@ std::string Outcome(const FailureGroup& group) {
   if (!group.rolls_back) return "nothing: the preflight changes nothing";
   std::vector<std::string> runs;
   bool before_any_change = false;
+  bool all_scoped = true;
   for (const RollbackDecision& decision : group.procedure) {
     if (decision.runs())
       runs.push_back(decision.step->manual ? decision.step->name + " (manual)"
                                            : decision.step->name);
     before_any_change = before_any_change || decision.why == NotRun::kBeforeAnyChange;
+    all_scoped = all_scoped && decision.why == NotRun::kAfterNotRun;
   }
   if (!runs.empty()) return fmt::format("{}", fmt::join(runs, ", "));
-  return before_any_change ? "none: no step that changes things has run" : "none";
+  if (before_any_change) return "none: no step that changes things has run";
+  return all_scoped ? "none: the steps they undo have not run" : "none";
 }
 
 }  // namespace

@@ -56,6 +56,17 @@ TEST(RollbackPlanText, ListsTheOtherAlternativesApart) {
             "  2. deploy                               revert, option-2-whole-site\n");
 }
 
+TEST(RollbackPlanText, SaysWhyNoSectionWouldRun) {
+  std::string plan = RenderPlanText(
+      Parse("## Check\n```bash\nterraform plan\n```\n## Apply\n```bash\nterraform apply\n```\n"
+            "## Rollback\n<!-- stagecraft: after=apply -->\n```bash\nterraform destroy\n```\n"),
+      nullptr);
+  EXPECT_NE(plan.find("  1. check                                none: the steps they undo have "
+                      "not run\n"),
+            std::string::npos)
+      << plan;
+}
+
 TEST(RollbackPlanText, ItemsAreListedInTheOrderTheyRun) {
   std::string plan = RenderPlanText(Parse("## Ready\n- [ ] the on-call engineer knows\n"
                                           "```bash\nmake deploy\n```\n- [ ] dashboards open\n"),
