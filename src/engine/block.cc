@@ -246,7 +246,7 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
   item.label = CodeSummary(action.block.interpreter, action.block.text);
   if (action.attributes.name) item.label = *action.attributes.name + " — " + item.label;
   item.line = action.block.pos.line;
-  std::string title = checklist_text ? *checklist_text : BlockTitle(item.label, item.line);
+  std::string title = checklist_text ? *checklist_text : BlockTitle(action);
   journal::StepKind kind = checklist_text ? journal::StepKind::kCheck : journal::StepKind::kStep;
   if (rolling_back_ && RollbackItemSettled(&action, title, item.line, out)) return true;
   if (action.attributes.skip) {

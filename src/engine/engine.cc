@@ -300,8 +300,12 @@ void Engine::RunStepBody(const Step& step, StepResult& result) {
   ConcludeStep(step, result);
 }
 
-std::string Engine::BlockTitle(const std::string& label, int line) const {
-  return fmt::format("{} (line {})", rolling_back_ ? step_->name : label, line);
+std::string Engine::BlockTitle(const runbook::Action& action) const {
+  const std::optional<std::string>& name = action.attributes.name;
+  std::string label =
+      rolling_back_ ? step_->name : CodeSummary(action.block.interpreter, action.block.text);
+  if (name) label = rolling_back_ ? fmt::format("{} — {}", label, *name) : *name + " — " + label;
+  return fmt::format("{} (line {})", label, action.block.pos.line);
 }
 
 void Engine::RunManualStep(const Step& step, StepResult& result) {
@@ -317,7 +321,7 @@ void Engine::RunManualStep(const Step& step, StepResult& result) {
   for (const auto& action : step.actions) {
     ItemResult item;
     item.line = action.block.pos.line;
-    item.label = BlockTitle(CodeSummary(action.block.interpreter, action.block.text), item.line);
+    item.label = BlockTitle(action);
     item.status = ItemStatus::kSkipped;
     item.message = "not run: manual";
     RecordNotRun(NextItem(item.label, journal::StepKind::kStep), item.status, item.message);

@@ -111,8 +111,9 @@ class Engine {
   void RunStepItems(const runbook::Step& step, StepResult& result);
   // Shown, confirmed, never executed; each block journaled as not run.
   void RunManualStep(const runbook::Step& step, StepResult& result);
-  // "label (line N)"; during a rollback the step's name stands for the label.
-  std::string BlockTitle(const std::string& label, int line) const;
+  // "name — code (line N)"; during a rollback "step — name (line N)", the block's name
+  // only when it has one.
+  std::string BlockTitle(const runbook::Action& action) const;
   // The step's status from its items, and what the operator is told about it.
   void ConcludeStep(const runbook::Step& step, StepResult& result);
   // The ref of the next item of the running step (an action, check, confirmation...).

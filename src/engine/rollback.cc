@@ -168,14 +168,15 @@ void Engine::RecordStepNotRun(const Step& step, const std::string& why, ItemStat
     RecordNotRun(NextRollbackItem(title, journal::StepKind::kRollback), ItemStatus::kSkipped, why);
     result.rollback.push_back(std::move(item));
   };
-  // In document order, as they would have run.
+  // In document order, as they would have run, with the titles they would have had.
+  step_ = &step;
   size_t next_item = 0;
   for (const Action& action : step.actions) {
     for (; next_item < step.checklist.size() &&
            step.checklist[next_item].pos.line < action.block.pos.line;
          ++next_item)
       record(step.checklist[next_item].text, step.checklist[next_item].pos.line);
-    record(fmt::format("{} (line {})", step.name, action.block.pos.line), action.block.pos.line);
+    record(BlockTitle(action), action.block.pos.line);
   }
   for (; next_item < step.checklist.size(); ++next_item)
     record(step.checklist[next_item].text, step.checklist[next_item].pos.line);
