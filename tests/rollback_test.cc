@@ -403,6 +403,22 @@ TEST(Rollback, ChoiceIsKeptForTheRollbackCommandAndCanBeChangedThere) {
   EXPECT_EQ(ReadFile(dir.File("undo.log")), "selective\n");
 }
 
+TEST(Rollback, ResumeTakesAChoiceToo) {
+  TempDir dir;
+  WriteFile(dir.File("web.md"), kAlternatives);
+  auto stopped = RunStagecraft({"run", "web.md", "--no-color", "--on-failure", "stop"}, dir.path());
+  EXPECT_EQ(stopped.exit_code, 1) << stopped.out;
+  auto unknown = RunStagecraft({"resume", "--choose", "option-9"}, dir.path());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(Contains(unknown.err, "--choose option-9: no rollback alternative")) << unknown.err;
+  // The step fails again, and this time the run rolls back with the alternative chosen now.
+  auto resumed = RunStagecraft({"resume", "--no-color", "--on-failure", "rollback", "--choose",
+                                "option-2-selective-rollback"},
+                               dir.path());
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.out << resumed.err;
+  EXPECT_EQ(ReadFile(dir.File("undo.log")), "selective\n");
+}
+
 TEST(Rollback, UnknownChoiceIsRefusedBeforeAnythingRuns) {
   TempDir dir;
   WriteFile(dir.File("web.md"), kAlternatives);
