@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 namespace stagecraft::runbook {
@@ -67,13 +68,12 @@ bool IsOtherAlternative(const Step& step) {
 }
 
 std::string RenderFailureText(const Runbook& runbook) {
+  if (std::none_of(runbook.steps.begin(), runbook.steps.end(),
+                   [](const Step& step) { return step.kind == StepKind::kRollback; }))
+    return "";
   std::map<const Step*, int> numbers;
-  bool any_procedure = false;
-  for (const Step& step : runbook.steps) {
+  for (const Step& step : runbook.steps)
     if (step.kind == StepKind::kStep) numbers.emplace(&step, static_cast<int>(numbers.size()) + 1);
-    any_procedure = any_procedure || step.kind == StepKind::kRollback;
-  }
-  if (!any_procedure) return "";
   std::string text =
       "\nIF A STEP FAILS  the undo blocks of the steps that ran (newest first), then these "
       "sections\n";

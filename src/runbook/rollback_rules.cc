@@ -258,24 +258,35 @@ Status CheckChoices(const Runbook& runbook, const std::vector<std::string>& chos
   return Status::Ok();
 }
 
-std::vector<RollbackDecision> DecideRollback(const Runbook& runbook, const RunSoFar& so_far,
-                                             const std::vector<std::string>& chosen) {
+namespace {
+
+std::vector<const Step*> ProcedureSteps(const Runbook& runbook) {
+  std::vector<const Step*> procedure;
+  for (const Step& step : runbook.steps)
+    if (step.kind == StepKind::kRollback) procedure.push_back(&step);
+  return procedure;
+}
+
+// DecideRollback over the procedure's steps, found once: the plan decides for every step of
+// the flow, and a large runbook has thousands.
+std::vector<RollbackDecision> Decide(const std::vector<const Step*>& procedure,
+                                     const RunSoFar& so_far,
+                                     const std::vector<std::string>& chosen) {
   // The alternative that runs in each group: the chosen one, else the default.
   std::map<int, std::string> runs;
-  for (const Step& step : runbook.steps) {
-    const RollbackScope& scope = step.rollback_scope;
+  for (const Step* step : procedure) {
+    const RollbackScope& scope = step->rollback_scope;
     if (scope.alternative.empty()) continue;
     bool picked = std::find(chosen.begin(), chosen.end(), scope.alternative) != chosen.end();
     if (picked || (scope.is_default && !runs.count(scope.alternative_group)))
       runs[scope.alternative_group] = scope.alternative;
   }
   std::vector<RollbackDecision> decisions;
-  for (const Step& step : runbook.steps) {
-    if (step.kind != StepKind::kRollback) continue;
+  for (const Step* step : procedure) {
     RollbackDecision decision;
-    decision.step = &step;
-    const RollbackScope& scope = step.rollback_scope;
-    if (step.skip) {
+    decision.step = step;
+    const RollbackScope& scope = step->rollback_scope;
+    if (step->skip) {
       decision.why = NotRun::kSkipDirective;
     } else if (!scope.alternative.empty() && runs[scope.alternative_group] != scope.alternative) {
       decision.why = NotRun::kNotChosen;
@@ -290,6 +301,13 @@ std::vector<RollbackDecision> DecideRollback(const Runbook& runbook, const RunSo
     decisions.push_back(std::move(decision));
   }
   return decisions;
+}
+
+}  // namespace
+
+std::vector<RollbackDecision> DecideRollback(const Runbook& runbook, const RunSoFar& so_far,
+                                             const std::vector<std::string>& chosen) {
+  return Decide(ProcedureSteps(runbook), so_far, chosen);
 }
 
 namespace {
@@ -310,6 +328,7 @@ std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
   for (const Step& step : runbook.steps)
     if (step.kind == StepKind::kPreflight) preflight.failing.push_back(&step);
   if (!preflight.failing.empty()) groups.push_back(std::move(preflight));
+  std::vector<const Step*> rollback_steps = ProcedureSteps(runbook);
   std::set<std::string> ran;
   RunSoFar so_far;
   so_far.ran = [&](const std::string& name) { return ran.count(name) > 0; };
@@ -323,7 +342,7 @@ std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
       ran.insert(step.name);
       so_far.changed = changed_before || changes;
     }
-    std::vector<RollbackDecision> procedure = DecideRollback(runbook, so_far, {});
+    std::vector<RollbackDecision> procedure = Decide(rollback_steps, so_far, {});
     if (groups.empty() || !groups.back().rolls_back ||
         !SameOutcome(groups.back().procedure, procedure))
       groups.push_back({{}, true, std::move(procedure)});
