@@ -88,6 +88,8 @@ void AddExecutionFlags(CLI::App* command, ExecutionFlags& flags) {
   command->add_option("--approve", flags.approve, "Approve the gates of this step");
   command->add_option("--on-failure", flags.on_failure, "rollback (default), stop or ask")
       ->check(CLI::IsMember({"rollback", "stop", "ask"}));
+  command->add_option("--choose", flags.choose,
+                      "Run this rollback alternative instead of its group's default");
   command->add_option("--confirm-env", flags.confirm_env,
                       "Name of a protected environment, confirming it without a prompt");
   command->add_option("--state", flags.state_dir,

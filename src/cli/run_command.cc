@@ -35,6 +35,7 @@
 #include "report/report.h"
 #include "runbook/fingerprint.h"
 #include "runbook/plan.h"
+#include "runbook/rollback_rules.h"
 
 namespace stagecraft::cli {
 namespace {
@@ -112,7 +113,16 @@ bool ApplyExecutionFlags(const ExecutionFlags& flags, engine::EngineOptions& opt
   options.approve.insert(flags.approve.begin(), flags.approve.end());
   options.confirm_environment = flags.confirm_env;
   options.user = OperatorName();
+  if (!flags.choose.empty()) options.choose = flags.choose;
   return true;
+}
+
+// The rollback alternatives chosen must exist in the runbook. False after printing why not.
+bool ChoicesExist(const runbook::Runbook& book, const std::vector<std::string>& chosen) {
+  Status checked = runbook::CheckChoices(book, chosen);
+  if (checked.ok()) return true;
+  fmt::print(stderr, "stagecraft: error: {}\n", TerminalSafe(checked.message()));
+  return false;
 }
 
 std::optional<std::filesystem::path> RootDirectory(const runbook::Runbook& book,
@@ -309,6 +319,7 @@ int RunCommand(const RunFlags& flags) {
   if (!FindEnvironment(book, flags.environment, &options.environment)) return kExitUsage;
   if (!ParseVars(flags.vars, options.cli_vars)) return kExitUsage;
   if (!ApplyExecutionFlags(flags.execution, options)) return kExitUsage;
+  if (!ChoicesExist(book, options.choose)) return kExitUsage;
 
   if (flags.dry_run) {
     runbook::PlanOptions plan;
@@ -354,7 +365,8 @@ int RunCommand(const RunFlags& flags) {
                     {"secret_vars", secret_vars},
                     {"yes", flags.execution.yes},
                     {"approve", flags.execution.approve},
-                    {"on_failure", flags.execution.on_failure}};
+                    {"on_failure", flags.execution.on_failure},
+                    {"choose", flags.execution.choose}};
   std::string commit = GitCommit(std::filesystem::path(absolute).parent_path());
   if (!commit.empty()) record.options["git_commit"] = commit;
   auto created = journal.value()->CreateRun(record);
@@ -451,8 +463,12 @@ std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typ
   options.yes = record.options.value("yes", false);
   for (const auto& step : approved)
     if (step.is_string()) options.approve.insert(step.get<std::string>());
+  const nlohmann::json chosen = record.options.value("choose", nlohmann::json::array());
+  for (const auto& name : chosen)
+    if (name.is_string()) options.choose.push_back(name.get<std::string>());
   if (!TakeResuppliedVars(record, given_vars, options)) return std::nullopt;
   if (!ApplyExecutionFlags(flags, options)) return std::nullopt;
+  if (!ChoicesExist(book, options.choose)) return std::nullopt;
   return reopened;
 }
 
@@ -590,7 +606,12 @@ int RollbackCommand(const RollbackFlags& flags) {
   auto reopened =
       Reopen(*journal.value(), flags.run, flags.execution, /*force=*/true, "roll back", flags.vars);
   if (!reopened) return kExitUsage;
-  engine::RollbackPlan plan = engine::PlanRollback(reopened->steps);
+  auto attempts = journal.value()->ListAttempts(reopened->run.id);
+  if (!attempts.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", attempts.error());
+    return kExitUsage;
+  }
+  engine::RollbackPlan plan = engine::PlanRollback(reopened->steps, attempts.value());
   reopened->options.completed_steps = std::move(plan.to_undo);
   reopened->options.rollback_done = std::move(plan.already_undone);
   return Continue(*journal.value(), *reopened, flags.execution, Mode::kRollbackOnly);

@@ -130,6 +130,7 @@ Engine::BlockOutcome Engine::RunAttempt(
   request.timeout = timeout;
   request.sink = &tee;
   request.on_started = [this](pid_t group, unsigned long long start) {
+    spawned_ = true;
     observers_.OnProcessStarted(group, start);
   };
   ProcessOutcome outcome = runner_.Run(request);
@@ -151,6 +152,8 @@ Engine::BlockOutcome Engine::RunAttempt(
     if (!result.message.empty()) result.status = ItemStatus::kFailed;
   }
   AttemptEnd end{result.status, result.message, result.detail, &outcome, {}};
+  // The journal keeps the failure, and says why the step went on regardless.
+  if (result.status == ItemStatus::kFailed && action.attributes.ignore) end.message += " (ignored)";
   const auto& capture = action.attributes.capture;
   if (result.status == ItemStatus::kPassed && capture && !exec::LooksSecret(capture->variable))
     end.captures[capture->variable] = masker_.Mask(result.captured);
@@ -168,8 +171,8 @@ Engine::BlockOutcome Engine::RunBlock(
                             : std::nullopt;
   Millis delay = attributes.delay;
   if (attributes.until && delay.count() == 0) delay = Millis(1000);
-  // Rollback blocks run without the failed step's limits.
-  std::optional<Millis> step_timeout = rolling_back_ || !step_ ? std::nullopt : step_->timeout;
+  // No step during a compensation: it runs without the limits of the step it undoes.
+  std::optional<Millis> step_timeout = step_ ? step_->timeout : std::nullopt;
   for (int attempt = 1;; ++attempt) {
     std::optional<Millis> timeout = attributes.timeout ? attributes.timeout : step_timeout;
     if (until_deadline)
@@ -243,13 +246,14 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
   item.label = CodeSummary(action.block.interpreter, action.block.text);
   if (action.attributes.name) item.label = *action.attributes.name + " — " + item.label;
   item.line = action.block.pos.line;
-  std::string title =
-      checklist_text ? *checklist_text : fmt::format("{} (line {})", item.label, item.line);
+  std::string title = checklist_text ? *checklist_text : BlockTitle(action);
   journal::StepKind kind = checklist_text ? journal::StepKind::kCheck : journal::StepKind::kStep;
+  if (rolling_back_ && RollbackItemSettled(&action, title, item.line, out)) return true;
   if (action.attributes.skip) {
     item.status = ItemStatus::kSkipped;
     Note(NoteLevel::kInfo, fmt::format("skipped (skip attribute): {}", item.label));
     RecordNotRun(NextItem(title, kind), ItemStatus::kSkipped, "skipped (skip attribute)");
+    if (rolling_back_) item.label = title;
     out.items.push_back(item);
     return true;
   }
@@ -285,10 +289,14 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
     item.status = ItemStatus::kPassed;
   }
   bool passed = item.status == ItemStatus::kPassed;
+  if (passed && rolling_back_) Note(NoteLevel::kPass, title);
+  // The operator stopped the rollback: the rest is recorded as not run.
+  if (rolling_back_ && item.status == ItemStatus::kInterrupted) rollback_interrupted_ = true;
   if (!passed) {
     Note(NoteLevel::kFail, fmt::format("line {}: {}", item.line, item.message));
     if (!item.detail.empty()) Note(NoteLevel::kDetail, item.detail);
   }
+  if (rolling_back_) item.label = title;
   out.items.push_back(std::move(item));
   return passed;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/text.h"
+#include "engine/outcome_text.h"
 #include "engine/preflight.h"
 #include "exec/shell_declarations.h"
 #include "runbook/walk.h"
@@ -169,6 +170,8 @@ std::vector<const Step*> Engine::Flow() const {
 }
 
 ItemRef Engine::NextItem(const std::string& title, journal::StepKind kind) {
+  // The rollback procedure's items are the rollback's, whatever they are.
+  if (rolling_back_) return NextRollbackItem(title, journal::StepKind::kRollback);
   ItemRef item;
   item.scope = ItemRef::Scope::kItem;
   item.step = step_->name;
@@ -270,7 +273,9 @@ StepResult Engine::RunStep(const Step& step, int number, int total) {
     result.status = ItemStatus::kFailed;
     result.message = "not started: the journal cannot be written";
   } else {
+    spawned_ = false;
     RunStepBody(step, result);
+    result.spawned = spawned_;
     SaveScope();
   }
   observers_.OnStepFinished(ref, result);
@@ -286,22 +291,51 @@ void Engine::RunStepBody(const Step& step, StepResult& result) {
     return;
   }
   if (step.manual) {
-    for (const auto& action : step.actions)
-      Note(NoteLevel::kDetail,
-           fmt::format("{}:\n{}", action.block.interpreter, TrimRight(action.block.text)));
-    ItemResult gate =
-        Gate(fmt::format("manual step {}: done as shown above?", step.name), step.pos.line);
-    result.items.push_back(gate);
-    result.status = gate.status;
-    result.message = gate.message;
+    RunManualStep(step, result);
     result.elapsed = Since(start);
     return;
   }
+  RunStepItems(step, result);
+  result.elapsed = Since(start);
+  ConcludeStep(step, result);
+}
+
+std::string Engine::BlockTitle(const runbook::Action& action) const {
+  const std::optional<std::string>& name = action.attributes.name;
+  std::string label =
+      rolling_back_ ? step_->name : CodeSummary(action.block.interpreter, action.block.text);
+  if (name) label = rolling_back_ ? fmt::format("{} — {}", label, *name) : *name + " — " + label;
+  return fmt::format("{} (line {})", label, action.block.pos.line);
+}
+
+void Engine::RunManualStep(const Step& step, StepResult& result) {
+  for (const auto& action : step.actions)
+    Note(NoteLevel::kDetail,
+         fmt::format("{}:\n{}", action.block.interpreter, TrimRight(action.block.text)));
+  ItemResult gate =
+      Gate(fmt::format("manual step {}: done as shown above?", step.name), step.pos.line);
+  result.items.push_back(gate);
+  result.status = gate.status;
+  result.message = gate.message;
+  // Journaled, so that show and the reports say of each block why it did not run.
+  for (const auto& action : step.actions) {
+    ItemResult item;
+    item.line = action.block.pos.line;
+    item.label = BlockTitle(action);
+    item.status = ItemStatus::kSkipped;
+    item.message = "not run: manual";
+    RecordNotRun(NextItem(item.label, journal::StepKind::kStep), item.status, item.message);
+    result.items.push_back(std::move(item));
+  }
+}
+
+void Engine::RunStepItems(const Step& step, StepResult& result) {
   // Actions and checklist items run in document order.
   size_t next_action = 0;
   size_t next_item = 0;
   bool ok = true;
-  while (ok && (next_action < step.actions.size() || next_item < step.checklist.size())) {
+  while ((ok || rolling_back_) &&
+         (next_action < step.actions.size() || next_item < step.checklist.size())) {
     bool take_action =
         next_item >= step.checklist.size() ||
         (next_action < step.actions.size() &&
@@ -311,8 +345,6 @@ void Engine::RunStepBody(const Step& step, StepResult& result) {
     else
       ok = RunChecklistItem(step.checklist[next_item++], 0, result);
   }
-  result.elapsed = Since(start);
-  ConcludeStep(step, result);
 }
 
 void Engine::ConcludeStep(const Step& step, StepResult& result) {
@@ -379,8 +411,8 @@ void Engine::HandleFailure(int index, const std::vector<const Step*>& flow, RunR
   // The first signal stopped the step; rollback gets a clean slate, and a second
   // signal during it stops everything.
   if (interrupts_) interrupts_->Clear();
-  Rollback(static_cast<size_t>(index), result);
-  if (result.status == RunStatus::kFailed) result.status = RunStatus::kRolledBack;
+  bool undone = Rollback(result);
+  if (result.status == RunStatus::kFailed && undone) result.status = RunStatus::kRolledBack;
   if (interrupted && result.exit_code == 1) result.exit_code = 130;
 }
 

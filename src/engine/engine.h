@@ -56,6 +56,9 @@ struct EngineOptions {
   // `stagecraft rollback` after an interrupted rollback: the rollback blocks that already
   // passed, by position in the rollback (1-based) and title; they are not run again.
   std::set<std::pair<int, std::string>> rollback_done;
+  // --choose: the rollback alternatives that run instead of their groups' defaults
+  // (checked with runbook::CheckChoices).
+  std::vector<std::string> choose;
   // Asked before each step: empty while this run still holds its lock, else why not (the
   // lock was force-released or taken over); the run then stops before the next step.
   std::function<std::string()> lock_problem;
@@ -76,7 +79,7 @@ class Engine {
   RunResult Run();
 
   // `stagecraft rollback RUN`: the compensations of `completed_steps` (newest first), then
-  // the rollback procedure, as a failure would have run them.
+  // the rollback procedure, by the rules a failure would have followed.
   RunResult RollbackOnly();
 
   // The runbook's scope: front matter vars, then the environment's, then --var.
@@ -103,6 +106,14 @@ class Engine {
   bool ShouldRollBack();
   StepResult RunStep(const runbook::Step& step, int number, int total);
   void RunStepBody(const runbook::Step& step, StepResult& result);
+  // Actions and checklist items in document order; during a rollback, all of them even
+  // after one failed.
+  void RunStepItems(const runbook::Step& step, StepResult& result);
+  // Shown, confirmed, never executed; each block journaled as not run.
+  void RunManualStep(const runbook::Step& step, StepResult& result);
+  // "name — code (line N)"; during a rollback "step — name (line N)", the block's name
+  // only when it has one.
+  std::string BlockTitle(const runbook::Action& action) const;
   // The step's status from its items, and what the operator is told about it.
   void ConcludeStep(const runbook::Step& step, StepResult& result);
   // The ref of the next item of the running step (an action, check, confirmation...).
@@ -141,15 +152,26 @@ class Engine {
   bool RunChecklistItem(const runbook::ChecklistItem& item, int depth, StepResult& out);
 
   // --- rollback.cc ---
-  void Rollback(size_t failed_index, RunResult& result);
+  // Undoes the steps of result.steps that ran. False when nothing needed undoing.
+  bool Rollback(RunResult& result);
   // A step's manual notes and compensations.
-  void UndoStep(const runbook::Step& step, RunResult& result, bool& any_failed, bool& interrupted);
+  void UndoStep(const runbook::Step& step, RunResult& result);
   void RunRollbackItem(const std::string& label, const runbook::Action& action,
-                       journal::StepKind kind, RunResult& result, bool& any_failed,
-                       bool& interrupted);
+                       journal::StepKind kind, RunResult& result);
   ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action,
                               journal::StepKind kind);
   ItemRef NextRollbackItem(const std::string& title, journal::StepKind kind);
+  // The sections of the rollback procedure that the rules pick, given the steps that ran.
+  void RunProcedure(const std::set<std::string>& ran, bool changed, RunResult& result);
+  // One section, with the meaning every directive and attribute has in the normal flow.
+  void RunRollbackStep(const runbook::Step& step, RunResult& result);
+  // Journals each block and checklist item of `step` as not run, saying why.
+  void RecordStepNotRun(const runbook::Step& step, const std::string& why, ItemStatus status,
+                        RunResult& result);
+  // During a rollback: true (after recording the item) when the item must not run because
+  // the rollback was interrupted, or because it passed before an interrupted rollback.
+  bool RollbackItemSettled(const runbook::Action* action, const std::string& title, int line,
+                           StepResult& out);
 
   const runbook::Runbook& runbook_;
   Runner& runner_;
@@ -164,9 +186,12 @@ class Engine {
   const runbook::Step* step_ = nullptr;  // the running step
   int step_number_ = 0;                  // its position in the flow
   int item_counter_ = 0;                 // items of the running step so far
+  bool spawned_ = false;                 // the running step started a process
   int rollback_counter_ = 0;
   bool rolling_back_ = false;
-  nlohmann::json saved_scope_;  // what the journal holds, to skip unchanged writes
+  bool rollback_failed_ = false;       // a rollback block failed, or a gate was not approved
+  bool rollback_interrupted_ = false;  // the rest of the rollback is recorded as not run
+  nlohmann::json saved_scope_;         // what the journal holds, to skip unchanged writes
 };
 
 }  // namespace stagecraft::engine

@@ -91,6 +91,7 @@ bool Engine::RunChecklistItem(const ChecklistItem& item, int depth, StepResult& 
   std::string text = item.text.empty() ? "(untitled item)" : item.text;
   std::string indent(static_cast<size_t>(depth) * 2, ' ');
   if (item.is_manual()) {
+    if (rolling_back_ && RollbackItemSettled(nullptr, text, item.pos.line, out)) return true;
     ItemResult gate = Gate(fmt::format("{}confirm: {}", indent, text), item.pos.line);
     gate.label = text;
     out.items.push_back(gate);

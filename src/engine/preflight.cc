@@ -111,7 +111,7 @@ void CheckInterpreters(const Runbook& runbook, Runner& runner, std::vector<std::
   for (const runbook::Step& step : runbook.steps) {
     if (step.skip || step.manual) continue;
     runbook::ForEachAction(step, [&](const runbook::Action& action) {
-      if (!action.block.interpreter.empty())
+      if (!action.block.interpreter.empty() && !action.attributes.skip)
         interpreters.emplace(action.block.interpreter, action.block.pos.line);
     });
   }

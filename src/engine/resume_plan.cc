@@ -54,13 +54,25 @@ ResumePlan PlanResume(const runbook::Runbook& runbook,
   return plan;
 }
 
-RollbackPlan PlanRollback(const std::vector<journal::StepRecord>& journaled) {
+RollbackPlan PlanRollback(const std::vector<journal::StepRecord>& journaled,
+                          const std::vector<journal::AttemptRecord>& attempts) {
+  // The process group is journaled before the process may act (the start gate), so a step
+  // without one started nothing.
+  std::set<std::string> spawned;
+  for (const auto& attempt : attempts) {
+    if (!attempt.process_group) continue;
+    spawned.insert(attempt.step_key);
+    if (!attempt.parent_key.empty()) spawned.insert(attempt.parent_key);
+  }
   RollbackPlan plan;
   for (const auto& record : journaled) {
     if (IsStepRecord(record)) {
-      if (record.status == StepStatus::kSucceeded || record.status == StepStatus::kRunning ||
-          record.status == StepStatus::kInterrupted || record.status == StepStatus::kFailed)
-        plan.to_undo.insert(record.key);
+      bool finished =
+          record.status == StepStatus::kSucceeded || record.status == StepStatus::kApproved;
+      bool stopped = record.status == StepStatus::kRunning ||
+                     record.status == StepStatus::kInterrupted ||
+                     record.status == StepStatus::kFailed;
+      if (finished || (stopped && spawned.count(record.key))) plan.to_undo.insert(record.key);
     } else if (int ordinal = RollbackOrdinal(record);
                ordinal > 0 && record.status == StepStatus::kSucceeded) {
       plan.already_undone.insert({ordinal, record.title});

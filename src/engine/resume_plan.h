@@ -32,15 +32,17 @@ ResumePlan PlanResume(const runbook::Runbook& runbook,
                       const std::vector<journal::StepRecord>& journaled, InterruptedSteps how);
 
 struct RollbackPlan {
-  // Steps whose compensations run: finished ones, and any that may have done part of their
-  // work (running, interrupted, failed).
+  // Steps that ran, whose compensations run and which the rollback procedure's rules count:
+  // finished ones, and those that stopped (running, interrupted, failed) after one of their
+  // blocks started a process. One stopped before that (at its gate) changed nothing.
   std::set<std::string> to_undo;
   // Rollback blocks that passed in an interrupted rollback, by position and title: not
   // undone twice.
   std::set<std::pair<int, std::string>> already_undone;
 };
 
-RollbackPlan PlanRollback(const std::vector<journal::StepRecord>& journaled);
+RollbackPlan PlanRollback(const std::vector<journal::StepRecord>& journaled,
+                          const std::vector<journal::AttemptRecord>& attempts);
 
 // The steps that differ between the runbook and the run's journal: "name (changed)",
 // "name (removed)", "name (new)". Empty when only the order or the rollback changed.

@@ -82,15 +82,37 @@ TEST(PlanResume, SkippedApprovedAndFailedSteps) {
   EXPECT_TRUE(plan.undecided.empty());
 }
 
+// An attempt of `key` (an item of `parent`, or a step when "") that started a process, or
+// that did not.
+journal::AttemptRecord Attempt(const std::string& key, const std::string& parent, bool spawned) {
+  journal::AttemptRecord attempt;
+  attempt.step_key = key;
+  attempt.parent_key = parent;
+  if (spawned) attempt.process_group = 4242;
+  return attempt;
+}
+
 TEST(PlanRollback, UndoesWhatMayHaveChangedAndSkipsWhatWasUndone) {
   std::vector<journal::StepRecord> journaled = Journaled();
   journaled.push_back(Record("skipped", StepStatus::kSkipped));
   journaled.push_back(Record("broke", StepStatus::kFailed));
+  journaled.push_back(Item("broke-block", "broke", StepStatus::kFailed));
+  journaled.push_back(Record("confirmed", StepStatus::kApproved));
   journaled.push_back(RollbackBlock("undo-1", 1, StepStatus::kSucceeded, "undo risky"));
   journaled.push_back(RollbackBlock("undo-2", 2, StepStatus::kFailed, "undo again"));
-  RollbackPlan plan = PlanRollback(journaled);
-  EXPECT_EQ(plan.to_undo, (std::set<std::string>{"done", "again", "risky", "broke"}));
+  RollbackPlan plan =
+      PlanRollback(journaled, {Attempt("again", "", true), Attempt("risky-block", "risky", true),
+                               Attempt("broke-block", "broke", true)});
+  EXPECT_EQ(plan.to_undo, (std::set<std::string>{"done", "again", "risky", "broke", "confirmed"}));
   EXPECT_EQ(plan.already_undone, (std::set<std::pair<int, std::string>>{{1, "undo risky"}}));
+}
+
+TEST(PlanRollback, StepStoppedBeforeItStartedAProcessIsNotUndone) {
+  std::vector<journal::StepRecord> journaled = {
+      Record("done", StepStatus::kSucceeded), Record("gated", StepStatus::kFailed),
+      Item("gate", "gated", StepStatus::kFailed), Record("killed", StepStatus::kInterrupted)};
+  RollbackPlan plan = PlanRollback(journaled, {Attempt("gate", "gated", false)});
+  EXPECT_EQ(plan.to_undo, (std::set<std::string>{"done"}));
 }
 
 TEST(ChangedSteps, NamesChangedRemovedAndNewSteps) {

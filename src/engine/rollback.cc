@@ -1,19 +1,48 @@
-// Undoing: the compensations of the steps that ran, newest first, then the rollback
-// procedure. Every block runs even when an earlier one failed; an interrupt stops the
-// rest, which are recorded as not run so that `stagecraft rollback` can finish the job.
+// Undoing: the compensations of the steps that ran, newest first, then the sections of the
+// rollback procedure that runbook::DecideRollback picks (the rules `plan` shows). Every
+// block runs even when an earlier one failed; an interrupt stops the rest, which are
+// recorded as not run so that `stagecraft rollback` can finish the job. What the rules
+// leave out is journaled as not run too, with the reason.
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/engine.h"
 #include "engine/outcome_text.h"
+#include "runbook/rollback_rules.h"
 
 namespace stagecraft::engine {
 
 using runbook::Action;
 using runbook::Step;
 using runbook::StepKind;
+
+namespace {
+
+constexpr const char* kInterruptedMessage = "not run: the rollback was interrupted";
+
+// Did the step do anything that may need undoing? One that completed did. One that failed
+// did only if it started a process: a step stopped at its gate, or before its first block
+// could start, changed nothing, and undoing it could only do harm.
+bool StepRan(const StepResult& result) {
+  // A resume counts a skipped step as done; it still never ran.
+  if (result.step->skip) return false;
+  if (result.done_earlier) return true;
+  switch (result.status) {
+    case ItemStatus::kPassed:
+    case ItemStatus::kApproved:
+      return true;
+    case ItemStatus::kSkipped:
+    case ItemStatus::kNotReached:
+      return false;
+    default:
+      return result.spawned;
+  }
+}
+
+}  // namespace
 
 ItemRef Engine::NextRollbackItem(const std::string& title, journal::StepKind kind) {
   ItemRef item;
@@ -58,15 +87,15 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
 }
 
 void Engine::RunRollbackItem(const std::string& label, const Action& action, journal::StepKind kind,
-                             RunResult& result, bool& any_failed, bool& interrupted) {
-  interrupted |= Interrupted();
-  if (interrupted) {
+                             RunResult& result) {
+  rollback_interrupted_ = rollback_interrupted_ || Interrupted();
+  if (rollback_interrupted_) {
     // Recorded so that the journal shows what is still to undo.
     ItemResult item;
     item.label = label;
     item.line = action.block.pos.line;
     item.status = ItemStatus::kNotReached;
-    item.message = "not run: the rollback was interrupted";
+    item.message = kInterruptedMessage;
     RecordNotRun(NextRollbackItem(label, kind), ItemStatus::kSkipped, item.message);
     Note(NoteLevel::kWarn, fmt::format("{} (line {}): {}", label, item.line, item.message));
     result.rollback.push_back(std::move(item));
@@ -75,12 +104,13 @@ void Engine::RunRollbackItem(const std::string& label, const Action& action, jou
   ItemResult item = RunRollbackBlock(label, action, kind);
   // An interrupted block did not fail: the operator stopped it, and it can be run again by
   // `stagecraft rollback`.
-  any_failed |= item.status != ItemStatus::kPassed && item.status != ItemStatus::kInterrupted;
-  interrupted |= item.status == ItemStatus::kInterrupted;
+  rollback_failed_ = rollback_failed_ || (item.status != ItemStatus::kPassed &&
+                                          item.status != ItemStatus::kInterrupted);
+  rollback_interrupted_ = rollback_interrupted_ || item.status == ItemStatus::kInterrupted;
   result.rollback.push_back(std::move(item));
 }
 
-void Engine::UndoStep(const Step& step, RunResult& result, bool& any_failed, bool& interrupted) {
+void Engine::UndoStep(const Step& step, RunResult& result) {
   for (const auto& note : step.rollback_notes) {
     ItemResult item;
     item.label = fmt::format("{}: manual note", step.name);
@@ -97,48 +127,147 @@ void Engine::UndoStep(const Step& step, RunResult& result, bool& any_failed, boo
     Action compensation;
     compensation.block = block;
     RunRollbackItem(fmt::format("undo {}", step.name), compensation,
-                    journal::StepKind::kCompensation, result, any_failed, interrupted);
+                    journal::StepKind::kCompensation, result);
   }
 }
 
-void Engine::Rollback(size_t failed_index, RunResult& result) {
+bool Engine::RollbackItemSettled(const Action* action, const std::string& title, int line,
+                                 StepResult& out) {
+  ItemResult item;
+  item.label = title;
+  item.line = line;
+  rollback_interrupted_ = rollback_interrupted_ || Interrupted();
+  if (rollback_interrupted_) {
+    item.status = ItemStatus::kNotReached;
+    item.message = kInterruptedMessage;
+    RecordNotRun(NextItem(title, journal::StepKind::kRollback), ItemStatus::kSkipped, item.message);
+    Note(NoteLevel::kWarn, fmt::format("{}: {}", title, item.message));
+    out.items.push_back(std::move(item));
+    return true;
+  }
+  if (!action) return false;
+  // A gate before the block keeps its place, so that the blocks after it keep theirs.
+  int ordinal = rollback_counter_ + (action->attributes.confirm ? 2 : 1);
+  if (!options_.rollback_done.count({ordinal, title})) return false;
+  rollback_counter_ = ordinal;
+  item.status = ItemStatus::kPassed;
+  item.message = "done before the rollback was interrupted";
+  Note(NoteLevel::kInfo, fmt::format("{}: {}", title, item.message));
+  out.items.push_back(std::move(item));
+  return true;
+}
+
+void Engine::RecordStepNotRun(const Step& step, const std::string& why, ItemStatus status,
+                              RunResult& result) {
+  auto record = [&](const std::string& title, int line) {
+    ItemResult item;
+    item.label = title;
+    item.line = line;
+    item.status = status;
+    item.message = why;
+    RecordNotRun(NextRollbackItem(title, journal::StepKind::kRollback), ItemStatus::kSkipped, why);
+    result.rollback.push_back(std::move(item));
+  };
+  // In document order, as they would have run, with the titles they would have had.
+  step_ = &step;
+  size_t next_item = 0;
+  for (const Action& action : step.actions) {
+    for (; next_item < step.checklist.size() &&
+           step.checklist[next_item].pos.line < action.block.pos.line;
+         ++next_item)
+      record(step.checklist[next_item].text, step.checklist[next_item].pos.line);
+    record(BlockTitle(action), action.block.pos.line);
+  }
+  for (; next_item < step.checklist.size(); ++next_item)
+    record(step.checklist[next_item].text, step.checklist[next_item].pos.line);
+}
+
+void Engine::RunRollbackStep(const Step& step, RunResult& result) {
+  rollback_interrupted_ = rollback_interrupted_ || Interrupted();
+  if (rollback_interrupted_) {
+    Note(NoteLevel::kWarn, fmt::format("{}: {}", step.name, kInterruptedMessage));
+    RecordStepNotRun(step, kInterruptedMessage, ItemStatus::kNotReached, result);
+    return;
+  }
+  Note(NoteLevel::kInfo, fmt::format("rollback procedure: {}", step.title));
+  // The section runs as a step of the normal flow would: its gates, manual directive,
+  // timeouts, skip, ignore and interactive blocks mean what they mean there.
+  step_ = &step;
+  StepResult body;
+  body.step = &step;
+  if (step.manual)
+    RunManualStep(step, body);
+  else
+    RunStepItems(step, body);
+  for (ItemResult& item : body.items) {
+    // A gate nobody approved leaves its part of the undo not done: that is a failure too.
+    rollback_failed_ =
+        rollback_failed_ || (IsFailure(item.status) && item.status != ItemStatus::kInterrupted);
+    rollback_interrupted_ = rollback_interrupted_ || item.status == ItemStatus::kInterrupted;
+    result.rollback.push_back(std::move(item));
+  }
+}
+
+void Engine::RunProcedure(const std::set<std::string>& ran, bool changed, RunResult& result) {
+  runbook::RunSoFar so_far;
+  so_far.changed = changed;
+  so_far.ran = [&](const std::string& name) { return ran.count(name) > 0; };
+  for (const runbook::RollbackDecision& decision :
+       runbook::DecideRollback(runbook_, so_far, options_.choose)) {
+    if (decision.runs()) {
+      RunRollbackStep(*decision.step, result);
+      continue;
+    }
+    std::string why = "not run: " + decision.Reason();
+    Note(NoteLevel::kInfo, fmt::format("rollback procedure: {} ({})", decision.step->title, why));
+    RecordStepNotRun(*decision.step, why, ItemStatus::kSkipped, result);
+  }
+}
+
+bool Engine::Rollback(RunResult& result) {
   Note(NoteLevel::kHeading, "Rolling back");
   // A journal that broke must not keep the damage in place: undoing is journaled as far
   // as the journal allows, and runs regardless.
   rolling_back_ = true;
+  rollback_failed_ = false;
+  rollback_interrupted_ = false;
   if (!observers_.Problem().empty())
     Note(NoteLevel::kWarn, "the journal cannot be written; rolling back without journaling");
-  bool any_failed = false;
-  bool interrupted = false;
+  size_t first = result.rollback.size();
   // Compensations of the steps that ran, newest first, the failed one included: it may
   // have done half its work.
-  for (size_t i = failed_index + 1; i-- > 0;) {
+  std::set<std::string> ran;
+  bool changed = false;
+  for (size_t i = result.steps.size(); i-- > 0;) {
     const StepResult& step_result = result.steps[i];
-    if (step_result.step->kind != StepKind::kStep || step_result.status == ItemStatus::kSkipped ||
-        step_result.status == ItemStatus::kNotReached)
-      continue;
-    UndoStep(*step_result.step, result, any_failed, interrupted);
+    if (step_result.step->kind != StepKind::kStep || !StepRan(step_result)) continue;
+    ran.insert(step_result.step->name);
+    changed = changed || runbook::ChangesThings(*step_result.step);
+    // Undo blocks run without the limits of the step they undo.
+    step_ = nullptr;
+    UndoStep(*step_result.step, result);
   }
-  for (const Step& step : runbook_.steps) {
-    if (step.kind != StepKind::kRollback || step.skip) continue;
-    if (!interrupted) Note(NoteLevel::kInfo, fmt::format("rollback procedure: {}", step.title));
-    // Whole actions, so that the procedure's `until`, `retries`, `timeout` and
-    // expectations apply during a rollback as they do in the normal flow.
-    for (const auto& action : step.actions)
-      RunRollbackItem(fmt::format("{} (line {})", step.name, action.block.pos.line), action,
-                      journal::StepKind::kRollback, result, any_failed, interrupted);
-  }
-  if (interrupted) {
+  RunProcedure(ran, changed, result);
+  bool undone = std::any_of(result.rollback.begin() + static_cast<std::ptrdiff_t>(first),
+                            result.rollback.end(), [](const ItemResult& item) {
+                              return item.status != ItemStatus::kSkipped &&
+                                     item.status != ItemStatus::kNotReached;
+                            });
+  if (rollback_interrupted_) {
     result.status = RunStatus::kInterrupted;
-    result.exit_code = any_failed ? 3 : 130;
+    result.exit_code = rollback_failed_ ? 3 : 130;
     result.message += "; rollback interrupted";
-  } else if (any_failed) {
+  } else if (rollback_failed_) {
     result.status = RunStatus::kRollbackFailed;
     result.exit_code = 3;
     result.message += "; rollback failed";
+  } else if (!undone) {
+    result.message += changed ? "; nothing was rolled back"
+                              : "; nothing was rolled back: no step that changes things had run";
   } else {
     result.message += "; rolled back";
   }
+  return undone || rollback_failed_ || rollback_interrupted_;
 }
 
 RunResult Engine::RollbackOnly() {
@@ -147,25 +276,17 @@ RunResult Engine::RollbackOnly() {
     Note(NoteLevel::kFail, result.message);
     return result;
   }
-  std::vector<const Step*> flow = Flow();
-  size_t last_completed = 0;
-  bool any = false;
-  for (size_t i = 0; i < flow.size(); ++i) {
-    StepResult step;
-    step.step = flow[i];
-    if (options_.completed_steps.count(flow[i]->name)) {
-      step.status = ItemStatus::kPassed;
-      last_completed = i;
-      any = true;
-    }
-    result.steps.push_back(step);
+  for (const Step* step : Flow()) {
+    StepResult entry;
+    entry.step = step;
+    if (options_.completed_steps.count(step->name)) entry.status = ItemStatus::kPassed;
+    result.steps.push_back(entry);
   }
   result.status = RunStatus::kFailed;
   result.exit_code = 0;
   result.message = "rollback requested";
-  if (!any && flow.empty()) return result;
-  Rollback(any ? last_completed : 0, result);
-  if (result.status == RunStatus::kFailed) result.status = RunStatus::kRolledBack;
+  bool undone = Rollback(result);
+  if (result.status == RunStatus::kFailed && undone) result.status = RunStatus::kRolledBack;
   return result;
 }
 

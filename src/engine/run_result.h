@@ -45,6 +45,7 @@ struct StepResult {
   int attempts = 0;
   bool over_budget = false;
   bool done_earlier = false;  // passed in an earlier session of a resumed run; not run now
+  bool spawned = false;       // a block of it started a process: it may have changed things
   std::vector<ItemResult> items;
 };
 

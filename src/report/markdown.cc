@@ -102,7 +102,7 @@ class Writer {
     Row("Checks", fmt::format("{}: {}", report_.checks.total, CountsPhrase(report_.checks)));
     if (report_.rollbacks.total)
       Row("Rollback",
-          fmt::format("{} ran: {}", report_.rollbacks.total, CountsPhrase(report_.rollbacks)));
+          fmt::format("{}: {}", report_.rollbacks.total, CountsPhrase(report_.rollbacks)));
     out_ += '\n';
   }
 

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "base/text.h"
+#include "runbook/rollback_rules.h"
 #include "runbook/walk.h"
 
 namespace stagecraft::runbook {
@@ -200,6 +201,11 @@ std::string_view ExecutedScript(const Action& action, std::string& storage) {
 
 }  // namespace
 
+bool ActionLooksMutating(const Action& action) {
+  std::string storage;
+  return !action.attributes.skip && LooksMutating(ExecutedScript(action, storage));
+}
+
 void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
   bool has_rollback_section =
       std::any_of(runbook.steps.begin(), runbook.steps.end(),
@@ -242,11 +248,7 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
     ForEachAction(step, lint_action);
     if (step.kind == StepKind::kStep && !step.manual && !step.skip && !has_rollback_section &&
         !step.has_rollback()) {
-      bool mutates = std::any_of(step.actions.begin(), step.actions.end(), [](const Action& a) {
-        std::string storage;
-        return !a.attributes.skip && LooksMutating(ExecutedScript(a, storage));
-      });
-      if (mutates)
+      if (std::any_of(step.actions.begin(), step.actions.end(), ActionLooksMutating))
         diagnostics.push_back(
             {Severity::kWarning, step.pos,
              fmt::format("step '{}' changes things but has no rollback, and the runbook has no "
@@ -256,6 +258,7 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
              "undoes the deployment"});
     }
   }
+  LintRollbackScoping(runbook, diagnostics);
   std::stable_sort(diagnostics.begin(), diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) {
                      return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);

@@ -15,4 +15,8 @@ void Lint(const Runbook& runbook, Diagnostics& diagnostics);
 // Read-only commands (ls, grep, curl GET, terraform plan...) do not count.
 bool LooksMutating(std::string_view script);
 
+// LooksMutating over what the action runs (a transcript's commands, not its pasted
+// output); false for a block with the `skip` attribute, which never runs.
+bool ActionLooksMutating(const Action& action);
+
 }  // namespace stagecraft::runbook

@@ -89,6 +89,24 @@ struct ChecklistItem {
   bool is_manual() const { return actions.empty() && children.empty(); }
 };
 
+// Where a section of the rollback procedure applies, from directives on its heading or on a
+// parent's. Empty for the other kinds of steps.
+struct RollbackScope {
+  // `after=NAME`: the section undoes the work of these steps of the normal flow and runs only
+  // when one of them ran. Empty: it runs once any step that changes things ran.
+  std::vector<std::string> after;
+  std::vector<SourcePos> after_pos;  // where each name is written
+  // Sibling sections titled as options ("Option 1: …", "Alternative…", "… (optional)") are
+  // alternatives: one of them runs. Empty `alternative` outside such a group.
+  std::string alternative;        // the alternative's name, for --choose
+  std::string alternative_title;  // its heading, which may hold several steps
+  SourcePos alternative_pos;      // that heading
+  int alternative_group = -1;     // alternatives with the same group exclude each other
+  bool is_default = false;        // runs unless --choose picks another of its group
+  bool marked_default = false;    // the `default` directive word; `default_pos` is where
+  SourcePos default_pos;
+};
+
 enum class StepKind {
   kStep,             // normal flow
   kPreflight,        // checklist before the first step: runs before anything changes
@@ -114,6 +132,7 @@ struct Step {
   std::vector<Block> compensation;          // **Rollback:** blocks, run if a later step fails
   std::vector<std::string> rollback_notes;  // **Rollback:** prose, recorded as manual notes
   std::string troubleshooting;              // shown when the step fails
+  RollbackScope rollback_scope;             // kRollback steps only
   bool has_rollback() const { return !compensation.empty() || !rollback_notes.empty(); }
 };
 

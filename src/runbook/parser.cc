@@ -19,6 +19,7 @@
 #include "base/text.h"
 #include "runbook/attributes.h"
 #include "runbook/front_matter.h"
+#include "runbook/rollback_rules.h"
 #include "runbook/section_kind.h"
 
 namespace stagecraft::runbook {
@@ -222,6 +223,10 @@ struct Section {
   Directives directives;
   SectionKind kind = SectionKind::kNormal;
   bool skip = false;
+  // Rollback scoping, inherited by sub-sections: `after=` names, and the section titled as
+  // an alternative that this one is (or is under), or -1.
+  int after = -1;
+  int alternative = -1;
 };
 
 class Builder {
@@ -245,6 +250,7 @@ class Builder {
   }
   void CollectSections(std::vector<FoundSection>& found);
   void ClassifySection(int index);
+  void ScopeRollbackStep(const Section& section, Step& step);
   void BuildSection(int index);
   void WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth);
   void HandleParagraph(cmark_node* paragraph, Step& step);
@@ -731,6 +737,36 @@ void Builder::ClassifySection(int index) {
   SectionKind own = section.directives.kind.value_or(by_title);
   section.kind = own != SectionKind::kNormal ? own : parent.kind;
   section.skip = section.directives.skip || parent.skip;
+  const Directives& directives = section.directives;
+  section.after = directives.after.empty() ? parent.after : index;
+  bool alternative = section.kind == SectionKind::kRollback &&
+                     IsAlternativeTitle(section.heading.title_without_budget);
+  section.alternative = alternative ? index : parent.alternative;
+  if (!directives.after.empty() && section.kind != SectionKind::kRollback)
+    Warn(directives.after_pos.front(),
+         "'after=' scopes a section of the rollback procedure; this section is not one, so it "
+         "is ignored",
+         "put it under the heading of a section of the rollback procedure");
+  if (directives.is_default && !alternative)
+    Warn(directives.default_pos,
+         "'default' marks one of several rollback alternatives; this section is not titled as "
+         "one, so it is ignored",
+         "title the alternatives 'Option 1: …', 'Option 2: …' under one rollback heading");
+}
+
+void Builder::ScopeRollbackStep(const Section& section, Step& step) {
+  RollbackScope& scope = step.rollback_scope;
+  if (section.after >= 0) {
+    scope.after = sections_[section.after].directives.after;
+    scope.after_pos = sections_[section.after].directives.after_pos;
+  }
+  if (section.alternative < 0) return;
+  const Section& alternative = sections_[section.alternative];
+  scope.alternative_title = alternative.heading.title_without_budget;
+  scope.alternative_pos = alternative.heading.pos;
+  scope.alternative_group = alternative.parent;
+  scope.marked_default = alternative.directives.is_default;
+  scope.default_pos = alternative.directives.default_pos;
 }
 
 void Builder::BuildSection(int index) {
@@ -754,6 +790,7 @@ void Builder::BuildSection(int index) {
   switch (section.kind) {
     case SectionKind::kRollback:
       step.kind = StepKind::kRollback;
+      ScopeRollbackStep(section, step);
       break;
     case SectionKind::kSuccessCriteria:
       step.kind = StepKind::kSuccessCriteria;
@@ -907,6 +944,7 @@ void Builder::AddPiece(std::vector<FoundSection>& found, int line_offset) {
 void Builder::Finish() {
   AssignNames();
   MarkPreflight();
+  ResolveRollbackScopes(runbook_, result_.diagnostics);
 }
 
 using Document = std::unique_ptr<cmark_node, NodeDeleter>;

@@ -16,6 +16,7 @@
 
 #include "base/json_writer.h"
 #include "base/text.h"
+#include "runbook/rollback_plan.h"
 #include "runbook/walk.h"
 
 namespace stagecraft::runbook {
@@ -226,8 +227,9 @@ class TextRenderer {
       ItemRows(indent + 2, child);
   }
 
-  // `number` 0 labels the step "-" (steps outside the numbered flow).
-  void StepRows(int indent, const Step& step, int number) {
+  // `number` 0 labels the step "-" (steps outside the numbered flow). `scope_note` is the
+  // rollback scope shown with the other notes.
+  void StepRows(int indent, const Step& step, int number, std::string_view scope_note = {}) {
     out_.BeginRow();
     out_.Spaces(static_cast<size_t>(indent));
     if (number > 0) {
@@ -256,12 +258,20 @@ class TextRenderer {
     }
     if (step.manual) note("manual");
     if (step.skip) note("skipped");
+    if (!scope_note.empty()) note(scope_note);
     if (any_note) out_.Append(']');
     EndHeading(step.pos.line);
-    for (const auto& action : step.actions)
+    // In document order, as the engine runs them.
+    size_t next_item = 0;
+    for (const auto& action : step.actions) {
+      for (; next_item < step.checklist.size() &&
+             step.checklist[next_item].pos.line < action.block.pos.line;
+           ++next_item)
+        ItemRows(indent + 2, step.checklist[next_item]);
       ActionRows(indent + 2, action);
-    for (const auto& item : step.checklist)
-      ItemRows(indent + 2, item);
+    }
+    for (; next_item < step.checklist.size(); ++next_item)
+      ItemRows(indent + 2, step.checklist[next_item]);
     if (step.kind == StepKind::kStep) {
       for (const auto& block : step.compensation) {
         BeginRow(indent + 2, "undo");
@@ -417,7 +427,8 @@ void StepSectionRows(const Runbook& runbook, const std::vector<const Step*>& ste
   int number = 0;
   for (const Step* step : steps) {
     if (step->kind != StepKind::kStep) {
-      renderer.StepRows(2, *step, 0);
+      renderer.StepRows(2, *step, 0,
+                        step->kind == StepKind::kRollback ? RollbackScopeNote(runbook, *step) : "");
       continue;
     }
     if (step->phase != phase) {
@@ -525,10 +536,11 @@ void PlanText(const Runbook& runbook, const Environment* environment, const Plan
     return;
   }
 
-  auto section = [&](StepKind kind, std::string_view heading) {
+  // Alternatives that do not run unless chosen have a section of their own.
+  auto section = [&](StepKind kind, std::string_view heading, bool alternatives = false) {
     std::vector<const Step*> steps;
     for (const Step& step : runbook.steps)
-      if (step.kind == kind) steps.push_back(&step);
+      if (step.kind == kind && IsOtherAlternative(step) == alternatives) steps.push_back(&step);
     if (steps.empty()) return;
     out.Format("\n{}\n", heading);
     StepSectionRows(runbook, steps, out, options.show_code);
@@ -540,6 +552,9 @@ void PlanText(const Runbook& runbook, const Environment* environment, const Plan
   section(StepKind::kRollback,
           "ROLLBACK PROCEDURE  on failure, after the completed steps' own undo blocks (newest "
           "first)");
+  section(StepKind::kRollback,
+          "ALTERNATIVES  run instead of the default alternative when chosen: --choose NAME", true);
+  out.Append(RenderFailureText(runbook));
   if (!runbook.sign_off.empty()) {
     std::vector<std::string> roles;
     for (const auto& role : runbook.sign_off)
@@ -759,6 +774,8 @@ void StepJson(JsonWriter& json, const Step& step) {
     json.String(note);
   json.EndArray();
   json.EndObject();
+  json.Key("rollback_scope");
+  RollbackScopeJson(json, step);
   json.Key("skip");
   json.Bool(step.skip);
   json.Key("timeout_ms");
@@ -809,6 +826,10 @@ void PlanJson(const Runbook& runbook, const Environment* environment, Output& ou
     json.EndObject();
   }
   json.EndArray();
+  json.Key("rollback_alternatives");
+  RollbackAlternativesJson(json, runbook);
+  json.Key("rollback_on_failure");
+  RollbackOnFailureJson(json, runbook);
   json.Key("schema");
   json.String("stagecraft.plan/v1");
   json.Key("secrets");

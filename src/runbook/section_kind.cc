@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/text.h"
 
 namespace stagecraft::runbook {
@@ -10,6 +12,16 @@ namespace {
 
 bool IsWordChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Where `word`, a view into `html`, is in the file, given that `html` starts at `start`.
+SourcePos PosWithin(std::string_view html, std::string_view word, SourcePos start) {
+  size_t offset = static_cast<size_t>(word.data() - html.data());
+  size_t newline = html.rfind('\n', offset);
+  if (newline == std::string_view::npos)
+    return {start.line, start.column + static_cast<int>(offset)};
+  int lines = static_cast<int>(std::count(html.begin(), html.begin() + offset, '\n'));
+  return {start.line + lines, static_cast<int>(offset - newline)};
 }
 
 }  // namespace
@@ -36,6 +48,24 @@ SectionKind ClassifyTitle(std::string_view title) {
   return SectionKind::kNormal;
 }
 
+bool IsAlternativeTitle(std::string_view title) {
+  std::string lower = ToLower(title);
+  if (lower.find("(alternative)") != std::string::npos ||
+      lower.find("(optional)") != std::string::npos)
+    return true;
+  // Numbering and emoji before the first word: "2. Option B", "🅱️ Option B".
+  size_t start = 0;
+  while (start < lower.size() && !(lower[start] >= 'a' && lower[start] <= 'z'))
+    ++start;
+  std::string_view first(lower);
+  first.remove_prefix(start);
+  size_t end = 0;
+  while (end < first.size() && IsWordChar(first[end]))
+    ++end;
+  std::string_view word = first.substr(0, end);
+  return word == "option" || word == "optional" || StartsWith(word, "alternative");
+}
+
 bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
                     Diagnostics& diagnostics) {
   std::string_view text = TrimView(html);
@@ -44,7 +74,8 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
   if (!StartsWith(text, "stagecraft:")) return false;
   text = TrimView(text.substr(11));
   static const std::vector<std::string> known = {
-      "skip", "manual", "rollback", "preflight", "documentation", "name", "timeout", "idempotent"};
+      "skip", "manual",  "rollback",   "preflight", "documentation",
+      "name", "timeout", "idempotent", "after",     "default"};
   size_t pos_in_text = 0;
   while (pos_in_text < text.size()) {
     while (pos_in_text < text.size() && (text[pos_in_text] == ' ' || text[pos_in_text] == ','))
@@ -70,6 +101,12 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
       out.preflight = true;
     } else if (key == "idempotent") {
       out.idempotent = true;
+    } else if (key == "after" && !value.empty()) {
+      out.after.push_back(value);
+      out.after_pos.push_back(PosWithin(html, word.substr(equals + 1), pos));
+    } else if (key == "default" && equals == std::string_view::npos) {
+      out.is_default = true;
+      out.default_pos = PosWithin(html, word, pos);
     } else if (key == "name" && !value.empty()) {
       out.name = value;
     } else if (key == "timeout" && !value.empty()) {
@@ -79,7 +116,7 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
       else
         diagnostics.push_back({Severity::kError, pos,
                                fmt::format("{} in stagecraft directive", timeout.error()), ""});
-    } else if (key == "name" || key == "timeout") {
+    } else if (key == "name" || key == "timeout" || key == "after") {
       diagnostics.push_back({Severity::kError, pos,
                              fmt::format("directive '{}' needs a value, e.g. {}=...", key, key),
                              ""});
@@ -90,8 +127,8 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
            suggestion ? fmt::format("unknown stagecraft directive '{}'; did you mean '{}'?", key,
                                     *suggestion)
                       : fmt::format("unknown stagecraft directive '{}'", key),
-           "directives: skip, manual, rollback, preflight, documentation, idempotent, name=..., "
-           "timeout=..."});
+           "directives: skip, manual, rollback, preflight, documentation, idempotent, default, "
+           "name=..., timeout=..., after=..."});
     }
   }
   return true;

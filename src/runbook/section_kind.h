@@ -23,6 +23,10 @@ enum class SectionKind {
 
 SectionKind ClassifyTitle(std::string_view title);
 
+// Is the title that of one of several alternatives ("Option 1: …", "Alternative: …",
+// "… (alternative)", "… (optional)")? Leading numbering and emoji are ignored.
+bool IsAlternativeTitle(std::string_view title);
+
 struct Directives {
   std::optional<SectionKind> kind;
   bool skip = false;
@@ -31,6 +35,11 @@ struct Directives {
   bool idempotent = false;
   std::optional<std::string> name;
   std::optional<Millis> timeout;
+  // `after=NAME` words (rollback scoping), each with where its name is written.
+  std::vector<std::string> after;
+  std::vector<SourcePos> after_pos;
+  bool is_default = false;  // `default`: the rollback alternative that runs
+  SourcePos default_pos;
 };
 
 // Returns true when `html` is a stagecraft directive comment, filling `out` and reporting

@@ -1,0 +1,90 @@
+#include "runbook/rollback_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace stagecraft::runbook {
+namespace {
+
+// The name of the alternative of `step`'s group that runs without --choose.
+std::string DefaultAlternative(const Runbook& runbook, const Step& step) {
+  for (const Step& other : runbook.steps)
+    if (other.rollback_scope.alternative_group == step.rollback_scope.alternative_group &&
+        other.rollback_scope.is_default)
+      return other.rollback_scope.alternative;
+  return "";
+}
+
+// "3. apply" for a step of the normal flow (numbered as in STEPS), the name otherwise.
+std::string Label(const Step& step, const std::map<const Step*, int>& numbers) {
+  auto found = numbers.find(&step);
+  if (found == numbers.end()) return step.name;
+  return fmt::format("{}. {}", found->second, step.name);
+}
+
+std::string Outcome(const FailureGroup& group) {
+  if (!group.rolls_back) return "nothing: the preflight changes nothing";
+  std::vector<std::string> runs;
+  bool before_any_change = false;
+  bool all_scoped = true;
+  for (const RollbackDecision& decision : group.procedure) {
+    if (decision.runs())
+      runs.push_back(decision.step->manual ? decision.step->name + " (manual)"
+                                           : decision.step->name);
+    before_any_change = before_any_change || decision.why == NotRun::kBeforeAnyChange;
+    all_scoped = all_scoped && decision.why == NotRun::kAfterNotRun;
+  }
+  if (!runs.empty()) return fmt::format("{}", fmt::join(runs, ", "));
+  if (before_any_change) return "none: no step that changes things has run";
+  return all_scoped ? "none: the steps they undo have not run" : "none";
+}
+
+}  // namespace
+
+std::string RollbackScopeNote(const Runbook& runbook, const Step& step) {
+  const RollbackScope& scope = step.rollback_scope;
+  std::vector<std::string> notes;
+  if (!scope.after.empty())
+    notes.push_back(fmt::format("after {}", fmt::join(scope.after, " or ")));
+  if (!scope.alternative.empty()) {
+    // A step under an alternative's heading names the alternative; its heading's own step
+    // does not need to.
+    std::string which = scope.alternative == step.name ? "" : scope.alternative;
+    if (scope.is_default)
+      notes.push_back(which.empty() ? "default alternative" : "default alternative " + which);
+    else
+      notes.push_back(fmt::format("{}instead of {}",
+                                  which.empty() ? "" : "alternative " + which + ", ",
+                                  DefaultAlternative(runbook, step)));
+  }
+  return fmt::format("{}", fmt::join(notes, ", "));
+}
+
+bool IsOtherAlternative(const Step& step) {
+  return step.kind == StepKind::kRollback && !step.rollback_scope.alternative.empty() &&
+         !step.rollback_scope.is_default;
+}
+
+std::string RenderFailureText(const Runbook& runbook) {
+  if (std::none_of(runbook.steps.begin(), runbook.steps.end(),
+                   [](const Step& step) { return step.kind == StepKind::kRollback; }))
+    return "";
+  std::map<const Step*, int> numbers;
+  for (const Step& step : runbook.steps)
+    if (step.kind == StepKind::kStep) numbers.emplace(&step, static_cast<int>(numbers.size()) + 1);
+  std::string text =
+      "\nIF A STEP FAILS  the undo blocks of the steps that ran (newest first), then these "
+      "sections\n";
+  for (const FailureGroup& group : PlanFailures(runbook)) {
+    std::string label = Label(*group.failing.front(), numbers);
+    if (group.failing.size() > 1)
+      label += fmt::format(" … {}", Label(*group.failing.back(), numbers));
+    if (!group.rolls_back) label = "preflight " + label;
+    text += fmt::format("  {:<38}  {}\n", label, Outcome(group));
+  }
+  return text;
+}
+
+}  // namespace stagecraft::runbook

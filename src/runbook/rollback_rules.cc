@@ -1,0 +1,362 @@
+#include "runbook/rollback_rules.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "base/text.h"
+#include "runbook/lint.h"
+
+namespace stagecraft::runbook {
+namespace {
+
+constexpr const char* kAfterHint =
+    "after= names a step of the normal flow as `stagecraft plan` shows it (its name= or the "
+    "slug of its title)";
+
+const char* KindPhrase(StepKind kind) {
+  switch (kind) {
+    case StepKind::kPreflight:
+      return "a preflight step";
+    case StepKind::kSuccessCriteria:
+      return "a success criterion";
+    case StepKind::kRollback:
+      return "a section of the rollback procedure";
+    case StepKind::kStep:
+      break;
+  }
+  return "a step";
+}
+
+void CheckAfterNames(const Runbook& runbook, Diagnostics& diagnostics) {
+  std::unordered_map<std::string_view, const Step*> by_name;
+  std::vector<std::string> flow_names;
+  for (const Step& step : runbook.steps) {
+    by_name.emplace(step.name, &step);
+    if (step.kind == StepKind::kStep) flow_names.push_back(step.name);
+  }
+  // Sub-sections inherit their parent's names: report each written name once.
+  std::set<std::pair<int, int>> reported;
+  for (const Step& step : runbook.steps) {
+    const RollbackScope& scope = step.rollback_scope;
+    for (size_t i = 0; i < scope.after.size(); ++i) {
+      const std::string& name = scope.after[i];
+      SourcePos pos = scope.after_pos[i];
+      if (!reported.insert({pos.line, pos.column}).second) continue;
+      auto found = by_name.find(name);
+      if (found == by_name.end()) {
+        std::optional<std::string> close = ClosestMatch(name, flow_names);
+        diagnostics.push_back(
+            {Severity::kError, pos,
+             close ? fmt::format("unknown step '{}' in after=; did you mean '{}'?", name, *close)
+                   : fmt::format("unknown step '{}' in after=", name),
+             kAfterHint});
+      } else if (found->second->kind != StepKind::kStep) {
+        diagnostics.push_back({Severity::kError, pos,
+                               fmt::format("after={} names {}, not a step of the normal flow", name,
+                                           KindPhrase(found->second->kind)),
+                               kAfterHint});
+      }
+    }
+  }
+}
+
+// One heading titled as an alternative, with the steps under it.
+struct Alternative {
+  const RollbackScope* scope = nullptr;  // of its first step: title, position, default
+  std::vector<Step*> steps;
+  std::string name;
+};
+
+// The alternative's name: that of the step at its heading (unique already), or else the slug
+// of its title, made unique.
+std::string AlternativeName(const Alternative& alternative, std::set<std::string>& taken) {
+  for (const Step* step : alternative.steps)
+    if (step->pos.line == alternative.scope->alternative_pos.line) return step->name;
+  std::string name = Slugify(alternative.scope->alternative_title);
+  if (name.empty()) name = "alternative";
+  std::string unique = name;
+  for (int suffix = 2; !taken.insert(unique).second; ++suffix)
+    unique = fmt::format("{}-{}", name, suffix);
+  return unique;
+}
+
+// Settles one group of alternatives: their names and the one that runs by default.
+void ResolveGroup(std::vector<Alternative>& group, std::set<std::string>& taken,
+                  Diagnostics& diagnostics) {
+  if (group.size() == 1) {
+    // Nothing to choose between: it runs like any other section.
+    const RollbackScope& scope = *group.front().scope;
+    diagnostics.push_back(
+        {Severity::kWarning, scope.alternative_pos,
+         fmt::format("'{}' is titled as an alternative but has no sibling alternative, so it "
+                     "always runs",
+                     scope.alternative_title),
+         "give it a sibling 'Option 2: …', or mark it skip if it should not run"});
+    for (Step* step : group.front().steps)
+      step->rollback_scope.alternative_group = -1;
+    return;
+  }
+  const Alternative* marked = nullptr;
+  for (Alternative& alternative : group) {
+    alternative.name = AlternativeName(alternative, taken);
+    if (!alternative.scope->marked_default) continue;
+    if (marked)
+      diagnostics.push_back(
+          {Severity::kError, alternative.scope->default_pos,
+           fmt::format("two rollback alternatives are marked 'default' (the first at line {})",
+                       marked->scope->default_pos.line),
+           "only one alternative of a group runs by default; remove one of the words"});
+    else
+      marked = &alternative;
+  }
+  if (!marked) marked = &group.front();
+  for (Alternative& alternative : group)
+    for (Step* step : alternative.steps) {
+      step->rollback_scope.alternative = alternative.name;
+      step->rollback_scope.is_default = &alternative == marked;
+    }
+}
+
+void ResolveAlternatives(Runbook& runbook, Diagnostics& diagnostics) {
+  // group -> heading line -> alternative, in document order.
+  std::map<int, std::map<int, Alternative>> groups;
+  for (Step& step : runbook.steps) {
+    const RollbackScope& scope = step.rollback_scope;
+    if (step.kind != StepKind::kRollback || scope.alternative_group < 0) continue;
+    Alternative& alternative = groups[scope.alternative_group][scope.alternative_pos.line];
+    if (!alternative.scope) alternative.scope = &scope;
+    alternative.steps.push_back(&step);
+  }
+  std::set<std::string> taken;
+  for (const Step& step : runbook.steps)
+    taken.insert(step.name);
+  for (auto& [id, by_line] : groups) {
+    std::vector<Alternative> group;
+    for (auto& [line, alternative] : by_line)
+      group.push_back(std::move(alternative));
+    ResolveGroup(group, taken, diagnostics);
+  }
+}
+
+}  // namespace
+
+void ResolveRollbackScopes(Runbook& runbook, Diagnostics& diagnostics) {
+  ResolveAlternatives(runbook, diagnostics);
+  CheckAfterNames(runbook, diagnostics);
+}
+
+void LintRollbackScoping(const Runbook& runbook, Diagnostics& diagnostics) {
+  const Step* first = nullptr;
+  int sections = 0;
+  std::set<int> groups;  // a group of alternatives is one choice, however many it holds
+  for (const Step& step : runbook.steps) {
+    const RollbackScope& scope = step.rollback_scope;
+    if (step.kind != StepKind::kRollback || step.skip) continue;
+    if (!scope.after.empty()) return;
+    if (!first) first = &step;
+    if (scope.alternative.empty() || groups.insert(scope.alternative_group).second) ++sections;
+  }
+  if (sections < 2) return;
+  diagnostics.push_back(
+      {Severity::kWarning, first->pos,
+       fmt::format("the rollback procedure has {} sections and none says which step's work it "
+                   "undoes, so after any change all of them run",
+                   sections),
+       "scope each section with <!-- stagecraft: rollback after=STEP --> under its heading, "
+       "naming the step whose work it undoes"});
+}
+
+bool ChangesThings(const Step& step) {
+  return !step.compensation.empty() ||
+         std::any_of(step.actions.begin(), step.actions.end(), ActionLooksMutating);
+}
+
+std::string RollbackDecision::Reason() const {
+  switch (why) {
+    case NotRun::kRuns:
+      return "";
+    case NotRun::kSkipDirective:
+      return "skip directive";
+    case NotRun::kNotChosen:
+      return fmt::format("alternative to {}", runs_instead);
+    case NotRun::kAfterNotRun:
+      return fmt::format("after {}, which did not run",
+                         fmt::join(step->rollback_scope.after, " or "));
+    case NotRun::kBeforeAnyChange:
+      return "before any change";
+  }
+  return "";
+}
+
+const char* RollbackDecision::Code() const {
+  switch (why) {
+    case NotRun::kRuns:
+      return "";
+    case NotRun::kSkipDirective:
+      return "skip";
+    case NotRun::kNotChosen:
+      return "not_chosen";
+    case NotRun::kAfterNotRun:
+      return "after_not_run";
+    case NotRun::kBeforeAnyChange:
+      return "before_any_change";
+  }
+  return "";
+}
+
+std::vector<AlternativeGroup> Alternatives(const Runbook& runbook) {
+  std::map<int, AlternativeGroup> groups;
+  std::set<std::string> seen;
+  for (const Step& step : runbook.steps) {
+    const RollbackScope& scope = step.rollback_scope;
+    if (step.kind != StepKind::kRollback || scope.alternative.empty()) continue;
+    if (!seen.insert(scope.alternative).second) continue;
+    AlternativeGroup& group = groups[scope.alternative_group];
+    if (scope.is_default) group.default_index = group.names.size();
+    group.names.push_back(scope.alternative);
+    group.titles.push_back(scope.alternative_title);
+    group.positions.push_back(scope.alternative_pos);
+  }
+  std::vector<AlternativeGroup> list;
+  for (auto& [id, group] : groups)
+    list.push_back(std::move(group));
+  return list;
+}
+
+Status CheckChoices(const Runbook& runbook, const std::vector<std::string>& chosen) {
+  std::vector<AlternativeGroup> groups = Alternatives(runbook);
+  std::vector<std::string> all;
+  for (const AlternativeGroup& group : groups)
+    all.insert(all.end(), group.names.begin(), group.names.end());
+  std::map<size_t, std::string> chosen_in;  // group -> the name chosen in it
+  for (const std::string& name : chosen) {
+    size_t group = 0;
+    while (group < groups.size() &&
+           std::find(groups[group].names.begin(), groups[group].names.end(), name) ==
+               groups[group].names.end())
+      ++group;
+    if (group == groups.size()) {
+      if (all.empty())
+        return Status::Error(fmt::format(
+            "--choose {}: the rollback procedure of {} has no alternatives", name, runbook.path));
+      std::optional<std::string> close = ClosestMatch(name, all);
+      return Status::Error(fmt::format(
+          "--choose {}: no rollback alternative of that name{} "
+          "(alternatives: {})",
+          name, close ? fmt::format("; did you mean {}?", *close) : "", fmt::join(all, ", ")));
+    }
+    auto [it, inserted] = chosen_in.emplace(group, name);
+    if (!inserted && it->second != name)
+      return Status::Error(
+          fmt::format("--choose {} and --choose {} are alternatives to each other; choose one",
+                      it->second, name));
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+std::vector<const Step*> ProcedureSteps(const Runbook& runbook) {
+  std::vector<const Step*> procedure;
+  for (const Step& step : runbook.steps)
+    if (step.kind == StepKind::kRollback) procedure.push_back(&step);
+  return procedure;
+}
+
+// DecideRollback over the procedure's steps, found once: the plan decides for every step of
+// the flow, and a large runbook has thousands.
+std::vector<RollbackDecision> Decide(const std::vector<const Step*>& procedure,
+                                     const RunSoFar& so_far,
+                                     const std::vector<std::string>& chosen) {
+  // The alternative that runs in each group: the chosen one, else the default.
+  std::map<int, std::string> runs;
+  for (const Step* step : procedure) {
+    const RollbackScope& scope = step->rollback_scope;
+    if (scope.alternative.empty()) continue;
+    bool picked = std::find(chosen.begin(), chosen.end(), scope.alternative) != chosen.end();
+    if (picked || (scope.is_default && !runs.count(scope.alternative_group)))
+      runs[scope.alternative_group] = scope.alternative;
+  }
+  std::vector<RollbackDecision> decisions;
+  for (const Step* step : procedure) {
+    RollbackDecision decision;
+    decision.step = step;
+    const RollbackScope& scope = step->rollback_scope;
+    if (step->skip) {
+      decision.why = NotRun::kSkipDirective;
+    } else if (!scope.alternative.empty() && runs[scope.alternative_group] != scope.alternative) {
+      decision.why = NotRun::kNotChosen;
+      decision.runs_instead = runs[scope.alternative_group];
+    } else if (!scope.after.empty()) {
+      bool any = std::any_of(scope.after.begin(), scope.after.end(),
+                             [&](const std::string& name) { return so_far.ran(name); });
+      if (!any) decision.why = NotRun::kAfterNotRun;
+    } else if (!so_far.changed) {
+      decision.why = NotRun::kBeforeAnyChange;
+    }
+    decisions.push_back(std::move(decision));
+  }
+  return decisions;
+}
+
+}  // namespace
+
+std::vector<RollbackDecision> DecideRollback(const Runbook& runbook, const RunSoFar& so_far,
+                                             const std::vector<std::string>& chosen) {
+  return Decide(ProcedureSteps(runbook), so_far, chosen);
+}
+
+namespace {
+
+bool SameOutcome(const std::vector<RollbackDecision>& a, const std::vector<RollbackDecision>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const RollbackDecision& x, const RollbackDecision& y) {
+                      return x.step == y.step && x.why == y.why;
+                    });
+}
+
+}  // namespace
+
+std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
+  std::vector<FailureGroup> groups;
+  FailureGroup preflight;
+  preflight.rolls_back = false;
+  for (const Step& step : runbook.steps)
+    if (step.kind == StepKind::kPreflight) preflight.failing.push_back(&step);
+  if (!preflight.failing.empty()) groups.push_back(std::move(preflight));
+  std::vector<const Step*> rollback_steps = ProcedureSteps(runbook);
+  std::set<std::string> ran;
+  RunSoFar so_far;
+  so_far.ran = [&](const std::string& name) { return ran.count(name) > 0; };
+  auto failing = [&](const Step& step) {
+    bool counts = step.kind == StepKind::kStep;
+    // Evaluated until the first change: after it, nothing can undo `changed`.
+    bool changes = counts && !so_far.changed && ChangesThings(step);
+    bool changed_before = so_far.changed;
+    // The failing step ran, in part; a manual step fails only unconfirmed, having done nothing.
+    if (counts && !step.manual) {
+      ran.insert(step.name);
+      so_far.changed = changed_before || changes;
+    }
+    std::vector<RollbackDecision> procedure = Decide(rollback_steps, so_far, {});
+    if (groups.empty() || !groups.back().rolls_back ||
+        !SameOutcome(groups.back().procedure, procedure))
+      groups.push_back({{}, true, std::move(procedure)});
+    groups.back().failing.push_back(&step);
+    // Had it not failed, the next step would find it done.
+    if (counts) {
+      ran.insert(step.name);
+      so_far.changed = changed_before || changes;
+    }
+  };
+  for (StepKind kind : {StepKind::kStep, StepKind::kSuccessCriteria})
+    for (const Step& step : runbook.steps)
+      if (step.kind == kind && !step.skip) failing(step);
+  return groups;
+}
+
+}  // namespace stagecraft::runbook
