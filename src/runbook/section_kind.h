@@ -31,6 +31,7 @@ struct Directives {
   bool idempotent = false;
   std::optional<std::string> name;
   std::optional<Millis> timeout;
+  std::vector<std::string> lint_ignore;  // lint finding ids silenced in the section
 };
 
 // Returns true when `html` is a stagecraft directive comment, filling `out` and reporting
