@@ -116,5 +116,19 @@ TEST(LintErrors, PlaceholderInCodeStopsPlanAndRun) {
             error + "tag.md: cannot run: 1 error (stagecraft lint tag.md lists every finding)\n");
 }
 
+// Guides repeat a relative `cd` in every step; lint must not follow it into a path that
+// grows with each one (memory would grow with the square of the steps).
+TEST(LintScale, RelativeCdInEveryStepKeepsMemoryBounded) {
+  TempDir dir;
+  std::string book;
+  for (int step = 0; step < 8'000; ++step)
+    book += "## Step " + std::to_string(step) + "\n```bash\ncd deploy/app\ncat app.conf\n```\n";
+  WriteFile(dir.File("steps.md"), book);
+  auto result = RunStagecraft({"lint", "steps.md"}, dir.path());
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "steps.md: no problems found\n");
+  EXPECT_LT(result.max_rss_kib, 200 * 1024);
+}
+
 }  // namespace
 }  // namespace stagecraft::testing

@@ -150,10 +150,13 @@ class WorkingDirectory {
     CommandWords cd = Unwrap(command);
     if (cd.program() != "cd" || command.in_substitution) return;
     std::vector<const ShellWord*> operands = Operands(cd);
+    std::string next;
     if (operands.size() == 1 && operands[0]->literal() && operands[0]->text != "-")
-      current_ = Resolve(operands[0]->text);
-    else
-      current_ = fmt::format("?{}", ++unknown_);
+      next = Resolve(operands[0]->text);
+    // Guides repeat `cd app/dir` in every step, which stagecraft's cd takes from the root
+    // when it is not found where the session stands; followed literally, the path would
+    // grow with every step (and lint's time and memory with its square).
+    current_ = !next.empty() && next.size() <= kLongestPath ? next : fmt::format("?{}", ++unknown_);
   }
 
  private:
@@ -161,6 +164,7 @@ class WorkingDirectory {
     if (StartsWith(path, "/")) return std::filesystem::path(path).lexically_normal().string();
     return Normal(current_, path);
   }
+  static constexpr size_t kLongestPath = 512;
   std::string current_ = ".";
   int unknown_ = 0;
 };
