@@ -107,8 +107,7 @@ LintContext ContextOf(const Runbook& runbook) {
 }
 
 // The run-time hazards of the shell code the runbook runs.
-void LintShellCode(const Runbook& runbook, std::string_view source, Diagnostics& out) {
-  SourceLines lines(source);
+void LintShellCode(const Runbook& runbook, const SourceLines& lines, Diagnostics& out) {
   std::vector<LintScript> scripts = CollectLintScripts(runbook, lines);
   std::vector<ShellScript> shells;
   shells.reserve(scripts.size());
@@ -144,7 +143,8 @@ LintSummary Lint(const Runbook& runbook, std::string_view source, Diagnostics& d
   for (const Step& step : runbook.steps)
     ForEachAction(step, [&](const Action& action) { LintAction(action, found); });
   LintRollbackCoverage(runbook, found);
-  LintShellCode(runbook, source, found);
+  SourceLines lines(source);
+  LintShellCode(runbook, lines, found);
   LintMojibake(source, found);
   // A word inside $(...) is read both as part of its command and as a command of its own.
   std::stable_sort(found.begin(), found.end(), Before);
@@ -155,7 +155,7 @@ LintSummary Lint(const Runbook& runbook, std::string_view source, Diagnostics& d
                           }),
               found.end());
   LintSummary summary;
-  LintSilences silences(runbook, source, diagnostics);
+  LintSilences silences(runbook, source, lines, diagnostics);
   Diagnostics kept;
   for (Diagnostic& diagnostic : found) {
     if (silences.Silences(diagnostic))

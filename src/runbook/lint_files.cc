@@ -1,6 +1,6 @@
 #include <fmt/format.h>
 
-#include <filesystem>
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -134,8 +134,27 @@ void Writes(const CommandWords& command, Accesses& accesses) {
   }
 }
 
-std::string Normal(const std::string& directory, const std::string& path) {
-  return (std::filesystem::path(directory) / path).lexically_normal().string();
+// `path` taken from `directory`, with "." and ".." parts resolved; made of strings alone,
+// since it runs for every file a runbook names.
+std::string Normal(std::string_view directory, std::string_view path) {
+  std::vector<std::string_view> parts;
+  bool absolute = StartsWith(path, "/") || StartsWith(directory, "/");
+  for (std::string_view text : {StartsWith(path, "/") ? std::string_view() : directory, path}) {
+    while (!text.empty()) {
+      size_t slash = std::min(text.find('/'), text.size());
+      std::string_view part = text.substr(0, slash);
+      text.remove_prefix(std::min(slash + 1, text.size()));
+      if (part.empty() || part == ".") continue;
+      if (part == ".." && !parts.empty() && parts.back() != "..")
+        parts.pop_back();
+      else if (part != ".." || !absolute)
+        parts.push_back(part);
+    }
+  }
+  std::string normal = absolute ? "/" : "";
+  for (size_t i = 0; i < parts.size(); ++i)
+    normal += (i ? "/" : "") + std::string(parts[i]);
+  return normal.empty() ? "." : normal;
 }
 
 // Where the session stands: blocks share one shell, so a `cd` carries on to the next block.
@@ -160,10 +179,7 @@ class WorkingDirectory {
   }
 
  private:
-  std::string Resolve(const std::string& path) const {
-    if (StartsWith(path, "/")) return std::filesystem::path(path).lexically_normal().string();
-    return Normal(current_, path);
-  }
+  std::string Resolve(const std::string& path) const { return Normal(current_, path); }
   static constexpr size_t kLongestPath = 512;
   std::string current_ = ".";
   int unknown_ = 0;

@@ -58,8 +58,8 @@ int HeadingLevel(std::string_view line) {
 
 }  // namespace
 
-LintSilences::LintSilences(const Runbook& runbook, std::string_view source, Diagnostics& out) {
-  SourceLines lines(source);
+LintSilences::LintSilences(const Runbook& runbook, std::string_view source,
+                           const SourceLines& lines, Diagnostics& out) {
   for (const Step& step : runbook.steps) {
     ForEachAction(step, [&](const Action& action) {
       AddBlock(action.block, lines, out);
@@ -81,6 +81,7 @@ bool LintSilences::Silences(const Diagnostic& diagnostic) const {
 }
 
 void LintSilences::AddBlock(const Block& block, const SourceLines& lines, Diagnostics& out) {
+  if (block.info.find("lint-ignore") == std::string::npos) return;
   for (const RawAttribute& attribute : ParseInfoString(block.info).attributes) {
     if (attribute.key != "lint-ignore" || !attribute.has_value) continue;
     size_t at = lines.Line(block.pos.line).find("lint-ignore");

@@ -15,9 +15,10 @@ namespace stagecraft::runbook {
 
 class LintSilences {
  public:
-  // Reads the silences of `runbook`, whose text is `source`; an id that names no finding
-  // is reported in `out`.
-  LintSilences(const Runbook& runbook, std::string_view source, Diagnostics& out);
+  // Reads the silences of `runbook`, whose text is `source` (split into `lines`); an id
+  // that names no finding is reported in `out`.
+  LintSilences(const Runbook& runbook, std::string_view source, const SourceLines& lines,
+               Diagnostics& out);
 
   bool Silences(const Diagnostic& diagnostic) const;
 

@@ -327,6 +327,16 @@ TEST(LintReadBeforeWrite, ReadInAnEarlierBlock) {
       Strings{"3:18"});
 }
 
+TEST(LintReadBeforeWrite, FollowsTheWorkingDirectory) {
+  EXPECT_EQ(Spots(Block("cat ../shared/app.env\ncd deploy\necho x > ../../shared/app.env"),
+                  "read-before-write"),
+            Strings{"3:5"});
+  EXPECT_EQ(Spots("## A\n```bash { cwd=deploy }\ncat app.env\n```\n## B\n```bash\n"
+                  "cd deploy/.\necho x > ./app.env\n```\n",
+                  "read-before-write"),
+            Strings{"3:5"});
+}
+
 TEST(LintReadBeforeWrite, ConservativeAboutWhatItCannotKnow) {
   for (const std::string& book : Strings{
            Block("echo x > env.sh\nsource env.sh"),              // written first
