@@ -134,6 +134,17 @@ TEST(LintHiddenFailure, ExportOfASubstitutionDropsItsStatus) {
   EXPECT_EQ(Spots(Block("DB_PASSWORD=$(cat pw)\nexport DB_PASSWORD"), "hidden-failure"), Strings{});
 }
 
+TEST(LintHiddenFailure, ASubstitutionBeforeACommandDropsItsStatus) {
+  auto findings = LintOf(Block("PGPASSWORD=$(vault read -field=pw db) psql -c 'select 1'"));
+  const Diagnostic* hidden = First(findings, "hidden-failure");
+  ASSERT_NE(hidden, nullptr);
+  EXPECT_EQ(hidden->pos.column, 1);
+  EXPECT_EQ(hidden->message,
+            "'PGPASSWORD=$(...) psql' hides a failure of the command: psql runs anyway, with "
+            "PGPASSWORD perhaps empty");
+  EXPECT_EQ(Spots(Block("PGPASSWORD=secret psql -c 'select 1'"), "hidden-failure"), Strings{});
+}
+
 // --- absolute-cd ----------------------------------------------------------------------------
 
 TEST(LintAbsoluteCd, OutsideTheRunbooksDirectory) {

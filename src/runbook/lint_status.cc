@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "base/text.h"
 #include "runbook/lint_commands.h"
@@ -195,26 +196,44 @@ void CheckAndOr(const LintScript& script, const ShellScript& shell, const ShellA
   }
 }
 
-// `export X=$(cmd)` succeeds whatever cmd did: export's own status replaces it.
+// The variable a NAME=$(cmd) word assigns, when its value is a command substitution.
+std::optional<std::string> SubstitutedVariable(const ShellWord& word) {
+  size_t equals = word.text.find('=');
+  if (equals == std::string::npos || !IsShellIdentifier(word.text.substr(0, equals)))
+    return std::nullopt;
+  std::string_view value = std::string_view(word.text).substr(equals + 1);
+  if (!StartsWith(value, "$(") && !StartsWith(value, "`")) return std::nullopt;
+  return word.text.substr(0, equals);
+}
+
+// `export X=$(cmd)` succeeds whatever cmd did: export's own status replaces it. So does
+// `X=$(cmd) program`, whose status is the program's.
 void CheckMaskedAssignment(const LintScript& script, const ShellCommand& command,
                            Diagnostics& out) {
   std::string_view name = command.name();
-  if (!command.checked || (name != "export" && name != "local" && name != "readonly" &&
-                           name != "declare" && name != "typeset"))
-    return;
-  for (size_t i = 1; i < command.words.size(); ++i) {
-    const ShellWord& word = command.words[i];
-    size_t equals = word.text.find('=');
-    if (equals == std::string::npos || !IsShellIdentifier(word.text.substr(0, equals))) continue;
-    std::string_view value = std::string_view(word.text).substr(equals + 1);
-    if (!StartsWith(value, "$(") && !StartsWith(value, "`")) continue;
-    std::string variable = word.text.substr(0, equals);
+  if (!command.checked || command.words.empty()) return;
+  for (const ShellWord& word : command.assignments) {
+    std::optional<std::string> variable = SubstitutedVariable(word);
+    if (!variable) continue;
     out.push_back(Finding(
         Severity::kWarning, script, word.begin, "hidden-failure",
+        fmt::format("'{}=$(...) {}' hides a failure of the command: {} runs anyway, with {} "
+                    "perhaps empty",
+                    *variable, name, name, *variable),
+        fmt::format("assign it on a line of its own first: {}=$(...)", *variable)));
+  }
+  if (name != "export" && name != "local" && name != "readonly" && name != "declare" &&
+      name != "typeset")
+    return;
+  for (size_t i = 1; i < command.words.size(); ++i) {
+    std::optional<std::string> variable = SubstitutedVariable(command.words[i]);
+    if (!variable) continue;
+    out.push_back(Finding(
+        Severity::kWarning, script, command.words[i].begin, "hidden-failure",
         fmt::format("'{} {}=$(...)' hides a failure of the command: {} succeeds whatever it "
                     "did, and {} may be left empty",
-                    name, variable, name, variable),
-        fmt::format("assign first, then {0}: {1}=$(...); {0} {1}", name, variable)));
+                    name, *variable, name, *variable),
+        fmt::format("assign first, then {0}: {1}=$(...); {0} {1}", name, *variable)));
   }
 }
 
