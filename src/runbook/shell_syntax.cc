@@ -1,10 +1,9 @@
 #include "runbook/shell_syntax.h"
 
-#include <algorithm>
-#include <cstdint>
 #include <deque>
-#include <map>
 #include <set>
+
+#include "runbook/shell_lexer.h"
 
 namespace stagecraft::runbook {
 
@@ -20,35 +19,9 @@ std::string ShellCommand::Line() const {
 
 namespace {
 
-struct Token {
-  enum Kind { kWord, kOp, kNewline, kEnd } kind = kEnd;
-  std::string op;  // operators and redirections
-  ShellWord word;
-  int fd = -1;  // a descriptor written right before a redirection
-  size_t begin = 0;
-  // Commands found inside it ($(...)) are [nested_begin, nested_end) of the script's.
-  size_t nested_begin = 0;
-  size_t nested_end = 0;
-};
-
-struct HereDocBody {
-  std::string text;
-  size_t begin = 0;
-};
-
-// What every parser of one script shares: nested ones ($(...), `...`) read the same text
-// and add to the same script.
-struct State {
-  std::string_view text;
-  ShellScript& out;
-  struct Pending {
-    std::string delimiter;
-    bool strip_tabs = false;
-    size_t key = 0;  // the delimiter word's offset
-  };
-  std::vector<Pending> pending;  // here-documents whose bodies start after the next newline
-  std::map<size_t, HereDocBody> bodies;
-};
+using shell::IsAssignment;
+using shell::ScriptState;
+using shell::Token;
 
 struct Context {
   bool checked = true;
@@ -58,36 +31,17 @@ struct Context {
   bool in_substitution = false;
 };
 
-bool IsBlank(char c) {
-  return c == ' ' || c == '\t';
-}
-bool IsMeta(char c) {
-  return IsBlank(c) || c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' ||
-         c == '<' || c == '>';
-}
-bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-bool IsAssignment(const ShellWord& word) {
-  size_t i = 0;
-  while (i < word.text.size() && IsNameChar(word.text[i]))
-    ++i;
-  if (i == 0 || (word.text[0] >= '0' && word.text[0] <= '9')) return false;
-  if (i < word.text.size() && word.text[i] == '[') {
-    i = word.text.find(']', i);
-    if (i == std::string::npos) return false;
-    ++i;
-  }
-  if (i < word.text.size() && word.text[i] == '+') ++i;
-  return i < word.text.size() && word.text[i] == '=';
-}
-
 class Parser {
  public:
   // `terminator` ends a nested script: ')' for $(...), '`' for backticks, 0 for none.
-  Parser(State& state, size_t pos, char terminator)
-      : state_(state), text_(state.text), pos_(pos), terminator_(terminator) {}
+  Parser(ScriptState& state, size_t pos, char terminator)
+      : state_(state),
+        text_(state.text),
+        terminator_(terminator),
+        lexer_(state, pos, terminator, [this](size_t begin, char nested_terminator) {
+          Parser nested(state_, begin, nested_terminator);
+          return nested.ParseAll(Context{true, false, true});
+        }) {}
 
   // Parses until the end of the text or the terminator; returns where parsing stopped
   // (after the terminator when there was one).
@@ -105,7 +59,7 @@ class Parser {
       else
         state_.out.complete = false;
     }
-    return ahead_.empty() ? pos_ : ahead_.front().begin;
+    return ahead_.empty() ? lexer_.pos() : ahead_.front().begin;
   }
 
  private:
@@ -113,7 +67,7 @@ class Parser {
 
   const Token& Peek(size_t n = 0) {
     while (ahead_.size() <= n) {
-      ahead_.push_back(Lex());
+      ahead_.push_back(lexer_.Lex());
       ahead_.back().nested_end = state_.out.commands.size();
     }
     return ahead_[n];
@@ -131,276 +85,6 @@ class Parser {
     for (const Token& token : ahead_)
       if (token.nested_end > token.nested_begin) return token.nested_begin;
     return state_.out.commands.size();
-  }
-
-  bool At(std::string_view s) const { return text_.substr(pos_, s.size()) == s; }
-
-  void SkipBlanksAndComments() {
-    while (pos_ < text_.size()) {
-      if (IsBlank(text_[pos_])) {
-        ++pos_;
-      } else if (At("\\\n")) {
-        pos_ += 2;
-      } else if (text_[pos_] == '#') {
-        while (pos_ < text_.size() && text_[pos_] != '\n')
-          ++pos_;
-      } else {
-        break;
-      }
-    }
-  }
-
-  Token Lex() {
-    SkipBlanksAndComments();
-    Token token;
-    token.begin = pos_;
-    token.nested_begin = state_.out.commands.size();
-    if (pos_ >= text_.size()) return token;
-    char c = text_[pos_];
-    if (terminator_ != 0 && c == terminator_) {
-      token.kind = Token::kOp;
-      token.op = std::string(1, c);
-      ++pos_;
-      return token;
-    }
-    if (c == '\n') {
-      ++pos_;
-      ReadHereDocBodies();
-      token.kind = Token::kNewline;
-      return token;
-    }
-    size_t digits = pos_;
-    while (digits < text_.size() && text_[digits] >= '0' && text_[digits] <= '9')
-      ++digits;
-    if (digits > pos_ && digits < text_.size() && (text_[digits] == '<' || text_[digits] == '>') &&
-        text_.substr(digits, 2) != "<(" && text_.substr(digits, 2) != ">(") {
-      token.fd = std::stoi(std::string(text_.substr(pos_, std::min<size_t>(digits - pos_, 6))));
-      pos_ = digits;
-    }
-    static const char* const kOperators[] = {"&&",  "&>>", "&>", "&",  "||", "|&", "|",
-                                             ";;&", ";;",  ";&", ";",  "(",  ")",  "<<<",
-                                             "<<-", "<<",  "<>", "<&", ">>", ">&", ">|"};
-    if (!At("<(") && !At(">(")) {
-      for (const char* op : kOperators)
-        if (At(op)) return Operator(token, op);
-      if (c == '<' || c == '>') return Operator(token, std::string(1, c));
-    }
-    token.kind = Token::kWord;
-    token.word = ReadWord();
-    return token;
-  }
-
-  Token Operator(Token& token, std::string op) {
-    pos_ += op.size();
-    token.kind = Token::kOp;
-    token.op = std::move(op);
-    return token;
-  }
-
-  // --- words -------------------------------------------------------------------------------
-
-  ShellWord ReadWord() {
-    ShellWord word;
-    word.begin = pos_;
-    if (pos_ < text_.size() && text_[pos_] == '~') word.expands = true;
-    while (pos_ < text_.size()) {
-      char c = text_[pos_];
-      if ((c == '<' || c == '>') && pos_ + 1 < text_.size() && text_[pos_ + 1] == '(' &&
-          (pos_ == word.begin)) {
-        ReadProcessSubstitution(word);
-        continue;
-      }
-      if (c == '(' && !word.text.empty() && word.text.back() == '=' && IsAssignment(word)) {
-        ReadArray(word);  // NAME=(a b c)
-        continue;
-      }
-      if (IsMeta(c) || (terminator_ != 0 && c == terminator_)) break;
-      if (c == '\\') {
-        if (pos_ + 1 < text_.size() && text_[pos_ + 1] != '\n') {
-          word.text += text_[pos_ + 1];
-          word.quoted = true;
-        }
-        pos_ = std::min(pos_ + 2, text_.size());
-      } else if (c == '\'') {
-        size_t close = text_.find('\'', pos_ + 1);
-        if (close == std::string_view::npos) {
-          state_.out.complete = false;
-          close = text_.size();
-        }
-        word.text += text_.substr(pos_ + 1, close - pos_ - 1);
-        word.quoted = true;
-        pos_ = std::min(close + 1, text_.size());
-      } else if (c == '"') {
-        ++pos_;
-        ReadDoubleQuoted(word);
-        word.quoted = true;
-      } else if (c == '$') {
-        ReadDollar(word, false);
-      } else if (c == '`') {
-        ReadNested(word, '`', 1);
-      } else {
-        if (c == '*' || c == '?' || c == '[') word.expands = true;
-        word.text += c;
-        ++pos_;
-      }
-    }
-    word.end = pos_;
-    return word;
-  }
-
-  void ReadArray(ShellWord& word) {
-    size_t start = pos_;
-    int depth = 0;
-    char quote = 0;
-    for (; pos_ < text_.size(); ++pos_) {
-      char c = text_[pos_];
-      if (quote) {
-        if (c == quote) quote = 0;
-      } else if (c == '\'' || c == '"') {
-        quote = c;
-      } else if (c == '(') {
-        ++depth;
-      } else if (c == ')' && --depth == 0) {
-        ++pos_;
-        break;
-      }
-    }
-    word.text += text_.substr(start, pos_ - start);
-    word.expands = true;
-  }
-
-  void ReadDoubleQuoted(ShellWord& word) {
-    while (pos_ < text_.size() && text_[pos_] != '"') {
-      char c = text_[pos_];
-      if (c == '\\' && pos_ + 1 < text_.size()) {
-        char next = text_[pos_ + 1];
-        if (next != '\n') {
-          if (next != '$' && next != '`' && next != '"' && next != '\\') word.text += c;
-          word.text += next;
-        }
-        pos_ = std::min(pos_ + 2, text_.size());
-      } else if (c == '$') {
-        ReadDollar(word, true);
-      } else if (c == '`') {
-        ReadNested(word, '`', 1);
-      } else {
-        word.text += c;
-        ++pos_;
-      }
-    }
-    if (pos_ >= text_.size())
-      state_.out.complete = false;
-    else
-      ++pos_;
-  }
-
-  void ReadDollar(ShellWord& word, bool in_double_quotes) {
-    size_t start = pos_;
-    if (At("$((")) {
-      SkipBalanced('(', ')', 1);
-      word.expands = true;
-    } else if (At("$(")) {
-      ReadNested(word, ')', 2);
-      return;
-    } else if (At("${")) {
-      pos_ += 2;
-      SkipBalanced('{', '}', 0);
-      word.expands = true;
-      word.unquoted_expansion |= !in_double_quotes;
-    } else if (!in_double_quotes && At("$'")) {
-      size_t i = pos_ + 2;
-      while (i < text_.size() && text_[i] != '\'')
-        i += text_[i] == '\\' ? 2 : 1;
-      word.text += text_.substr(pos_ + 2, std::min(i, text_.size()) - pos_ - 2);
-      word.quoted = true;
-      pos_ = std::min(i + 1, text_.size());
-      return;
-    } else if (!in_double_quotes && At("$\"")) {
-      pos_ += 2;
-      ReadDoubleQuoted(word);
-      word.quoted = true;
-      return;
-    } else {
-      ++pos_;
-      if (pos_ < text_.size() && IsNameChar(text_[pos_])) {
-        bool digit = text_[pos_] >= '0' && text_[pos_] <= '9';
-        ++pos_;
-        while (!digit && pos_ < text_.size() && IsNameChar(text_[pos_]))
-          ++pos_;
-      } else if (pos_ < text_.size() &&
-                 std::string_view("@*#?$!-").find(text_[pos_]) != std::string_view::npos) {
-        ++pos_;
-      } else {
-        word.text += '$';  // a lone dollar is itself
-        return;
-      }
-      word.expands = true;
-      word.unquoted_expansion |= !in_double_quotes;
-    }
-    word.text += text_.substr(start, pos_ - start);
-  }
-
-  // Skips past the `close` that matches an `open` already consumed (`depth` of them are
-  // open besides, for $(( ))), stepping over quoted text.
-  void SkipBalanced(char open, char close, int extra) {
-    int depth = 1 + extra;
-    if (open == '(') pos_ += 1 + extra + 1;  // "$((": the dollar and the parentheses
-    while (pos_ < text_.size() && depth > 0) {
-      char c = text_[pos_];
-      if (c == '\\') {
-        pos_ = std::min(pos_ + 2, text_.size());
-        continue;
-      }
-      if (c == '\'' && open == '{') {
-        size_t close_quote = text_.find('\'', pos_ + 1);
-        pos_ = close_quote == std::string_view::npos ? text_.size() : close_quote + 1;
-        continue;
-      }
-      if (c == open) ++depth;
-      if (c == close) --depth;
-      ++pos_;
-    }
-    if (depth > 0) state_.out.complete = false;
-  }
-
-  // $(...) or `...`: the commands inside are parsed as a script of their own.
-  void ReadNested(ShellWord& word, char terminator, size_t opener) {
-    size_t start = pos_;
-    Parser nested(state_, pos_ + opener, terminator);
-    Context context{true, false, true};
-    pos_ = nested.ParseAll(context);
-    word.text += text_.substr(start, pos_ - start);
-    word.expands = true;
-  }
-
-  void ReadProcessSubstitution(ShellWord& word) {
-    size_t first = state_.out.commands.size();
-    ReadNested(word, ')', 2);
-    Uncheck(first, state_.out.commands.size());
-  }
-
-  void ReadHereDocBodies() {
-    std::vector<State::Pending> pending;
-    pending.swap(state_.pending);
-    for (const State::Pending& doc : pending) {
-      HereDocBody body;
-      body.begin = pos_;
-      while (pos_ < text_.size()) {
-        size_t end = text_.find('\n', pos_);
-        if (end == std::string_view::npos) end = text_.size();
-        std::string_view line = text_.substr(pos_, end - pos_);
-        if (doc.strip_tabs)
-          while (!line.empty() && line.front() == '\t')
-            line.remove_prefix(1);
-        size_t line_start = pos_;
-        pos_ = std::min(end + 1, text_.size());
-        if (line == doc.delimiter || (!line.empty() && line.back() == '\r' &&
-                                      line.substr(0, line.size() - 1) == doc.delimiter))
-          break;
-        body.text += text_.substr(line_start, pos_ - line_start);
-      }
-      state_.bodies[doc.key] = std::move(body);
-    }
   }
 
   // --- grammar -----------------------------------------------------------------------------
@@ -515,7 +199,7 @@ class Parser {
     const Token& token = Peek();
     if (IsOp(token, "(")) {
       if (token.begin + 1 < text_.size() && text_[token.begin + 1] == '(' && ahead_.size() == 1) {
-        pos_ = token.begin + 2;
+        lexer_.Seek(token.begin + 2);
         ahead_.clear();
         SkipArithmetic();
         return -1;
@@ -654,8 +338,8 @@ class Parser {
   // [[ ... ]]: its < > && || ( ) are operators of the test, not of the shell.
   void SkipTest() {
     ahead_.clear();
-    size_t close = text_.find("]]", pos_);
-    pos_ = close == std::string_view::npos ? text_.size() : close + 2;
+    size_t close = text_.find("]]", lexer_.pos());
+    lexer_.Seek(close == std::string_view::npos ? text_.size() : close + 2);
     if (close == std::string_view::npos) state_.out.complete = false;
   }
 
@@ -663,12 +347,14 @@ class Parser {
   void SkipArithmetic() {
     ahead_.clear();
     int depth = 1;
-    while (pos_ < text_.size() && depth > 0) {
-      if (text_[pos_] == '(') ++depth;
-      if (text_[pos_] == ')') --depth;
-      ++pos_;
+    size_t pos = lexer_.pos();
+    while (pos < text_.size() && depth > 0) {
+      if (text_[pos] == '(') ++depth;
+      if (text_[pos] == ')') --depth;
+      ++pos;
     }
-    if (pos_ < text_.size() && text_[pos_] == ')') ++pos_;
+    if (pos < text_.size() && text_[pos] == ')') ++pos;
+    lexer_.Seek(pos);
   }
 
   // Redirections after a compound command (`done < list.txt`) apply to all of it; they
@@ -735,17 +421,17 @@ class Parser {
     return static_cast<int>(state_.out.commands.size()) - 1;
   }
 
-  State& state_;
+  ScriptState& state_;
   std::string_view text_;
-  size_t pos_;
   char terminator_;
+  shell::Lexer lexer_;
   std::deque<Token> ahead_;
   size_t consumed_ = 0;              // tokens taken so far: a list that takes none must move on
   std::vector<int> last_pipeline_;   // the simple commands of the pipeline parsed last
   std::vector<int> final_pipeline_;  // those of the top level's last pipeline
 };
 
-void AttachHereDocBodies(State& state) {
+void AttachHereDocBodies(ScriptState& state) {
   for (ShellCommand& command : state.out.commands)
     for (ShellRedirect& redirect : command.redirects) {
       if (!redirect.heredoc) continue;
@@ -760,7 +446,7 @@ void AttachHereDocBodies(State& state) {
 
 ShellScript ParseShell(std::string_view script) {
   ShellScript out;
-  State state{script, out, {}, {}};
+  ScriptState state{script, out, {}, {}};
   Parser parser(state, 0, 0);
   parser.ParseAll(Context{});
   AttachHereDocBodies(state);
