@@ -101,7 +101,10 @@ bool CheckRm(const LintScript& script, const ShellScript& shell, size_t index,
   if (!IsRecursiveRm(rm)) return false;
   for (size_t i = 1; i < rm.words.size(); ++i) {
     std::optional<std::string> name = LeadingVariable(rm.at(i));
-    if (!name || context.defined.count(*name) || AssignedBefore(shell, index, *name)) continue;
+    // HOME and PWD are set in every session.
+    if (!name || *name == "HOME" || *name == "PWD" || context.defined.count(*name) ||
+        AssignedBefore(shell, index, *name))
+      continue;
     out.push_back(
         Finding(Severity::kError, script, rm.words[i]->begin, "rm-empty-variable",
                 fmt::format("'{}' deletes from / when {} is empty or unset",

@@ -77,8 +77,12 @@ void FindBracketed(std::string_view text, std::vector<Placeholder>& out) {
       if (i < text.size() && (text[i] == '-' || text[i] == '_' || text[i] == ' ')) ++i;
     }
     if (!ok || parts < 2 || i >= text.size() || text[i] != ']' || text[i - 1] == '-' ||
-        (i + 1 < text.size() && text[i + 1] == ']'))
-      continue;
+        (i + 1 < text.size() && (text[i + 1] == ']' || text[i + 1] == '(')))
+      continue;  // [[...]], and a Markdown link [text](url)
+    // A line of its own is an INI or TOML section ([client-settings]).
+    bool line_start = open == 0 || text[open - 1] == '\n';
+    bool line_end = i + 1 >= text.size() || text[i + 1] == '\n' || text[i + 1] == '\r';
+    if (line_start && line_end) continue;
     out.push_back({open, i + 1, Words(text.substr(open + 1, i - open - 1))});
   }
 }

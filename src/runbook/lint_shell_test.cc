@@ -203,13 +203,15 @@ TEST(LintRmEmptyVariable, APathThatStartsWithAVariableIsAnError) {
 
 TEST(LintRmEmptyVariable, AVariableGivenAValueFirstIsFine) {
   for (const std::string& book : Strings{
-           Block("rm -rf \"${DIR:?}\"/cache"), Block("DIR=/srv/app\nrm -rf $DIR/cache"),
+           Block("rm -rf \"${DIR:?}\"/cache"),
+           Block("DIR=/srv/app\nrm -rf $DIR/cache"),
            Block("for d in a b; do rm -rf $d/tmp; done"),
            "---\nvars:\n  DIR: /srv/app\n---\n" + Block("rm -rf $DIR/cache"),
            "## A\n```bash\nROOT=\"$PWD\"\n```\n**Rollback:**\n```bash\nrm -rf "
            "\"$ROOT/build\"\n```\n",
            "## A\n```bash { capture=DIR }\nmktemp -d\n```\n## B\n```bash\nrm -rf $DIR/x\n```\n",
            Block("rm -f $DIR/x.pid"),  // not recursive
+           Block("rm -rf $HOME/.cache/app"),
        })
     EXPECT_EQ(Spots(book, "rm-empty-variable"), Strings{}) << book;
 }
@@ -221,6 +223,7 @@ TEST(LintNeverEnds, FollowersAndWatchers) {
             Strings{"3:1"});
   for (const char* code : {"tail -f /var/log/app.log", "tail -n 100 -F app.log",
                            "docker logs -f web", "kubectl logs -f deploy/web", "journalctl -fu app",
+                           "docker compose -f compose.yml up", "docker-compose logs -tf web",
                            "watch kubectl get pods", "ping db.internal", "kubectl get pods -w"})
     EXPECT_EQ(Spots(Block(code), "never-ends"), Strings{"3:1"}) << code;
   auto findings = LintOf(Block("tail -f /var/log/app.log"));
@@ -232,7 +235,10 @@ TEST(LintNeverEnds, BoundedOnesAreFine) {
   for (const char* code :
        {"tail -n 100 app.log", "docker logs --tail 50 web", "ping -c 3 db",
         "timeout 60 tail -f app.log", "tail -f app.log &", "tail -f app.log | grep -m1 ready",
-        "echo 'tail -f app.log'", "# tail -f app.log\nls", "journalctl -u app -n 50 --no-pager"})
+        "echo 'tail -f app.log'", "# tail -f app.log\nls", "journalctl -u app -n 50 --no-pager",
+        "kubectl rollout status deploy/web --watch=true",
+        "docker compose -f compose.yml logs --tail 20", "docker compose up -d",
+        "kubectl get pods --watch=false"})
     EXPECT_EQ(Spots(Block(code), "never-ends"), Strings{}) << code;
 }
 
@@ -315,7 +321,9 @@ TEST(LintPlaceholder, ShellSyntaxAndRealValuesAreNot) {
        {"sort <in.txt >out.txt", "[ -f x ] && [[ $a == [a-z]* ]]", "echo ${arr[idx]}",
         "echo \"$YOUR_TOKEN\"", "aws sts get-caller-identity --query Account", "tar -xvf app.tar",
         "echo '<b>bold</b>'", "# replace <revision> first\nls", "grep -E '[A-Za-z0-9_-]+' f",
-        "echo arn:aws:iam::210987654321:role/x", "curl -d @payload.json https://api.internal"})
+        "echo arn:aws:iam::210987654321:role/x", "curl -d @payload.json https://api.internal",
+        "cat > README.md <<EOF\nSee [the run book](runbook.md).\nEOF",
+        "cat > my.cnf <<EOF\n[client-settings]\nuser=app\nEOF"})
     EXPECT_EQ(Spots(Block(code), "placeholder").size() +
                   Spots(Block(code), "placeholder-redirect").size(),
               0u)

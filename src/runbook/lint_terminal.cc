@@ -17,19 +17,45 @@ bool OneOf(std::string_view word, std::initializer_list<std::string_view> words)
 
 // --- never-ends ------------------------------------------------------------------------------
 
+// A short option among the words after `from` (`docker compose -f file.yml logs -f`: only
+// the second -f follows).
+bool HasShortAfter(const CommandWords& command, size_t from, char letter) {
+  for (size_t i = from + 1; i < command.words.size(); ++i) {
+    std::string_view word = command.at(i);
+    if (word == "--") break;
+    if (word.size() >= 2 && word[0] == '-' && word[1] != '-' &&
+        word.find(letter) != std::string_view::npos)
+      return true;
+  }
+  return false;
+}
+
+size_t IndexOf(const CommandWords& command, std::string_view word) {
+  for (size_t i = 1; i < command.words.size(); ++i)
+    if (command.at(i) == word) return i;
+  return 0;
+}
+
 bool Follows(const CommandWords& command) {
   std::string_view program = command.program();
-  if (command.Has("--follow") || command.HasPrefix("--follow=") || command.Has("--watch") ||
-      command.HasPrefix("--watch="))
-    return true;
+  std::string_view sub = command.subcommand();
+  // Waiting for a rollout to finish ends with it.
+  if (OneOf(program, {"kubectl", "oc"}) && sub == "rollout") return false;
+  for (std::string_view flag : {"--follow", "--watch"})
+    if (command.Has(flag) ||
+        (command.HasPrefix(std::string(flag) + "=") && !command.Has(std::string(flag) + "=false")))
+      return true;
   if (program == "tail") return command.HasShort('f') || command.HasShort('F');
   if (program == "journalctl") return command.HasShort('f');
-  if (OneOf(program, {"docker", "podman", "kubectl", "oc", "docker-compose"}) &&
-      command.Has("logs"))
-    return command.HasShort('f');
+  if (size_t logs = IndexOf(command, "logs");
+      logs && OneOf(program, {"docker", "podman", "kubectl", "oc", "docker-compose"}))
+    return HasShortAfter(command, logs, 'f');
+  // `docker compose up` stays in the foreground with the containers unless detached.
+  if (size_t up = IndexOf(command, "up");
+      up && (program == "docker-compose" || (program == "docker" && sub == "compose")))
+    return !HasShortAfter(command, up, 'd') && !command.Has("--detach") && !command.Has("--wait");
   if (OneOf(program, {"kubectl", "oc"}))
-    return (command.subcommand() == "get" && command.Has("-w")) ||
-           OneOf(command.subcommand(), {"port-forward", "proxy"});
+    return (sub == "get" && command.Has("-w")) || OneOf(sub, {"port-forward", "proxy"});
   if (program == "watch") return true;
   if (program == "ping") return !command.HasShort('c') && !command.HasShort('w');
   if (program == "sleep") return command.at(1) == "infinity";
