@@ -121,7 +121,8 @@ TEST(LintHiddenFailure, AndEchoBeforeTheEndIgnoresTheFailure) {
 TEST(LintHiddenFailure, MessagesThatStopAreFine) {
   for (const char* code :
        {"make || { echo 'build failed' >&2; exit 1; }", "make || (echo failed; false)",
-        "make || fallback-build", "echo 'make || echo failed'", "# make || echo failed\nmake"})
+        "make || fallback-build", "echo 'make || echo failed'", "# make || echo failed\nmake",
+        "grep -q '^export A' ~/.bashrc || echo 'export A=1' >> ~/.bashrc"})
     EXPECT_EQ(Spots(Block(code), "hidden-failure"), Strings{}) << code;
 }
 

@@ -90,8 +90,16 @@ void CheckGrep(const LintScript& script, const ShellCommand& command, Diagnostic
 
 // --- failures thrown away ------------------------------------------------------------------
 
-bool IsMessage(std::string_view program) {
-  return program == "echo" || program == "printf";
+// echo or printf to the output or the error stream; `echo line >> file` writes a file.
+bool IsMessage(const ShellCommand& command, std::string_view program) {
+  if (program != "echo" && program != "printf") return false;
+  for (const ShellRedirect& redirect : command.redirects) {
+    const std::string& target = redirect.target.text;
+    bool stream = redirect.op == ">&" || target == "/dev/stderr" || target == "/dev/stdout" ||
+                  target == "/dev/null";
+    if (!stream && redirect.op != "<" && redirect.op != "<<<") return false;
+  }
+  return true;
 }
 bool IsTrue(std::string_view program) {
   return program == "true" || program == ":";
@@ -136,7 +144,7 @@ Operand Classify(const ShellScript& shell, size_t begin, size_t end) {
     CommandWords command = Unwrap(shell.commands[i]);
     if (command.empty() || shell.commands[i].in_substitution) continue;
     any = true;
-    messages &= IsMessage(command.program());
+    messages &= IsMessage(shell.commands[i], command.program());
     trues &= IsTrue(command.program());
   }
   if (!any) return Operand::kOther;
