@@ -84,9 +84,10 @@ class Collector {
     }
     for (const Block& verification : action.verifications)
       if (IsShellInterpreter(verification.interpreter))
+        // Approved along with the action it checks; its own attributes are not read.
         Add(step, verification, verification.text, verification.first_line, verification.pos.column,
-            &action)
-            .interactive = false;
+            nullptr)
+            .gated = action.attributes.confirm;
   }
 
   void AddCompensation(const Step& step, const Block& block) {
