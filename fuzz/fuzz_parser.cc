@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   namespace rb = stagecraft::runbook;
   rb::ParseResult parsed = rb::ParseRunbook(std::string(kPath), source);
-  rb::Lint(parsed.runbook, parsed.diagnostics);
+  rb::Lint(parsed.runbook, source, parsed.diagnostics);
 
   // `plan` renders only error-free runbooks, but the renderers are public API and must cope
   // with whatever the parser salvaged, so render regardless of diagnostics.

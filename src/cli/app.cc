@@ -16,26 +16,35 @@
 #include "cli/history.h"
 #include "cli/loading.h"
 #include "cli/run_command.h"
+#include "runbook/lint_json.h"
 #include "runbook/parser.h"
 #include "runbook/plan.h"
 
 namespace stagecraft::cli {
 namespace {
 
-int LintCommand(const std::string& path) {
+int LintCommand(const std::string& path, bool json, bool strict) {
   auto loaded = Load(path, runbook::SourceFile::Hold::kMapped);
   if (!loaded) return kExitUsage;
-  runbook::SourceLines lines(loaded->source);
-  for (const auto& diagnostic : loaded->parsed.diagnostics)
-    fmt::print("{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
-  int errors = CountSeverity(loaded->parsed.diagnostics, runbook::Severity::kError);
-  int warnings = CountSeverity(loaded->parsed.diagnostics, runbook::Severity::kWarning);
-  if (errors == 0 && warnings == 0)
-    fmt::print("{}: no problems found\n", path);
-  else
-    fmt::print("{}: {}, {}\n", path, Plural(errors, "error"), Plural(warnings, "warning"));
+  const auto& diagnostics = loaded->parsed.diagnostics;
+  int errors = CountSeverity(diagnostics, runbook::Severity::kError);
+  int warnings = CountSeverity(diagnostics, runbook::Severity::kWarning);
+  if (json) {
+    fmt::print("{}", runbook::RenderLintJson(path, diagnostics, loaded->silenced));
+  } else {
+    runbook::SourceLines lines(loaded->source);
+    for (const auto& diagnostic : diagnostics)
+      fmt::print("{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
+    std::string silenced =
+        loaded->silenced ? fmt::format(" ({} silenced)", loaded->silenced) : std::string();
+    if (errors == 0 && warnings == 0)
+      fmt::print("{}: no problems found{}\n", path, silenced);
+    else
+      fmt::print("{}: {}, {}{}\n", path, Plural(errors, "error"), Plural(warnings, "warning"),
+                 silenced);
+  }
   KeepUntilExit(std::move(*loaded));
-  return errors ? kExitFindings : kExitOk;
+  return errors || (strict && warnings) ? kExitFindings : kExitOk;
 }
 
 int PlanCommand(const std::string& path, const std::string& environment_name, bool json) {
@@ -119,8 +128,11 @@ int Main(int argc, char** argv) {
   plan->add_option("--env", environment, "Environment from the front matter");
   plan->add_flag("--json", json, "Machine-readable plan (docs/plan-schema.md)");
 
+  bool strict = false;
   auto* lint = app.add_subcommand("lint", "Report problems as file:line:col");
   lint->add_option("runbook", path, "Markdown runbook")->required();
+  lint->add_flag("--json", json, "Findings as JSON (docs/cli.md)");
+  lint->add_flag("--strict", strict, "Warnings fail too (exit 1)");
 
   RunFlags run_flags;
   auto* run = app.add_subcommand("run", "Run the runbook: checks, gates, captures, rollback");
@@ -206,7 +218,7 @@ int Main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   if (*plan) return PlanCommand(path, environment, json);
-  if (*lint) return LintCommand(path);
+  if (*lint) return LintCommand(path, json, strict);
   if (*run) return RunCommand(run_flags);
   if (*resume) return ResumeCommand(resume_flags);
   if (*rollback) return RollbackCommand(rollback_flags);

@@ -24,7 +24,8 @@ std::optional<Loaded> Load(const std::string& path, runbook::SourceFile::Hold ho
         fmt::print(stderr, "{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
     return std::nullopt;
   }
-  runbook::Lint(loaded.parsed.runbook, loaded.parsed.diagnostics);
+  loaded.silenced =
+      runbook::Lint(loaded.parsed.runbook, loaded.source, loaded.parsed.diagnostics).silenced;
   return loaded;
 }
 

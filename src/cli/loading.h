@@ -20,6 +20,7 @@ inline constexpr int kExitUsage = 2;
 struct Loaded {
   runbook::SourceFile source;
   runbook::ParseResult parsed;
+  int silenced = 0;  // lint findings the runbook's lint-ignore silenced
 };
 
 // Reads, parses and lints a runbook. Returns nullopt after printing the reason when the

@@ -183,8 +183,8 @@ InfoString ParseInfoString(std::string_view info) {
 
 const std::vector<std::string>& KnownAttributeNames() {
   static const std::vector<std::string> names = {
-      "name",       "timeout", "retries", "delay", "until",       "capture",   "confirm",
-      "idempotent", "ignore",  "skip",    "cwd",   "interactive", "background"};
+      "name",       "timeout", "retries", "delay", "until",       "capture",    "confirm",
+      "idempotent", "ignore",  "skip",    "cwd",   "interactive", "background", "lint-ignore"};
   return names;
 }
 
@@ -238,6 +238,8 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
       attributes.interactive = ReadFlag(context, attribute);
     } else if (key == "background") {
       attributes.background = ReadFlag(context, attribute);
+    } else if (key == "lint-ignore") {
+      require_value();  // lint reads the ids from the info string (lint_ignore.h)
     } else {
       auto suggestion = ClosestMatch(key, KnownAttributeNames());
       diagnostics.push_back(

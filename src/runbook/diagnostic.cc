@@ -53,10 +53,11 @@ std::string CaretIndent(std::string_view line, int column) {
 std::string FormatDiagnostic(std::string_view path, const SourceLines& source,
                              const Diagnostic& diagnostic) {
   const char* label = diagnostic.severity == Severity::kError ? "error" : "warning";
+  std::string id = diagnostic.id.empty() ? "" : fmt::format(" [{}]", diagnostic.id);
   std::string out;
   if (diagnostic.pos.line > 0) {
-    out = fmt::format("{}:{}:{}: {}: {}\n", path, diagnostic.pos.line,
-                      std::max(1, diagnostic.pos.column), label, diagnostic.message);
+    out = fmt::format("{}:{}:{}: {}: {}{}\n", path, diagnostic.pos.line,
+                      std::max(1, diagnostic.pos.column), label, diagnostic.message, id);
     std::string_view line = source.Line(diagnostic.pos.line);
     int column = diagnostic.pos.column;
     // A hostile or generated line can be megabytes long: show a window around the column.
@@ -84,7 +85,7 @@ std::string FormatDiagnostic(std::string_view path, const SourceLines& source,
       out += fmt::format("  {}\n  {}^\n", shown, CaretIndent(shown, column));
     }
   } else {
-    out = fmt::format("{}: {}: {}\n", path, label, diagnostic.message);
+    out = fmt::format("{}: {}: {}{}\n", path, label, diagnostic.message, id);
   }
   if (!diagnostic.hint.empty()) out += fmt::format("  hint: {}\n", diagnostic.hint);
   return out;

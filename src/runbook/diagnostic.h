@@ -1,7 +1,7 @@
 #pragma once
 
 // Problems found in a runbook, reported the way compilers do:
-//   path:line:col: error: message
+//   path:line:col: error: message [id]
 //     the offending source line
 //     ^
 //   hint: what to write instead
@@ -21,6 +21,9 @@ struct Diagnostic {
   SourcePos pos;
   std::string message;
   std::string hint;  // optional
+  // A stable short name for lint's findings ("grep-pipefail"), by which a runbook can
+  // silence one; empty for findings about how the file is written.
+  std::string id;
 };
 
 using Diagnostics = std::vector<Diagnostic>;

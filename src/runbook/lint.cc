@@ -3,188 +3,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
+#include <filesystem>
 #include <tuple>
 
 #include "base/text.h"
+#include "runbook/lint_ignore.h"
+#include "runbook/lint_scripts.h"
+#include "runbook/lint_shell.h"
+#include "runbook/lint_text.h"
 #include "runbook/rollback_rules.h"
+#include "runbook/shell_syntax.h"
 #include "runbook/walk.h"
 
 namespace stagecraft::runbook {
-namespace {
-
-std::vector<std::string> Words(std::string_view text) {
-  std::vector<std::string> words;
-  std::string current;
-  for (char c : text) {
-    if (c == ' ' || c == '\t') {
-      if (!current.empty()) words.push_back(std::move(current));
-      current.clear();
-    } else {
-      current.push_back(c);
-    }
-  }
-  if (!current.empty()) words.push_back(std::move(current));
-  return words;
-}
-
-bool HasPrefixIn(std::string_view word, std::initializer_list<std::string_view> prefixes) {
-  return std::any_of(prefixes.begin(), prefixes.end(),
-                     [&](std::string_view prefix) { return StartsWith(word, prefix); });
-}
-
-// Does one simple command (no pipes or separators) change things?
-bool CommandMutates(const std::vector<std::string>& words_in) {
-  std::vector<std::string> words = words_in;
-  // Skip `sudo` and leading VAR=value assignments.
-  while (!words.empty() && (words.front() == "sudo" || words.front() == "env" ||
-                            (words.front().find('=') != std::string::npos &&
-                             IsShellIdentifier(words.front().substr(0, words.front().find('='))))))
-    words.erase(words.begin());
-  if (words.empty()) return false;
-  const std::string& tool = words[0];
-  auto sub = [&](size_t i) { return words.size() > i ? ToLower(words[i]) : std::string(); };
-  static const std::set<std::string> always = {
-      "rm",      "mv",   "cp",    "mkdir",   "rmdir",    "touch",    "chmod",
-      "chown",   "ln",   "dd",    "install", "tee",      "truncate", "rsync",
-      "scp",     "kill", "pkill", "killall", "createdb", "dropdb",   "pg_restore",
-      "service", "make", "patch", "unzip",   "tar"};
-  if (always.count(tool))
-    return tool != "tar" || sub(1).find('x') != std::string::npos ||
-           sub(1).find('c') != std::string::npos;
-  if (tool == "sed") return std::find(words.begin(), words.end(), "-i") != words.end();
-  if (tool == "git")
-    return std::set<std::string>{"commit", "push",   "checkout", "switch", "merge", "reset",
-                                 "tag",    "rebase", "pull",     "clone",  "apply", "stash"}
-        .count(sub(1));
-  if (tool == "terraform")
-    return std::set<std::string>{"apply", "destroy", "import", "taint", "untaint", "state"}.count(
-        sub(1));
-  if (tool == "kubectl")
-    return std::set<std::string>{"apply",   "delete", "create", "patch",    "replace", "scale",
-                                 "rollout", "set",    "label",  "annotate", "drain",   "cordon"}
-        .count(sub(1));
-  if (tool == "helm")
-    return std::set<std::string>{"install", "upgrade", "uninstall", "rollback", "delete"}.count(
-        sub(1));
-  if (tool == "systemctl")
-    return std::set<std::string>{"start",  "stop",    "restart", "reload",
-                                 "enable", "disable", "kill",    "mask"}
-        .count(sub(1));
-  if (tool == "docker")
-    return std::set<std::string>{"run",  "rm",      "stop", "start", "restart", "build",
-                                 "push", "compose", "kill", "rmi",   "tag"}
-        .count(sub(1));
-  if (tool == "npm" || tool == "pip" || tool == "pip3" || tool == "apt-get" || tool == "apt" ||
-      tool == "yarn")
-    return std::set<std::string>{"install",   "ci",      "publish", "remove",
-                                 "uninstall", "upgrade", "add"}
-        .count(sub(1));
-  if (tool == "aws") {
-    // aws SERVICE OPERATION: read operations are get-, list-, describe-, head-...
-    std::string operation = sub(2);
-    return HasPrefixIn(
-        operation,
-        {"create", "put",    "delete",    "update", "publish", "attach",    "detach",   "run",
-         "start",  "stop",   "terminate", "modify", "invoke",  "deploy",    "register", "tag",
-         "untag",  "remove", "add",       "enable", "disable", "subscribe", "import",   "restore",
-         "cp",     "mv",     "rm",        "sync",   "mb",      "rb",        "send",     "set"});
-  }
-  if (tool == "psql") {
-    for (size_t i = 1; i < words.size(); ++i) {
-      if (words[i] == "-f" || StartsWith(words[i], "--file")) return true;
-    }
-    std::string lower = ToLower(fmt::format("{}", fmt::join(words, " ")));
-    for (const char* verb : {"insert ", "update ", "delete ", "create ", "drop ", "alter ",
-                             "truncate ", "grant ", "revoke "})
-      if (lower.find(verb) != std::string::npos) return true;
-    return false;
-  }
-  if (tool == "curl") {
-    for (size_t i = 1; i < words.size(); ++i) {
-      std::string word = words[i];
-      if ((word == "-X" || word == "--request") && i + 1 < words.size() &&
-          ToLower(words[i + 1]) != "get" && ToLower(words[i + 1]) != "head")
-        return true;
-      if (word == "-d" || StartsWith(word, "--data") || word == "-F" || word == "--form" ||
-          word == "-T" || word == "--upload-file")
-        return true;
-    }
-  }
-  return false;
-}
-
-// Does the line write to a file with `>` or `>>` (other than /dev/null or a descriptor)?
-bool RedirectsToFile(std::string_view line) {
-  for (size_t i = 0; i < line.size(); ++i) {
-    if (line[i] != '>') continue;
-    if (i > 0 && (line[i - 1] == '-' || line[i - 1] == '=' || line[i - 1] == '<')) continue;
-    size_t j = i + 1;
-    if (j < line.size() && line[j] == '>') ++j;
-    if (j < line.size() && (line[j] == '&' || line[j] == '(')) continue;
-    while (j < line.size() && line[j] == ' ')
-      ++j;
-    std::string_view target = line.substr(j);
-    if (StartsWith(target, "/dev/null") || StartsWith(target, "/dev/std")) continue;
-    if (target.empty()) continue;
-    return true;
-  }
-  return false;
-}
-
-}  // namespace
-
-bool LooksMutating(std::string_view script) {
-  std::string joined;
-  for (std::string_view line : SplitLines(script)) {
-    std::string_view trimmed = TrimView(line);
-    if (trimmed.empty() || trimmed.front() == '#') continue;
-    // Continuation lines belong to the command above.
-    if (EndsWith(trimmed, "\\")) {
-      joined.append(trimmed.substr(0, trimmed.size() - 1));
-      joined.push_back(' ');
-      continue;
-    }
-    joined.append(trimmed);
-    std::string_view command_line = joined;
-    // Quoted text (SQL, JSON) is not a redirect; only look outside quotes.
-    std::string unquoted;
-    char quote = 0;
-    for (char c : command_line) {
-      if (quote) {
-        if (c == quote) quote = 0;
-        continue;
-      }
-      if (c == '\'' || c == '"') {
-        quote = c;
-        continue;
-      }
-      unquoted.push_back(c);
-    }
-    if (RedirectsToFile(unquoted)) return true;
-    std::string piece;
-    auto flush = [&]() {
-      bool mutates = CommandMutates(Words(piece));
-      piece.clear();
-      return mutates;
-    };
-    for (size_t i = 0; i < command_line.size(); ++i) {
-      char c = command_line[i];
-      if (c == ';' || c == '|' || c == '&' || c == '(' || c == ')' || c == '`') {
-        if (flush()) return true;
-      } else if (c == '$' && i + 1 < command_line.size() && command_line[i + 1] == '(') {
-        if (flush()) return true;
-        ++i;
-      } else {
-        piece.push_back(c);
-      }
-    }
-    if (flush()) return true;
-    joined.clear();
-  }
-  return false;
-}
-
 namespace {
 
 // What the shell actually runs: for a transcript, its commands (kept in `storage`) without
@@ -199,6 +30,100 @@ std::string_view ExecutedScript(const Action& action, std::string& storage) {
   return storage;
 }
 
+void LintAction(const Action& action, Diagnostics& out) {
+  int line_number = action.block.first_line;
+  bool any_command = false;
+  // Every line of every block is looked at: walk them in place rather than collect them.
+  LineReader reader(action.block.text);
+  for (std::string_view line; reader.Next(line); ++line_number) {
+    std::string_view trimmed = TrimView(line);
+    if (!trimmed.empty() && trimmed.front() != '#') any_command = true;
+    if (StartsWith(trimmed, "#")) {
+      std::string comment = ToLower(TrimView(trimmed.substr(1)));
+      if (StartsWith(comment, "expected") || StartsWith(comment, "should show") ||
+          StartsWith(comment, "should return") || StartsWith(comment, "should print")) {
+        // cmark strips the fence's indentation from the contents; add it back.
+        int column = action.block.pos.column + static_cast<int>(line.find('#'));
+        out.push_back({Severity::kWarning,
+                       {line_number, column},
+                       "expectation written as a comment is not checked",
+                       "move the expected lines into a fenced block after an **Expected "
+                       "Output:** label, with (re) or (glob) for the parts that vary",
+                       "comment-expectation"});
+      }
+    }
+  }
+  if (action.attributes.background)
+    out.push_back({Severity::kWarning, action.block.pos,
+                   "'background' is not supported yet: the block runs in the foreground and "
+                   "the step waits for it",
+                   "start a long-running process with '&' (or nohup/setsid) inside the block; "
+                   "the step ends when the block's shell exits",
+                   "background"});
+  if (!any_command && !action.attributes.skip)
+    out.push_back({Severity::kWarning, action.block.pos, "block holds only comments; nothing runs",
+                   "use a ```text block for notes, or mark the step manual", "only-comments"});
+}
+
+void LintRollbackCoverage(const Runbook& runbook, Diagnostics& out) {
+  bool has_rollback_section =
+      std::any_of(runbook.steps.begin(), runbook.steps.end(),
+                  [](const Step& s) { return s.kind == StepKind::kRollback; });
+  if (has_rollback_section) return;
+  for (const Step& step : runbook.steps) {
+    if (step.kind != StepKind::kStep || step.manual || step.skip || step.has_rollback()) continue;
+    if (std::any_of(step.actions.begin(), step.actions.end(), ActionLooksMutating))
+      out.push_back(
+          {Severity::kWarning, step.pos,
+           fmt::format("step '{}' changes things but has no rollback, and the runbook has no "
+                       "rollback section",
+                       step.name),
+           "add a **Rollback:** block after its commands, or a '## Rollback' section that "
+           "undoes the deployment",
+           "no-rollback"});
+  }
+}
+
+LintContext ContextOf(const Runbook& runbook) {
+  namespace fs = std::filesystem;
+  LintContext context;
+  std::error_code error;
+  fs::path root = fs::absolute(fs::path(runbook.path), error).parent_path();
+  if (runbook.front_matter.root) root /= *runbook.front_matter.root;
+  context.root = root.lexically_normal().string();
+  while (context.root.size() > 1 && context.root.back() == '/')
+    context.root.pop_back();
+  auto define = [&](const std::map<std::string, std::string>& vars) {
+    for (const auto& [name, value] : vars)
+      if (!value.empty()) context.defined.insert(name);
+  };
+  define(runbook.front_matter.vars);
+  for (const Environment& environment : runbook.front_matter.environments)
+    define(environment.vars);
+  return context;
+}
+
+// The run-time hazards of the shell code the runbook runs.
+void LintShellCode(const Runbook& runbook, const SourceLines& lines, Diagnostics& out) {
+  std::vector<LintScript> scripts = CollectLintScripts(runbook, lines);
+  std::vector<ShellScript> shells;
+  shells.reserve(scripts.size());
+  LintContext context = ContextOf(runbook);
+  for (const LintScript& script : scripts) {
+    shells.push_back(ParseShell(script.text));
+    LintExitStatus(script, shells.back(), out);
+    LintCommandHazards(script, shells.back(), context, out);
+    AddDefinitions(script, shells.back(), context.defined);
+    LintTerminal(script, shells.back(), out);
+    LintPlaceholders(script, shells.back(), out);
+  }
+  LintFileOrder(scripts, shells, out);
+}
+
+bool Before(const Diagnostic& a, const Diagnostic& b) {
+  return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+}
+
 }  // namespace
 
 bool ActionLooksMutating(const Action& action) {
@@ -206,63 +131,46 @@ bool ActionLooksMutating(const Action& action) {
   return !action.attributes.skip && LooksMutating(ExecutedScript(action, storage));
 }
 
-void Lint(const Runbook& runbook, Diagnostics& diagnostics) {
-  bool has_rollback_section =
-      std::any_of(runbook.steps.begin(), runbook.steps.end(),
-                  [](const Step& s) { return s.kind == StepKind::kRollback; });
-  auto lint_action = [&](const Action& action) {
-    int line_number = action.block.first_line;
-    bool any_command = false;
-    // Every line of every block is looked at: walk them in place rather than collect them.
-    LineReader reader(action.block.text);
-    for (std::string_view line; reader.Next(line); ++line_number) {
-      std::string_view trimmed = TrimView(line);
-      if (!trimmed.empty() && trimmed.front() != '#') any_command = true;
-      if (StartsWith(trimmed, "#")) {
-        std::string comment = ToLower(TrimView(trimmed.substr(1)));
-        if (StartsWith(comment, "expected") || StartsWith(comment, "should show") ||
-            StartsWith(comment, "should return") || StartsWith(comment, "should print")) {
-          // cmark strips the fence's indentation from the contents; add it back.
-          int column = action.block.pos.column + static_cast<int>(line.find('#'));
-          diagnostics.push_back(
-              {Severity::kWarning,
-               {line_number, column},
-               "expectation written as a comment is not checked",
-               "move the expected lines into a fenced block after an **Expected Output:** "
-               "label, with (re) or (glob) for the parts that vary"});
-        }
-      }
-    }
-    if (action.attributes.background)
-      diagnostics.push_back({Severity::kWarning, action.block.pos,
-                             "'background' is not supported yet: the block runs in the "
-                             "foreground and the step waits for it",
-                             "start a long-running process with '&' (or nohup/setsid) inside "
-                             "the block; the step ends when the block's shell exits"});
-    if (!any_command && !action.attributes.skip)
-      diagnostics.push_back({Severity::kWarning, action.block.pos,
-                             "block holds only comments; nothing runs",
-                             "use a ```text block for notes, or mark the step manual"});
-  };
-  for (const Step& step : runbook.steps) {
-    ForEachAction(step, lint_action);
-    if (step.kind == StepKind::kStep && !step.manual && !step.skip && !has_rollback_section &&
-        !step.has_rollback()) {
-      if (std::any_of(step.actions.begin(), step.actions.end(), ActionLooksMutating))
-        diagnostics.push_back(
-            {Severity::kWarning, step.pos,
-             fmt::format("step '{}' changes things but has no rollback, and the runbook has no "
-                         "rollback section",
-                         step.name),
-             "add a **Rollback:** block after its commands, or a '## Rollback' section that "
-             "undoes the deployment"});
-    }
+const std::vector<std::string>& LintFindingIds() {
+  static const std::vector<std::string> ids = {
+      "absolute-cd",    "background",           "comment-expectation", "destructive",
+      "grep-pipefail",  "hidden-failure",       "lint-ignore",         "mojibake",
+      "needs-terminal", "never-ends",           "no-rollback",         "only-comments",
+      "placeholder",    "placeholder-redirect", "read-before-write",   "rm-empty-variable"};
+  return ids;
+}
+
+LintSummary Lint(const Runbook& runbook, std::string_view source, Diagnostics& diagnostics) {
+  Diagnostics found;
+  for (const Step& step : runbook.steps)
+    ForEachAction(step, [&](const Action& action) { LintAction(action, found); });
+  LintRollbackCoverage(runbook, found);
+  LintRollbackScoping(runbook, found);
+  SourceLines lines(source);
+  LintShellCode(runbook, lines, found);
+  LintMojibake(source, found);
+  // A word inside $(...) is read both as part of its command and as a command of its own.
+  std::stable_sort(found.begin(), found.end(), Before);
+  found.erase(std::unique(found.begin(), found.end(),
+                          [](const Diagnostic& a, const Diagnostic& b) {
+                            return !Before(a, b) && !Before(b, a) && a.id == b.id &&
+                                   a.message == b.message;
+                          }),
+              found.end());
+  LintSummary summary;
+  LintSilences silences(runbook, source, lines, diagnostics);
+  Diagnostics kept;
+  for (Diagnostic& diagnostic : found) {
+    if (silences.Silences(diagnostic))
+      ++summary.silenced;
+    else
+      kept.push_back(std::move(diagnostic));
   }
-  LintRollbackScoping(runbook, diagnostics);
-  std::stable_sort(diagnostics.begin(), diagnostics.end(),
-                   [](const Diagnostic& a, const Diagnostic& b) {
-                     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
-                   });
+  MergeRepeatedMojibake(kept);
+  for (Diagnostic& diagnostic : kept)
+    diagnostics.push_back(std::move(diagnostic));
+  std::stable_sort(diagnostics.begin(), diagnostics.end(), Before);
+  return summary;
 }
 
 }  // namespace stagecraft::runbook

@@ -15,7 +15,7 @@ namespace {
 Diagnostics LintOnly(std::string_view markdown) {
   ParseResult parsed = ParseRunbook("book.md", markdown);
   Diagnostics findings;
-  Lint(parsed.runbook, findings);
+  Lint(parsed.runbook, markdown, findings);
   return findings;
 }
 
@@ -272,15 +272,17 @@ TEST(Lint, FindingsComeOutInSourceOrder) {
 }
 
 TEST(Lint, TranscriptOutputLinesDoNotLookMutating) {
-  auto result = ParseRunbook(
-      "book.md", "## Check\n```console\n$ ls /srv\nrm -rf old\ncp a b\n$ cat log\nkill 3\n```\n");
-  Lint(result.runbook, result.diagnostics);
+  const char* markdown =
+      "## Check\n```console\n$ ls /srv\nrm -rf old\ncp a b\n$ cat log\nkill 3\n```\n";
+  auto result = ParseRunbook("book.md", markdown);
+  Lint(result.runbook, markdown, result.diagnostics);
   EXPECT_TRUE(result.diagnostics.empty()) << result.diagnostics[0].message;
 }
 
 TEST(Lint, BackgroundAttributeWarnsThatItIsNotSupported) {
-  auto result = ParseRunbook("book.md", "## A\n```bash { background }\nls\n```\n");
-  Lint(result.runbook, result.diagnostics);
+  const char* markdown = "## A\n```bash { background }\nls\n```\n";
+  auto result = ParseRunbook("book.md", markdown);
+  Lint(result.runbook, markdown, result.diagnostics);
   ASSERT_EQ(result.diagnostics.size(), 1u);
   EXPECT_EQ(result.diagnostics[0].message,
             "'background' is not supported yet: the block runs in the foreground and the step "

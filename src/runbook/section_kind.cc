@@ -74,13 +74,15 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
   if (!StartsWith(text, "stagecraft:")) return false;
   text = TrimView(text.substr(11));
   static const std::vector<std::string> known = {
-      "skip", "manual",  "rollback",   "preflight", "documentation",
-      "name", "timeout", "idempotent", "after",     "default"};
+      "skip",    "manual",     "rollback", "preflight", "documentation", "name",
+      "timeout", "idempotent", "after",    "default",   "lint-ignore"};
   size_t pos_in_text = 0;
   while (pos_in_text < text.size()) {
     while (pos_in_text < text.size() && (text[pos_in_text] == ' ' || text[pos_in_text] == ','))
       ++pos_in_text;
-    size_t end = text.find_first_of(" ,", pos_in_text);
+    // A lint-ignore value lists ids separated by commas.
+    bool list = ToLower(text.substr(pos_in_text, 12)) == "lint-ignore=";
+    size_t end = text.find_first_of(list ? " " : " ,", pos_in_text);
     if (end == std::string_view::npos) end = text.size();
     std::string_view word = text.substr(pos_in_text, end - pos_in_text);
     pos_in_text = end;
@@ -116,7 +118,13 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
       else
         diagnostics.push_back({Severity::kError, pos,
                                fmt::format("{} in stagecraft directive", timeout.error()), ""});
-    } else if (key == "name" || key == "timeout" || key == "after") {
+    } else if (key == "lint-ignore" && !value.empty()) {
+      for (size_t start = 0; start < value.size();) {
+        size_t comma = std::min(value.find(',', start), value.size());
+        if (comma > start) out.lint_ignore.push_back(value.substr(start, comma - start));
+        start = comma + 1;
+      }
+    } else if (key == "name" || key == "timeout" || key == "after" || key == "lint-ignore") {
       diagnostics.push_back({Severity::kError, pos,
                              fmt::format("directive '{}' needs a value, e.g. {}=...", key, key),
                              ""});
@@ -128,7 +136,7 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
                                     *suggestion)
                       : fmt::format("unknown stagecraft directive '{}'", key),
            "directives: skip, manual, rollback, preflight, documentation, idempotent, default, "
-           "name=..., timeout=..., after=..."});
+           "name=..., timeout=..., after=..., lint-ignore=..."});
     }
   }
   return true;

@@ -40,6 +40,7 @@ struct Directives {
   std::vector<SourcePos> after_pos;
   bool is_default = false;  // `default`: the rollback alternative that runs
   SourcePos default_pos;
+  std::vector<std::string> lint_ignore;  // lint finding ids silenced in the section
 };
 
 // Returns true when `html` is a stagecraft directive comment, filling `out` and reporting

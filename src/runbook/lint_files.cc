@@ -1,0 +1,245 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "base/text.h"
+#include "runbook/lint_commands.h"
+#include "runbook/lint_shell.h"
+
+namespace stagecraft::runbook {
+namespace {
+
+// One file a command reads or writes, as written.
+struct Access {
+  const ShellWord* word = nullptr;
+  size_t offset = 0;  // where the path starts in the script
+  std::string path;
+  bool write = false;
+};
+
+bool OneOf(std::string_view word, std::initializer_list<std::string_view> words) {
+  for (std::string_view candidate : words)
+    if (word == candidate) return true;
+  return false;
+}
+
+// Only paths lint can be sure of: literal, relative, no glob, not a device.
+std::optional<std::string> LiteralPath(std::string_view path) {
+  if (path.empty() || path[0] == '/' || path[0] == '-' || path == "." || path == ".." ||
+      EndsWith(path, "/") || path.find("://") != std::string_view::npos)
+    return std::nullopt;
+  return std::string(path);
+}
+
+class Accesses {
+ public:
+  explicit Accesses(std::vector<Access>& out) : out_(out) {}
+
+  void Add(const ShellWord* word, bool write, size_t skip = 0) {
+    if (!word || !word->literal()) return;
+    if (auto path = LiteralPath(std::string_view(word->text).substr(skip)))
+      out_.push_back({word, word->begin + (word->quoted ? 0 : skip), *path, write});
+  }
+
+ private:
+  std::vector<Access>& out_;
+};
+
+void Redirects(const ShellCommand& command, Accesses& accesses) {
+  for (const ShellRedirect& redirect : command.redirects) {
+    if (redirect.heredoc || redirect.op == "<<<" || redirect.op == "<&" || redirect.op == ">&")
+      continue;
+    accesses.Add(&redirect.target, redirect.op != "<");
+  }
+}
+
+// The words after the program that are not options.
+std::vector<const ShellWord*> Operands(const CommandWords& command, size_t from = 1) {
+  std::vector<const ShellWord*> operands;
+  for (size_t i = from; i < command.words.size(); ++i)
+    if (command.at(i).empty() || command.at(i)[0] != '-') operands.push_back(command.words[i]);
+  return operands;
+}
+
+// `-f FILE`, `--file FILE`, `--file=FILE` and the like, for the options in `names`.
+void OptionValues(const CommandWords& command, std::initializer_list<std::string_view> names,
+                  bool write, Accesses& accesses) {
+  for (size_t i = 1; i < command.words.size(); ++i) {
+    std::string_view word = command.at(i);
+    for (std::string_view name : names) {
+      if (word == name && i + 1 < command.words.size())
+        accesses.Add(command.words[i + 1], write);
+      else if (StartsWith(word, name) && word.size() > name.size() && word[name.size()] == '=')
+        accesses.Add(command.words[i], write, name.size() + 1);
+    }
+  }
+}
+
+void Reads(const CommandWords& command, Accesses& accesses) {
+  std::string_view program = command.program();
+  std::vector<const ShellWord*> operands = Operands(command);
+  if (OneOf(program, {"cat", "source", ".", "head", "tail", "less", "more", "wc", "sort", "uniq",
+                      "diff", "cmp", "sha256sum", "md5sum", "base64", "unzip", "bash", "sh"})) {
+    for (const ShellWord* operand : operands)
+      accesses.Add(operand, false);
+    if (OneOf(program, {"bash", "sh"}) && operands.size() > 1) operands.resize(1);
+  } else if (OneOf(program, {"grep", "egrep", "fgrep", "jq"}) && !operands.empty()) {
+    // The first operand is the pattern or the filter, unless -e/-f gave it.
+    bool given = command.Has("-e") || command.Has("-f") || command.HasPrefix("--regexp") ||
+                 command.HasPrefix("--from-file");
+    for (size_t i = given ? 0 : 1; i < operands.size(); ++i)
+      accesses.Add(operands[i], false);
+  } else if (OneOf(program, {"cp", "mv", "install", "rsync", "scp"}) && operands.size() >= 2) {
+    for (size_t i = 0; i + 1 < operands.size(); ++i)
+      accesses.Add(operands[i], false);
+  }
+  if (OneOf(program, {"psql", "kubectl", "helm", "docker-compose", "make", "oc"}) ||
+      (program == "docker" && OneOf(command.subcommand(), {"compose", "build"})))
+    OptionValues(command, {"-f", "--file", "--filename", "--values"}, false, accesses);
+  if (program == "terraform")
+    OptionValues(command, {"-var-file", "--var-file", "-backend-config"}, false, accesses);
+  OptionValues(command, {"--env-file", "--from-file", "--from-env-file"}, false, accesses);
+  for (size_t i = 1; i < command.words.size(); ++i) {
+    std::string_view word = command.at(i);
+    for (std::string_view prefix : {"file://", "fileb://", "@"})
+      if (StartsWith(word, prefix) && (prefix != "@" || program == "curl"))
+        accesses.Add(command.words[i], false, prefix.size());
+  }
+}
+
+void Writes(const CommandWords& command, Accesses& accesses) {
+  std::string_view program = command.program();
+  std::vector<const ShellWord*> operands = Operands(command);
+  if (program == "tee" || program == "touch") {
+    for (const ShellWord* operand : operands)
+      accesses.Add(operand, true);
+  } else if (OneOf(program, {"cp", "mv", "install"}) && operands.size() >= 2) {
+    accesses.Add(operands.back(), true);
+  } else if (program == "curl") {
+    OptionValues(command, {"-o", "--output"}, true, accesses);
+  } else if (program == "wget") {
+    OptionValues(command, {"-O", "--output-document"}, true, accesses);
+  } else if (program == "terraform") {
+    OptionValues(command, {"-out", "--out"}, true, accesses);
+  } else if (program == "openssl") {
+    OptionValues(command, {"-out"}, true, accesses);
+  } else if (program == "aws" && command.at(1) == "s3" && OneOf(command.at(2), {"cp", "mv"}) &&
+             operands.size() >= 4) {
+    accesses.Add(operands.back(), true);
+  } else if (program == "aws" && command.at(1) == "lambda" && command.at(2) == "invoke" &&
+             operands.size() >= 4) {
+    accesses.Add(operands.back(), true);
+  }
+}
+
+// `path` taken from `directory`, with "." and ".." parts resolved; made of strings alone,
+// since it runs for every file a runbook names.
+std::string Normal(std::string_view directory, std::string_view path) {
+  std::vector<std::string_view> parts;
+  bool absolute = StartsWith(path, "/") || StartsWith(directory, "/");
+  for (std::string_view text : {StartsWith(path, "/") ? std::string_view() : directory, path}) {
+    while (!text.empty()) {
+      size_t slash = std::min(text.find('/'), text.size());
+      std::string_view part = text.substr(0, slash);
+      text.remove_prefix(std::min(slash + 1, text.size()));
+      if (part.empty() || part == ".") continue;
+      if (part == ".." && !parts.empty() && parts.back() != "..")
+        parts.pop_back();
+      else if (part != ".." || !absolute)
+        parts.push_back(part);
+    }
+  }
+  std::string normal = absolute ? "/" : "";
+  for (size_t i = 0; i < parts.size(); ++i)
+    normal += (i ? "/" : "") + std::string(parts[i]);
+  return normal.empty() ? "." : normal;
+}
+
+// Where the session stands: blocks share one shell, so a `cd` carries on to the next block.
+// A directory lint cannot know (cd "$DIR") gets a name of its own that nothing matches.
+class WorkingDirectory {
+ public:
+  const std::string& get() const { return current_; }
+  std::string For(const LintScript& script) const {
+    return script.cwd ? Resolve(*script.cwd) : current_;
+  }
+  void Apply(const ShellCommand& command) {
+    CommandWords cd = Unwrap(command);
+    if (cd.program() != "cd" || command.in_substitution) return;
+    std::vector<const ShellWord*> operands = Operands(cd);
+    std::string next;
+    if (operands.size() == 1 && operands[0]->literal() && operands[0]->text != "-")
+      next = Resolve(operands[0]->text);
+    // Guides repeat `cd app/dir` in every step, which stagecraft's cd takes from the root
+    // when it is not found where the session stands; followed literally, the path would
+    // grow with every step (and lint's time and memory with its square).
+    current_ = !next.empty() && next.size() <= kLongestPath ? next : fmt::format("?{}", ++unknown_);
+  }
+
+ private:
+  std::string Resolve(const std::string& path) const { return Normal(current_, path); }
+  static constexpr size_t kLongestPath = 512;
+  std::string current_ = ".";
+  int unknown_ = 0;
+};
+
+struct Event {
+  size_t script = 0;
+  size_t command = 0;
+  Access access;
+  std::string key;
+};
+
+std::vector<Event> CollectEvents(const std::vector<LintScript>& scripts,
+                                 const std::vector<ShellScript>& shells) {
+  std::vector<Event> events;
+  WorkingDirectory cwd;
+  for (size_t s = 0; s < scripts.size(); ++s) {
+    std::string block_cwd = cwd.For(scripts[s]);
+    for (size_t c = 0; c < shells[s].commands.size(); ++c) {
+      const ShellCommand& command = shells[s].commands[c];
+      std::vector<Access> found;
+      Accesses accesses(found);
+      Redirects(command, accesses);
+      CommandWords words = Unwrap(command);
+      Reads(words, accesses);
+      Writes(words, accesses);
+      for (Access& access : found) {
+        std::string key = Normal(scripts[s].cwd ? block_cwd : cwd.get(), access.path);
+        events.push_back({s, c, std::move(access), std::move(key)});
+      }
+      cwd.Apply(command);
+    }
+  }
+  return events;
+}
+
+}  // namespace
+
+void LintFileOrder(const std::vector<LintScript>& scripts, const std::vector<ShellScript>& shells,
+                   Diagnostics& out) {
+  std::vector<Event> events = CollectEvents(scripts, shells);
+  std::map<std::string, const Event*> first_write;
+  for (const Event& event : events)
+    if (event.access.write) first_write.emplace(event.key, &event);
+  for (const Event& event : events) {
+    if (event.access.write) continue;
+    auto write = first_write.find(event.key);
+    if (write == first_write.end()) continue;
+    const Event& writer = *write->second;
+    // Written by this very command (sort f > f, cp f f.bak) or earlier: not this hazard.
+    if (std::tie(writer.script, writer.command) <= std::tie(event.script, event.command)) continue;
+    // A rollback runs after the normal flow, whatever its place in the document.
+    if (scripts[writer.script].rollback != scripts[event.script].rollback) continue;
+    SourcePos written = scripts[writer.script].PositionOf(writer.access.offset);
+    out.push_back(Finding(Severity::kWarning, scripts[event.script], event.access.offset,
+                          "read-before-write",
+                          fmt::format("'{}' is read here, but only written later, at line {}",
+                                      event.access.path, written.line),
+                          "run the block that writes it first, or read the file after it"));
+  }
+}
+
+}  // namespace stagecraft::runbook

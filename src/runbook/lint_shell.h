@@ -1,0 +1,51 @@
+#pragma once
+
+// Lint's checks of the shell code a run executes, for hazards that only show at run time:
+// each appends findings (with their ids, see docs/runbook-format.md section 18) to `out`.
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runbook/diagnostic.h"
+#include "runbook/lint_scripts.h"
+#include "runbook/shell_syntax.h"
+
+namespace stagecraft::runbook {
+
+// grep-pipefail, hidden-failure: exit statuses that `set -eo pipefail` turns into
+// surprises, or that a script throws away (lint_status.cc).
+void LintExitStatus(const LintScript& script, const ShellScript& shell, Diagnostics& out);
+
+// What the command checks need to know about the runbook.
+struct LintContext {
+  std::string root;  // the absolute directory blocks start in
+  // Variables with a value: from the front matter, and from the blocks before the one
+  // being checked.
+  std::set<std::string> defined;
+};
+
+// absolute-cd, destructive, rm-empty-variable (lint_hazards.cc).
+void LintCommandHazards(const LintScript& script, const ShellScript& shell,
+                        const LintContext& context, Diagnostics& out);
+
+// Adds the variables `shell` gives a value to `defined`: the session carries them to the
+// blocks after it.
+void AddDefinitions(const LintScript& script, const ShellScript& shell,
+                    std::set<std::string>& defined);
+
+// never-ends, needs-terminal: commands that wait for ever or for someone to type
+// (lint_terminal.cc).
+void LintTerminal(const LintScript& script, const ShellScript& shell, Diagnostics& out);
+
+// placeholder, placeholder-redirect: values the reader was meant to fill in
+// (lint_placeholders.cc).
+void LintPlaceholders(const LintScript& script, const ShellScript& shell, Diagnostics& out);
+
+// read-before-write: a file read before the block that writes it (lint_files.cc). The
+// scripts come in document order, `shells[i]` parsed from `scripts[i]`.
+void LintFileOrder(const std::vector<LintScript>& scripts, const std::vector<ShellScript>& shells,
+                   Diagnostics& out);
+
+}  // namespace stagecraft::runbook
