@@ -328,7 +328,8 @@ TEST(Journal, UnlockNeedsForceAndTheRightId) {
 TEST(Journal, ForceUnlockedRunStopsBeforeItsNextStep) {
   TempDir dir;
   WriteFile(dir.File("book.md"),
-            "# Three\n## One\n```bash\ntouch one\nuntil [ -e go ]; do sleep 0.05; done\n```\n"
+            "# Three\n## One\n```bash\ntouch one\nuntil [ -e go ]; do sleep 0.05; done\nsleep 1.1\n"
+            "```\n"
             "## Two\n```bash\ntouch two\n```\n");
   RunningStagecraft first({"run", "book.md"}, dir.path());
   ASSERT_TRUE(WaitForFile(dir.File("one"), 20));
@@ -339,6 +340,7 @@ TEST(Journal, ForceUnlockedRunStopsBeforeItsNextStep) {
   std::string lock_id = second.err.substr(at + 8, 12);
   auto unlocked = RunStagecraft({"unlock", "--force", lock_id}, dir.path());
   EXPECT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  // The run checks its lock before a step at most once a second: step One lasts longer.
   WriteFile(dir.File("go"), "");
   CommandResult ended = first.Wait();
   EXPECT_EQ(ended.exit_code, 2) << ended.out;

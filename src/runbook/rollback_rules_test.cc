@@ -354,7 +354,7 @@ TEST(LintRollbackScoping, OneSectionOrOneGroupOfAlternativesIsFine) {
 TEST(Lint, WarnsAboutUnscopedRollbackProcedures) {
   ParseResult parsed = ParseRunbook("book.md", kOptions);
   Diagnostics findings;
-  Lint(parsed.runbook, findings);
+  Lint(parsed.runbook, kOptions, findings);
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_NE(findings[0].message.find("none says which step's work it undoes"), std::string::npos);
 }
