@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <memory_resource>
 #include <optional>
 #include <set>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 
@@ -215,13 +215,15 @@ struct FoundSection {
   size_t leading_html = 0;  // HTML blocks at the start of `content`: maybe directives
 };
 
+// A heading on the open path (or the blocks before the first heading): only the path is
+// kept, since a section needs no more than its ancestors once its own step is built.
 struct Section {
   Heading heading;
-  int parent = -1;
-  std::vector<cmark_node*> content;
   Directives directives;
   SectionKind kind = SectionKind::kNormal;
   bool skip = false;
+  bool titles_runbook = false;  // the first H1, which gave the runbook its title
+  int phase = -1;               // of the steps under it, once one is built
 };
 
 class Builder {
@@ -243,9 +245,9 @@ class Builder {
   SourcePos PosOf(cmark_node* node) const {
     return {cmark_node_get_start_line(node) + line_offset_, cmark_node_get_start_column(node)};
   }
-  void CollectSections(std::vector<FoundSection>& found);
-  void ClassifySection(int index);
-  void BuildSection(int index);
+  void OpenSection(FoundSection& found, bool titles_runbook);
+  void BuildSection(std::span<cmark_node* const> content);
+  int PhaseOfParent();
   void WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth);
   void HandleParagraph(cmark_node* paragraph, Step& step);
   void HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item);
@@ -259,6 +261,7 @@ class Builder {
   bool CheckFenceClosed(cmark_node* node);
   void ReadSignOffTable(cmark_node* table);
   void AssignNames();
+  void CheckBlockNames();
   void MarkPreflight();
   void Warn(SourcePos pos, std::string message, std::string hint = {}) {
     result_.diagnostics.push_back({Severity::kWarning, pos, std::move(message), std::move(hint)});
@@ -279,15 +282,11 @@ class Builder {
   size_t mark_offset_ = 0;
   ParseResult& result_;
   Runbook& runbook_;
-  std::vector<Section> sections_;
-  std::vector<int> open_sections_ = {0};  // the heading path to the current section
-  size_t built_sections_ = 0;
+  std::vector<Section> path_;  // from the blocks before the first heading to the current one
   int body_offset_ = 0;
   int line_offset_ = 0;  // of the piece being built
-  std::map<int, int> phase_of_section_;
   std::vector<bool> name_is_explicit_;
   bool nesting_reported_ = false;
-  int title_section_ = -1;  // the first H1, which gave the runbook its title
 
   // Label state while walking one section's content.
   Label pending_label_ = Label::kNone;
@@ -686,67 +685,58 @@ void Builder::ReadSignOffTable(cmark_node* table) {
   }
 }
 
-void Builder::CollectSections(std::vector<FoundSection>& found) {
-  std::vector<int>& open = open_sections_;
-  for (FoundSection& piece : found) {
-    if (piece.heading.level > 0) {
-      Section section;
-      section.heading = std::move(piece.heading);
-      while (open.size() > 1 && sections_[open.back()].heading.level >= section.heading.level)
-        open.pop_back();
-      section.parent = open.back();
-      if (section.heading.level == 1 && runbook_.title.empty()) {
-        runbook_.title = section.heading.title;
-        title_section_ = static_cast<int>(sections_.size());
-      }
-      sections_.push_back(std::move(section));
-      open.push_back(static_cast<int>(sections_.size()) - 1);
-    }
-    Section& current = sections_[open.back()];
-    size_t next = 0;
-    // An HTML comment directly after a heading is that section's directive.
-    for (; next < piece.leading_html && current.content.empty() && open.back() != 0; ++next) {
-      cmark_node* node = piece.content[next];
-      if (!ParseDirective(cmark_node_get_literal(node), PosOf(node), current.directives,
-                          result_.diagnostics))
-        break;
-    }
-    if (next == 0 && current.content.empty())
-      current.content = std::move(piece.content);
-    else
-      current.content.insert(current.content.end(), piece.content.begin() + next,
-                             piece.content.end());
+// Opens the section of a heading, after closing those at its level or deeper; the
+// directive right after it, and its parent, give the section its kind.
+void Builder::OpenSection(FoundSection& found, bool titles_runbook) {
+  while (path_.size() > 1 && path_.back().heading.level >= found.heading.level)
+    path_.pop_back();
+  const Section& parent = path_.back();
+  Section section{std::move(found.heading)};
+  section.titles_runbook = titles_runbook;
+  size_t next = 0;
+  for (; next < found.leading_html; ++next) {
+    cmark_node* node = found.content[next];
+    if (!ParseDirective(cmark_node_get_literal(node), PosOf(node), section.directives,
+                        result_.diagnostics))
+      break;
   }
-}
-
-// A section's kind comes from its title or directive, else from its parent; it needs the
-// directives, which follow the heading, so it is settled once the section's content is in.
-void Builder::ClassifySection(int index) {
-  Section& section = sections_[index];
-  const Section& parent = sections_[section.parent];
+  found.content.erase(found.content.begin(), found.content.begin() + next);
   // The document's title names the whole runbook ("# Rollback drill for orders"); its words
   // must not turn every section under it into documentation or rollback.
-  SectionKind by_title =
-      index == title_section_ ? SectionKind::kNormal : section.heading.title_kind;
+  SectionKind by_title = titles_runbook ? SectionKind::kNormal : section.heading.title_kind;
   SectionKind own = section.directives.kind.value_or(by_title);
   section.kind = own != SectionKind::kNormal ? own : parent.kind;
   section.skip = section.directives.skip || parent.skip;
+  path_.push_back(std::move(section));
 }
 
-void Builder::BuildSection(int index) {
-  Section& section = sections_[index];
+// The phase of the current section's steps: its parent heading, listed once it has one.
+int Builder::PhaseOfParent() {
+  if (path_.size() < 3) return -1;  // no parent heading
+  Section& parent = path_[path_.size() - 2];
+  if (parent.phase < 0) {
+    runbook_.phases.push_back(
+        {parent.heading.title_without_budget, parent.heading.pos, parent.heading.budget});
+    parent.phase = static_cast<int>(runbook_.phases.size()) - 1;
+  }
+  return parent.phase;
+}
+
+void Builder::BuildSection(std::span<cmark_node* const> content) {
+  const Section& section = path_.back();
+  bool before_headings = path_.size() == 1;
   if (section.kind == SectionKind::kDocumentation) return;
   if (section.kind == SectionKind::kSignOff) {
-    for (cmark_node* node : section.content)
+    for (cmark_node* node : content)
       if (TypeString(node) == "table") ReadSignOffTable(node);
     return;
   }
   Step step;
   step.budget = section.heading.budget;
   step.title = section.heading.title_without_budget;
-  if (index == 0) step.title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
-  step.pos =
-      index == 0 && !section.content.empty() ? PosOf(section.content.front()) : section.heading.pos;
+  if (before_headings)
+    step.title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
+  step.pos = before_headings && !content.empty() ? PosOf(content.front()) : section.heading.pos;
   step.manual = section.directives.manual;
   step.skip = section.skip;
   step.timeout = section.directives.timeout;
@@ -764,7 +754,7 @@ void Builder::BuildSection(int index) {
   pending_label_ = Label::kNone;
   ended_rollback_label_.reset();
   last_action_ = nullptr;
-  for (cmark_node* node : section.content)
+  for (cmark_node* node : content)
     WalkContent(node, step, nullptr, 0);
   last_action_ = nullptr;
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
@@ -772,20 +762,7 @@ void Builder::BuildSection(int index) {
                     (!step.actions.empty() &&
                      std::all_of(step.actions.begin(), step.actions.end(),
                                  [](const Action& a) { return a.attributes.idempotent; }));
-
-  if (section.parent > 0) {
-    auto found = phase_of_section_.find(section.parent);
-    if (found == phase_of_section_.end()) {
-      const Section& parent = sections_[section.parent];
-      Phase phase;
-      phase.budget = parent.heading.budget;
-      phase.title = parent.heading.title_without_budget;
-      phase.pos = parent.heading.pos;
-      runbook_.phases.push_back(phase);
-      found = phase_of_section_.emplace(section.parent, runbook_.phases.size() - 1).first;
-    }
-    step.phase = found->second;
-  }
+  step.phase = PhaseOfParent();
   name_is_explicit_.push_back(!step.name.empty());
   runbook_.steps.push_back(std::move(step));
 }
@@ -826,22 +803,38 @@ std::string_view WithoutNumbering(std::string_view title) {
   return stripped.empty() ? title : stripped;
 }
 
+// Names and where each was first used, keyed by the model's own strings, which stay put.
+// The nodes come from one buffer sized for `count` names: a hundred thousand steps would
+// otherwise be as many small allocations.
+class NameTable {
+ public:
+  explicit NameTable(size_t count) : nodes_(count * 64 + 256), first_use_(&nodes_) {
+    first_use_.reserve(count);
+  }
+  // Where `name` was first used, or nullptr when this is its first use.
+  const SourcePos* Add(std::string_view name, SourcePos pos) {
+    auto [it, inserted] = first_use_.emplace(name, pos);
+    return inserted ? nullptr : &it->second;
+  }
+  const SourcePos* Find(std::string_view name) const {
+    auto it = first_use_.find(name);
+    return it == first_use_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::pmr::monotonic_buffer_resource nodes_;
+  std::pmr::unordered_map<std::string_view, SourcePos> first_use_;
+};
+
 void Builder::AssignNames() {
-  // The maps' nodes come from one buffer: ten thousand steps would otherwise be ten
-  // thousand small allocations here. Keyed by the steps' own names, which stay put: each is
-  // set once, below, before its key is taken.
-  std::pmr::monotonic_buffer_resource nodes(runbook_.steps.size() * 64);
-  std::pmr::unordered_map<std::string_view, SourcePos> taken(&nodes);
-  taken.reserve(runbook_.steps.size());
-  std::pmr::unordered_map<std::string, int> next_suffix(&nodes);
+  NameTable taken(runbook_.steps.size());
+  std::unordered_map<std::string, int> next_suffix;
   for (size_t i = 0; i < runbook_.steps.size(); ++i) {
     Step& step = runbook_.steps[i];
     if (!name_is_explicit_[i]) continue;
-    auto [it, inserted] = taken.emplace(step.name, step.pos);
-    if (!inserted)
+    if (const SourcePos* first = taken.Add(step.name, step.pos))
       Error(step.pos,
-            fmt::format("duplicate step name '{}' (first used at line {})", step.name,
-                        it->second.line),
+            fmt::format("duplicate step name '{}' (first used at line {})", step.name, first->line),
             "step names identify steps in logs, resume and reports; make each one unique");
   }
   for (size_t i = 0; i < runbook_.steps.size(); ++i) {
@@ -850,31 +843,36 @@ void Builder::AssignNames() {
     std::string base = Slugify(WithoutNumbering(step.title));
     if (base.empty()) base = "step";
     std::string name = base;
-    if (taken.count(name)) {
+    if (taken.Find(name)) {
       // Remember the last suffix per base so a thousand "Verify" steps stay linear.
       int& suffix = next_suffix[base];
       if (suffix == 0) suffix = 2;
-      while (taken.count(name))
+      while (taken.Find(name))
         name = fmt::format("{}-{}", base, suffix++);
     }
     if (name != base)
       Warn(step.pos,
            fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
-                       base, taken.at(base).line, name),
+                       base, taken.Find(base)->line, name),
            "give the step its own name with <!-- stagecraft: name=... --> after the heading");
     step.name = std::move(name);
-    taken.emplace(step.name, step.pos);
+    taken.Add(step.name, step.pos);
   }
-  // Action names must be unique too: logs and captures refer to them.
-  std::pmr::unordered_map<std::string_view, SourcePos> action_names(&nodes);
+}
+
+// Action names must be unique too: logs and captures refer to them.
+void Builder::CheckBlockNames() {
+  size_t named = 0;
   for (const Step& step : runbook_.steps)
     for (const Action& action : step.actions)
-      if (action.attributes.name) {
-        auto [it, inserted] = action_names.emplace(*action.attributes.name, action.block.pos);
-        if (!inserted)
+      named += action.attributes.name.has_value();
+  NameTable names(named);
+  for (const Step& step : runbook_.steps)
+    for (const Action& action : step.actions)
+      if (action.attributes.name)
+        if (const SourcePos* first = names.Add(*action.attributes.name, action.block.pos))
           Error(action.block.pos, fmt::format("duplicate block name '{}' (first used at line {})",
-                                              *action.attributes.name, it->second.line));
-      }
+                                              *action.attributes.name, first->line));
 }
 
 void Builder::MarkPreflight() {
@@ -890,22 +888,30 @@ void Builder::MarkPreflight() {
 void Builder::Begin(std::string_view text, int body_offset) {
   text_ = text;
   body_offset_ = body_offset;
-  sections_.push_back(Section{});  // content before the first heading
+  path_.emplace_back();  // the blocks before the first heading
 }
 
 void Builder::AddPiece(std::vector<FoundSection>& found, int line_offset) {
   line_offset_ = line_offset;
-  CollectSections(found);
-  for (size_t i = std::max<size_t>(built_sections_, 1); i < sections_.size(); ++i)
-    ClassifySection(static_cast<int>(i));
-  for (; built_sections_ < sections_.size(); ++built_sections_) {
-    BuildSection(static_cast<int>(built_sections_));
-    sections_[built_sections_].content = {};  // the nodes go with the piece's tree
+  // The first H1 titles the runbook, and the blocks before it (built first) take that title.
+  FoundSection* title = nullptr;
+  if (runbook_.title.empty()) {
+    auto h1 = std::find_if(found.begin(), found.end(),
+                           [](const FoundSection& f) { return f.heading.level == 1; });
+    if (h1 != found.end()) {
+      title = &*h1;
+      runbook_.title = title->heading.title;
+    }
+  }
+  for (FoundSection& section : found) {
+    if (section.heading.level > 0) OpenSection(section, &section == title);
+    BuildSection(section.content);
   }
 }
 
 void Builder::Finish() {
   AssignNames();
+  CheckBlockNames();
   MarkPreflight();
 }
 
