@@ -877,9 +877,10 @@ std::string RenderPlanText(const Runbook& runbook, const Environment* environmen
   return text;
 }
 
-Status WritePlanText(const Runbook& runbook, const Environment* environment, int fd) {
+Status WritePlanText(const Runbook& runbook, const Environment* environment, int fd,
+                     const PlanOptions& options) {
   Output out(fd);
-  PlanText(runbook, environment, {}, out);
+  PlanText(runbook, environment, options, out);
   return out.Finish();
 }
 
