@@ -12,9 +12,9 @@ namespace stagecraft::runbook {
 
 struct ExpectedLine {
   enum class Kind { kLiteral, kRegex, kGlob, kAnyLines };
-  Kind kind = Kind::kLiteral;
   std::string pattern;  // the line without its ` (re)` / ` (glob)` suffix, whitespace-trimmed
   int line = 0;         // source line, 0 when unknown
+  Kind kind = Kind::kLiteral;
 };
 
 ExpectedLine ParseExpectedLine(std::string_view text, int line);

@@ -27,16 +27,16 @@ struct Capture {
 
 struct Attributes {
   std::optional<std::string> name;
-  std::optional<Millis> timeout;
-  int retries = 0;
-  Millis delay{0};
-  bool until = false;  // retry until success within `timeout`
+  std::optional<std::string> cwd;
   std::optional<Capture> capture;
+  std::optional<Millis> timeout;
+  Millis delay{0};
+  int retries = 0;
+  bool until = false;  // retry until success within `timeout`
   bool confirm = false;
   bool idempotent = false;
   bool ignore = false;  // failure does not fail the step
   bool skip = false;
-  std::optional<std::string> cwd;
   bool interactive = false;
   bool background = false;
 };
@@ -44,7 +44,6 @@ struct Attributes {
 // A fenced code block as written.
 struct Block {
   std::string language;  // lower-cased first word of the info string; may be empty
-  std::string info;      // full info string
   // The program that runs it ("bash", "sh", "python3"...), resolved once by the parser;
   // the front matter's shell for `console` transcripts; "" when the block does not run.
   std::string interpreter;

@@ -154,7 +154,8 @@ bool ReadLabel(cmark_node* paragraph, std::string& label, std::string& rest) {
 
 std::vector<ExpectedLine> ParseExpectedBlock(const Block& block) {
   std::vector<ExpectedLine> lines;
-  lines.reserve(std::count(block.text.begin(), block.text.end(), '\n') + 1);
+  const std::string& text = block.text;
+  lines.reserve(std::count(text.begin(), text.end(), '\n') + !text.ends_with('\n'));
   int line_number = block.first_line;
   LineReader reader(block.text);
   for (std::string_view line; reader.Next(line);) {
@@ -208,6 +209,12 @@ struct Heading {
   SourcePos pos;
 };
 
+// A fenced block's info string, parsed, and where it starts in the file.
+struct BlockInfo {
+  InfoString parsed;
+  SourcePos pos;
+};
+
 // A heading and the top-level blocks under it, up to the next heading.
 struct FoundSection {
   Heading heading;
@@ -253,11 +260,10 @@ class Builder {
   void HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item);
   ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step, int depth);
   bool WithinNestingLimit(cmark_node* node, int depth);
-  std::optional<Action> MakeAction(const Block& block, const InfoString& info);
-  SourcePos InfoPos(const Block& block);
-  Attributes ReadAttributes(const Block& block, const InfoString& info);
+  std::optional<Action> MakeAction(Block block, const BlockInfo& info);
+  Attributes ReadAttributes(const BlockInfo& info);
   // Also parses the info string, once: `info` receives it.
-  Block ReadBlock(cmark_node* node, InfoString& info);
+  Block ReadBlock(cmark_node* node, BlockInfo& info);
   bool CheckFenceClosed(cmark_node* node);
   void ReadSignOffTable(cmark_node* table);
   void AssignNames();
@@ -367,7 +373,7 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
   return false;
 }
 
-Block Builder::ReadBlock(cmark_node* node, InfoString& info) {
+Block Builder::ReadBlock(cmark_node* node, BlockInfo& info) {
   Block block;
   const char* literal = cmark_node_get_literal(node);
   block.text = literal ? literal : "";
@@ -377,7 +383,8 @@ Block Builder::ReadBlock(cmark_node* node, InfoString& info) {
   char fence_char = 0;
   bool fenced = cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
   const char* fence_info = cmark_node_get_fence_info(node);
-  block.info = fence_info ? fence_info : "";
+  std::string text = fence_info ? fence_info : "";
+  info.pos = block.pos;
   if (fenced) {
     // cmark resolves backslash escapes and entities in the info string, which would turn
     // capture="V:/\d+\.\d+/" into a different regex: take the info string as written.
@@ -388,40 +395,34 @@ Block Builder::ReadBlock(cmark_node* node, InfoString& info) {
     size_t run = 0;
     while (at + run < line.size() && line[at + run] == fence_char)
       ++run;
-    if (run >= static_cast<size_t>(fence_length) && run > 0)
-      block.info = Trim(line.substr(at + run));
+    if (run >= static_cast<size_t>(fence_length) && run > 0) text = Trim(line.substr(at + run));
+    // Where the info string starts, so attribute problems point at their columns.
+    size_t info_offset = line.find(TrimView(text).substr(0, 1), block.pos.column - 1);
+    if (!TrimView(text).empty() && info_offset != std::string_view::npos)
+      info.pos.column = static_cast<int>(info_offset) + 1;
   }
-  info = ParseInfoString(block.info);
-  block.language = info.language;
+  info.parsed = ParseInfoString(text);
+  block.language = info.parsed.language;
   block.interpreter = InterpreterFor(block.language, runbook_.front_matter.shell);
   block.first_line = block.pos.line + (fenced ? 1 : 0);
   return block;
 }
 
-SourcePos Builder::InfoPos(const Block& block) {
-  // The info string starts after the fence characters and any spaces.
-  std::string_view fence_line = Line(block.pos.line);
-  size_t info_offset = fence_line.find(TrimView(block.info).substr(0, 1), block.pos.column - 1);
-  if (TrimView(block.info).empty() || info_offset == std::string_view::npos)
-    info_offset = block.pos.column - 1;
-  return {block.pos.line, static_cast<int>(info_offset) + 1};
-}
-
 // Parses and checks the block's attributes, reporting problems at their columns.
-Attributes Builder::ReadAttributes(const Block& block, const InfoString& info) {
-  SourcePos info_pos = InfoPos(block);
-  if (!info.error.empty())
-    Error({info_pos.line, info_pos.column + static_cast<int>(info.error_offset)}, info.error);
-  return ResolveAttributes(info.attributes, info_pos, result_.diagnostics);
+Attributes Builder::ReadAttributes(const BlockInfo& info) {
+  if (!info.parsed.error.empty())
+    Error({info.pos.line, info.pos.column + static_cast<int>(info.parsed.error_offset)},
+          info.parsed.error);
+  return ResolveAttributes(info.parsed.attributes, info.pos, result_.diagnostics);
 }
 
-std::optional<Action> Builder::MakeAction(const Block& block, const InfoString& info) {
+std::optional<Action> Builder::MakeAction(Block block, const BlockInfo& info) {
   Action action;
-  action.block = block;
-  action.attributes = ReadAttributes(block, info);
-  const std::string& language = info.language;
+  action.attributes = ReadAttributes(info);
+  action.block = std::move(block);
+  const std::string& language = action.block.language;
   if (language == "console" || language == "terminal") {
-    action.transcript = ParseTranscript(block, block.pos.column);
+    action.transcript = ParseTranscript(action.block, action.block.pos.column);
     if (action.transcript.empty()) return std::nullopt;  // console output, not commands
     action.block.interpreter = runbook_.front_matter.shell;
     return action;
@@ -429,7 +430,7 @@ std::optional<Action> Builder::MakeAction(const Block& block, const InfoString& 
   if (!IsExecutableLanguage(language)) return std::nullopt;
   bool is_shell = language == "bash" || language == "sh" || language == "shell" ||
                   language == "zsh" || language == "ksh" || language == "dash";
-  if (is_shell) action.transcript = ParseTranscript(block, block.pos.column);
+  if (is_shell) action.transcript = ParseTranscript(action.block, action.block.pos.column);
   for (const auto& command : action.transcript)
     for (const auto& line : command.expected)
       if (line.kind == ExpectedLine::Kind::kRegex)
@@ -517,7 +518,7 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
     pending_label_ = Label::kNone;
     return;
   }
-  InfoString info;
+  BlockInfo info;
   Block block = ReadBlock(node, info);
   Label label = pending_label_;
   pending_label_ = Label::kNone;
@@ -559,15 +560,15 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
       }
       if (last_action_) {
         // Checked like an action's, though only the block itself is kept.
-        (void)ReadAttributes(block, info);
-        last_action_->verifications.push_back(block);
+        (void)ReadAttributes(info);
+        last_action_->verifications.push_back(std::move(block));
         return;
       }
       break;  // a verification that stands alone is simply an action of the step
     case Label::kRollback:
       if (IsExecutableLanguage(block.language)) {
-        (void)ReadAttributes(block, info);
-        step.compensation.push_back(block);
+        (void)ReadAttributes(info);
+        step.compensation.push_back(std::move(block));
       } else {
         step.rollback_notes.push_back(Trim(block.text));
       }
@@ -581,7 +582,7 @@ void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item)
     default:
       break;
   }
-  std::optional<Action> action = MakeAction(block, info);
+  std::optional<Action> action = MakeAction(std::move(block), info);
   if (!action) return;
   if (item) {
     item->actions.push_back(std::move(*action));

@@ -579,8 +579,9 @@ std::string Describe(const ParseResult& result) {
            std::to_string(step.checklist.size()) + " undo " +
            std::to_string(step.compensation.size()) + "\n";
     for (const auto& action : step.actions)
-      out += "  action @" + std::to_string(action.block.pos.line) + " [" + action.block.info +
-             "] expect " + std::to_string(action.expectations.size()) + " " + action.block.text;
+      out += "  action @" + std::to_string(action.block.pos.line) + " [" + action.block.language +
+             " " + action.attributes.name.value_or("") + "] expect " +
+             std::to_string(action.expectations.size()) + " " + action.block.text;
   }
   for (const auto& d : result.diagnostics)
     out += "diag " + std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
@@ -637,8 +638,9 @@ TEST(Parser, DocumentParsedInPiecesEqualsTheWholeDocument) {
   EXPECT_EQ(Describe(in_pieces), Describe(in_one));
   ASSERT_EQ(in_pieces.runbook.steps.size(), 1500u);
   const Action& action = in_pieces.runbook.steps[1234].actions.at(0);
-  EXPECT_EQ(action.block.info, "bash { name=part-1234 timeout=5m }");
+  EXPECT_EQ(action.block.language, "bash");
   EXPECT_EQ(action.attributes.name.value_or(""), "part-1234");
+  EXPECT_EQ(action.attributes.timeout, Millis(5 * 60 * 1000));
 }
 
 // A link reference definition applies to the whole document, so a document that may hold
