@@ -25,7 +25,7 @@ namespace {
 int LintCommand(const std::string& path) {
   auto loaded = Load(path, runbook::SourceFile::Hold::kMapped);
   if (!loaded) return kExitUsage;
-  runbook::SourceLines lines(loaded->source);
+  runbook::SourceLines lines(loaded->source->text());
   for (const auto& diagnostic : loaded->parsed.diagnostics)
     fmt::print("{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
   int errors = CountSeverity(loaded->parsed.diagnostics, runbook::Severity::kError);
@@ -44,7 +44,7 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   const auto& diagnostics = loaded->parsed.diagnostics;
   int errors = CountSeverity(diagnostics, runbook::Severity::kError);
   if (errors) {
-    runbook::SourceLines lines(loaded->source);
+    runbook::SourceLines lines(loaded->source->text());
     for (const auto& diagnostic : diagnostics)
       if (diagnostic.severity == runbook::Severity::kError)
         fmt::print(stderr, "{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));

@@ -347,7 +347,7 @@ int RunCommand(const RunFlags& flags) {
   journal::RunRecord record;
   record.id = run_id;
   record.runbook_path = absolute;
-  record.runbook_hash = Sha256Hex(loaded->source);
+  record.runbook_hash = Sha256Hex(loaded->source->text());
   record.structure_hash = runbook::StructureHash(book);
   record.environment = environment;
   record.cwd = std::filesystem::current_path().string();

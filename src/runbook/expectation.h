@@ -12,8 +12,10 @@ namespace stagecraft::runbook {
 
 struct ExpectedLine {
   enum class Kind { kLiteral, kRegex, kGlob, kAnyLines };
-  std::string pattern;  // the line without its ` (re)` / ` (glob)` suffix, whitespace-trimmed
-  int line = 0;         // source line, 0 when unknown
+  // The line without its ` (re)` / ` (glob)` suffix, whitespace-trimmed: a view into the
+  // text given to ParseExpectedLine.
+  std::string_view pattern;
+  int line = 0;  // source line, 0 when unknown
   Kind kind = Kind::kLiteral;
 };
 

@@ -2,14 +2,18 @@
 
 // The Runbook model: what a Markdown deployment guide means once parsed. Plain value types;
 // a Runbook owns everything it refers to and is safe to share read-only between threads.
+// Code and expected lines are views into the Runbook's TextStore (text_store.h), which its
+// copies share.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/duration.h"
 #include "runbook/expectation.h"
+#include "runbook/text_store.h"
 
 namespace stagecraft::runbook {
 
@@ -20,14 +24,15 @@ struct SourcePos {
 };
 
 // Attributes from a fenced block's info string (`bash { name=x timeout=5m }`).
+// Their texts are in the TextStore.
 struct Capture {
-  std::string variable;
-  std::optional<std::string> regex;  // first group (or whole match) of the first match
+  std::string_view variable;
+  std::optional<std::string_view> regex;  // first group (or whole match) of the first match
 };
 
 struct Attributes {
-  std::optional<std::string> name;
-  std::optional<std::string> cwd;
+  std::optional<std::string_view> name;
+  std::optional<std::string_view> cwd;
   std::optional<Capture> capture;
   std::optional<Millis> timeout;
   Millis delay{0};
@@ -47,9 +52,9 @@ struct Block {
   // The program that runs it ("bash", "sh", "python3"...), resolved once by the parser;
   // the front matter's shell for `console` transcripts; "" when the block does not run.
   std::string interpreter;
-  std::string text;    // contents, each line ending in '\n'
-  SourcePos pos;       // the opening fence
-  int first_line = 0;  // line of the first content line
+  std::string_view text;  // contents, each line ending in '\n'; in the TextStore
+  SourcePos pos;          // the opening fence
+  int first_line = 0;     // line of the first content line
 };
 
 // One prompted command of a transcript block (`$ terraform validate` and what follows it).
@@ -170,6 +175,7 @@ struct Runbook {
   std::vector<Phase> phases;
   std::vector<Step> steps;  // document order; kinds tell the flow each belongs to
   std::vector<SignOffRole> sign_off;
+  std::shared_ptr<const TextStore> text_store;  // holds the code and expected lines
 
   const Environment* FindEnvironment(const std::string& name) const;
 };

@@ -6,10 +6,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cstring>
+#include <functional>
 #include <memory>
-#include <memory_resource>
 #include <optional>
 #include <set>
 #include <span>
@@ -154,7 +155,7 @@ bool ReadLabel(cmark_node* paragraph, std::string& label, std::string& rest) {
 
 std::vector<ExpectedLine> ParseExpectedBlock(const Block& block) {
   std::vector<ExpectedLine> lines;
-  const std::string& text = block.text;
+  std::string_view text = block.text;
   lines.reserve(std::count(text.begin(), text.end(), '\n') + !text.ends_with('\n'));
   int line_number = block.first_line;
   LineReader reader(block.text);
@@ -211,6 +212,7 @@ struct Heading {
 
 // A fenced block's info string, parsed, and where it starts in the file.
 struct BlockInfo {
+  std::string_view text;  // as written, unless cmark's copy had to do
   InfoString parsed;
   SourcePos pos;
 };
@@ -235,7 +237,8 @@ struct Section {
 
 class Builder {
  public:
-  explicit Builder(ParseResult& result) : result_(result), runbook_(result.runbook) {}
+  Builder(ParseResult& result, TextStore& store)
+      : result_(result), runbook_(result.runbook), store_(store) {}
 
   // The Markdown body is `text`; its line 1 is line `body_offset + 1` of the file.
   void Begin(std::string_view text, int body_offset);
@@ -288,6 +291,7 @@ class Builder {
   size_t mark_offset_ = 0;
   ParseResult& result_;
   Runbook& runbook_;
+  TextStore& store_;
   std::vector<Section> path_;  // from the blocks before the first heading to the current one
   int body_offset_ = 0;
   int line_offset_ = 0;  // of the piece being built
@@ -375,15 +379,20 @@ bool Builder::CheckFenceClosed(cmark_node* node) {
 
 Block Builder::ReadBlock(cmark_node* node, BlockInfo& info) {
   Block block;
-  const char* literal = cmark_node_get_literal(node);
-  block.text = literal ? literal : "";
   block.pos = PosOf(node);
   int fence_length = 0;
   int offset = 0;
   char fence_char = 0;
   bool fenced = cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
+  block.first_line = block.pos.line + (fenced ? 1 : 0);
+  const char* literal = cmark_node_get_literal(node);
+  std::string_view code = literal ? literal : "";
+  // In the file the code starts on its first line, unless it lost indentation or markers.
+  const char* first = Line(block.first_line).data();
+  size_t room = first ? text_.data() + text_.size() - first : 0;
+  block.text = store_.Keep(code, {first, std::min(room, code.size())});
   const char* fence_info = cmark_node_get_fence_info(node);
-  std::string text = fence_info ? fence_info : "";
+  std::string_view text = fence_info ? fence_info : "";
   info.pos = block.pos;
   if (fenced) {
     // cmark resolves backslash escapes and entities in the info string, which would turn
@@ -395,16 +404,16 @@ Block Builder::ReadBlock(cmark_node* node, BlockInfo& info) {
     size_t run = 0;
     while (at + run < line.size() && line[at + run] == fence_char)
       ++run;
-    if (run >= static_cast<size_t>(fence_length) && run > 0) text = Trim(line.substr(at + run));
+    if (run >= static_cast<size_t>(fence_length) && run > 0) text = TrimView(line.substr(at + run));
     // Where the info string starts, so attribute problems point at their columns.
     size_t info_offset = line.find(TrimView(text).substr(0, 1), block.pos.column - 1);
     if (!TrimView(text).empty() && info_offset != std::string_view::npos)
       info.pos.column = static_cast<int>(info_offset) + 1;
   }
+  info.text = text;
   info.parsed = ParseInfoString(text);
   block.language = info.parsed.language;
   block.interpreter = InterpreterFor(block.language, runbook_.front_matter.shell);
-  block.first_line = block.pos.line + (fenced ? 1 : 0);
   return block;
 }
 
@@ -413,7 +422,8 @@ Attributes Builder::ReadAttributes(const BlockInfo& info) {
   if (!info.parsed.error.empty())
     Error({info.pos.line, info.pos.column + static_cast<int>(info.parsed.error_offset)},
           info.parsed.error);
-  return ResolveAttributes(info.parsed.attributes, info.pos, result_.diagnostics);
+  return ResolveAttributes(info.parsed.attributes, info.pos, result_.diagnostics,
+                           [&](std::string_view value) { return store_.Keep(value, info.text); });
 }
 
 std::optional<Action> Builder::MakeAction(Block block, const BlockInfo& info) {
@@ -804,42 +814,51 @@ std::string_view WithoutNumbering(std::string_view title) {
   return stripped.empty() ? title : stripped;
 }
 
-// Names and where each was first used, keyed by the model's own strings, which stay put.
-// The nodes come from one buffer sized for `count` names: a hundred thousand steps would
-// otherwise be as many small allocations.
+// Names in use, each held by the first id (an index into the model) that used it: an
+// open-addressing table of ids, a few bytes per name where a map node costs tens.
 class NameTable {
  public:
-  explicit NameTable(size_t count) : nodes_(count * 64 + 256), first_use_(&nodes_) {
-    first_use_.reserve(count);
+  using NameOf = std::function<std::string_view(uint32_t id)>;
+  // Room for `count` ids.
+  NameTable(size_t count, NameOf name_of)
+      : slots_(std::bit_ceil(2 * count + 1), kEmpty), name_of_(std::move(name_of)) {}
+  std::optional<uint32_t> Find(std::string_view name) {
+    uint32_t slot = Slot(name);
+    return slot == kEmpty ? std::nullopt : std::optional(slot);
   }
-  // Where `name` was first used, or nullptr when this is its first use.
-  const SourcePos* Add(std::string_view name, SourcePos pos) {
-    auto [it, inserted] = first_use_.emplace(name, pos);
-    return inserted ? nullptr : &it->second;
-  }
-  const SourcePos* Find(std::string_view name) const {
-    auto it = first_use_.find(name);
-    return it == first_use_.end() ? nullptr : &it->second;
+  // Gives `id` its name unless an earlier id holds it; returns the id that holds it.
+  uint32_t Add(uint32_t id) {
+    uint32_t& slot = Slot(name_of_(id));
+    if (slot == kEmpty) slot = id;
+    return slot;
   }
 
  private:
-  std::pmr::monotonic_buffer_resource nodes_;
-  std::pmr::unordered_map<std::string_view, SourcePos> first_use_;
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  uint32_t& Slot(std::string_view name) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = std::hash<std::string_view>{}(name)&mask;; i = (i + 1) & mask)
+      if (slots_[i] == kEmpty || name_of_(slots_[i]) == name) return slots_[i];
+  }
+
+  std::vector<uint32_t> slots_;
+  NameOf name_of_;
 };
 
 void Builder::AssignNames() {
-  NameTable taken(runbook_.steps.size());
+  std::vector<Step>& steps = runbook_.steps;
+  NameTable taken(steps.size(), [&](uint32_t i) -> std::string_view { return steps[i].name; });
   std::unordered_map<std::string, int> next_suffix;
-  for (size_t i = 0; i < runbook_.steps.size(); ++i) {
-    Step& step = runbook_.steps[i];
+  for (uint32_t i = 0; i < steps.size(); ++i) {
     if (!name_is_explicit_[i]) continue;
-    if (const SourcePos* first = taken.Add(step.name, step.pos))
-      Error(step.pos,
-            fmt::format("duplicate step name '{}' (first used at line {})", step.name, first->line),
+    if (uint32_t first = taken.Add(i); first != i)
+      Error(steps[i].pos,
+            fmt::format("duplicate step name '{}' (first used at line {})", steps[i].name,
+                        steps[first].pos.line),
             "step names identify steps in logs, resume and reports; make each one unique");
   }
-  for (size_t i = 0; i < runbook_.steps.size(); ++i) {
-    Step& step = runbook_.steps[i];
+  for (uint32_t i = 0; i < steps.size(); ++i) {
+    Step& step = steps[i];
     if (name_is_explicit_[i]) continue;
     std::string base = Slugify(WithoutNumbering(step.title));
     if (base.empty()) base = "step";
@@ -854,26 +873,26 @@ void Builder::AssignNames() {
     if (name != base)
       Warn(step.pos,
            fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
-                       base, taken.Find(base)->line, name),
+                       base, steps[*taken.Find(base)].pos.line, name),
            "give the step its own name with <!-- stagecraft: name=... --> after the heading");
     step.name = std::move(name);
-    taken.Add(step.name, step.pos);
+    taken.Add(i);
   }
 }
 
 // Action names must be unique too: logs and captures refer to them.
 void Builder::CheckBlockNames() {
-  size_t named = 0;
+  std::vector<const Action*> named;
   for (const Step& step : runbook_.steps)
     for (const Action& action : step.actions)
-      named += action.attributes.name.has_value();
-  NameTable names(named);
-  for (const Step& step : runbook_.steps)
-    for (const Action& action : step.actions)
-      if (action.attributes.name)
-        if (const SourcePos* first = names.Add(*action.attributes.name, action.block.pos))
-          Error(action.block.pos, fmt::format("duplicate block name '{}' (first used at line {})",
-                                              *action.attributes.name, first->line));
+      if (action.attributes.name) named.push_back(&action);
+  NameTable names(named.size(),
+                  [&](uint32_t i) -> std::string_view { return *named[i]->attributes.name; });
+  for (uint32_t i = 0; i < named.size(); ++i)
+    if (uint32_t first = names.Add(i); first != i)
+      Error(named[i]->block.pos,
+            fmt::format("duplicate block name '{}' (first used at line {})",
+                        *named[i]->attributes.name, named[first]->block.pos.line));
 }
 
 void Builder::MarkPreflight() {
@@ -1025,16 +1044,13 @@ void ParseInPieces(std::string_view body, int line_offset, size_t piece_bytes, B
   }
 }
 
-}  // namespace
-
-ParseResult ParseRunbook(std::string path, std::string_view source) {
-  return ParseRunbook(std::move(path), source, kPieceBytes);
-}
-
-ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece_bytes) {
+ParseResult Parse(std::string path, std::string_view source, std::shared_ptr<const void> owner,
+                  size_t piece_bytes) {
   ParseResult result;
   Runbook& runbook = result.runbook;
   runbook.path = std::move(path);
+  auto store = std::make_shared<TextStore>(source, std::move(owner));
+  runbook.text_store = store;
 
   FrontMatterSplit split = SplitFrontMatter(source);
   ParseFrontMatter(split, runbook.front_matter, result.diagnostics);
@@ -1045,7 +1061,7 @@ ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece
 
   // Title: front matter, else the first H1 (found while building), else the file name.
   runbook.title = runbook.front_matter.title;
-  Builder builder(result);
+  Builder builder(result, *store);
   builder.Begin(body, body_line_offset);
   ParseInPieces(body, body_line_offset, piece_bytes, builder);
   builder.Finish();
@@ -1055,6 +1071,26 @@ ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece
                      return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
                    });
   return result;
+}
+
+ParseResult ParseCopy(std::string path, std::string_view source, size_t piece_bytes) {
+  auto copy = std::make_shared<const std::string>(source);
+  return Parse(std::move(path), *copy, copy, piece_bytes);
+}
+
+}  // namespace
+
+ParseResult ParseRunbook(std::string path, std::string_view source,
+                         std::shared_ptr<const void> owner) {
+  return Parse(std::move(path), source, std::move(owner), kPieceBytes);
+}
+
+ParseResult ParseRunbook(std::string path, std::string_view source) {
+  return ParseCopy(std::move(path), source, kPieceBytes);
+}
+
+ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece_bytes) {
+  return ParseCopy(std::move(path), source, piece_bytes);
 }
 
 }  // namespace stagecraft::runbook

@@ -580,8 +580,8 @@ std::string Describe(const ParseResult& result) {
            std::to_string(step.compensation.size()) + "\n";
     for (const auto& action : step.actions)
       out += "  action @" + std::to_string(action.block.pos.line) + " [" + action.block.language +
-             " " + action.attributes.name.value_or("") + "] expect " +
-             std::to_string(action.expectations.size()) + " " + action.block.text;
+             " " + std::string(action.attributes.name.value_or("")) + "] expect " +
+             std::to_string(action.expectations.size()) + " " + std::string(action.block.text);
   }
   for (const auto& d : result.diagnostics)
     out += "diag " + std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
