@@ -101,8 +101,8 @@ enum class StepKind {
 };
 
 struct Step {
-  std::string name;   // unique, typeable: `<!-- stagecraft: name=... -->` or a slug of title
-  std::string title;  // heading text without the budget
+  std::string name;        // unique, typeable: `<!-- stagecraft: name=... -->` or a slug of title
+  std::string_view title;  // heading text without the budget; in the TextStore
   SourcePos pos;
   int phase = -1;  // index into Runbook::phases, -1 when the step has no parent heading
   StepKind kind = StepKind::kStep;

@@ -744,9 +744,12 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
   }
   Step step;
   step.budget = section.heading.budget;
-  step.title = section.heading.title_without_budget;
-  if (before_headings)
-    step.title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
+  if (before_headings) {
+    std::string title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
+    step.title = store_.Keep(title, {});
+  } else {
+    step.title = store_.Keep(section.heading.title_without_budget, Line(section.heading.pos.line));
+  }
   step.pos = before_headings && !content.empty() ? PosOf(content.front()) : section.heading.pos;
   step.manual = section.directives.manual;
   step.skip = section.skip;

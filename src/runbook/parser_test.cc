@@ -1,5 +1,6 @@
 #include "runbook/parser.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -571,21 +572,19 @@ namespace {
 std::string Describe(const ParseResult& result) {
   std::string out;
   for (const auto& phase : result.runbook.phases)
-    out += "phase " + phase.title + " @" + std::to_string(phase.pos.line) + "\n";
+    out += fmt::format("phase {} @{}\n", phase.title, phase.pos.line);
   for (const auto& step : result.runbook.steps) {
-    out += "step " + step.name + " | " + step.title + " @" + std::to_string(step.pos.line) + ":" +
-           std::to_string(step.pos.column) + " phase " + std::to_string(step.phase) + " kind " +
-           std::to_string(static_cast<int>(step.kind)) + " checks " +
-           std::to_string(step.checklist.size()) + " undo " +
-           std::to_string(step.compensation.size()) + "\n";
+    out +=
+        fmt::format("step {} | {} @{}:{} phase {} kind {} checks {} undo {}\n", step.name,
+                    step.title, step.pos.line, step.pos.column, step.phase,
+                    static_cast<int>(step.kind), step.checklist.size(), step.compensation.size());
     for (const auto& action : step.actions)
-      out += "  action @" + std::to_string(action.block.pos.line) + " [" + action.block.language +
-             " " + std::string(action.attributes.name.value_or("")) + "] expect " +
-             std::to_string(action.expectations.size()) + " " + std::string(action.block.text);
+      out += fmt::format("  action @{} [{} {}] expect {} {}", action.block.pos.line,
+                         action.block.language, action.attributes.name.value_or(""),
+                         action.expectations.size(), action.block.text);
   }
   for (const auto& d : result.diagnostics)
-    out += "diag " + std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
-           d.message + "\n";
+    out += fmt::format("diag {}:{} {}\n", d.pos.line, d.pos.column, d.message);
   return out;
 }
 
