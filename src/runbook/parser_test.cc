@@ -27,8 +27,8 @@ std::vector<std::string> StepNames(const Runbook& book, StepKind kind = StepKind
   return names;
 }
 
-// A runbook, the names of the steps it makes (of every kind) and every finding, as
-// "line:column severity: message".
+// A runbook, the names of the steps it makes ("kind:name" outside the normal flow) and every
+// finding, as "line:column severity: message".
 struct Case {
   const char* name;
   std::string markdown;
@@ -41,8 +41,9 @@ class ParserCase : public ::testing::TestWithParam<Case> {};
 TEST_P(ParserCase, MakesTheseStepsAndFindings) {
   ParseResult result = Parse(GetParam().markdown);
   std::vector<std::string> names;
+  static const char* kinds[] = {"", "preflight:", "success:", "rollback:"};
   for (const auto& step : result.runbook.steps)
-    names.push_back(step.name);
+    names.push_back(kinds[static_cast<int>(step.kind)] + step.name);
   EXPECT_EQ(names, GetParam().steps);
   EXPECT_EQ(Messages(result), GetParam().findings);
 }
@@ -52,7 +53,26 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Case{"NumberedTitlesKeepBareQuantities",
              "## 30 Minutes Before\n- [ ] ready\n## 1.2. Deploy\n```bash\nx\n```\n",
-             {"30-minutes-before", "deploy"}},
+             {"preflight:30-minutes-before", "deploy"}},
+        Case{"RollbackSectionIsNotNormalFlow",
+             "## Deploy\n```bash\nx\n```\n## \xF0\x9F\x94\x84 10. ROLL BACK PROCEDURE\n"
+             "```bash\nundo\n```\n",
+             {"deploy", "rollback:10-roll-back-procedure"}},
+        Case{"ChecklistAfterTheFirstStepIsNotPreflight",
+             "## Deploy\n```bash\nx\n```\n## Verification Checklist\n- [ ] works\n",
+             {"deploy", "verification-checklist"}},
+        Case{"SuccessCriteriaSectionsInheritTheirKind",
+             "## Deploy\n```bash\nx\n```\n## DEPLOYMENT SUCCESS CRITERIA\n### MUST PASS\n"
+             "- [x] tables created\n",
+             {"deploy", "success:must-pass"}},
+        Case{"DocumentTitleDoesNotGiveItsKindToEverySection",
+             "# Rollback drill\n## Upgrade\n```bash\nx\n```\n## Rollback\n```bash\ny\n```\n",
+             {"upgrade", "rollback:rollback"}},
+        Case{"DocumentTitleDoesNotMakeEverySectionDocumentation",
+             "# References\n## Deploy\n```bash\nx\n```\n",
+             {"deploy"}},
+        Case{
+            "ContentBeforeAnyHeadingIsAStepNamedAfterTheFile", "```bash\necho hi\n```\n", {"book"}},
         Case{"DottedSectionNumbersAreStrippedFromNames",
              "## 1.3 Deploy\n```bash\nx\n```\n## 2.10.1 Verify\n```bash\ny\n```\n",
              {"deploy", "verify"}},
@@ -175,14 +195,6 @@ TEST(Parser, BudgetIsStrippedFromTitle) {
   EXPECT_EQ(result.runbook.steps[0].title, "Step 2: Lambda Layer");
   EXPECT_EQ(result.runbook.steps[0].budget, Millis(180'000));
   EXPECT_EQ(result.runbook.steps[0].name, "lambda-layer");
-}
-
-TEST(Parser, RollbackSectionIsNotNormalFlow) {
-  auto result = Parse(
-      "## Deploy\n```bash\nx\n```\n## \xF0\x9F\x94\x84 10. ROLL BACK "
-      "PROCEDURE\n```bash\nundo\n```\n");
-  EXPECT_EQ(StepNames(result.runbook), std::vector<std::string>{"deploy"});
-  EXPECT_EQ(StepNames(result.runbook, StepKind::kRollback).size(), 1u);
 }
 
 TEST(Parser, DirectivesOverrideTitles) {
@@ -315,19 +327,6 @@ TEST(Parser, ChecklistItemsAreChecksManualConfirmationsAndGroups) {
   EXPECT_EQ(steps[1].kind, StepKind::kStep);
 }
 
-TEST(Parser, ChecklistAfterTheFirstStepIsNotPreflight) {
-  auto result = Parse("## Deploy\n```bash\nx\n```\n## Verification Checklist\n- [ ] works\n");
-  EXPECT_EQ(result.runbook.steps[1].kind, StepKind::kStep);
-}
-
-TEST(Parser, SuccessCriteriaSectionsInheritTheirKind) {
-  auto result = Parse(
-      "## Deploy\n```bash\nx\n```\n## DEPLOYMENT SUCCESS CRITERIA\n### MUST PASS\n- [x] tables "
-      "created\n");
-  ASSERT_EQ(result.runbook.steps.size(), 2u);
-  EXPECT_EQ(result.runbook.steps[1].kind, StepKind::kSuccessCriteria);
-}
-
 TEST(Parser, SignOffTableListsRoles) {
   auto result = Parse(
       "## Deploy\n```bash\nx\n```\n## Deployment Sign-off\n\n| Role | Name |\n|---|---|\n| Lead "
@@ -365,12 +364,6 @@ TEST(Parser, FrontMatterSyntaxErrorPointsIntoTheFile) {
   EXPECT_EQ(result.diagnostics[0].pos.line, 4);
 }
 
-TEST(Parser, ContentBeforeAnyHeadingIsAStep) {
-  auto result = Parse("```bash\necho hi\n```\n");
-  ASSERT_EQ(result.runbook.steps.size(), 1u);
-  EXPECT_EQ(result.runbook.steps[0].title, "book");
-}
-
 TEST(Parser, ActionsInsideNumberedListsAreFound) {
   auto result = Parse("## Deploy\n1. Build it\n   ```bash\n   make\n   ```\n2. Ship\n");
   ASSERT_EQ(result.runbook.steps.size(), 1u);
@@ -398,15 +391,6 @@ TEST(Parser, EveryBlockThatRunsGetsItsInterpreterFromTheParser) {
   EXPECT_EQ(step.actions[0].verifications[0].interpreter, "zsh");
   ASSERT_EQ(step.compensation.size(), 1u);
   EXPECT_EQ(step.compensation[0].interpreter, "python3");
-}
-
-TEST(Parser, DocumentTitleDoesNotGiveItsKindToEverySection) {
-  auto result =
-      Parse("# Rollback drill\n## Upgrade\n```bash\nx\n```\n## Rollback\n```bash\ny\n```\n");
-  EXPECT_EQ(StepNames(result.runbook), std::vector<std::string>{"upgrade"});
-  EXPECT_EQ(StepNames(result.runbook, StepKind::kRollback), std::vector<std::string>{"rollback"});
-  auto documented = Parse("# References\n## Deploy\n```bash\nx\n```\n");
-  EXPECT_EQ(StepNames(documented.runbook), std::vector<std::string>{"deploy"});
 }
 
 TEST(Parser, RollbackLabelEndsAtTheNextParagraph) {
@@ -536,7 +520,6 @@ TEST(Parser, DeeplyNestedEmphasisInAHeadingDoesNotRecurse) {
   auto result = Parse("# " + stars + "deep" + stars + "\n## A\n```bash\ntrue\n```\n");
   EXPECT_NE(result.runbook.title.find("deep"), std::string::npos);
 }
-
 
 // Everything of the model a reader could observe, one line per element.
 std::string Describe(const ParseResult& result) {
