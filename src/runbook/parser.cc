@@ -101,12 +101,6 @@ class Builder {
   void AssignNames();
   void CheckBlockNames();
   void MarkPreflight();
-  void Warn(SourcePos pos, std::string message, std::string hint) {
-    result_.diagnostics.push_back({Severity::kWarning, pos, std::move(message), std::move(hint)});
-  }
-  void Error(SourcePos pos, std::string message, std::string hint = {}) {
-    result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
-  }
 
   ParseResult& result_;
   Runbook& runbook_;
@@ -286,10 +280,10 @@ void Builder::AssignNames() {
   for (uint32_t i = 0; i < steps.size(); ++i) {
     if (!name_is_explicit_[i]) continue;
     if (uint32_t first = taken.Add(i); first != i)
-      Error(steps[i].pos,
-            fmt::format("duplicate step name '{}' (first used at line {})", steps[i].name,
-                        steps[first].pos.line),
-            "step names identify steps in logs, resume and reports; make each one unique");
+      reader_.Error(steps[i].pos,
+                    fmt::format("duplicate step name '{}' (first used at line {})", steps[i].name,
+                                steps[first].pos.line),
+                    "step names identify steps in logs, resume and reports; make each one unique");
   }
   for (uint32_t i = 0; i < steps.size(); ++i) {
     Step& step = steps[i];
@@ -305,10 +299,11 @@ void Builder::AssignNames() {
         name = fmt::format("{}-{}", base, suffix++);
     }
     if (name != base)
-      Warn(step.pos,
-           fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
-                       base, steps[*taken.Find(base)].pos.line, name),
-           "give the step its own name with <!-- stagecraft: name=... --> after the heading");
+      reader_.Warn(
+          step.pos,
+          fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
+                      base, steps[*taken.Find(base)].pos.line, name),
+          "give the step its own name with <!-- stagecraft: name=... --> after the heading");
     step.name = std::move(name);
     taken.Add(i);
   }
@@ -324,9 +319,9 @@ void Builder::CheckBlockNames() {
                   [&](uint32_t i) -> std::string_view { return *named[i]->attributes.name; });
   for (uint32_t i = 0; i < named.size(); ++i)
     if (uint32_t first = names.Add(i); first != i)
-      Error(named[i]->block.pos,
-            fmt::format("duplicate block name '{}' (first used at line {})",
-                        *named[i]->attributes.name, named[first]->block.pos.line));
+      reader_.Error(named[i]->block.pos,
+                    fmt::format("duplicate block name '{}' (first used at line {})",
+                                *named[i]->attributes.name, named[first]->block.pos.line));
 }
 
 void Builder::MarkPreflight() {

@@ -48,6 +48,13 @@ class SectionReader {
   }
   // Line `line` of the file, which must lie in the body.
   std::string_view Line(int line);
+  // Problems go to the parse result's diagnostics.
+  void Warn(SourcePos pos, std::string message, std::string hint = {}) {
+    result_.diagnostics.push_back({Severity::kWarning, pos, std::move(message), std::move(hint)});
+  }
+  void Error(SourcePos pos, std::string message, std::string hint = {}) {
+    result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
+  }
 
  private:
   // What a bold label (`**Expected Output:**`) binds the following block to.
@@ -80,12 +87,6 @@ class SectionReader {
   Block ReadBlock(cmark_node* node, BlockInfo& info);
   bool CheckFenceClosed(cmark_node* node);
   void ReadSignOffTable(cmark_node* table);
-  void Warn(SourcePos pos, std::string message, std::string hint = {}) {
-    result_.diagnostics.push_back({Severity::kWarning, pos, std::move(message), std::move(hint)});
-  }
-  void Error(SourcePos pos, std::string message, std::string hint = {}) {
-    result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
-  }
 
   ParseResult& result_;
   TextStore& store_;
