@@ -17,25 +17,19 @@ void CountItem(const ChecklistItem& item, PlanTotals& totals) {
 
 Millis PlannedDuration(const Runbook& runbook, int* budgeted_steps) {
   // A phase's own budget covers its steps; otherwise its steps' budgets add up.
-  std::map<int, Millis> step_sum;
-  Millis total{0};
+  std::map<int, Millis> planned;  // by phase, -1 for the steps outside any
   *budgeted_steps = 0;
   for (const Step& step : runbook.steps) {
     if (step.kind != StepKind::kStep) continue;
-    bool phase_budgeted = step.phase >= 0 && runbook.phases[step.phase].budget;
-    if (step.budget || phase_budgeted) ++*budgeted_steps;
-    if (step.budget) step_sum[step.phase] += *step.budget;
+    const std::optional<Millis>& phase_budget =
+        step.phase >= 0 ? runbook.phases[step.phase].budget : std::nullopt;
+    if (step.budget || phase_budget) ++*budgeted_steps;
+    Millis& phase = planned[step.phase];
+    phase = phase_budget ? *phase_budget : phase + step.budget.value_or(Millis(0));
   }
-  std::map<int, bool> phase_seen;
-  for (const Step& step : runbook.steps) {
-    if (step.kind != StepKind::kStep || phase_seen[step.phase]) continue;
-    phase_seen[step.phase] = true;
-    const Phase* phase = step.phase >= 0 ? &runbook.phases[step.phase] : nullptr;
-    if (phase && phase->budget)
-      total += *phase->budget;
-    else
-      total += step_sum[step.phase];
-  }
+  Millis total{0};
+  for (const auto& [phase, duration] : planned)
+    total += duration;
   return total;
 }
 
