@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -52,33 +53,29 @@ bool CommandMutates(const std::vector<std::string>& words_in) {
     return tool != "tar" || sub(1).find('x') != std::string::npos ||
            sub(1).find('c') != std::string::npos;
   if (tool == "sed") return std::find(words.begin(), words.end(), "-i") != words.end();
-  if (tool == "git")
-    return std::set<std::string>{"commit", "push",   "checkout", "switch", "merge", "reset",
-                                 "tag",    "rebase", "pull",     "clone",  "apply", "stash"}
-        .count(sub(1));
-  if (tool == "terraform")
-    return std::set<std::string>{"apply", "destroy", "import", "taint", "untaint", "state"}.count(
-        sub(1));
-  if (tool == "kubectl")
-    return std::set<std::string>{"apply",   "delete", "create", "patch",    "replace", "scale",
-                                 "rollout", "set",    "label",  "annotate", "drain",   "cordon"}
-        .count(sub(1));
-  if (tool == "helm")
-    return std::set<std::string>{"install", "upgrade", "uninstall", "rollback", "delete"}.count(
-        sub(1));
-  if (tool == "systemctl")
-    return std::set<std::string>{"start",  "stop",    "restart", "reload",
-                                 "enable", "disable", "kill",    "mask"}
-        .count(sub(1));
-  if (tool == "docker")
-    return std::set<std::string>{"run",  "rm",      "stop", "start", "restart", "build",
-                                 "push", "compose", "kill", "rmi",   "tag"}
-        .count(sub(1));
-  if (tool == "npm" || tool == "pip" || tool == "pip3" || tool == "apt-get" || tool == "apt" ||
-      tool == "yarn")
-    return std::set<std::string>{"install",   "ci",      "publish", "remove",
-                                 "uninstall", "upgrade", "add"}
-        .count(sub(1));
+  // Tools whose first argument says whether they change things.
+  static const std::set<std::string_view> packages = {"install",   "ci",      "publish", "remove",
+                                                      "uninstall", "upgrade", "add"};
+  static const std::map<std::string_view, std::set<std::string_view>> subcommands = {
+      {"git",
+       {"commit", "push", "checkout", "switch", "merge", "reset", "tag", "rebase", "pull", "clone",
+        "apply", "stash"}},
+      {"terraform", {"apply", "destroy", "import", "taint", "untaint", "state"}},
+      {"kubectl",
+       {"apply", "delete", "create", "patch", "replace", "scale", "rollout", "set", "label",
+        "annotate", "drain", "cordon"}},
+      {"helm", {"install", "upgrade", "uninstall", "rollback", "delete"}},
+      {"systemctl", {"start", "stop", "restart", "reload", "enable", "disable", "kill", "mask"}},
+      {"docker",
+       {"run", "rm", "stop", "start", "restart", "build", "push", "compose", "kill", "rmi", "tag"}},
+      {"npm", packages},
+      {"pip", packages},
+      {"pip3", packages},
+      {"apt-get", packages},
+      {"apt", packages},
+      {"yarn", packages}};
+  if (auto found = subcommands.find(tool); found != subcommands.end())
+    return found->second.count(sub(1)) > 0;
   if (tool == "aws") {
     // aws SERVICE OPERATION: read operations are get-, list-, describe-, head-...
     std::string operation = sub(2);
