@@ -210,13 +210,8 @@ bool SectionReader::CheckFenceClosed(cmark_node* node) {
   Line(start);  // leaves the mark on the opening line, which ReadBlock reads next
   // Inside block quotes the closing fence line carries the quote markers (`> > ````).
   std::string_view closing = Line(end);
-  while (!closing.empty() &&
-         (closing.front() == '>' || closing.front() == ' ' || closing.front() == '\t'))
-    closing.remove_prefix(1);
-  closing = TrimView(closing);
-  size_t run = 0;
-  while (run < closing.size() && closing[run] == fence_char)
-    ++run;
+  closing = TrimView(closing.substr(std::min(closing.find_first_not_of("> \t"), closing.size())));
+  size_t run = std::min(closing.find_first_not_of(fence_char), closing.size());
   if (end > start && static_cast<int>(run) >= fence_length && run == closing.size()) return true;
   Error(PosOf(node), "code fence is never closed; everything after it is treated as code",
         fmt::format("close the block with a line of {} '{}' characters", std::max(3, fence_length),
@@ -246,11 +241,8 @@ Block SectionReader::ReadBlock(cmark_node* node, BlockInfo& info) {
     // capture="V:/\d+\.\d+/" into a different regex: take the info string as written.
     std::string_view line = Line(block.pos.line);
     size_t at = std::min(line.size(), static_cast<size_t>(std::max(0, block.pos.column - 1)));
-    while (at < line.size() && (line[at] == ' ' || line[at] == '\t'))
-      ++at;
-    size_t run = 0;
-    while (at + run < line.size() && line[at + run] == fence_char)
-      ++run;
+    at = std::min(line.find_first_not_of(" \t", at), line.size());
+    size_t run = std::min(line.find_first_not_of(fence_char, at), line.size()) - at;
     if (run >= static_cast<size_t>(fence_length) && run > 0) text = TrimView(line.substr(at + run));
     // Where the info string starts, so attribute problems point at their columns.
     size_t info_offset = line.find(TrimView(text).substr(0, 1), block.pos.column - 1);
