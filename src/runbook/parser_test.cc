@@ -478,37 +478,29 @@ TEST(Parser, ClosedFenceInsideABlockQuoteIsClosed) {
   EXPECT_EQ(result.runbook.steps[0].actions[0].block.text, "make\n");
 }
 
-TEST(Parser, HundredThousandNestedBlockQuotesAreAnErrorNotACrash) {
-  std::string markdown = "## Step\n\n";
+// A block nested in `depth` block quotes, under a step's heading.
+std::string QuotedBlock(int depth) {
   std::string quotes;
-  for (int i = 0; i < 100'000; ++i)
+  for (int i = 0; i < depth; ++i)
     quotes += "> ";
-  markdown += quotes + "```bash\n" + quotes + "true\n" + quotes + "```\n";
-  auto result = Parse(markdown);
-  EXPECT_TRUE(result.unusable);
-  // The 101st '>' is the level too many; it sits at byte 201 of line 3.
-  EXPECT_EQ(Messages(result),
-            std::vector<std::string>{"3:201 error: nesting deeper than 100 levels"});
+  return "## Step\n\n" + quotes + "```bash\n" + quotes + "true\n" + quotes + "```\n";
 }
 
-TEST(Parser, DeeplyNestedListsAreAnError) {
-  std::string markdown = "## Step\n\n";
+TEST(Parser, NestingBeyondTheLimitIsAnErrorNotACrash) {
+  std::string lists = "## Step\n\n";
   for (int i = 0; i < 150; ++i)
-    markdown += "- ";
-  markdown += "[ ] item\n";
-  auto result = Parse(markdown);
-  EXPECT_TRUE(result.unusable);
-  EXPECT_EQ(Messages(result),
-            std::vector<std::string>{"3:201 error: nesting deeper than 100 levels"});
+    lists += "- ";
+  // The 101st level is the one too many; it sits at byte 201 of line 3.
+  for (const std::string& markdown : {QuotedBlock(100'000), lists + "[ ] item\n"}) {
+    auto result = Parse(markdown);
+    EXPECT_TRUE(result.unusable);
+    EXPECT_EQ(Messages(result),
+              std::vector<std::string>{"3:201 error: nesting deeper than 100 levels"});
+  }
 }
 
 TEST(Parser, NestingAtTheLimitIsAccepted) {
-  std::string markdown = "## Step\n\n";
-  std::string quotes;
-  for (int i = 0; i < 100; ++i)
-    quotes += "> ";
-  markdown += quotes + "```bash\n" + quotes + "true\n" + quotes + "```\n";
-  auto result = Parse(markdown);
+  auto result = Parse(QuotedBlock(100));
   EXPECT_FALSE(result.unusable);
   EXPECT_TRUE(Messages(result).empty());
   ASSERT_EQ(result.runbook.steps.size(), 1u);
