@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
-
 namespace stagecraft::runbook {
 namespace {
 
@@ -20,15 +18,17 @@ std::vector<std::string> Messages(const ParseResult& result) {
   return messages;
 }
 
-std::vector<std::string> StepNames(const Runbook& book, StepKind kind = StepKind::kStep) {
+// "kind:name" for the steps outside the normal flow.
+std::vector<std::string> StepNames(const Runbook& book) {
+  static const char* kinds[] = {"", "preflight:", "success:", "rollback:"};
   std::vector<std::string> names;
   for (const auto& step : book.steps)
-    if (step.kind == kind) names.push_back(step.name);
+    names.push_back(kinds[static_cast<int>(step.kind)] + step.name);
   return names;
 }
 
-// A runbook, the names of the steps it makes ("kind:name" outside the normal flow) and every
-// finding, as "line:column severity: message".
+// A runbook, the names of the steps it makes and every finding, as "line:column severity:
+// message".
 struct Case {
   const char* name;
   std::string markdown;
@@ -40,11 +40,7 @@ class ParserCase : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ParserCase, MakesTheseStepsAndFindings) {
   ParseResult result = Parse(GetParam().markdown);
-  std::vector<std::string> names;
-  static const char* kinds[] = {"", "preflight:", "success:", "rollback:"};
-  for (const auto& step : result.runbook.steps)
-    names.push_back(kinds[static_cast<int>(step.kind)] + step.name);
-  EXPECT_EQ(names, GetParam().steps);
+  EXPECT_EQ(StepNames(result.runbook), GetParam().steps);
   EXPECT_EQ(Messages(result), GetParam().findings);
 }
 
@@ -190,11 +186,19 @@ TEST(Parser, DeepestSectionHoldingBlocksIsTheStep) {
 }
 
 TEST(Parser, BudgetIsStrippedFromTitle) {
-  auto result = Parse("## Step 2: Lambda Layer (2-3 minutes)\n```bash\ntrue\n```\n");
-  ASSERT_EQ(result.runbook.steps.size(), 1u);
-  EXPECT_EQ(result.runbook.steps[0].title, "Step 2: Lambda Layer");
-  EXPECT_EQ(result.runbook.steps[0].budget, Millis(180'000));
-  EXPECT_EQ(result.runbook.steps[0].name, "lambda-layer");
+  auto result = Parse(
+      "## Step 2: Lambda Layer (2-3 minutes)\n```bash\ntrue\n```\n"
+      "## Release (1 hour) \xE2\x80\x94 phase one\n### Deploy (5 minutes) \xE2\x80\x94 blue/green\n"
+      "```bash\nx\n```\n");
+  const auto& steps = result.runbook.steps;
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].title, "Step 2: Lambda Layer");
+  EXPECT_EQ(steps[0].budget, Millis(180'000));
+  EXPECT_EQ(steps[0].name, "lambda-layer");
+  // Text after the budget is kept.
+  EXPECT_EQ(steps[1].title, "Deploy \xE2\x80\x94 blue/green");
+  EXPECT_EQ(steps[1].budget, Millis(300'000));
+  EXPECT_EQ(result.runbook.phases[0].title, "Release \xE2\x80\x94 phase one");
 }
 
 TEST(Parser, DirectivesOverrideTitles) {
@@ -445,16 +449,6 @@ TEST(Parser, UnquotedAttributeValuesStopAtCommas) {
   EXPECT_EQ(attributes.name, "build");
   EXPECT_EQ(attributes.timeout, Millis(300'000));
   EXPECT_EQ(attributes.retries, 2);
-}
-
-TEST(Parser, TitleTextAfterTheBudgetIsKept) {
-  auto result = Parse(
-      "## Release (1 hour) \xE2\x80\x94 phase one\n### Deploy (5 minutes) \xE2\x80\x94 blue/green\n"
-      "```bash\nx\n```\n");
-  ASSERT_EQ(result.runbook.steps.size(), 1u);
-  EXPECT_EQ(result.runbook.steps[0].title, "Deploy \xE2\x80\x94 blue/green");
-  EXPECT_EQ(result.runbook.steps[0].budget, Millis(300'000));
-  EXPECT_EQ(result.runbook.phases[0].title, "Release \xE2\x80\x94 phase one");
 }
 
 TEST(Parser, IdempotentAndBackgroundAreInTheModel) {

@@ -16,6 +16,12 @@ namespace {
 // far from the stack limit; real guides nest a handful of levels.
 constexpr int kMaxNesting = 100;
 
+// cmark-gfm's name for the node's type ("table" for the extension's tables).
+std::string_view TypeString(cmark_node* node) {
+  const char* type = cmark_node_get_type_string(node);
+  return type ? type : "";
+}
+
 bool IsTasklistItem(cmark_node* node) {
   return cmark_node_get_type(node) == CMARK_NODE_ITEM && TypeString(node) == "tasklist";
 }
@@ -51,11 +57,6 @@ std::string PlainText(cmark_node* node) {
   std::string text;
   AppendPlainText(node, text);
   return Trim(text);
-}
-
-std::string_view TypeString(cmark_node* node) {
-  const char* type = cmark_node_get_type_string(node);
-  return type ? type : "";
 }
 
 namespace {

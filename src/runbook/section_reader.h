@@ -22,8 +22,6 @@ namespace stagecraft::runbook {
 // The text of `node` and everything under it as a reader sees it: markup dropped, line
 // breaks as spaces, trimmed.
 std::string PlainText(cmark_node* node);
-// cmark-gfm's name for the node's type ("table" for the extension's tables).
-std::string_view TypeString(cmark_node* node);
 
 class SectionReader {
  public:
