@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "support/binary_runner.h"
 
@@ -252,6 +253,66 @@ TEST(BadInput, FiftyMegabyteRunbookIsPlannedInBoundedMemory) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("Totals    "), std::string::npos);
   EXPECT_LT(result.max_rss_kib, 3 * static_cast<long>(contents.size() / 1024));
+}
+
+// Writes a runbook of the shape of bench/gen_runbook.awk, about `bytes` long, to `path`:
+// every step a heading with a budget, an attributed block and its expected output, an undo
+// block on every third step, a checklist on every fifth, ten steps to a phase. Little prose:
+// the model is most of it. Written step by step, so this process stays small (see
+// RunStagecraftTail). Returns the number of steps.
+int WriteStepDenseRunbook(const std::string& path, size_t bytes) {
+  std::ofstream file(path, std::ios::binary);
+  file << "---\ntitle: Dense\nvars:\n  NAMESPACE: rollout\n---\n\n# Dense\n\n";
+  int n = 0;
+  while (static_cast<size_t>(file.tellp()) < bytes) {
+    std::string id = std::to_string(++n);
+    std::string svc = "service" + std::to_string(n % 10);
+    if (n % 10 == 1) file << "## Phase " << n / 10 + 1 << " (20 minutes)\n\n";
+    file << "### Step " << id << ": Deploy " << svc << " shard " << id << " (5m)\n\n"
+         << "Runs against the " << svc << " deployment in `$NAMESPACE`; safe to re-run.\n\n"
+         << "```bash { name=deploy-" << id << " timeout=5m retries=1 }\n"
+         << "kubectl --namespace \"$NAMESPACE\" set image deploy/" << svc << " " << svc
+         << "=registry.internal/" << svc << ":2024.06.1\n"
+         << "kubectl --namespace \"$NAMESPACE\" rollout status deploy/" << svc
+         << " --timeout=120s\ncurl -fsS \"http://" << svc << ".internal:8080/health\" | jq -r "
+         << ".status\n```\n\n**Expected Output:**\n```\ndeployment.apps/" << svc
+         << " image updated\ndeployment \"" << svc << "\" successfully rolled out\nok\n```\n\n";
+    if (n % 3 == 0)
+      file << "**Rollback:**\n```bash\nkubectl --namespace \"$NAMESPACE\" rollout undo deploy/"
+           << svc << "\n```\n\n";
+    if (n % 5 == 0)
+      file << "- [ ] Dashboards for " << svc << " are green\n- [ ] Error rate below 1%\n"
+           << "  ```bash\n  curl -fsS \"http://metrics.internal/api/error-rate?service=" << svc
+           << "\"\n  ```\n\n";
+  }
+  return n;
+}
+
+// The same bound when the runbook is nearly all steps: then the model of each step and the
+// rendered plan, not the cmark tree, could outgrow it.
+TEST(BadInput, StepDenseRunbookIsPlannedInBoundedMemory) {
+  TempDir dir;
+  int steps = WriteStepDenseRunbook(dir.File("dense.md"), 50u << 20);
+  long limit_kib = 3 * static_cast<long>(std::filesystem::file_size(dir.File("dense.md")) / 1024);
+  std::string totals = "Totals    " + std::to_string(steps) + " steps";
+  struct Command {
+    std::vector<std::string> args;
+    std::string ends_with;  // shows the output is complete
+  };
+  for (const Command& command : {
+           Command{{"plan"}, totals},
+           Command{{"plan", "--json"}, "\"steps\": " + std::to_string(steps) + ","},
+           Command{{"lint"}, "dense.md: no problems found\n"},
+           Command{{"run", "--dry-run"}, totals},
+       }) {
+    std::vector<std::string> args = command.args;
+    args.push_back("dense.md");
+    auto result = RunStagecraftTail(args, dir.path(), 4096);
+    std::string name = args[0] + (args.size() > 2 ? " " + args[1] : "");
+    EXPECT_EQ(result.exit_code, 0) << name << ": " << result.err;
+    EXPECT_NE(result.out.find(command.ends_with), std::string::npos) << name << ": " << result.out;
+    EXPECT_LT(result.max_rss_kib, limit_kib) << name;
+  }
 }
 
 TEST(BadInput, HundredThousandNestedBlockQuotesAreRefusedNotACrash) {

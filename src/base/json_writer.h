@@ -141,6 +141,27 @@ class JsonWriter {
   void Value(std::string_view text) { String(text); }
   void Value(int64_t number) { Number(number); }
 
+  // A member in one call: "key": value, of the value's JSON type.
+  void Field(std::string_view key, std::string_view text) {
+    Key(key);
+    String(text);
+  }
+  void Field(std::string_view key, const char* text) { Field(key, std::string_view(text)); }
+  void Field(std::string_view key, int64_t number) {
+    Key(key);
+    Number(number);
+  }
+  void Field(std::string_view key, int number) { Field(key, static_cast<int64_t>(number)); }
+  void Field(std::string_view key, bool value) {
+    Key(key);
+    Bool(value);
+  }
+  template <typename T>
+  void Field(std::string_view key, const std::optional<T>& value) {
+    Key(key);
+    Optional(value);
+  }
+
  protected:
   // For callers that splice in JSON text of their own: how deep the next line is, and the
   // separator before a value.

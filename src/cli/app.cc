@@ -32,7 +32,7 @@ int LintCommand(const std::string& path, bool json, bool strict) {
   if (json) {
     fmt::print("{}", runbook::RenderLintJson(path, diagnostics, loaded->silenced));
   } else {
-    runbook::SourceLines lines(loaded->source);
+    runbook::SourceLines lines(loaded->source->text());
     for (const auto& diagnostic : diagnostics)
       fmt::print("{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
     std::string silenced =
@@ -53,7 +53,7 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   const auto& diagnostics = loaded->parsed.diagnostics;
   int errors = CountSeverity(diagnostics, runbook::Severity::kError);
   if (errors) {
-    runbook::SourceLines lines(loaded->source);
+    runbook::SourceLines lines(loaded->source->text());
     for (const auto& diagnostic : diagnostics)
       if (diagnostic.severity == runbook::Severity::kError)
         fmt::print(stderr, "{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));

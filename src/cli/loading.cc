@@ -15,17 +15,18 @@ std::optional<Loaded> Load(const std::string& path, runbook::SourceFile::Hold ho
     fmt::print(stderr, "{}\n", source.error());
     return std::nullopt;
   }
-  Loaded loaded{std::move(source.value()), {}};
-  loaded.parsed = runbook::ParseRunbook(path, loaded.source);
+  Loaded loaded{std::make_shared<const runbook::SourceFile>(std::move(source.value())), {}};
+  loaded.parsed = runbook::ParseRunbook(path, loaded.source->text(), loaded.source);
   if (loaded.parsed.unusable) {
-    runbook::SourceLines lines(loaded.source);
+    runbook::SourceLines lines(loaded.source->text());
     for (const auto& diagnostic : loaded.parsed.diagnostics)
       if (diagnostic.severity == runbook::Severity::kError)
         fmt::print(stderr, "{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));
     return std::nullopt;
   }
   loaded.silenced =
-      runbook::Lint(loaded.parsed.runbook, loaded.source, loaded.parsed.diagnostics).silenced;
+      runbook::Lint(loaded.parsed.runbook, loaded.source->text(), loaded.parsed.diagnostics)
+          .silenced;
   return loaded;
 }
 
@@ -69,7 +70,7 @@ std::optional<Loaded> LoadForExecution(const std::string& path, std::string_view
   if (!loaded) return std::nullopt;
   const auto& diagnostics = loaded->parsed.diagnostics;
   if (int errors = CountSeverity(diagnostics, runbook::Severity::kError)) {
-    runbook::SourceLines lines(loaded->source);
+    runbook::SourceLines lines(loaded->source->text());
     for (const auto& diagnostic : diagnostics)
       if (diagnostic.severity == runbook::Severity::kError)
         fmt::print(stderr, "{}", TerminalSafe(runbook::FormatDiagnostic(path, lines, diagnostic)));

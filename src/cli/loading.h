@@ -2,6 +2,7 @@
 
 // Reading a runbook for a command, and the small helpers every command's messages share.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +19,7 @@ inline constexpr int kExitFindings = 1;
 inline constexpr int kExitUsage = 2;
 
 struct Loaded {
-  runbook::SourceFile source;
+  std::shared_ptr<const runbook::SourceFile> source;  // the model refers to its text too
   runbook::ParseResult parsed;
   int silenced = 0;  // lint findings the runbook's lint-ignore silenced
 };

@@ -308,6 +308,25 @@ int Execute(Execution& execution) {
   return result.exit_code;
 }
 
+// The plan with the code of every block, written as it is rendered: the code of a large
+// runbook is as large as the runbook.
+int DryRun(Loaded loaded, const engine::EngineOptions& options) {
+  runbook::PlanOptions plan;
+  plan.cli_vars = options.cli_vars;
+  plan.is_secret = [](const std::string& name) { return exec::LooksSecret(name); };
+  plan.show_code = true;
+  std::fputs("Dry run: nothing is executed\n\n", stdout);
+  std::fflush(stdout);
+  Status written =
+      runbook::WritePlanText(loaded.parsed.runbook, options.environment, STDOUT_FILENO, plan);
+  KeepUntilExit(std::move(loaded));
+  if (!written.ok()) {
+    fmt::print(stderr, "stagecraft: error: cannot write the plan: {}\n", written.message());
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunCommand(const RunFlags& flags) {
@@ -321,15 +340,7 @@ int RunCommand(const RunFlags& flags) {
   if (!ApplyExecutionFlags(flags.execution, options)) return kExitUsage;
   if (!ChoicesExist(book, options.choose)) return kExitUsage;
 
-  if (flags.dry_run) {
-    runbook::PlanOptions plan;
-    plan.cli_vars = options.cli_vars;
-    plan.is_secret = [](const std::string& name) { return exec::LooksSecret(name); };
-    plan.show_code = true;
-    fmt::print("Dry run: nothing is executed\n\n{}",
-               runbook::RenderPlanText(book, options.environment, plan));
-    return kExitOk;
-  }
+  if (flags.dry_run) return DryRun(std::move(*loaded), options);
 
   // Nothing runs unjournaled: the journal must open (and be writable) first.
   auto journal = OpenJournal(flags.execution.state_dir, /*create=*/true, flags.execution.fsync);
@@ -347,7 +358,7 @@ int RunCommand(const RunFlags& flags) {
   journal::RunRecord record;
   record.id = run_id;
   record.runbook_path = absolute;
-  record.runbook_hash = Sha256Hex(loaded->source);
+  record.runbook_hash = Sha256Hex(loaded->source->text());
   record.structure_hash = runbook::StructureHash(book);
   record.environment = environment;
   record.cwd = std::filesystem::current_path().string();

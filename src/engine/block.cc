@@ -95,7 +95,7 @@ void Engine::LearnSecretsFromExports() {
 }
 
 Engine::BlockOutcome Engine::RunAttempt(
-    const ItemRef& item, const Action& action, const std::string& code,
+    const ItemRef& item, const Action& action, std::string_view code,
     const std::vector<runbook::ExpectedLine>* transcript_expected, std::optional<Millis> timeout,
     int attempt) {
   BlockOutcome result;
@@ -156,13 +156,13 @@ Engine::BlockOutcome Engine::RunAttempt(
   if (result.status == ItemStatus::kFailed && action.attributes.ignore) end.message += " (ignored)";
   const auto& capture = action.attributes.capture;
   if (result.status == ItemStatus::kPassed && capture && !exec::LooksSecret(capture->variable))
-    end.captures[capture->variable] = masker_.Mask(result.captured);
+    end.captures[std::string(capture->variable)] = masker_.Mask(result.captured);
   observers_.OnAttemptFinished(item, end);
   return result;
 }
 
 Engine::BlockOutcome Engine::RunBlock(
-    const ItemRef& item, const Action& action, const std::string& code,
+    const ItemRef& item, const Action& action, std::string_view code,
     const std::vector<runbook::ExpectedLine>* transcript_expected) {
   const runbook::Attributes& attributes = action.attributes;
   int max_attempts = 1 + attributes.retries;
@@ -244,7 +244,8 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
                            const std::string* checklist_text) {
   ItemResult item;
   item.label = CodeSummary(action.block.interpreter, action.block.text);
-  if (action.attributes.name) item.label = *action.attributes.name + " — " + item.label;
+  if (action.attributes.name)
+    item.label = fmt::format("{} — {}", *action.attributes.name, item.label);
   item.line = action.block.pos.line;
   std::string title = checklist_text ? *checklist_text : BlockTitle(action);
   journal::StepKind kind = checklist_text ? journal::StepKind::kCheck : journal::StepKind::kStep;
@@ -271,7 +272,7 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
   Note(NoteLevel::kVerbose, action.block.text);
   BlockOutcome outcome = RunActionBlocks(ref, action);
   if (outcome.status == ItemStatus::kPassed && action.attributes.capture) {
-    const std::string& name = action.attributes.capture->variable;
+    std::string name(action.attributes.capture->variable);
     runner_.SetVariable(name, outcome.captured);
     captures_[name] = outcome.captured;
     Note(NoteLevel::kInfo, fmt::format("captured {}={}", name, masker_.Mask(outcome.captured)));

@@ -10,7 +10,7 @@
 namespace stagecraft::engine {
 
 Result<std::string> ExtractCapture(std::string_view stdout_text,
-                                   const std::optional<std::string>& regex) {
+                                   std::optional<std::string_view> regex) {
   if (!regex) return std::string(TrimView(stdout_text));
   Result<Regex> compiled = Regex::Compile(*regex, Regex::Mode::kSearch);
   if (!compiled.ok())
@@ -40,7 +40,7 @@ std::string CaptureBuffer::OverflowMessage() const {
   return fmt::format("output too large to capture (over {})", size);
 }
 
-Result<std::string> CaptureBuffer::Extract(const std::optional<std::string>& regex) const {
+Result<std::string> CaptureBuffer::Extract(std::optional<std::string_view> regex) const {
   if (overflowed_) return Status::Error(OverflowMessage());
   return ExtractCapture(text_, regex);
 }

@@ -22,7 +22,7 @@ namespace stagecraft::engine {
 // (lint normally catches that first), or "capture regex /R/ failed: ..." for a PCRE2 match
 // error such as its backtracking limit.
 Result<std::string> ExtractCapture(std::string_view stdout_text,
-                                   const std::optional<std::string>& regex);
+                                   std::optional<std::string_view> regex);
 
 // Collects a capturing block's stdout (stderr is ignored: `$(cmd)` does not see it either),
 // up to `limit` bytes. Past the limit it keeps nothing more and records overflowed(): a
@@ -49,7 +49,7 @@ class CaptureBuffer final : public exec::OutputSink {
 
   // ExtractCapture() of the collected stdout, or OverflowMessage() as the error when it
   // overflowed (no match is attempted on a truncated output).
-  Result<std::string> Extract(const std::optional<std::string>& regex) const;
+  Result<std::string> Extract(std::optional<std::string_view> regex) const;
 
  private:
   size_t limit_;

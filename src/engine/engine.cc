@@ -301,10 +301,12 @@ void Engine::RunStepBody(const Step& step, StepResult& result) {
 }
 
 std::string Engine::BlockTitle(const runbook::Action& action) const {
-  const std::optional<std::string>& name = action.attributes.name;
+  const std::optional<std::string_view>& name = action.attributes.name;
   std::string label =
       rolling_back_ ? step_->name : CodeSummary(action.block.interpreter, action.block.text);
-  if (name) label = rolling_back_ ? fmt::format("{} — {}", label, *name) : *name + " — " + label;
+  if (name)
+    label =
+        rolling_back_ ? fmt::format("{} — {}", label, *name) : fmt::format("{} — {}", *name, label);
   return fmt::format("{} (line {})", label, action.block.pos.line);
 }
 

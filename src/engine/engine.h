@@ -133,10 +133,9 @@ class Engine {
   BlockOutcome RunActionBlocks(const ItemRef& item, const runbook::Action& action);
   void RunVerifications(const runbook::Action& action, BlockOutcome& outcome);
   // Runs `code` with the action's attributes (retries, until, timeout...) as `item`.
-  BlockOutcome RunBlock(const ItemRef& item, const runbook::Action& action, const std::string& code,
+  BlockOutcome RunBlock(const ItemRef& item, const runbook::Action& action, std::string_view code,
                         const std::vector<runbook::ExpectedLine>* transcript_expected);
-  BlockOutcome RunAttempt(const ItemRef& item, const runbook::Action& action,
-                          const std::string& code,
+  BlockOutcome RunAttempt(const ItemRef& item, const runbook::Action& action, std::string_view code,
                           const std::vector<runbook::ExpectedLine>* transcript_expected,
                           std::optional<Millis> timeout, int attempt);
   void LearnSecretsFromExports();

@@ -8,7 +8,7 @@
 
 namespace stagecraft::engine {
 
-std::string CodeSummary(const std::string& interpreter, const std::string& code) {
+std::string CodeSummary(std::string_view interpreter, std::string_view code) {
   int lines = 0;
   std::string first;
   for (std::string_view line : SplitLines(code)) {

@@ -3,6 +3,7 @@
 // How the engine names what it runs and how a process ended, in the operator's words.
 
 #include <string>
+#include <string_view>
 
 #include "exec/subprocess.h"
 
@@ -12,6 +13,6 @@ namespace stagecraft::engine {
 std::string OutcomeMessage(const exec::ProcessOutcome& outcome);
 
 // "bash: terraform apply (+2 more lines)": the first line that runs, and how many follow.
-std::string CodeSummary(const std::string& interpreter, const std::string& code);
+std::string CodeSummary(std::string_view interpreter, std::string_view code);
 
 }  // namespace stagecraft::engine

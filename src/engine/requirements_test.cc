@@ -2,47 +2,27 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 namespace stagecraft::engine {
 namespace {
 
-TEST(ExtractVersion, AwsCli) {
-  EXPECT_EQ(ExtractVersion("aws-cli/2.15.3 Python/3.11.6 Linux/6.1"), "2.15.3");
-}
-
-TEST(ExtractVersion, TerraformWithLeadingV) {
-  EXPECT_EQ(ExtractVersion("Terraform v1.6.2\non linux_amd64"), "1.6.2");
-}
-
-TEST(ExtractVersion, PsqlStopsAtSuffix) {
-  EXPECT_EQ(ExtractVersion("psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"), "15.18");
-}
-
-TEST(ExtractVersion, DigitsAfterAHyphenedName) {
-  EXPECT_EQ(ExtractVersion("jq-1.6"), "1.6");
-}
-
-TEST(ExtractVersion, Git) {
-  EXPECT_EQ(ExtractVersion("git version 2.39.5"), "2.39.5");
-}
-
-TEST(ExtractVersion, CurlFirstVersionWins) {
-  EXPECT_EQ(ExtractVersion("curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1"), "7.88.1");
-}
-
-TEST(ExtractVersion, NodeBareV) {
-  EXPECT_EQ(ExtractVersion("v20.20.2"), "20.20.2");
-}
-
-TEST(ExtractVersion, BashParenthesizedBuild) {
-  EXPECT_EQ(ExtractVersion("GNU bash, version 5.2.15(1)-release"), "5.2.15");
-}
-
-TEST(ExtractVersion, NumberWithoutDotIsSkipped) {
-  EXPECT_EQ(ExtractVersion("tool for x86_64, build 12: 3.4"), "3.4");
-}
-
-TEST(ExtractVersion, TrailingDotIsNotPartOfTheVersion) {
-  EXPECT_EQ(ExtractVersion("version 1.2."), "1.2");
+// Banners of real tools and what is read from them.
+TEST(ExtractVersion, FirstDottedNumberOfTheBanner) {
+  const std::pair<const char*, const char*> banners[] = {
+      {"aws-cli/2.15.3 Python/3.11.6 Linux/6.1", "2.15.3"},
+      {"Terraform v1.6.2\non linux_amd64", "1.6.2"},                  // a leading v
+      {"psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", "15.18"},  // stops at the suffix
+      {"jq-1.6", "1.6"},                                              // after a hyphened name
+      {"git version 2.39.5", "2.39.5"},
+      {"curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1", "7.88.1"},  // the first wins
+      {"v20.20.2", "20.20.2"},
+      {"GNU bash, version 5.2.15(1)-release", "5.2.15"},
+      {"tool for x86_64, build 12: 3.4", "3.4"},  // a number without a dot is skipped
+      {"version 1.2.", "1.2"},                    // a trailing dot is not part of it
+  };
+  for (auto [banner, version] : banners)
+    EXPECT_EQ(ExtractVersion(banner), version) << banner;
 }
 
 TEST(ExtractVersion, NothingVersionLooking) {

@@ -14,7 +14,6 @@ class JsonWriter : public stagecraft::JsonWriter<StringSink> {
  public:
   explicit JsonWriter(std::string& out) : stagecraft::JsonWriter<StringSink>(StringSink{out}) {}
 
-  void Int(int64_t number) { Number(number); }
   // A value from the journal (scope, options, captures), printed by nlohmann at this depth.
   void Json(const nlohmann::json& value) {
     BeforeValue();
@@ -30,22 +29,6 @@ class JsonWriter : public stagecraft::JsonWriter<StringSink> {
     }
     out().Append(std::string_view(text).substr(start));
   }
-
-  // Key and value in one call.
-  void Field(std::string_view key, std::string_view text) {
-    Key(key);
-    String(text);
-  }
-  void Field(std::string_view key, const char* text) { Field(key, std::string_view(text)); }
-  void Field(std::string_view key, int64_t number) {
-    Key(key);
-    Int(number);
-  }
-  void Field(std::string_view key, int number) { Field(key, static_cast<int64_t>(number)); }
-  void Field(std::string_view key, bool value) {
-    Key(key);
-    Bool(value);
-  }
 };
 
 void OptionalTime(JsonWriter& w, std::string_view key, std::optional<TimeMs> at) {
@@ -54,11 +37,6 @@ void OptionalTime(JsonWriter& w, std::string_view key, std::optional<TimeMs> at)
     w.String(FormatIsoTime(*at));
   else
     w.Null();
-}
-
-void OptionalInt(JsonWriter& w, std::string_view key, std::optional<int64_t> value) {
-  w.Key(key);
-  w.Optional(value);
 }
 
 void CountsJson(JsonWriter& w, std::string_view key, const Counts& counts) {
@@ -99,7 +77,7 @@ class Builder {
     w_.Field("status", journal::ToString(attempt.status));
     w_.Field("started_at", FormatIsoTime(attempt.started_at));
     OptionalTime(w_, "ended_at", attempt.ended_at);
-    OptionalInt(w_, "duration_ms", attempt.duration_ms());
+    w_.Field("duration_ms", attempt.duration_ms());
     w_.Key("exit_code");
     w_.Optional(attempt.exit_code);
     w_.Key("signal");
@@ -127,10 +105,10 @@ class Builder {
     w_.Field("phase", entry.phase);
     w_.Field("status", journal::ToString(entry.status));
     w_.Field("mark", MarkId(entry.mark));
-    OptionalInt(w_, "budget_ms", entry.budget_ms);
+    w_.Field("budget_ms", entry.budget_ms);
     OptionalTime(w_, "started_at", entry.started_at());
     OptionalTime(w_, "ended_at", entry.ended_at());
-    OptionalInt(w_, "duration_ms", entry.duration_ms());
+    w_.Field("duration_ms", entry.duration_ms());
     w_.Field("over_budget", entry.over_budget());
     w_.Key("approval");
     if (entry.approval)
@@ -193,7 +171,7 @@ std::string RenderJson(const Report& report, const JsonOptions& options) {
   w.Field("host", run.host);
   w.Field("started_at", FormatIsoTime(run.started_at));
   OptionalTime(w, "ended_at", run.ended_at);
-  OptionalInt(w, "duration_ms", report.duration_ms());
+  w.Field("duration_ms", report.duration_ms());
   w.Field("resumes", run.resumes);
   w.Key("options");
   w.Json(run.options);
@@ -221,10 +199,10 @@ std::string RenderJson(const Report& report, const JsonOptions& options) {
   for (const Phase& phase : report.phases) {
     w.BeginObject();
     w.Field("name", phase.name);
-    OptionalInt(w, "budget_ms", phase.budget_ms());
+    w.Field("budget_ms", phase.budget_ms());
     OptionalTime(w, "started_at", phase.started_at());
     OptionalTime(w, "ended_at", phase.ended_at());
-    OptionalInt(w, "duration_ms", phase.duration_ms());
+    w.Field("duration_ms", phase.duration_ms());
     w.Field("over_budget", phase.over_budget());
     w.Key("steps");
     w.BeginArray();

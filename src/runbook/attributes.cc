@@ -91,6 +91,7 @@ void ParseJsonObject(std::string_view info, size_t brace, InfoString& out) {
 struct Context {
   SourcePos info_pos;
   Diagnostics& diagnostics;
+  const std::function<std::string_view(std::string_view)>& keep;
 
   SourcePos At(const RawAttribute& attribute) const {
     return {info_pos.line, info_pos.column + static_cast<int>(attribute.offset)};
@@ -120,10 +121,10 @@ std::optional<Millis> ReadDuration(const Context& context, const RawAttribute& a
 }
 
 std::optional<Capture> ReadCapture(const Context& context, const RawAttribute& attribute) {
-  std::string_view value = attribute.value;
+  std::string_view value = context.keep(attribute.value);
   Capture capture;
   size_t colon = value.find(':');
-  capture.variable = std::string(value.substr(0, colon));
+  capture.variable = value.substr(0, colon);
   if (!IsShellIdentifier(capture.variable)) {
     context.Error(
         attribute,
@@ -146,7 +147,7 @@ std::optional<Capture> ReadCapture(const Context& context, const RawAttribute& a
                                            problem->message, problem->offset));
       return std::nullopt;
     }
-    capture.regex = std::string(regex);
+    capture.regex = regex;
   }
   return capture;
 }
@@ -189,8 +190,9 @@ const std::vector<std::string>& KnownAttributeNames() {
 }
 
 Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos info_pos,
-                             Diagnostics& diagnostics) {
-  Context context{info_pos, diagnostics};
+                             Diagnostics& diagnostics,
+                             const std::function<std::string_view(std::string_view)>& keep) {
+  Context context{info_pos, diagnostics, keep};
   Attributes attributes;
   const RawAttribute* until = nullptr;
   for (const RawAttribute& attribute : raw) {
@@ -201,7 +203,7 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
       return false;
     };
     if (key == "name") {
-      if (require_value()) attributes.name = attribute.value;
+      if (require_value()) attributes.name = keep(attribute.value);
     } else if (key == "timeout") {
       if (require_value()) attributes.timeout = ReadDuration(context, attribute);
     } else if (key == "delay") {
@@ -222,7 +224,7 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
     } else if (key == "capture") {
       if (require_value()) attributes.capture = ReadCapture(context, attribute);
     } else if (key == "cwd") {
-      if (require_value()) attributes.cwd = attribute.value;
+      if (require_value()) attributes.cwd = keep(attribute.value);
     } else if (key == "until") {
       attributes.until = ReadFlag(context, attribute);
       until = &attribute;

@@ -4,6 +4,7 @@
 //   bash { name=publish-layer timeout=5m retries=3 capture=LAYER_ARN confirm }
 //   bash {"name":"publish-layer","timeout":"5m"}
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +34,10 @@ InfoString ParseInfoString(std::string_view info);
 const std::vector<std::string>& KnownAttributeNames();
 
 // Validates and converts raw attributes. `info_pos` is where the info string starts in the
-// file, so diagnostics point at the offending attribute.
+// file, so diagnostics point at the offending attribute. `keep` returns a view of a value
+// that lives as long as the model (see TextStore).
 Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos info_pos,
-                             Diagnostics& diagnostics);
+                             Diagnostics& diagnostics,
+                             const std::function<std::string_view(std::string_view)>& keep);
 
 }  // namespace stagecraft::runbook

@@ -14,17 +14,18 @@ bool HasErrors(const Diagnostics& diagnostics) {
 }
 
 SourceLines::SourceLines(std::string_view source) : source_(source) {
-  // Counting first sizes the index once: growing it line by line costs more than the scan
-  // on a 100k-line runbook.
-  starts_.reserve(std::count(source.begin(), source.end(), '\n') + 1);
   starts_.push_back(0);
-  for (size_t at = source.find('\n'); at != std::string_view::npos; at = source.find('\n', at + 1))
-    starts_.push_back(at + 1);
+  for (size_t at = source.find('\n'); at != std::string_view::npos;
+       at = source.find('\n', at + 1)) {
+    if (lines_++ % kStride == 0) starts_.push_back(at + 1);
+  }
 }
 
 std::string_view SourceLines::Line(int line) const {
-  if (line < 1 || static_cast<size_t>(line) > starts_.size()) return {};
-  size_t start = starts_[line - 1];
+  if (line < 1 || line > lines_) return {};
+  size_t start = starts_[(line - 1) / kStride];
+  for (int skip = (line - 1) % kStride; skip > 0; --skip)
+    start = source_.find('\n', start) + 1;
   size_t end = source_.find('\n', start);
   std::string_view text =
       source_.substr(start, (end == std::string_view::npos ? source_.size() : end) - start);

@@ -30,8 +30,10 @@ using Diagnostics = std::vector<Diagnostic>;
 
 bool HasErrors(const Diagnostics& diagnostics);
 
-// Line lookup by number in O(1): printing thousands of diagnostics for a large file must
-// not rescan it from the top each time. Refers to `source`, which must outlive it.
+// Line lookup by number: printing thousands of diagnostics for a large file must not
+// rescan it from the top each time. Only every kStride-th line start is kept, so the index
+// stays small beside the file, and a lookup scans at most kStride - 1 lines. Refers to
+// `source`, which must outlive it.
 class SourceLines {
  public:
   explicit SourceLines(std::string_view source);
@@ -39,8 +41,10 @@ class SourceLines {
   std::string_view Line(int line) const;
 
  private:
+  static constexpr int kStride = 64;
   std::string_view source_;
-  std::vector<size_t> starts_;
+  int lines_ = 1;
+  std::vector<size_t> starts_;  // of lines 1, 1 + kStride, 1 + 2 * kStride...
 };
 
 // Renders one diagnostic with the source line and a caret under the column.

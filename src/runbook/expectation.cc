@@ -20,7 +20,7 @@ ExpectedLine ParseExpectedLine(std::string_view text, int line) {
     expected.kind = ExpectedLine::Kind::kGlob;
     trimmed.remove_suffix(7);
   }
-  expected.pattern = Trim(trimmed);
+  expected.pattern = TrimView(trimmed);
   return expected;
 }
 

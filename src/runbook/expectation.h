@@ -12,9 +12,11 @@ namespace stagecraft::runbook {
 
 struct ExpectedLine {
   enum class Kind { kLiteral, kRegex, kGlob, kAnyLines };
+  // The line without its ` (re)` / ` (glob)` suffix, whitespace-trimmed: a view into the
+  // text given to ParseExpectedLine.
+  std::string_view pattern;
+  int line = 0;  // source line, 0 when unknown
   Kind kind = Kind::kLiteral;
-  std::string pattern;  // the line without its ` (re)` / ` (glob)` suffix, whitespace-trimmed
-  int line = 0;         // source line, 0 when unknown
 };
 
 ExpectedLine ParseExpectedLine(std::string_view text, int line);

@@ -12,9 +12,9 @@ namespace stagecraft::runbook {
 std::string StepContentHash(const Step& step) {
   std::string text = fmt::format("{}\n{}\n", step.manual, step.skip);
   auto add_action = [&](const Action& action) {
-    text += action.block.interpreter + '\n' + action.block.text + '\x1f';
+    text.append(action.block.interpreter).append(1, '\n').append(action.block.text) += '\x1f';
     for (const auto& verification : action.verifications)
-      text += verification.text + '\x1f';
+      text.append(verification.text) += '\x1f';
   };
   for (const auto& action : step.actions)
     add_action(action);
@@ -24,7 +24,7 @@ std::string StepContentHash(const Step& step) {
       add_action(action);
   });
   for (const auto& block : step.compensation)
-    text += block.text + '\x1d';
+    text.append(block.text) += '\x1d';
   return Sha256Hex(text);
 }
 

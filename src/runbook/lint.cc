@@ -105,19 +105,19 @@ LintContext ContextOf(const Runbook& runbook) {
 
 // The run-time hazards of the shell code the runbook runs.
 void LintShellCode(const Runbook& runbook, const SourceLines& lines, Diagnostics& out) {
-  std::vector<LintScript> scripts = CollectLintScripts(runbook, lines);
-  std::vector<ShellScript> shells;
-  shells.reserve(scripts.size());
+  FileOrder file_order;
   LintContext context = ContextOf(runbook);
-  for (const LintScript& script : scripts) {
-    shells.push_back(ParseShell(script.text));
-    LintExitStatus(script, shells.back(), out);
-    LintCommandHazards(script, shells.back(), context, out);
-    AddDefinitions(script, shells.back(), context.defined);
-    LintTerminal(script, shells.back(), out);
-    LintPlaceholders(script, shells.back(), out);
-  }
-  LintFileOrder(scripts, shells, out);
+  size_t index = 0;
+  ForEachLintScript(runbook, lines, [&](const LintScript& script) {
+    ShellScript shell = ParseShell(script.text);
+    LintExitStatus(script, shell, out);
+    LintCommandHazards(script, shell, context, out);
+    AddDefinitions(script, shell, context.defined);
+    LintTerminal(script, shell, out);
+    LintPlaceholders(script, shell, out);
+    file_order.Add(index++, script, shell);
+  });
+  file_order.Report(out);
 }
 
 bool Before(const Diagnostic& a, const Diagnostic& b) {

@@ -185,60 +185,67 @@ class WorkingDirectory {
   int unknown_ = 0;
 };
 
+// One file access, kept without the syntax tree it was found in.
 struct Event {
   size_t script = 0;
   size_t command = 0;
-  Access access;
+  bool write = false;
+  bool rollback = false;
+  SourcePos pos;
+  std::string path;
   std::string key;
 };
 
-std::vector<Event> CollectEvents(const std::vector<LintScript>& scripts,
-                                 const std::vector<ShellScript>& shells) {
-  std::vector<Event> events;
-  WorkingDirectory cwd;
-  for (size_t s = 0; s < scripts.size(); ++s) {
-    std::string block_cwd = cwd.For(scripts[s]);
-    for (size_t c = 0; c < shells[s].commands.size(); ++c) {
-      const ShellCommand& command = shells[s].commands[c];
-      std::vector<Access> found;
-      Accesses accesses(found);
-      Redirects(command, accesses);
-      CommandWords words = Unwrap(command);
-      Reads(words, accesses);
-      Writes(words, accesses);
-      for (Access& access : found) {
-        std::string key = Normal(scripts[s].cwd ? block_cwd : cwd.get(), access.path);
-        events.push_back({s, c, std::move(access), std::move(key)});
-      }
-      cwd.Apply(command);
-    }
-  }
-  return events;
-}
-
 }  // namespace
 
-void LintFileOrder(const std::vector<LintScript>& scripts, const std::vector<ShellScript>& shells,
-                   Diagnostics& out) {
-  std::vector<Event> events = CollectEvents(scripts, shells);
+struct FileOrder::State {
+  WorkingDirectory cwd;
+  std::vector<Event> events;
+};
+
+FileOrder::FileOrder() : state_(std::make_unique<State>()) {}
+FileOrder::~FileOrder() = default;
+
+void FileOrder::Add(size_t index, const LintScript& script, const ShellScript& shell) {
+  WorkingDirectory& cwd = state_->cwd;
+  std::string block_cwd = cwd.For(script);
+  for (size_t c = 0; c < shell.commands.size(); ++c) {
+    const ShellCommand& command = shell.commands[c];
+    std::vector<Access> found;
+    Accesses accesses(found);
+    Redirects(command, accesses);
+    CommandWords words = Unwrap(command);
+    Reads(words, accesses);
+    Writes(words, accesses);
+    for (Access& access : found) {
+      std::string key = Normal(script.cwd ? block_cwd : cwd.get(), access.path);
+      state_->events.push_back({index, c, access.write, script.rollback,
+                                script.PositionOf(access.offset), std::move(access.path),
+                                std::move(key)});
+    }
+    cwd.Apply(command);
+  }
+}
+
+void FileOrder::Report(Diagnostics& out) const {
+  const std::vector<Event>& events = state_->events;
   std::map<std::string, const Event*> first_write;
   for (const Event& event : events)
-    if (event.access.write) first_write.emplace(event.key, &event);
+    if (event.write) first_write.emplace(event.key, &event);
   for (const Event& event : events) {
-    if (event.access.write) continue;
+    if (event.write) continue;
     auto write = first_write.find(event.key);
     if (write == first_write.end()) continue;
     const Event& writer = *write->second;
     // Written by this very command (sort f > f, cp f f.bak) or earlier: not this hazard.
     if (std::tie(writer.script, writer.command) <= std::tie(event.script, event.command)) continue;
     // A rollback runs after the normal flow, whatever its place in the document.
-    if (scripts[writer.script].rollback != scripts[event.script].rollback) continue;
-    SourcePos written = scripts[writer.script].PositionOf(writer.access.offset);
-    out.push_back(Finding(Severity::kWarning, scripts[event.script], event.access.offset,
-                          "read-before-write",
-                          fmt::format("'{}' is read here, but only written later, at line {}",
-                                      event.access.path, written.line),
-                          "run the block that writes it first, or read the file after it"));
+    if (writer.rollback != event.rollback) continue;
+    out.push_back({Severity::kWarning, event.pos,
+                   fmt::format("'{}' is read here, but only written later, at line {}", event.path,
+                               writer.pos.line),
+                   "run the block that writes it first, or read the file after it",
+                   "read-before-write"});
   }
 }
 

@@ -81,8 +81,12 @@ bool LintSilences::Silences(const Diagnostic& diagnostic) const {
 }
 
 void LintSilences::AddBlock(const Block& block, const SourceLines& lines, Diagnostics& out) {
-  if (block.info.find("lint-ignore") == std::string::npos) return;
-  for (const RawAttribute& attribute : ParseInfoString(block.info).attributes) {
+  // The model keeps no info string: read it from the fence line, after the fence characters.
+  std::string_view fence = lines.Line(block.pos.line);
+  fence.remove_prefix(std::min(fence.size(), static_cast<size_t>(block.pos.column - 1)));
+  std::string_view info = fence.substr(std::min(fence.size(), fence.find_first_not_of("`~")));
+  if (info.find("lint-ignore") == std::string_view::npos) return;
+  for (const RawAttribute& attribute : ParseInfoString(info).attributes) {
     if (attribute.key != "lint-ignore" || !attribute.has_value) continue;
     size_t at = lines.Line(block.pos.line).find("lint-ignore");
     SourcePos pos{block.pos.line,
@@ -92,10 +96,11 @@ void LintSilences::AddBlock(const Block& block, const SourceLines& lines, Diagno
 }
 
 void LintSilences::AddSections(const Runbook& runbook, std::string_view source, Diagnostics& out) {
+  // Every heading of the document is kept: only what silencing needs.
   struct Heading {
     int line = 0;
     int level = 0;
-    Directives directives;
+    std::vector<std::string> lint_ignore;
     SourcePos pos;
   };
   std::vector<Heading> headings;
@@ -129,19 +134,22 @@ void LintSilences::AddSections(const Runbook& runbook, std::string_view source, 
         comment += line;
       }
       Diagnostics ignored;  // the parser reported them already
-      ParseDirective(comment, {first, 1}, headings.back().directives, ignored);
+      Directives directives;
+      ParseDirective(comment, {first, 1}, directives, ignored);
+      for (std::string& id : directives.lint_ignore)
+        headings.back().lint_ignore.push_back(std::move(id));
       headings.back().pos = {first, 1};
     } else if (!TrimView(line).empty()) {
       after_heading = false;
     }
   }
   for (size_t i = 0; i < headings.size(); ++i) {
-    if (headings[i].directives.lint_ignore.empty()) continue;
+    if (headings[i].lint_ignore.empty()) continue;
     int last = number;
     for (size_t j = i + 1; j < headings.size() && last == number; ++j)
       if (headings[j].level <= headings[i].level) last = headings[j].line - 1;
     std::vector<std::string> ids;
-    for (const std::string& value : headings[i].directives.lint_ignore)
+    for (const std::string& value : headings[i].lint_ignore)
       for (std::string& id : SplitIds(value))
         ids.push_back(std::move(id));
     AddIds({headings[i].line, last, {}}, ids, headings[i].pos, out);

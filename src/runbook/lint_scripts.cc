@@ -118,21 +118,26 @@ class Collector {
 
 }  // namespace
 
-std::vector<LintScript> CollectLintScripts(const Runbook& runbook, const SourceLines& source) {
+void ForEachLintScript(const Runbook& runbook, const SourceLines& source,
+                       const std::function<void(const LintScript&)>& visit) {
+  // One step's scripts at a time: a step's blocks lie within its section, so sorting each
+  // step's puts them all in document order without holding every script of the runbook.
   std::vector<LintScript> scripts;
   Collector collector(source, scripts);
   for (const Step& step : runbook.steps) {
     // A manual step is shown to the operator, never executed; a skipped one never runs.
     if (step.skip || step.manual) continue;
+    scripts.clear();
     ForEachAction(step, [&](const Action& action) { collector.AddAction(step, action); });
     for (const Block& block : step.compensation)
       collector.AddCompensation(step, block);
+    std::stable_sort(scripts.begin(), scripts.end(), [](const LintScript& a, const LintScript& b) {
+      return std::tie(a.line_positions[0].line, a.line_positions[0].column) <
+             std::tie(b.line_positions[0].line, b.line_positions[0].column);
+    });
+    for (const LintScript& script : scripts)
+      visit(script);
   }
-  std::stable_sort(scripts.begin(), scripts.end(), [](const LintScript& a, const LintScript& b) {
-    return std::tie(a.line_positions[0].line, a.line_positions[0].column) <
-           std::tie(b.line_positions[0].line, b.line_positions[0].column);
-  });
-  return scripts;
 }
 
 }  // namespace stagecraft::runbook

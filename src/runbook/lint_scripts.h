@@ -6,6 +6,7 @@
 // terminal) and the map from its text back to the runbook file, so a finding points at
 // the command itself. Views into the Runbook, which must outlive them.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,8 +35,9 @@ struct LintScript {
   std::string_view LineAt(size_t offset) const;
 };
 
-// Every shell script that a run may execute, in document order. Blocks that never run
-// (skipped, in a manual step) and blocks in other languages (python...) are left out.
-std::vector<LintScript> CollectLintScripts(const Runbook& runbook, const SourceLines& source);
+// Visits every shell script that a run may execute, in document order. Blocks that never
+// run (skipped, in a manual step) and blocks in other languages (python...) are left out.
+void ForEachLintScript(const Runbook& runbook, const SourceLines& source,
+                       const std::function<void(const LintScript&)>& visit);
 
 }  // namespace stagecraft::runbook

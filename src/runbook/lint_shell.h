@@ -3,6 +3,7 @@
 // Lint's checks of the shell code a run executes, for hazards that only show at run time:
 // each appends findings (with their ids, see docs/runbook-format.md section 18) to `out`.
 
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -43,9 +44,19 @@ void LintTerminal(const LintScript& script, const ShellScript& shell, Diagnostic
 // (lint_placeholders.cc).
 void LintPlaceholders(const LintScript& script, const ShellScript& shell, Diagnostics& out);
 
-// read-before-write: a file read before the block that writes it (lint_files.cc). The
-// scripts come in document order, `shells[i]` parsed from `scripts[i]`.
-void LintFileOrder(const std::vector<LintScript>& scripts, const std::vector<ShellScript>& shells,
-                   Diagnostics& out);
+// read-before-write: a file read before the block that writes it (lint_files.cc). Scripts
+// are added in document order, each with its parsed shell, which need not be kept after:
+// only the files each command reads and writes are.
+class FileOrder {
+ public:
+  FileOrder();
+  ~FileOrder();
+  void Add(size_t index, const LintScript& script, const ShellScript& shell);
+  void Report(Diagnostics& out) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace stagecraft::runbook

@@ -27,6 +27,10 @@ std::vector<std::string> Messages(const Diagnostics& diagnostics) {
   return messages;
 }
 
+std::string Warning(int line, int column, std::string_view message) {
+  return std::to_string(line) + ":" + std::to_string(column) + " warning: " + std::string(message);
+}
+
 const char kNoRollback[] =
     "step 'deploy' changes things but has no rollback, and the runbook has no rollback section";
 const char kCommentExpectation[] = "expectation written as a comment is not checked";
@@ -114,78 +118,12 @@ TEST(LooksMutating, AnyMutatingLineCountsInAMultiLineScript) {
   EXPECT_FALSE(LooksMutating("kubectl get pods\nkubectl describe deploy/web\n"));
 }
 
-// --- rollback coverage ---------------------------------------------------------------------
+// --- findings, as "line:column severity: message" ------------------------------------------
 
 TEST(Lint, MutatingStepWithoutAnyRollbackWarnsAtTheStep) {
   auto findings = LintOnly("# Book\n\n## Deploy\n\n```bash\nsystemctl restart app\n```\n");
-  ASSERT_EQ(findings.size(), 1u) << testing::PrintToString(Messages(findings));
-  EXPECT_EQ(findings[0].severity, Severity::kWarning);
-  EXPECT_EQ(findings[0].message, kNoRollback);
-  EXPECT_EQ(findings[0].pos.line, 3);
-  EXPECT_EQ(findings[0].pos.column, 1);
-  EXPECT_FALSE(findings[0].hint.empty());
-}
-
-TEST(Lint, RollbackBlockAfterTheStepSilencesCoverage) {
-  auto findings = LintOnly(
-      "## Deploy\n```bash\nsystemctl restart app\n```\n"
-      "**Rollback:**\n```bash\nsystemctl restart app@previous\n```\n");
-  EXPECT_TRUE(findings.empty()) << testing::PrintToString(Messages(findings));
-}
-
-TEST(Lint, RollbackProseSilencesCoverage) {
-  auto findings = LintOnly(
-      "## Deploy\n```bash\nsystemctl restart app\n```\n"
-      "**Rollback:** restart the previous unit by hand.\n");
-  EXPECT_TRUE(findings.empty()) << testing::PrintToString(Messages(findings));
-}
-
-TEST(Lint, RollbackSectionCoversEveryStep) {
-  auto findings = LintOnly(
-      "## Deploy\n```bash\nsystemctl restart app\n```\n"
-      "## Migrate\n```bash\npsql -f up.sql\n```\n"
-      "## Rollback\n```bash\nsystemctl restart app@previous\n```\n");
-  EXPECT_TRUE(findings.empty()) << testing::PrintToString(Messages(findings));
-}
-
-TEST(Lint, ReadOnlyStepNeedsNoRollback) {
-  auto findings = LintOnly("## Check\n```bash\nkubectl get pods\ncurl -fsS http://x/health\n```\n");
-  EXPECT_TRUE(findings.empty()) << testing::PrintToString(Messages(findings));
-}
-
-TEST(Lint, ManualSkippedAndSkipBlockStepsNeedNoRollback) {
-  auto findings = LintOnly(
-      "## Announce\n<!-- stagecraft: manual -->\n```bash\nrm -f /tmp/lock\n```\n"
-      "## Legacy\n<!-- stagecraft: skip -->\n```bash\nrm -f /tmp/lock\n```\n"
-      "## Later\n```bash { skip }\nrm -f /tmp/lock\n```\n");
-  EXPECT_TRUE(findings.empty()) << testing::PrintToString(Messages(findings));
-}
-
-TEST(Lint, OnlyTheUncoveredStepWarns) {
-  auto findings = LintOnly(
-      "## Deploy\n```bash\ncp a /srv/a\n```\n**Rollback:**\n```bash\nrm /srv/a\n```\n"
-      "## Restart\n```bash\nsystemctl restart app\n```\n");
-  ASSERT_EQ(findings.size(), 1u) << testing::PrintToString(Messages(findings));
-  EXPECT_EQ(findings[0].message,
-            "step 'restart' changes things but has no rollback, and the runbook has no rollback "
-            "section");
-  EXPECT_EQ(findings[0].pos.line, 9);
-}
-
-// --- expectations written as comments ------------------------------------------------------
-
-TEST(Lint, CommentExpectationPointsAtTheHash) {
-  auto findings = LintOnly(
-      "## Check\n"                         // 1
-      "```bash\n"                          // 2
-      "curl -fsS http://x/health\n"        // 3
-      "# Expected: {\"status\":\"ok\"}\n"  // 4
-      "```\n");
-  ASSERT_EQ(findings.size(), 1u) << testing::PrintToString(Messages(findings));
-  EXPECT_EQ(findings[0].message, kCommentExpectation);
-  EXPECT_EQ(findings[0].severity, Severity::kWarning);
-  EXPECT_EQ(findings[0].pos.line, 4);
-  EXPECT_EQ(findings[0].pos.column, 1);
+  EXPECT_EQ(Messages(findings), std::vector<std::string>{Warning(3, 1, kNoRollback)});
+  EXPECT_FALSE(findings.empty() || findings[0].hint.empty());
 }
 
 TEST(Lint, CommentExpectationPhrasings) {
@@ -200,76 +138,67 @@ TEST(Lint, CommentExpectationPhrasings) {
   EXPECT_TRUE(LintOnly("## Check\n```bash\n# list the pods\nkubectl get pods\n```\n").empty());
 }
 
-TEST(Lint, CommentExpectationColumnInsideAnIndentedList) {
-  // cmark strips the fence's indentation from the block text; the column must still be the
-  // '#' in the file.
-  auto findings = LintOnly(
-      "## Preflight\n"                  // 1
-      "- [ ] API answers\n"             // 2
-      "  ```bash\n"                     // 3
-      "  curl -fsS http://x/health\n"   // 4
-      "  # should print ok\n"           // 5
-      "    # Expected: ok, indented\n"  // 6
-      "  ```\n");
-  ASSERT_EQ(findings.size(), 2u) << testing::PrintToString(Messages(findings));
-  EXPECT_EQ(findings[0].pos.line, 5);
-  EXPECT_EQ(findings[0].pos.column, 3);
-  EXPECT_EQ(findings[1].pos.line, 6);
-  EXPECT_EQ(findings[1].pos.column, 5);
+struct LintCase {
+  const char* name;
+  std::string markdown;
+  std::vector<std::string> findings;
+};
+
+class LintFindings : public testing::TestWithParam<LintCase> {};
+
+TEST_P(LintFindings, AreReportedAtTheirPositions) {
+  EXPECT_EQ(Messages(LintOnly(GetParam().markdown)), GetParam().findings);
 }
 
-TEST(Lint, CommentExpectationInsideANestedChecklistItem) {
-  auto findings = LintOnly(
-      "## Preflight\n"                // 1
-      "- [ ] **Hosts**\n"             // 2
-      "  - [ ] Primary\n"             // 3
-      "    ```bash\n"                 // 4
-      "    ping -c1 primary\n"        // 5
-      "    # expected: 1 received\n"  // 6
-      "    ```\n");
-  ASSERT_EQ(findings.size(), 1u) << testing::PrintToString(Messages(findings));
-  EXPECT_EQ(findings[0].pos.line, 6);
-  EXPECT_EQ(findings[0].pos.column, 5);
-}
-
-// --- blocks that run nothing ---------------------------------------------------------------
-
-TEST(Lint, BlockOfOnlyCommentsWarnsAtTheFence) {
-  auto findings = LintOnly(
-      "## Notes\n"                  // 1
-      "\n"                          // 2
-      "```bash\n"                   // 3
-      "# run this by hand later\n"  // 4
-      "\n"                          // 5
-      "# and this\n"                // 6
-      "```\n");
-  ASSERT_EQ(findings.size(), 1u) << testing::PrintToString(Messages(findings));
-  EXPECT_EQ(findings[0].message, kOnlyComments);
-  EXPECT_EQ(findings[0].pos.line, 3);
-  EXPECT_EQ(findings[0].pos.column, 1);
-}
-
-TEST(Lint, SkippedCommentOnlyBlockIsQuiet) {
-  EXPECT_TRUE(LintOnly("## Notes\n```bash { skip }\n# later\n```\n").empty());
-}
-
-TEST(Lint, FindingsComeOutInSourceOrder) {
-  auto findings = LintOnly(
-      "## Deploy\n"            // 1
-      "```bash\n"              // 2
-      "# only a comment\n"     // 3
-      "```\n"                  // 4
-      "```bash\n"              // 5
-      "rm -f /tmp/lock\n"      // 6
-      "# expected: nothing\n"  // 7
-      "```\n");
-  ASSERT_EQ(findings.size(), 3u) << testing::PrintToString(Messages(findings));
-  EXPECT_EQ(Messages(findings), (std::vector<std::string>{
-                                    std::string("1:1 warning: ") + kNoRollback,
-                                    std::string("2:1 warning: ") + kOnlyComments,
-                                    std::string("7:1 warning: ") + kCommentExpectation,
-                                }));
-}
+INSTANTIATE_TEST_SUITE_P(
+    Lint, LintFindings,
+    testing::Values(
+        LintCase{"RollbackBlockAfterTheStepSilencesCoverage",
+                 "## Deploy\n```bash\nsystemctl restart app\n```\n"
+                 "**Rollback:**\n```bash\nsystemctl restart app@previous\n```\n"},
+        LintCase{"RollbackProseSilencesCoverage",
+                 "## Deploy\n```bash\nsystemctl restart app\n```\n"
+                 "**Rollback:** restart the previous unit by hand.\n"},
+        LintCase{"RollbackSectionCoversEveryStep",
+                 "## Deploy\n```bash\nsystemctl restart app\n```\n"
+                 "## Migrate\n```bash\npsql -f up.sql\n```\n"
+                 "## Rollback\n```bash\nsystemctl restart app@previous\n```\n"},
+        LintCase{"ReadOnlyStepNeedsNoRollback",
+                 "## Check\n```bash\nkubectl get pods\ncurl -fsS http://x/health\n```\n"},
+        LintCase{"ManualSkippedAndSkipBlockStepsNeedNoRollback",
+                 "## Announce\n<!-- stagecraft: manual -->\n```bash\nrm -f /tmp/lock\n```\n"
+                 "## Legacy\n<!-- stagecraft: skip -->\n```bash\nrm -f /tmp/lock\n```\n"
+                 "## Later\n```bash { skip }\nrm -f /tmp/lock\n```\n"},
+        LintCase{"OnlyTheUncoveredStepWarns",
+                 "## Deploy\n```bash\ncp a /srv/a\n```\n**Rollback:**\n```bash\nrm /srv/a\n```\n"
+                 "## Restart\n```bash\nsystemctl restart app\n```\n",
+                 {Warning(9, 1,
+                          "step 'restart' changes things but has no rollback, and the runbook "
+                          "has no rollback section")}},
+        LintCase{"CommentExpectationPointsAtTheHash",
+                 "## Check\n```bash\ncurl -fsS http://x/health\n# Expected: {\"status\":\"ok\"}\n"
+                 "```\n",
+                 {Warning(4, 1, kCommentExpectation)}},
+        // cmark strips the fence's indentation from the block text; the column must still be
+        // the '#' in the file.
+        LintCase{"CommentExpectationColumnInsideAnIndentedList",
+                 "## Preflight\n- [ ] API answers\n  ```bash\n  curl -fsS http://x/health\n"
+                 "  # should print ok\n    # Expected: ok, indented\n  ```\n",
+                 {Warning(5, 3, kCommentExpectation), Warning(6, 5, kCommentExpectation)}},
+        LintCase{"CommentExpectationInsideANestedChecklistItem",
+                 "## Preflight\n- [ ] **Hosts**\n  - [ ] Primary\n    ```bash\n"
+                 "    ping -c1 primary\n    # expected: 1 received\n    ```\n",
+                 {Warning(6, 5, kCommentExpectation)}},
+        LintCase{"BlockOfOnlyCommentsWarnsAtTheFence",
+                 "## Notes\n\n```bash\n# run this by hand later\n\n# and this\n```\n",
+                 {Warning(3, 1, kOnlyComments)}},
+        LintCase{"SkippedCommentOnlyBlockIsQuiet", "## Notes\n```bash { skip }\n# later\n```\n"},
+        LintCase{"FindingsComeOutInSourceOrder",
+                 "## Deploy\n```bash\n# only a comment\n```\n```bash\nrm -f /tmp/lock\n"
+                 "# expected: nothing\n```\n",
+                 {Warning(1, 1, kNoRollback), Warning(2, 1, kOnlyComments),
+                  Warning(7, 1, kCommentExpectation)}}),
+    [](const testing::TestParamInfo<LintCase>& info) { return info.param.name; });
 
 TEST(Lint, TranscriptOutputLinesDoNotLookMutating) {
   const char* markdown =

@@ -2,14 +2,18 @@
 
 // The Runbook model: what a Markdown deployment guide means once parsed. Plain value types;
 // a Runbook owns everything it refers to and is safe to share read-only between threads.
+// Code and expected lines are views into the Runbook's TextStore (text_store.h), which its
+// copies share.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/duration.h"
 #include "runbook/expectation.h"
+#include "runbook/text_store.h"
 
 namespace stagecraft::runbook {
 
@@ -20,23 +24,24 @@ struct SourcePos {
 };
 
 // Attributes from a fenced block's info string (`bash { name=x timeout=5m }`).
+// Their texts are in the TextStore.
 struct Capture {
-  std::string variable;
-  std::optional<std::string> regex;  // first group (or whole match) of the first match
+  std::string_view variable;
+  std::optional<std::string_view> regex;  // first group (or whole match) of the first match
 };
 
 struct Attributes {
-  std::optional<std::string> name;
-  std::optional<Millis> timeout;
-  int retries = 0;
-  Millis delay{0};
-  bool until = false;  // retry until success within `timeout`
+  std::optional<std::string_view> name;
+  std::optional<std::string_view> cwd;
   std::optional<Capture> capture;
+  std::optional<Millis> timeout;
+  Millis delay{0};
+  int retries = 0;
+  bool until = false;  // retry until success within `timeout`
   bool confirm = false;
   bool idempotent = false;
   bool ignore = false;  // failure does not fail the step
   bool skip = false;
-  std::optional<std::string> cwd;
   bool interactive = false;
   bool background = false;
 };
@@ -44,13 +49,12 @@ struct Attributes {
 // A fenced code block as written.
 struct Block {
   std::string language;  // lower-cased first word of the info string; may be empty
-  std::string info;      // full info string
   // The program that runs it ("bash", "sh", "python3"...), resolved once by the parser;
   // the front matter's shell for `console` transcripts; "" when the block does not run.
   std::string interpreter;
-  std::string text;    // contents, each line ending in '\n'
-  SourcePos pos;       // the opening fence
-  int first_line = 0;  // line of the first content line
+  std::string_view text;  // contents, each line ending in '\n'; in the TextStore
+  SourcePos pos;          // the opening fence
+  int first_line = 0;     // line of the first content line
 };
 
 // One prompted command of a transcript block (`$ terraform validate` and what follows it).
@@ -115,8 +119,8 @@ enum class StepKind {
 };
 
 struct Step {
-  std::string name;   // unique, typeable: `<!-- stagecraft: name=... -->` or a slug of title
-  std::string title;  // heading text without the budget
+  std::string name;        // unique, typeable: `<!-- stagecraft: name=... -->` or a slug of title
+  std::string_view title;  // heading text without the budget; in the TextStore
   SourcePos pos;
   int phase = -1;  // index into Runbook::phases, -1 when the step has no parent heading
   StepKind kind = StepKind::kStep;
@@ -132,7 +136,16 @@ struct Step {
   std::vector<Block> compensation;          // **Rollback:** blocks, run if a later step fails
   std::vector<std::string> rollback_notes;  // **Rollback:** prose, recorded as manual notes
   std::string troubleshooting;              // shown when the step fails
-  RollbackScope rollback_scope;             // kRollback steps only
+  // kRollback steps only; held apart so that every other step stays small.
+  std::shared_ptr<RollbackScope> rollback_scope_ptr;
+  const RollbackScope& rollback_scope() const {
+    static const RollbackScope kUnscoped;
+    return rollback_scope_ptr ? *rollback_scope_ptr : kUnscoped;
+  }
+  RollbackScope& mutable_rollback_scope() {
+    if (!rollback_scope_ptr) rollback_scope_ptr = std::make_shared<RollbackScope>();
+    return *rollback_scope_ptr;
+  }
   bool has_rollback() const { return !compensation.empty() || !rollback_notes.empty(); }
 };
 
@@ -190,6 +203,7 @@ struct Runbook {
   std::vector<Phase> phases;
   std::vector<Step> steps;  // document order; kinds tell the flow each belongs to
   std::vector<SignOffRole> sign_off;
+  std::shared_ptr<const TextStore> text_store;  // holds the code and expected lines
 
   const Environment* FindEnvironment(const std::string& name) const;
 };

@@ -6,21 +6,21 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
-#include <cstring>
-#include <map>
+#include <functional>
 #include <memory>
-#include <memory_resource>
 #include <optional>
 #include <set>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 
 #include "base/text.h"
-#include "runbook/attributes.h"
 #include "runbook/front_matter.h"
 #include "runbook/rollback_rules.h"
 #include "runbook/section_kind.h"
+#include "runbook/section_reader.h"
 
 namespace stagecraft::runbook {
 
@@ -45,11 +45,6 @@ std::string InterpreterFor(std::string_view language, const std::string& shell) 
 
 namespace {
 
-// Block quotes and lists are walked recursively, and nested checklists become nested model
-// items that plan, lint and the engine recurse over too. A fixed bound keeps all of that
-// far from the stack limit; real guides nest a handful of levels.
-constexpr int kMaxNesting = 100;
-
 struct ParserDeleter {
   void operator()(cmark_parser* parser) const { cmark_parser_free(parser); }
 };
@@ -57,147 +52,6 @@ struct ParserDeleter {
 struct NodeDeleter {
   void operator()(cmark_node* node) const { cmark_node_free(node); }
 };
-
-std::string_view TypeString(cmark_node* node) {
-  const char* type = cmark_node_get_type_string(node);
-  return type ? type : "";
-}
-
-bool IsTasklistItem(cmark_node* node) {
-  return cmark_node_get_type(node) == CMARK_NODE_ITEM && TypeString(node) == "tasklist";
-}
-
-void AppendPlainText(cmark_node* node, std::string& out) {
-  // cmark's iterator walks without recursion: emphasis and links can nest tens of thousands
-  // deep in a hostile file, and the C++ stack must not depend on that.
-  cmark_iter* iter = cmark_iter_new(node);
-  for (cmark_event_type event = cmark_iter_next(iter); event != CMARK_EVENT_DONE;
-       event = cmark_iter_next(iter)) {
-    cmark_node* current = cmark_iter_get_node(iter);
-    if (event != CMARK_EVENT_ENTER || current == node) continue;
-    switch (cmark_node_get_type(current)) {
-      case CMARK_NODE_TEXT:
-      case CMARK_NODE_CODE:
-      case CMARK_NODE_HTML_INLINE:
-        out += cmark_node_get_literal(current);
-        break;
-      case CMARK_NODE_SOFTBREAK:
-      case CMARK_NODE_LINEBREAK:
-        out += ' ';
-        break;
-      default:
-        break;
-    }
-  }
-  cmark_iter_free(iter);
-}
-
-std::string PlainText(cmark_node* node) {
-  std::string text;
-  AppendPlainText(node, text);
-  return Trim(text);
-}
-
-// What a bold label (`**Expected Output:**`) binds the following block to.
-enum class Label {
-  kNone,
-  kExpected,
-  kVerification,
-  kRollback,
-  kRedFlags,
-  kTroubleshooting,
-  kSuccessProse,  // **Success Indicators:** and the like: readable, but checks nothing
-  kOther,
-};
-
-Label ClassifyLabel(std::string_view text) {
-  std::string lower = ToLower(TrimView(text));
-  auto has = [&](std::string_view word) { return lower.find(word) != std::string::npos; };
-  if (StartsWith(lower, "expected")) return Label::kExpected;
-  if (has("red flag") || has("must not appear")) return Label::kRedFlags;
-  if (has("rollback") || has("roll back")) return Label::kRollback;
-  if (has("troubleshoot") || (StartsWith(lower, "if ") && has("fail")))
-    return Label::kTroubleshooting;
-  if (StartsWith(lower, "verif") || StartsWith(lower, "validat")) return Label::kVerification;
-  if (has("success indicator") || has("success criteria")) return Label::kSuccessProse;
-  return Label::kOther;
-}
-
-// A paragraph that starts with bold text ending in ':' is a label; `rest` is whatever
-// prose follows it in the same paragraph.
-bool ReadLabel(cmark_node* paragraph, std::string& label, std::string& rest) {
-  cmark_node* first = cmark_node_first_child(paragraph);
-  if (!first || cmark_node_get_type(first) != CMARK_NODE_STRONG) return false;
-  label = PlainText(first);
-  std::string after;
-  for (cmark_node* node = cmark_node_next(first); node; node = cmark_node_next(node)) {
-    std::string piece;
-    cmark_node_type type = cmark_node_get_type(node);
-    if (type == CMARK_NODE_TEXT || type == CMARK_NODE_CODE)
-      piece = cmark_node_get_literal(node);
-    else if (type == CMARK_NODE_SOFTBREAK || type == CMARK_NODE_LINEBREAK)
-      piece = " ";
-    else
-      AppendPlainText(node, piece);
-    after += piece;
-  }
-  std::string_view trimmed_after = TrimView(after);
-  if (EndsWith(label, ":")) {
-    label.pop_back();
-  } else if (StartsWith(trimmed_after, ":")) {
-    trimmed_after.remove_prefix(1);
-  } else {
-    return false;
-  }
-  rest = Trim(trimmed_after);
-  return true;
-}
-
-std::vector<ExpectedLine> ParseExpectedBlock(const Block& block) {
-  std::vector<ExpectedLine> lines;
-  lines.reserve(std::count(block.text.begin(), block.text.end(), '\n') + 1);
-  int line_number = block.first_line;
-  LineReader reader(block.text);
-  for (std::string_view line; reader.Next(line);) {
-    if (!TrimView(line).empty()) lines.push_back(ParseExpectedLine(line, line_number));
-    ++line_number;
-  }
-  return lines;
-}
-
-// `$ cmd` / `> continuation` / expected output lines. Empty when the block has no prompt
-// before its first non-comment line, i.e. it is a script, not a transcript.
-std::vector<TranscriptCommand> ParseTranscript(const Block& block, int column) {
-  std::vector<TranscriptCommand> commands;
-  bool started = false;
-  bool in_command = false;
-  int line_number = block.first_line - 1;
-  LineReader reader(block.text);
-  for (std::string_view line; reader.Next(line);) {
-    ++line_number;
-    std::string_view trimmed = TrimView(line);
-    if (!started) {
-      if (trimmed.empty() || StartsWith(trimmed, "#")) continue;
-      if (!(StartsWith(trimmed, "$ ") || trimmed == "$")) return {};
-      started = true;
-    }
-    if (StartsWith(trimmed, "$ ") || trimmed == "$") {
-      TranscriptCommand command;
-      command.command = trimmed.size() > 2 ? std::string(trimmed.substr(2)) : "";
-      command.pos = {line_number, column};
-      commands.push_back(std::move(command));
-      in_command = true;
-    } else if (in_command && (StartsWith(trimmed, "> ") || trimmed == ">")) {
-      commands.back().command += '\n';
-      commands.back().command += trimmed.size() > 2 ? trimmed.substr(2) : "";
-    } else {
-      in_command = false;
-      if (!trimmed.empty())
-        commands.back().expected.push_back(ParseExpectedLine(line, line_number));
-    }
-  }
-  return commands;
-}
 
 // What a heading says by its text alone.
 struct Heading {
@@ -216,22 +70,26 @@ struct FoundSection {
   size_t leading_html = 0;  // HTML blocks at the start of `content`: maybe directives
 };
 
+// A heading on the open path (or the blocks before the first heading): only the path is
+// kept, since a section needs no more than its ancestors once its own step is built.
 struct Section {
   Heading heading;
-  int parent = -1;
-  std::vector<cmark_node*> content;
   Directives directives;
   SectionKind kind = SectionKind::kNormal;
   bool skip = false;
-  // Rollback scoping, inherited by sub-sections: `after=` names, and the section titled as
-  // an alternative that this one is (or is under), or -1.
+  bool titles_runbook = false;  // the first H1, which gave the runbook its title
+  int phase = -1;               // of the steps under it, once one is built
+  int id = 0;                   // distinct for every heading of the document
+  // Rollback scoping, inherited by sub-sections: the section on the path whose `after=`
+  // words apply, and the one titled as an alternative that this one is (or is under), or -1.
   int after = -1;
   int alternative = -1;
 };
 
 class Builder {
  public:
-  explicit Builder(ParseResult& result) : result_(result), runbook_(result.runbook) {}
+  Builder(ParseResult& result, TextStore& store)
+      : result_(result), runbook_(result.runbook), store_(store), reader_(result, store) {}
 
   // The Markdown body is `text`; its line 1 is line `body_offset + 1` of the file.
   void Begin(std::string_view text, int body_offset);
@@ -243,92 +101,23 @@ class Builder {
   void Finish();
 
  private:
-  // Line `line` of the file, which must lie in the body.
-  std::string_view Line(int line);
-  SourcePos PosOf(cmark_node* node) const {
-    return {cmark_node_get_start_line(node) + line_offset_, cmark_node_get_start_column(node)};
-  }
-  void CollectSections(std::vector<FoundSection>& found);
-  void ClassifySection(int index);
+  void OpenSection(FoundSection& found, bool titles_runbook);
+  void ScopeRollback(Section& section);
   void ScopeRollbackStep(const Section& section, Step& step);
-  void BuildSection(int index);
-  void WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth);
-  void HandleParagraph(cmark_node* paragraph, Step& step);
-  void HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item);
-  ChecklistItem ReadChecklistItem(cmark_node* item_node, Step& step, int depth);
-  bool WithinNestingLimit(cmark_node* node, int depth);
-  std::optional<Action> MakeAction(const Block& block, const InfoString& info);
-  SourcePos InfoPos(const Block& block);
-  Attributes ReadAttributes(const Block& block, const InfoString& info);
-  // Also parses the info string, once: `info` receives it.
-  Block ReadBlock(cmark_node* node, InfoString& info);
-  bool CheckFenceClosed(cmark_node* node);
-  void ReadSignOffTable(cmark_node* table);
+  void BuildSection(std::span<cmark_node* const> content);
+  int PhaseOfParent();
   void AssignNames();
+  void CheckBlockNames();
   void MarkPreflight();
-  void Warn(SourcePos pos, std::string message, std::string hint = {}) {
-    result_.diagnostics.push_back({Severity::kWarning, pos, std::move(message), std::move(hint)});
-  }
-  void Error(SourcePos pos, std::string message, std::string hint = {}) {
-    result_.diagnostics.push_back({Severity::kError, pos, std::move(message), std::move(hint)});
-  }
 
-  // The body and a cursor into it: lookups mostly move forward, a few lines at a time, so
-  // walking from the last one beats indexing every line of the document.
-  std::string_view text_;
-  int cursor_line_ = 1;  // body-relative
-  size_t cursor_offset_ = 0;
-  // Where the cursor was before it last moved forward: a fence's closing line is read
-  // before its opening line, and stepping back from the mark beats walking back over the
-  // whole block.
-  int mark_line_ = 1;
-  size_t mark_offset_ = 0;
   ParseResult& result_;
   Runbook& runbook_;
-  std::vector<Section> sections_;
-  std::vector<int> open_sections_ = {0};  // the heading path to the current section
-  size_t built_sections_ = 0;
-  int body_offset_ = 0;
-  int line_offset_ = 0;  // of the piece being built
-  std::map<int, int> phase_of_section_;
+  TextStore& store_;
+  SectionReader reader_;
+  std::vector<Section> path_;  // from the blocks before the first heading to the current one
   std::vector<bool> name_is_explicit_;
-  bool nesting_reported_ = false;
-  int title_section_ = -1;  // the first H1, which gave the runbook its title
-
-  // Label state while walking one section's content.
-  Label pending_label_ = Label::kNone;
-  std::optional<SourcePos> ended_rollback_label_;  // a **Rollback:** just ended by a paragraph
-  SourcePos pending_label_pos_;
-  Action* last_action_ = nullptr;
+  int sections_opened_ = 0;
 };
-
-std::string_view Builder::Line(int line) {
-  int wanted = line - body_offset_;
-  if (wanted < 1) return {};
-  if (wanted < cursor_line_ && wanted >= mark_line_) {
-    cursor_line_ = mark_line_;
-    cursor_offset_ = mark_offset_;
-  } else if (wanted > cursor_line_) {
-    mark_line_ = cursor_line_;
-    mark_offset_ = cursor_offset_;
-  }
-  while (cursor_line_ > wanted) {
-    size_t newline =
-        cursor_offset_ >= 2 ? text_.rfind('\n', cursor_offset_ - 2) : std::string_view::npos;
-    cursor_offset_ = newline == std::string_view::npos ? 0 : newline + 1;
-    --cursor_line_;
-  }
-  while (cursor_line_ < wanted) {
-    size_t newline = text_.find('\n', cursor_offset_);
-    if (newline == std::string_view::npos) return {};
-    cursor_offset_ = newline + 1;
-    ++cursor_line_;
-  }
-  std::string_view rest = text_.substr(cursor_offset_);
-  std::string_view text = rest.substr(0, rest.find('\n'));
-  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-  return text;
-}
 
 // "Deploy (5 minutes) — blue/green" -> budget 5 minutes, title "Deploy — blue/green".
 std::optional<Millis> SplitBudget(const std::string& heading, std::string& title) {
@@ -350,439 +139,95 @@ std::string FileStem(std::string_view path) {
   return std::string(name.substr(0, name.rfind('.')));
 }
 
-bool Builder::CheckFenceClosed(cmark_node* node) {
-  int fence_length = 0;
-  int offset = 0;
-  char fence_char = 0;
-  if (!cmark_node_get_fenced(node, &fence_length, &offset, &fence_char)) return true;
-  int start = cmark_node_get_start_line(node) + line_offset_;
-  int end = cmark_node_get_end_line(node) + line_offset_;
-  Line(start);  // leaves the mark on the opening line, which ReadBlock reads next
-  // Inside block quotes the closing fence line carries the quote markers (`> > ````).
-  std::string_view closing = Line(end);
-  while (!closing.empty() &&
-         (closing.front() == '>' || closing.front() == ' ' || closing.front() == '\t'))
-    closing.remove_prefix(1);
-  closing = TrimView(closing);
-  size_t run = 0;
-  while (run < closing.size() && closing[run] == fence_char)
-    ++run;
-  if (end > start && static_cast<int>(run) >= fence_length && run == closing.size()) return true;
-  Error(PosOf(node), "code fence is never closed; everything after it is treated as code",
-        fmt::format("close the block with a line of {} '{}' characters", std::max(3, fence_length),
-                    fence_char));
-  return false;
-}
-
-Block Builder::ReadBlock(cmark_node* node, InfoString& info) {
-  Block block;
-  const char* literal = cmark_node_get_literal(node);
-  block.text = literal ? literal : "";
-  block.pos = PosOf(node);
-  int fence_length = 0;
-  int offset = 0;
-  char fence_char = 0;
-  bool fenced = cmark_node_get_fenced(node, &fence_length, &offset, &fence_char);
-  const char* fence_info = cmark_node_get_fence_info(node);
-  block.info = fence_info ? fence_info : "";
-  if (fenced) {
-    // cmark resolves backslash escapes and entities in the info string, which would turn
-    // capture="V:/\d+\.\d+/" into a different regex: take the info string as written.
-    std::string_view line = Line(block.pos.line);
-    size_t at = std::min(line.size(), static_cast<size_t>(std::max(0, block.pos.column - 1)));
-    while (at < line.size() && (line[at] == ' ' || line[at] == '\t'))
-      ++at;
-    size_t run = 0;
-    while (at + run < line.size() && line[at + run] == fence_char)
-      ++run;
-    if (run >= static_cast<size_t>(fence_length) && run > 0)
-      block.info = Trim(line.substr(at + run));
-  }
-  info = ParseInfoString(block.info);
-  block.language = info.language;
-  block.interpreter = InterpreterFor(block.language, runbook_.front_matter.shell);
-  block.first_line = block.pos.line + (fenced ? 1 : 0);
-  return block;
-}
-
-SourcePos Builder::InfoPos(const Block& block) {
-  // The info string starts after the fence characters and any spaces.
-  std::string_view fence_line = Line(block.pos.line);
-  size_t info_offset = fence_line.find(TrimView(block.info).substr(0, 1), block.pos.column - 1);
-  if (TrimView(block.info).empty() || info_offset == std::string_view::npos)
-    info_offset = block.pos.column - 1;
-  return {block.pos.line, static_cast<int>(info_offset) + 1};
-}
-
-// Parses and checks the block's attributes, reporting problems at their columns.
-Attributes Builder::ReadAttributes(const Block& block, const InfoString& info) {
-  SourcePos info_pos = InfoPos(block);
-  if (!info.error.empty())
-    Error({info_pos.line, info_pos.column + static_cast<int>(info.error_offset)}, info.error);
-  return ResolveAttributes(info.attributes, info_pos, result_.diagnostics);
-}
-
-std::optional<Action> Builder::MakeAction(const Block& block, const InfoString& info) {
-  Action action;
-  action.block = block;
-  action.attributes = ReadAttributes(block, info);
-  const std::string& language = info.language;
-  if (language == "console" || language == "terminal") {
-    action.transcript = ParseTranscript(block, block.pos.column);
-    if (action.transcript.empty()) return std::nullopt;  // console output, not commands
-    action.block.interpreter = runbook_.front_matter.shell;
-    return action;
-  }
-  if (!IsExecutableLanguage(language)) return std::nullopt;
-  bool is_shell = language == "bash" || language == "sh" || language == "shell" ||
-                  language == "zsh" || language == "ksh" || language == "dash";
-  if (is_shell) action.transcript = ParseTranscript(block, block.pos.column);
-  for (const auto& command : action.transcript)
-    for (const auto& line : command.expected)
-      if (line.kind == ExpectedLine::Kind::kRegex)
-        if (auto problem = CheckRegex(line.pattern))
-          Error({line.line, 1}, fmt::format("invalid (re) pattern: {} at offset {}",
-                                            problem->message, problem->offset));
-  return action;
-}
-
-void Builder::HandleParagraph(cmark_node* paragraph, Step& step) {
-  std::string label_text;
-  std::string rest;
-  if (!ReadLabel(paragraph, label_text, rest)) {
-    std::string text = PlainText(paragraph);
-    std::string lower = ToLower(text);
-    if (StartsWith(lower, "expected:") || StartsWith(lower, "expected output:") ||
-        StartsWith(lower, "expected result:") || StartsWith(lower, "expected results:")) {
-      Warn(PosOf(paragraph), "expectation written as prose is not checked",
-           "put the expected lines in a fenced block right after an **Expected Output:** "
-           "label, or capture a value and test it in a **Verification:** block");
-    }
-    if (pending_label_ == Label::kTroubleshooting) {
-      if (!step.troubleshooting.empty()) step.troubleshooting += '\n';
-      step.troubleshooting += text;
-    } else if (pending_label_ == Label::kRollback) {
-      step.rollback_notes.push_back(text);
-    }
-    // A label covers the blocks right after it, and a list under it ("**Rollback:**" then
-    // bullet points). A paragraph of its own ends it: otherwise a later, unrelated block
-    // would silently become a compensation or troubleshooting text.
-    cmark_node* parent = cmark_node_parent(paragraph);
-    if (!parent || cmark_node_get_type(parent) != CMARK_NODE_ITEM) {
-      // "**Rollback:**", "If needed, run:", then a bash block: that block now runs in the
-      // normal flow. Remember the label so the block can be flagged, since running an undo
-      // by accident is worse than not running it.
-      if (pending_label_ == Label::kRollback) ended_rollback_label_ = pending_label_pos_;
-      pending_label_ = Label::kNone;
-    }
-    return;
-  }
-  Label label = ClassifyLabel(label_text);
-  SourcePos pos = PosOf(paragraph);
-  ended_rollback_label_.reset();
-  pending_label_ = label;
-  pending_label_pos_ = pos;
-  if (rest.empty()) {
-    if (label == Label::kSuccessProse)
-      Warn(pos, fmt::format("'{}' is not checked", label_text),
-           "label the block **Expected Output:** to check these lines against the step's "
-           "output");
-    return;
-  }
-  switch (label) {
-    case Label::kRollback:
-      step.rollback_notes.push_back(rest);
-      break;
-    case Label::kTroubleshooting:
-      if (!step.troubleshooting.empty()) step.troubleshooting += '\n';
-      step.troubleshooting += rest;
-      break;
-    case Label::kExpected:
-    case Label::kRedFlags:
-      Warn(pos, fmt::format("'{}: {}' is prose; nothing checks it", label_text, rest),
-           "put the lines in a fenced block right after the label so they are matched "
-           "against the output");
-      pending_label_ = Label::kNone;
-      break;
-    case Label::kVerification:
-      Warn(pos, fmt::format("'{}: {}' is prose; nothing checks it", label_text, rest),
-           "put a command that proves it in a ```bash block right after **Verification:**");
-      pending_label_ = Label::kNone;
-      break;
-    case Label::kSuccessProse:
-      Warn(pos, fmt::format("'{}' is not checked", label_text),
-           "write each indicator as an expected line in an **Expected Output:** block");
-      pending_label_ = Label::kNone;
-      break;
-    default:
-      pending_label_ = Label::kNone;
-  }
-}
-
-void Builder::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem* item) {
-  if (!CheckFenceClosed(node)) {
-    pending_label_ = Label::kNone;
-    return;
-  }
-  InfoString info;
-  Block block = ReadBlock(node, info);
-  Label label = pending_label_;
-  pending_label_ = Label::kNone;
-  std::optional<SourcePos> ended_rollback = ended_rollback_label_;
-  ended_rollback_label_.reset();
-  if (ended_rollback && label == Label::kNone && IsExecutableLanguage(block.language))
-    Warn(block.pos,
-         fmt::format("this block runs in the normal flow: the **Rollback:** label at line {} "
-                     "was ended by the paragraph in between",
-                     ended_rollback->line),
-         "put the block right after the label, with the explanation in the label's own "
-         "paragraph: **Rollback:** If needed, run:");
-  auto needs_action = [&](const char* what) {
-    if (last_action_) return true;
-    Error(block.pos, fmt::format("{} block has no preceding action to check", what),
-          "place it right after the ```bash block whose output it describes");
-    return false;
-  };
-  switch (label) {
-    case Label::kExpected:
-    case Label::kRedFlags: {
-      bool expected = label == Label::kExpected;
-      if (!needs_action(expected ? "expectation" : "red-flag")) return;
-      Expectation expectation{ParseExpectedBlock(block), block.pos};
-      for (const auto& line : expectation.lines)
-        if (line.kind == ExpectedLine::Kind::kRegex)
-          if (auto problem = CheckRegex(line.pattern))
-            Error({line.line, static_cast<int>(problem->offset) + 1},
-                  fmt::format("invalid (re) pattern: {}", problem->message));
-      (expected ? last_action_->expectations : last_action_->red_flags)
-          .push_back(std::move(expectation));
-      return;
-    }
-    case Label::kVerification:
-      if (!IsExecutableLanguage(block.language)) {
-        Warn(block.pos, "verification block has no shell language, so it does not run",
-             "start the fence with ```bash");
-        return;
-      }
-      if (last_action_) {
-        // Checked like an action's, though only the block itself is kept.
-        (void)ReadAttributes(block, info);
-        last_action_->verifications.push_back(block);
-        return;
-      }
-      break;  // a verification that stands alone is simply an action of the step
-    case Label::kRollback:
-      if (IsExecutableLanguage(block.language)) {
-        (void)ReadAttributes(block, info);
-        step.compensation.push_back(block);
-      } else {
-        step.rollback_notes.push_back(Trim(block.text));
-      }
-      return;
-    case Label::kTroubleshooting:
-      if (!step.troubleshooting.empty()) step.troubleshooting += '\n';
-      step.troubleshooting += TrimRight(block.text);
-      return;
-    case Label::kSuccessProse:
-      return;
-    default:
+void Builder::OpenSection(FoundSection& found, bool titles_runbook) {
+  while (path_.size() > 1 && path_.back().heading.level >= found.heading.level)
+    path_.pop_back();
+  const Section& parent = path_.back();
+  Section section{std::move(found.heading)};
+  section.titles_runbook = titles_runbook;
+  size_t next = 0;
+  for (; next < found.leading_html; ++next) {
+    cmark_node* node = found.content[next];
+    if (!ParseDirective(cmark_node_get_literal(node), reader_.PosOf(node), section.directives,
+                        result_.diagnostics))
       break;
   }
-  std::optional<Action> action = MakeAction(block, info);
-  if (!action) return;
-  if (item) {
-    item->actions.push_back(std::move(*action));
-    last_action_ = &item->actions.back();
-  } else {
-    step.actions.push_back(std::move(*action));
-    last_action_ = &step.actions.back();
-  }
-}
-
-ChecklistItem Builder::ReadChecklistItem(cmark_node* item_node, Step& step, int depth) {
-  ChecklistItem item;
-  item.pos = PosOf(item_node);
-  item.ticked_in_source = cmark_gfm_extensions_get_tasklist_item_checked(item_node);
-  Action* saved_last_action = last_action_;
-  last_action_ = nullptr;
-  for (cmark_node* child = cmark_node_first_child(item_node); child;
-       child = cmark_node_next(child)) {
-    if (cmark_node_get_type(child) == CMARK_NODE_PARAGRAPH && item.text.empty()) {
-      item.text = PlainText(child);
-      continue;
-    }
-    WalkContent(child, step, &item, depth);
-  }
-  // Pointers into item.actions die when the item is moved; the label state must not
-  // outlive the item.
-  last_action_ = saved_last_action;
-  pending_label_ = Label::kNone;
-  return item;
-}
-
-bool Builder::WithinNestingLimit(cmark_node* node, int depth) {
-  if (depth <= kMaxNesting) return true;
-  // Once is enough: every deeper level would repeat the same finding.
-  if (!nesting_reported_) {
-    nesting_reported_ = true;
-    result_.unusable = true;
-    Error(PosOf(node), fmt::format("nesting deeper than {} levels", kMaxNesting),
-          "block quotes and lists nest at most this deep in a runbook; flatten the document");
-  }
-  return false;
-}
-
-void Builder::WalkContent(cmark_node* node, Step& step, ChecklistItem* item, int depth) {
-  switch (cmark_node_get_type(node)) {
-    case CMARK_NODE_PARAGRAPH:
-      HandleParagraph(node, step);
-      return;
-    case CMARK_NODE_CODE_BLOCK:
-      HandleCodeBlock(node, step, item);
-      return;
-    case CMARK_NODE_HTML_BLOCK: {
-      Directives ignored;
-      Diagnostics scratch;
-      if (ParseDirective(cmark_node_get_literal(node), PosOf(node), ignored, scratch))
-        Warn(PosOf(node), "stagecraft directive ignored: it must come right after a heading");
-      return;
-    }
-    case CMARK_NODE_LIST:
-      if (!WithinNestingLimit(node, depth + 1)) return;
-      for (cmark_node* child = cmark_node_first_child(node); child;
-           child = cmark_node_next(child)) {
-        if (IsTasklistItem(child)) {
-          ChecklistItem checklist_item = ReadChecklistItem(child, step, depth + 1);
-          if (item)
-            item->children.push_back(std::move(checklist_item));
-          else
-            step.checklist.push_back(std::move(checklist_item));
-        } else {
-          WalkContent(child, step, item, depth + 1);
-        }
-      }
-      return;
-    case CMARK_NODE_ITEM:
-      // The list around the item already counted this level.
-      for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child))
-        WalkContent(child, step, item, depth);
-      return;
-    case CMARK_NODE_BLOCK_QUOTE:
-      if (!WithinNestingLimit(node, depth + 1)) return;
-      for (cmark_node* child = cmark_node_first_child(node); child; child = cmark_node_next(child))
-        WalkContent(child, step, item, depth + 1);
-      return;
-    default:
-      if (TypeString(node) == "table") return;  // tables are read only in sign-off sections
-      return;
-  }
-}
-
-void Builder::ReadSignOffTable(cmark_node* table) {
-  bool header = true;
-  for (cmark_node* row = cmark_node_first_child(table); row; row = cmark_node_next(row)) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    cmark_node* first_cell = cmark_node_first_child(row);
-    if (!first_cell) continue;
-    std::string role = PlainText(first_cell);
-    if (!role.empty()) runbook_.sign_off.push_back({role, PosOf(row)});
-  }
-}
-
-void Builder::CollectSections(std::vector<FoundSection>& found) {
-  std::vector<int>& open = open_sections_;
-  for (FoundSection& piece : found) {
-    if (piece.heading.level > 0) {
-      Section section;
-      section.heading = std::move(piece.heading);
-      while (open.size() > 1 && sections_[open.back()].heading.level >= section.heading.level)
-        open.pop_back();
-      section.parent = open.back();
-      if (section.heading.level == 1 && runbook_.title.empty()) {
-        runbook_.title = section.heading.title;
-        title_section_ = static_cast<int>(sections_.size());
-      }
-      sections_.push_back(std::move(section));
-      open.push_back(static_cast<int>(sections_.size()) - 1);
-    }
-    Section& current = sections_[open.back()];
-    size_t next = 0;
-    // An HTML comment directly after a heading is that section's directive.
-    for (; next < piece.leading_html && current.content.empty() && open.back() != 0; ++next) {
-      cmark_node* node = piece.content[next];
-      if (!ParseDirective(cmark_node_get_literal(node), PosOf(node), current.directives,
-                          result_.diagnostics))
-        break;
-    }
-    if (next == 0 && current.content.empty())
-      current.content = std::move(piece.content);
-    else
-      current.content.insert(current.content.end(), piece.content.begin() + next,
-                             piece.content.end());
-  }
-}
-
-// A section's kind comes from its title or directive, else from its parent; it needs the
-// directives, which follow the heading, so it is settled once the section's content is in.
-void Builder::ClassifySection(int index) {
-  Section& section = sections_[index];
-  const Section& parent = sections_[section.parent];
+  found.content.erase(found.content.begin(), found.content.begin() + next);
   // The document's title names the whole runbook ("# Rollback drill for orders"); its words
   // must not turn every section under it into documentation or rollback.
-  SectionKind by_title =
-      index == title_section_ ? SectionKind::kNormal : section.heading.title_kind;
+  SectionKind by_title = titles_runbook ? SectionKind::kNormal : section.heading.title_kind;
   SectionKind own = section.directives.kind.value_or(by_title);
   section.kind = own != SectionKind::kNormal ? own : parent.kind;
   section.skip = section.directives.skip || parent.skip;
+  ScopeRollback(section);
+  path_.push_back(std::move(section));
+}
+
+// Called before `section` joins the path, whose last entry is its parent.
+void Builder::ScopeRollback(Section& section) {
+  const Section& parent = path_.back();
+  int index = static_cast<int>(path_.size());
+  section.id = ++sections_opened_;
   const Directives& directives = section.directives;
   section.after = directives.after.empty() ? parent.after : index;
   bool alternative = section.kind == SectionKind::kRollback &&
                      IsAlternativeTitle(section.heading.title_without_budget);
   section.alternative = alternative ? index : parent.alternative;
   if (!directives.after.empty() && section.kind != SectionKind::kRollback)
-    Warn(directives.after_pos.front(),
-         "'after=' scopes a section of the rollback procedure; this section is not one, so it "
-         "is ignored",
-         "put it under the heading of a section of the rollback procedure");
+    reader_.Warn(directives.after_pos.front(),
+                 "'after=' scopes a section of the rollback procedure; this section is not one, "
+                 "so it is ignored",
+                 "put it under the heading of a section of the rollback procedure");
   if (directives.is_default && !alternative)
-    Warn(directives.default_pos,
-         "'default' marks one of several rollback alternatives; this section is not titled as "
-         "one, so it is ignored",
-         "title the alternatives 'Option 1: …', 'Option 2: …' under one rollback heading");
+    reader_.Warn(directives.default_pos,
+                 "'default' marks one of several rollback alternatives; this section is not "
+                 "titled as one, so it is ignored",
+                 "title the alternatives 'Option 1: …', 'Option 2: …' under one rollback heading");
 }
 
 void Builder::ScopeRollbackStep(const Section& section, Step& step) {
-  RollbackScope& scope = step.rollback_scope;
+  RollbackScope& scope = step.mutable_rollback_scope();
   if (section.after >= 0) {
-    scope.after = sections_[section.after].directives.after;
-    scope.after_pos = sections_[section.after].directives.after_pos;
+    scope.after = path_[section.after].directives.after;
+    scope.after_pos = path_[section.after].directives.after_pos;
   }
   if (section.alternative < 0) return;
-  const Section& alternative = sections_[section.alternative];
+  const Section& alternative = path_[section.alternative];
   scope.alternative_title = alternative.heading.title_without_budget;
   scope.alternative_pos = alternative.heading.pos;
-  scope.alternative_group = alternative.parent;
+  scope.alternative_group = path_[section.alternative - 1].id;
   scope.marked_default = alternative.directives.is_default;
   scope.default_pos = alternative.directives.default_pos;
 }
 
-void Builder::BuildSection(int index) {
-  Section& section = sections_[index];
-  if (section.kind == SectionKind::kDocumentation) return;
-  if (section.kind == SectionKind::kSignOff) {
-    for (cmark_node* node : section.content)
-      if (TypeString(node) == "table") ReadSignOffTable(node);
-    return;
+// The phase of the current section's steps: its parent heading, listed once it has one.
+int Builder::PhaseOfParent() {
+  if (path_.size() < 3) return -1;  // no parent heading
+  Section& parent = path_[path_.size() - 2];
+  if (parent.phase < 0) {
+    runbook_.phases.push_back(
+        {parent.heading.title_without_budget, parent.heading.pos, parent.heading.budget});
+    parent.phase = static_cast<int>(runbook_.phases.size()) - 1;
   }
+  return parent.phase;
+}
+
+void Builder::BuildSection(std::span<cmark_node* const> content) {
+  const Section& section = path_.back();
+  bool before_headings = path_.size() == 1;
+  if (section.kind == SectionKind::kDocumentation) return;
+  if (section.kind == SectionKind::kSignOff) return reader_.ReadSignOff(content);
   Step step;
   step.budget = section.heading.budget;
-  step.title = section.heading.title_without_budget;
-  if (index == 0) step.title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
+  if (before_headings) {
+    std::string title = runbook_.title.empty() ? FileStem(runbook_.path) : runbook_.title;
+    step.title = store_.Keep(title, {});
+  } else {
+    step.title =
+        store_.Keep(section.heading.title_without_budget, reader_.Line(section.heading.pos.line));
+  }
   step.pos =
-      index == 0 && !section.content.empty() ? PosOf(section.content.front()) : section.heading.pos;
+      before_headings && !content.empty() ? reader_.PosOf(content.front()) : section.heading.pos;
   step.manual = section.directives.manual;
   step.skip = section.skip;
   step.timeout = section.directives.timeout;
@@ -798,31 +243,13 @@ void Builder::BuildSection(int index) {
     default:
       step.kind = section.directives.preflight ? StepKind::kPreflight : StepKind::kStep;
   }
-  pending_label_ = Label::kNone;
-  ended_rollback_label_.reset();
-  last_action_ = nullptr;
-  for (cmark_node* node : section.content)
-    WalkContent(node, step, nullptr, 0);
-  last_action_ = nullptr;
+  reader_.Read(content, step);
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
   step.idempotent = section.directives.idempotent ||
                     (!step.actions.empty() &&
                      std::all_of(step.actions.begin(), step.actions.end(),
                                  [](const Action& a) { return a.attributes.idempotent; }));
-
-  if (section.parent > 0) {
-    auto found = phase_of_section_.find(section.parent);
-    if (found == phase_of_section_.end()) {
-      const Section& parent = sections_[section.parent];
-      Phase phase;
-      phase.budget = parent.heading.budget;
-      phase.title = parent.heading.title_without_budget;
-      phase.pos = parent.heading.pos;
-      runbook_.phases.push_back(phase);
-      found = phase_of_section_.emplace(section.parent, runbook_.phases.size() - 1).first;
-    }
-    step.phase = found->second;
-  }
+  step.phase = PhaseOfParent();
   name_is_explicit_.push_back(!step.name.empty());
   runbook_.steps.push_back(std::move(step));
 }
@@ -863,55 +290,86 @@ std::string_view WithoutNumbering(std::string_view title) {
   return stripped.empty() ? title : stripped;
 }
 
-void Builder::AssignNames() {
-  // The maps' nodes come from one buffer: ten thousand steps would otherwise be ten
-  // thousand small allocations here. Keyed by the steps' own names, which stay put: each is
-  // set once, below, before its key is taken.
-  std::pmr::monotonic_buffer_resource nodes(runbook_.steps.size() * 64);
-  std::pmr::unordered_map<std::string_view, SourcePos> taken(&nodes);
-  taken.reserve(runbook_.steps.size());
-  std::pmr::unordered_map<std::string, int> next_suffix(&nodes);
-  for (size_t i = 0; i < runbook_.steps.size(); ++i) {
-    Step& step = runbook_.steps[i];
-    if (!name_is_explicit_[i]) continue;
-    auto [it, inserted] = taken.emplace(step.name, step.pos);
-    if (!inserted)
-      Error(step.pos,
-            fmt::format("duplicate step name '{}' (first used at line {})", step.name,
-                        it->second.line),
-            "step names identify steps in logs, resume and reports; make each one unique");
+// Names in use, each held by the first id (an index into the model) that used it: an
+// open-addressing table of ids, a few bytes per name where a map node costs tens.
+class NameTable {
+ public:
+  using NameOf = std::function<std::string_view(uint32_t id)>;
+  // Room for `count` ids.
+  NameTable(size_t count, NameOf name_of)
+      : slots_(std::bit_ceil(2 * count + 1), kEmpty), name_of_(std::move(name_of)) {}
+  std::optional<uint32_t> Find(std::string_view name) {
+    uint32_t slot = Slot(name);
+    return slot == kEmpty ? std::nullopt : std::optional(slot);
   }
-  for (size_t i = 0; i < runbook_.steps.size(); ++i) {
-    Step& step = runbook_.steps[i];
+  // Gives `id` its name unless an earlier id holds it; returns the id that holds it.
+  uint32_t Add(uint32_t id) {
+    uint32_t& slot = Slot(name_of_(id));
+    if (slot == kEmpty) slot = id;
+    return slot;
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  uint32_t& Slot(std::string_view name) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = std::hash<std::string_view>{}(name)&mask;; i = (i + 1) & mask)
+      if (slots_[i] == kEmpty || name_of_(slots_[i]) == name) return slots_[i];
+  }
+
+  std::vector<uint32_t> slots_;
+  NameOf name_of_;
+};
+
+void Builder::AssignNames() {
+  std::vector<Step>& steps = runbook_.steps;
+  NameTable taken(steps.size(), [&](uint32_t i) -> std::string_view { return steps[i].name; });
+  std::unordered_map<std::string, int> next_suffix;
+  for (uint32_t i = 0; i < steps.size(); ++i) {
+    if (!name_is_explicit_[i]) continue;
+    if (uint32_t first = taken.Add(i); first != i)
+      reader_.Error(steps[i].pos,
+                    fmt::format("duplicate step name '{}' (first used at line {})", steps[i].name,
+                                steps[first].pos.line),
+                    "step names identify steps in logs, resume and reports; make each one unique");
+  }
+  for (uint32_t i = 0; i < steps.size(); ++i) {
+    Step& step = steps[i];
     if (name_is_explicit_[i]) continue;
     std::string base = Slugify(WithoutNumbering(step.title));
     if (base.empty()) base = "step";
     std::string name = base;
-    if (taken.count(name)) {
+    if (taken.Find(name)) {
       // Remember the last suffix per base so a thousand "Verify" steps stay linear.
       int& suffix = next_suffix[base];
       if (suffix == 0) suffix = 2;
-      while (taken.count(name))
+      while (taken.Find(name))
         name = fmt::format("{}-{}", base, suffix++);
     }
     if (name != base)
-      Warn(step.pos,
-           fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
-                       base, taken.at(base).line, name),
-           "give the step its own name with <!-- stagecraft: name=... --> after the heading");
+      reader_.Warn(
+          step.pos,
+          fmt::format("duplicate step name '{}' (first used at line {}); this one is called '{}'",
+                      base, steps[*taken.Find(base)].pos.line, name),
+          "give the step its own name with <!-- stagecraft: name=... --> after the heading");
     step.name = std::move(name);
-    taken.emplace(step.name, step.pos);
+    taken.Add(i);
   }
-  // Action names must be unique too: logs and captures refer to them.
-  std::pmr::unordered_map<std::string_view, SourcePos> action_names(&nodes);
+}
+
+// Action names must be unique too: logs and captures refer to them.
+void Builder::CheckBlockNames() {
+  std::vector<const Action*> named;
   for (const Step& step : runbook_.steps)
     for (const Action& action : step.actions)
-      if (action.attributes.name) {
-        auto [it, inserted] = action_names.emplace(*action.attributes.name, action.block.pos);
-        if (!inserted)
-          Error(action.block.pos, fmt::format("duplicate block name '{}' (first used at line {})",
-                                              *action.attributes.name, it->second.line));
-      }
+      if (action.attributes.name) named.push_back(&action);
+  NameTable names(named.size(),
+                  [&](uint32_t i) -> std::string_view { return *named[i]->attributes.name; });
+  for (uint32_t i = 0; i < named.size(); ++i)
+    if (uint32_t first = names.Add(i); first != i)
+      reader_.Error(named[i]->block.pos,
+                    fmt::format("duplicate block name '{}' (first used at line {})",
+                                *named[i]->attributes.name, named[first]->block.pos.line));
 }
 
 void Builder::MarkPreflight() {
@@ -925,24 +383,31 @@ void Builder::MarkPreflight() {
 }
 
 void Builder::Begin(std::string_view text, int body_offset) {
-  text_ = text;
-  body_offset_ = body_offset;
-  sections_.push_back(Section{});  // content before the first heading
+  reader_.Begin(text, body_offset);
+  path_.emplace_back();  // the blocks before the first heading
 }
 
 void Builder::AddPiece(std::vector<FoundSection>& found, int line_offset) {
-  line_offset_ = line_offset;
-  CollectSections(found);
-  for (size_t i = std::max<size_t>(built_sections_, 1); i < sections_.size(); ++i)
-    ClassifySection(static_cast<int>(i));
-  for (; built_sections_ < sections_.size(); ++built_sections_) {
-    BuildSection(static_cast<int>(built_sections_));
-    sections_[built_sections_].content = {};  // the nodes go with the piece's tree
+  reader_.SetPiece(line_offset);
+  // The first H1 titles the runbook, and the blocks before it (built first) take that title.
+  FoundSection* title = nullptr;
+  if (runbook_.title.empty()) {
+    auto h1 = std::find_if(found.begin(), found.end(),
+                           [](const FoundSection& f) { return f.heading.level == 1; });
+    if (h1 != found.end()) {
+      title = &*h1;
+      runbook_.title = title->heading.title;
+    }
+  }
+  for (FoundSection& section : found) {
+    if (section.heading.level > 0) OpenSection(section, &section == title);
+    BuildSection(section.content);
   }
 }
 
 void Builder::Finish() {
   AssignNames();
+  CheckBlockNames();
   MarkPreflight();
   ResolveRollbackScopes(runbook_, result_.diagnostics);
 }
@@ -1056,16 +521,13 @@ void ParseInPieces(std::string_view body, int line_offset, size_t piece_bytes, B
   }
 }
 
-}  // namespace
-
-ParseResult ParseRunbook(std::string path, std::string_view source) {
-  return ParseRunbook(std::move(path), source, kPieceBytes);
-}
-
-ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece_bytes) {
+ParseResult Parse(std::string path, std::string_view source, std::shared_ptr<const void> owner,
+                  size_t piece_bytes) {
   ParseResult result;
   Runbook& runbook = result.runbook;
   runbook.path = std::move(path);
+  auto store = std::make_shared<TextStore>(source, std::move(owner));
+  runbook.text_store = store;
 
   FrontMatterSplit split = SplitFrontMatter(source);
   ParseFrontMatter(split, runbook.front_matter, result.diagnostics);
@@ -1076,7 +538,7 @@ ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece
 
   // Title: front matter, else the first H1 (found while building), else the file name.
   runbook.title = runbook.front_matter.title;
-  Builder builder(result);
+  Builder builder(result, *store);
   builder.Begin(body, body_line_offset);
   ParseInPieces(body, body_line_offset, piece_bytes, builder);
   builder.Finish();
@@ -1086,6 +548,26 @@ ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece
                      return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
                    });
   return result;
+}
+
+ParseResult ParseCopy(std::string path, std::string_view source, size_t piece_bytes) {
+  auto copy = std::make_shared<const std::string>(source);
+  return Parse(std::move(path), *copy, copy, piece_bytes);
+}
+
+}  // namespace
+
+ParseResult ParseRunbook(std::string path, std::string_view source,
+                         std::shared_ptr<const void> owner) {
+  return Parse(std::move(path), source, std::move(owner), kPieceBytes);
+}
+
+ParseResult ParseRunbook(std::string path, std::string_view source) {
+  return ParseCopy(std::move(path), source, kPieceBytes);
+}
+
+ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece_bytes) {
+  return ParseCopy(std::move(path), source, piece_bytes);
 }
 
 }  // namespace stagecraft::runbook

@@ -4,6 +4,7 @@
 // and table extensions) so a runbook means exactly what the forge renders; positions in
 // the model and in diagnostics point into the original file.
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -22,7 +23,11 @@ struct ParseResult {
 };
 
 // Parses `source` (already checked to be UTF-8 text, see SourceFile). Never fails:
-// problems become diagnostics and the model holds what could be understood.
+// problems become diagnostics and the model holds what could be understood. The model's
+// code and expected lines are views into `source`, which `owner` keeps alive (TextStore).
+ParseResult ParseRunbook(std::string path, std::string_view source,
+                         std::shared_ptr<const void> owner);
+// The same with a copy of `source`, for callers that do not keep it.
 ParseResult ParseRunbook(std::string path, std::string_view source);
 // The same, cutting a large document into pieces of about `piece_bytes` (see parser.cc);
 // tests cut small pieces to compare them with the document parsed whole.

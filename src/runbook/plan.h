@@ -47,7 +47,8 @@ nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environ
 // Write the text or JSON plan to the file descriptor `fd` while rendering it, so that a
 // large plan is never held in memory whole. The error is that of the first failed write.
 // Callers sharing `fd` with a FILE flush the FILE first.
-Status WritePlanText(const Runbook& runbook, const Environment* environment, int fd);
+Status WritePlanText(const Runbook& runbook, const Environment* environment, int fd,
+                     const PlanOptions& options = {});
 Status WritePlanJson(const Runbook& runbook, const Environment* environment, int fd);
 
 }  // namespace stagecraft::runbook

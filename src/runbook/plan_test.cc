@@ -107,12 +107,17 @@ std::string LongRunbook() {
   return markdown;
 }
 
-std::string ReadAll(std::FILE* file) {
+// What `write` writes into the file descriptor it is given.
+template <typename Write>
+std::string Written(Write write) {
+  std::FILE* file = std::tmpfile();
+  EXPECT_TRUE(file && write(fileno(file)).ok());
   std::string text;
   std::rewind(file);
   char buffer[65536];
   for (size_t read; (read = std::fread(buffer, 1, sizeof buffer, file)) > 0;)
     text.append(buffer, read);
+  std::fclose(file);
   return text;
 }
 
@@ -302,11 +307,7 @@ TEST(RenderPlanJsonText, EscapesLikeJson) {
 
 TEST(WritePlanText, WritesWhatRenderPlanTextReturns) {
   Runbook book = Parse(LongRunbook());
-  std::FILE* file = std::tmpfile();
-  ASSERT_NE(file, nullptr);
-  EXPECT_TRUE(WritePlanText(book, nullptr, fileno(file)).ok());
-  std::string written = ReadAll(file);
-  std::fclose(file);
+  std::string written = Written([&](int fd) { return WritePlanText(book, nullptr, fd); });
   std::string rendered = RenderPlanText(book, nullptr);
   EXPECT_GT(rendered.size(), 200'000u);
   EXPECT_TRUE(written == rendered);  // not EXPECT_EQ: a mismatch would print megabytes
@@ -317,11 +318,7 @@ TEST(WritePlanText, WritesWhatRenderPlanTextReturns) {
 
 TEST(WritePlanJson, WritesWhatRenderPlanJsonTextReturns) {
   Runbook book = Parse(LongRunbook());
-  std::FILE* file = std::tmpfile();
-  ASSERT_NE(file, nullptr);
-  EXPECT_TRUE(WritePlanJson(book, nullptr, fileno(file)).ok());
-  std::string written = ReadAll(file);
-  std::fclose(file);
+  std::string written = Written([&](int fd) { return WritePlanJson(book, nullptr, fd); });
   EXPECT_TRUE(written == RenderPlanJsonText(book, nullptr));
 }
 
@@ -333,12 +330,6 @@ TEST(WritePlanJson, ReportsTheFirstFailedWrite) {
   EXPECT_FALSE(status.ok());
   EXPECT_EQ(status.message(), std::strerror(ENOSPC));
 }
-
-}  // namespace
-}  // namespace stagecraft::runbook
-
-namespace stagecraft::runbook {
-namespace {
 
 TEST(RenderPlanText, DryRunOptionsAddCodeAndHideSecretValues) {
   Runbook book = Parse(

@@ -11,9 +11,9 @@ namespace {
 // The name of the alternative of `step`'s group that runs without --choose.
 std::string DefaultAlternative(const Runbook& runbook, const Step& step) {
   for (const Step& other : runbook.steps)
-    if (other.rollback_scope.alternative_group == step.rollback_scope.alternative_group &&
-        other.rollback_scope.is_default)
-      return other.rollback_scope.alternative;
+    if (other.rollback_scope().alternative_group == step.rollback_scope().alternative_group &&
+        other.rollback_scope().is_default)
+      return other.rollback_scope().alternative;
   return "";
 }
 
@@ -44,7 +44,7 @@ std::string Outcome(const FailureGroup& group) {
 }  // namespace
 
 std::string RollbackScopeNote(const Runbook& runbook, const Step& step) {
-  const RollbackScope& scope = step.rollback_scope;
+  const RollbackScope& scope = step.rollback_scope();
   std::vector<std::string> notes;
   if (!scope.after.empty())
     notes.push_back(fmt::format("after {}", fmt::join(scope.after, " or ")));
@@ -63,8 +63,8 @@ std::string RollbackScopeNote(const Runbook& runbook, const Step& step) {
 }
 
 bool IsOtherAlternative(const Step& step) {
-  return step.kind == StepKind::kRollback && !step.rollback_scope.alternative.empty() &&
-         !step.rollback_scope.is_default;
+  return step.kind == StepKind::kRollback && !step.rollback_scope().alternative.empty() &&
+         !step.rollback_scope().is_default;
 }
 
 std::string RenderFailureText(const Runbook& runbook) {

@@ -26,7 +26,7 @@ std::string RenderFailureText(const Runbook& runbook);
 // The step's `rollback_scope` member: null outside the rollback procedure.
 template <typename Json>
 void RollbackScopeJson(Json& json, const Step& step) {
-  const RollbackScope& scope = step.rollback_scope;
+  const RollbackScope& scope = step.rollback_scope();
   if (step.kind != StepKind::kRollback) {
     json.Null();
     return;

@@ -41,7 +41,7 @@ void CheckAfterNames(const Runbook& runbook, Diagnostics& diagnostics) {
   // Sub-sections inherit their parent's names: report each written name once.
   std::set<std::pair<int, int>> reported;
   for (const Step& step : runbook.steps) {
-    const RollbackScope& scope = step.rollback_scope;
+    const RollbackScope& scope = step.rollback_scope();
     for (size_t i = 0; i < scope.after.size(); ++i) {
       const std::string& name = scope.after[i];
       SourcePos pos = scope.after_pos[i];
@@ -97,7 +97,7 @@ void ResolveGroup(std::vector<Alternative>& group, std::set<std::string>& taken,
                      scope.alternative_title),
          "give it a sibling 'Option 2: …', or mark it skip if it should not run"});
     for (Step* step : group.front().steps)
-      step->rollback_scope.alternative_group = -1;
+      step->mutable_rollback_scope().alternative_group = -1;
     return;
   }
   const Alternative* marked = nullptr;
@@ -116,8 +116,8 @@ void ResolveGroup(std::vector<Alternative>& group, std::set<std::string>& taken,
   if (!marked) marked = &group.front();
   for (Alternative& alternative : group)
     for (Step* step : alternative.steps) {
-      step->rollback_scope.alternative = alternative.name;
-      step->rollback_scope.is_default = &alternative == marked;
+      step->mutable_rollback_scope().alternative = alternative.name;
+      step->mutable_rollback_scope().is_default = &alternative == marked;
     }
 }
 
@@ -125,7 +125,7 @@ void ResolveAlternatives(Runbook& runbook, Diagnostics& diagnostics) {
   // group -> heading line -> alternative, in document order.
   std::map<int, std::map<int, Alternative>> groups;
   for (Step& step : runbook.steps) {
-    const RollbackScope& scope = step.rollback_scope;
+    const RollbackScope& scope = step.rollback_scope();
     if (step.kind != StepKind::kRollback || scope.alternative_group < 0) continue;
     Alternative& alternative = groups[scope.alternative_group][scope.alternative_pos.line];
     if (!alternative.scope) alternative.scope = &scope;
@@ -154,7 +154,7 @@ void LintRollbackScoping(const Runbook& runbook, Diagnostics& diagnostics) {
   int sections = 0;
   std::set<int> groups;  // a group of alternatives is one choice, however many it holds
   for (const Step& step : runbook.steps) {
-    const RollbackScope& scope = step.rollback_scope;
+    const RollbackScope& scope = step.rollback_scope();
     if (step.kind != StepKind::kRollback || step.skip) continue;
     if (!scope.after.empty()) return;
     if (!first) first = &step;
@@ -185,7 +185,7 @@ std::string RollbackDecision::Reason() const {
       return fmt::format("alternative to {}", runs_instead);
     case NotRun::kAfterNotRun:
       return fmt::format("after {}, which did not run",
-                         fmt::join(step->rollback_scope.after, " or "));
+                         fmt::join(step->rollback_scope().after, " or "));
     case NotRun::kBeforeAnyChange:
       return "before any change";
   }
@@ -212,7 +212,7 @@ std::vector<AlternativeGroup> Alternatives(const Runbook& runbook) {
   std::map<int, AlternativeGroup> groups;
   std::set<std::string> seen;
   for (const Step& step : runbook.steps) {
-    const RollbackScope& scope = step.rollback_scope;
+    const RollbackScope& scope = step.rollback_scope();
     if (step.kind != StepKind::kRollback || scope.alternative.empty()) continue;
     if (!seen.insert(scope.alternative).second) continue;
     AlternativeGroup& group = groups[scope.alternative_group];
@@ -275,7 +275,7 @@ std::vector<RollbackDecision> Decide(const std::vector<const Step*>& procedure,
   // The alternative that runs in each group: the chosen one, else the default.
   std::map<int, std::string> runs;
   for (const Step* step : procedure) {
-    const RollbackScope& scope = step->rollback_scope;
+    const RollbackScope& scope = step->rollback_scope();
     if (scope.alternative.empty()) continue;
     bool picked = std::find(chosen.begin(), chosen.end(), scope.alternative) != chosen.end();
     if (picked || (scope.is_default && !runs.count(scope.alternative_group)))
@@ -285,7 +285,7 @@ std::vector<RollbackDecision> Decide(const std::vector<const Step*>& procedure,
   for (const Step* step : procedure) {
     RollbackDecision decision;
     decision.step = step;
-    const RollbackScope& scope = step->rollback_scope;
+    const RollbackScope& scope = step->rollback_scope();
     if (step->skip) {
       decision.why = NotRun::kSkipDirective;
     } else if (!scope.alternative.empty() && runs[scope.alternative_group] != scope.alternative) {

@@ -58,10 +58,11 @@ TEST(RollbackScope, AfterNamesAreReadFromTheDirective) {
   ParseResult parsed = ParseRunbook("book.md", kScoped);
   EXPECT_TRUE(parsed.diagnostics.empty()) << Messages(parsed.diagnostics).front();
   const Step& restore = StepNamed(parsed.runbook, "restore-the-database");
-  EXPECT_EQ(restore.rollback_scope.after, (std::vector<std::string>{"migrate", "deploy-services"}));
-  EXPECT_EQ(restore.rollback_scope.after_pos[0].line, 21);
-  EXPECT_EQ(restore.rollback_scope.after_pos[0].column, 24);
-  EXPECT_TRUE(StepNamed(parsed.runbook, "tell-the-team").rollback_scope.after.empty());
+  EXPECT_EQ(restore.rollback_scope().after,
+            (std::vector<std::string>{"migrate", "deploy-services"}));
+  EXPECT_EQ(restore.rollback_scope().after_pos[0].line, 21);
+  EXPECT_EQ(restore.rollback_scope().after_pos[0].column, 24);
+  EXPECT_TRUE(StepNamed(parsed.runbook, "tell-the-team").rollback_scope().after.empty());
 }
 
 TEST(RollbackScope, ScopedSectionRunsOnlyAfterOneOfItsSteps) {
@@ -92,8 +93,9 @@ TEST(RollbackScope, SubSectionsInheritTheirParentsScope) {
                                  "```bash\nrm -f plan\n```\n"
                                  "## Other\n```bash\nrm -rf x\n```\n")
                         .runbook;
-  EXPECT_EQ(StepNamed(runbook, "destroy").rollback_scope.after, std::vector<std::string>{"apply"});
-  EXPECT_EQ(StepNamed(runbook, "clean").rollback_scope.after, std::vector<std::string>{"other"});
+  EXPECT_EQ(StepNamed(runbook, "destroy").rollback_scope().after,
+            std::vector<std::string>{"apply"});
+  EXPECT_EQ(StepNamed(runbook, "clean").rollback_scope().after, std::vector<std::string>{"other"});
 }
 
 TEST(RollbackScope, SkipDirectiveWinsOverEverything) {
@@ -200,15 +202,15 @@ TEST(Alternatives, FirstOfAGroupRunsAndTheOthersWait) {
   ParseResult parsed = ParseRunbook("book.md", kOptions);
   EXPECT_TRUE(parsed.diagnostics.empty()) << Messages(parsed.diagnostics).front();
   const Runbook& runbook = parsed.runbook;
-  const RollbackScope& first = StepNamed(runbook, "option-1-immediate-rollback").rollback_scope;
+  const RollbackScope& first = StepNamed(runbook, "option-1-immediate-rollback").rollback_scope();
   EXPECT_EQ(first.alternative, "option-1-immediate-rollback");
   EXPECT_TRUE(first.is_default);
   // Under an alternative's heading that holds no block of its own, the steps take the name
   // from its title.
-  const RollbackScope& pages = StepNamed(runbook, "revert-the-pages").rollback_scope;
+  const RollbackScope& pages = StepNamed(runbook, "revert-the-pages").rollback_scope();
   EXPECT_EQ(pages.alternative, "option-2-selective-rollback");
   EXPECT_FALSE(pages.is_default);
-  EXPECT_TRUE(StepNamed(runbook, "tell-the-team").rollback_scope.alternative.empty());
+  EXPECT_TRUE(StepNamed(runbook, "tell-the-team").rollback_scope().alternative.empty());
   EXPECT_EQ(Decide(runbook, {"deploy"}, true),
             (std::vector<std::string>{
                 "option-1-immediate-rollback",
@@ -229,8 +231,8 @@ TEST(Alternatives, DefaultDirectivePicksAnother) {
   book.replace(book.find("### Option 2: Selective rollback\n"), 33,
                "### Option 2: Selective rollback\n<!-- stagecraft: default -->\n");
   Runbook runbook = ParseRunbook("book.md", book).runbook;
-  EXPECT_FALSE(StepNamed(runbook, "option-1-immediate-rollback").rollback_scope.is_default);
-  EXPECT_TRUE(StepNamed(runbook, "revert-the-assets").rollback_scope.is_default);
+  EXPECT_FALSE(StepNamed(runbook, "option-1-immediate-rollback").rollback_scope().is_default);
+  EXPECT_TRUE(StepNamed(runbook, "revert-the-assets").rollback_scope().is_default);
   std::vector<AlternativeGroup> groups = Alternatives(runbook);
   ASSERT_EQ(groups.size(), 1u);
   EXPECT_EQ(groups[0].names, (std::vector<std::string>{"option-1-immediate-rollback",

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -88,11 +89,20 @@ void Reap(pid_t pid, CommandResult& result) {
 }  // namespace
 
 CommandResult RunStagecraft(const std::vector<std::string>& args, const std::string& cwd) {
+  return RunStagecraftTail(args, cwd, std::string::npos);
+}
+
+CommandResult RunStagecraftTail(const std::vector<std::string>& args, const std::string& cwd,
+                                size_t tail_bytes) {
   TempDir capture;
   CommandResult result;
   pid_t pid = Spawn(args, cwd, capture.File("out"), capture.File("err"));
   Reap(pid, result);
-  result.out = ReadFile(capture.File("out"));
+  std::ifstream out(capture.File("out"), std::ios::binary | std::ios::ate);
+  auto size = static_cast<size_t>(std::max<std::streamoff>(out.tellg(), 0));
+  result.out.resize(std::min(size, tail_bytes));
+  out.seekg(static_cast<std::streamoff>(size - result.out.size()));
+  out.read(result.out.data(), static_cast<std::streamsize>(result.out.size()));
   result.err = ReadFile(capture.File("err"));
   return result;
 }

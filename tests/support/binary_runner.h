@@ -45,6 +45,12 @@ bool WaitForFile(const std::string& path, double seconds);
 // /dev/null, as CI does.
 CommandResult RunStagecraft(const std::vector<std::string>& args, const std::string& cwd = "");
 
+// The same, keeping only the last `tail_bytes` of stdout, for commands that print more than
+// a test should hold. It also keeps the test process small where peak memory is measured:
+// a spawned child's peak resident memory starts at its parent's.
+CommandResult RunStagecraftTail(const std::vector<std::string>& args, const std::string& cwd,
+                                size_t tail_bytes);
+
 // The same as the account `uid` (through setpriv; the caller must be root), for tests where
 // permissions matter: root writes through them.
 CommandResult RunStagecraftAs(unsigned uid, const std::vector<std::string>& args,
