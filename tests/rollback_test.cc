@@ -336,6 +336,42 @@ TEST(Rollback, RollbackCommandAfterAReadOnlyFailureUndoesNothing) {
   EXPECT_TRUE(Contains(rolled.out, "nothing was rolled back")) << rolled.out;
 }
 
+// Apply and publish succeed: a good release, whose undoing would write undo.log.
+std::string SucceededRun(const TempDir& dir) {
+  WriteFile(dir.File("queue.md"), kTerraform);
+  WriteFile(dir.File("main.tf"), "resource queue\n");
+  WriteFile(dir.File("publish-ok"), "");
+  auto run = RunStagecraft({"run", "queue.md", "--yes", "--no-color"}, dir.path());
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  return LatestId(dir.path());
+}
+
+TEST(Rollback, UndoingASucceededRunWithoutTerminalOrYesIsRefused) {
+  TempDir dir;
+  std::string id = SucceededRun(dir);
+  auto rolled = RunStagecraft({"rollback", id, "--no-color"}, dir.path());
+  EXPECT_EQ(rolled.exit_code, 2) << rolled.out << rolled.err;
+  EXPECT_EQ(rolled.err, "stagecraft: error: run " + id +
+                            " succeeded; undoing a good release needs --yes (or answer at a "
+                            "terminal)\n");
+  EXPECT_EQ(rolled.out, "");
+  EXPECT_FALSE(fs::exists(dir.File("undo.log")));
+  json shown = ParseOut(RunStagecraft({"show", id, "--json"}, dir.path()));
+  EXPECT_EQ(shown["status"], "succeeded");
+  for (const json& record : shown["steps"])
+    EXPECT_NE(record["kind"], "rollback") << record;
+}
+
+TEST(Rollback, UndoingASucceededRunWithYesSaysSoAndRollsBack) {
+  TempDir dir;
+  std::string id = SucceededRun(dir);
+  auto rolled = RunStagecraft({"rollback", id, "--yes", "--no-color"}, dir.path());
+  EXPECT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err;
+  EXPECT_TRUE(Contains(rolled.out, "run " + id + " succeeded; rolling it back as --yes says\n"))
+      << rolled.out;
+  EXPECT_EQ(ReadFile(dir.File("undo.log")), "withdrawn\ndestroyed\n");
+}
+
 constexpr const char* kAlternatives = R"md(# Web rollout
 
 ## Deploy

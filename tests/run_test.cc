@@ -247,6 +247,46 @@ TEST(Run, GateWithoutATerminalStopsWithAClearMessage) {
   EXPECT_TRUE(fs::exists(dir.File("ran")));
 }
 
+TEST(Run, UnknownApproveNameIsRefusedBeforeAnythingRuns) {
+  TempDir dir;
+  auto file = UseFixture(dir, "gate");
+  auto result = RunStagecraft({"run", "--approve", "deploy", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_EQ(result.err,
+            "stagecraft: error: --approve deploy: no step of that name (stagecraft plan gate.md "
+            "lists the steps)\n");
+  EXPECT_FALSE(fs::exists(dir.File("ran")));
+  EXPECT_FALSE(fs::exists(dir.File(".stagecraft/journal.db")));
+}
+
+TEST(Run, MistypedApproveNameSuggestsTheStep) {
+  TempDir dir;
+  auto file = UseFixture(dir, "gate");
+  auto result = RunStagecraft({"run", "--approve", "dangerus", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_EQ(result.err,
+            "stagecraft: error: --approve dangerus: no step of that name; did you mean "
+            "'dangerous'? (stagecraft plan gate.md lists the steps)\n");
+  EXPECT_FALSE(fs::exists(dir.File("ran")));
+  auto approved = RunStagecraft({"run", "--approve", "dangerous", file}, dir.path());
+  EXPECT_EQ(approved.exit_code, 0) << approved.out << approved.err;
+  EXPECT_TRUE(fs::exists(dir.File("ran")));
+}
+
+TEST(Run, ResumeRefusesAnUnknownApproveNameToo) {
+  TempDir dir;
+  auto file = UseFixture(dir, "gate");
+  auto waiting = RunStagecraft({"run", file}, dir.path());
+  EXPECT_EQ(waiting.exit_code, 1) << waiting.out << waiting.err;
+  auto resumed = RunStagecraft({"resume", "latest", "--approve", "dangerus"}, dir.path());
+  EXPECT_EQ(resumed.exit_code, 2) << resumed.out << resumed.err;
+  EXPECT_TRUE(Contains(resumed.err,
+                       "stagecraft: error: --approve dangerus: no step of that name; did you "
+                       "mean 'dangerous'?"))
+      << resumed.err;
+  EXPECT_FALSE(fs::exists(dir.File("ran")));
+}
+
 TEST(Run, DryRunRunsNothingAndMasksSecrets) {
   TempDir dir;
   auto file = UseFixture(dir, "dry-run");

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -123,6 +124,26 @@ bool ChoicesExist(const runbook::Runbook& book, const std::vector<std::string>& 
   if (checked.ok()) return true;
   fmt::print(stderr, "stagecraft: error: {}\n", TerminalSafe(checked.message()));
   return false;
+}
+
+// A mistyped --approve would leave its gate waiting, found out only when the run reaches
+// it; the names are those `plan` shows. False after printing the unknown one.
+bool ApprovedStepsExist(const runbook::Runbook& book, const std::string& path,
+                        const std::vector<std::string>& approved) {
+  std::vector<std::string> names;
+  for (const auto& step : book.steps)
+    names.push_back(step.name);
+  for (const std::string& name : approved) {
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    auto suggestion = ClosestMatch(name, names);
+    std::string hint = suggestion ? fmt::format("; did you mean '{}'?", *suggestion) : "";
+    fmt::print(stderr,
+               "stagecraft: error: --approve {}: no step of that name{} (stagecraft plan {} "
+               "lists the steps)\n",
+               TerminalSafe(name), TerminalSafe(hint), TerminalSafe(path));
+    return false;
+  }
+  return true;
 }
 
 std::optional<std::filesystem::path> RootDirectory(const runbook::Runbook& book,
@@ -339,6 +360,7 @@ int RunCommand(const RunFlags& flags) {
   if (!ParseVars(flags.vars, options.cli_vars)) return kExitUsage;
   if (!ApplyExecutionFlags(flags.execution, options)) return kExitUsage;
   if (!ChoicesExist(book, options.choose)) return kExitUsage;
+  if (!ApprovedStepsExist(book, flags.path, flags.execution.approve)) return kExitUsage;
 
   if (flags.dry_run) return DryRun(std::move(*loaded), options);
 
@@ -480,6 +502,7 @@ std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typ
   if (!TakeResuppliedVars(record, given_vars, options)) return std::nullopt;
   if (!ApplyExecutionFlags(flags, options)) return std::nullopt;
   if (!ChoicesExist(book, options.choose)) return std::nullopt;
+  if (!ApprovedStepsExist(book, record.runbook_path, flags.approve)) return std::nullopt;
   return reopened;
 }
 
@@ -572,6 +595,31 @@ std::optional<bool> AskWhetherFinished(const std::string& step, const std::strin
   return std::nullopt;
 }
 
+// Undoing a release that went well is rarely meant, so it takes a yes given now: a --yes
+// journaled with the run approved its gates, not its undoing. False after printing why not.
+bool MayUndoSucceeded(const journal::RunRecord& run, bool yes) {
+  if (run.status != journal::RunStatus::kSucceeded) return true;
+  if (yes) {
+    fmt::print("run {} succeeded; rolling it back as --yes says\n", run.id);
+    return true;
+  }
+  engine::TerminalPrompter prompter;
+  if (!prompter.available()) {
+    fmt::print(stderr,
+               "stagecraft: error: run {} succeeded; undoing a good release needs --yes (or "
+               "answer at a terminal)\n",
+               run.id);
+    return false;
+  }
+  auto answer = prompter.Ask(fmt::format("  ? Run {} of {} ({}) succeeded. Undo it? [y/N] ", run.id,
+                                         TerminalSafe(run.options.value("title", std::string())),
+                                         TerminalSafe(run.runbook_path)));
+  std::string lower = answer ? ToLower(Trim(*answer)) : "";
+  if (lower == "y" || lower == "yes") return true;
+  fmt::print(stderr, "stagecraft: error: run {} was not rolled back; nothing ran\n", run.id);
+  return false;
+}
+
 }  // namespace
 
 int ResumeCommand(const ResumeFlags& flags) {
@@ -617,6 +665,7 @@ int RollbackCommand(const RollbackFlags& flags) {
   auto reopened =
       Reopen(*journal.value(), flags.run, flags.execution, /*force=*/true, "roll back", flags.vars);
   if (!reopened) return kExitUsage;
+  if (!MayUndoSucceeded(reopened->run, flags.execution.yes)) return kExitUsage;
   auto attempts = journal.value()->ListAttempts(reopened->run.id);
   if (!attempts.ok()) {
     fmt::print(stderr, "stagecraft: error: {}\n", attempts.error());
