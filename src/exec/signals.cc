@@ -15,11 +15,13 @@ constexpr int kWatched[3] = {SIGINT, SIGTERM, SIGHUP};
 // means "kill now". Lock-free atomics are async-signal-safe.
 std::atomic<int> g_signal_count{0};
 static_assert(std::atomic<int>::is_always_lock_free);
-volatile sig_atomic_t g_last_signal = 0;
+// Atomic too: the handler may run on another thread (the lock heartbeat's) than the one
+// that reads it.
+std::atomic<int> g_last_signal{0};
 
 extern "C" void HandleInterrupt(int signal) {
-  g_last_signal = signal;
-  g_signal_count.fetch_add(1, std::memory_order_relaxed);
+  g_last_signal.store(signal);
+  g_signal_count.fetch_add(1);
 }
 
 }  // namespace
@@ -46,7 +48,7 @@ int InterruptWatcher::count() const {
 }
 
 int InterruptWatcher::last_signal() const {
-  return g_last_signal;
+  return g_last_signal.load();
 }
 
 void InterruptWatcher::Clear() {
