@@ -26,12 +26,12 @@
 
 namespace {
 
+using stagecraft::StepKind;
+using stagecraft::StepStatus;
 using stagecraft::journal::AttemptOutcome;
 using stagecraft::journal::AttemptRecord;
 using stagecraft::journal::Journal;
-using stagecraft::journal::StepKind;
 using stagecraft::journal::StepRecord;
-using stagecraft::journal::StepStatus;
 using stagecraft::journal::TimeMs;
 
 constexpr TimeMs kStart = 1'795'361'400'000;  // 2026-11-22 15:30:00 UTC
@@ -65,7 +65,7 @@ int64_t Attempt(Journal& journal, const std::string& run_id, const StepRecord& s
   auto begun = journal.BeginAttempt(attempt);
   if (!begun.ok()) Die(begun.error());
   if (!output.empty())
-    Check(journal.AppendOutput(begun->id, stagecraft::journal::Stream::kStdout, output, start));
+    Check(journal.AppendOutput(begun->id, stagecraft::Stream::kStdout, output, start));
   AttemptOutcome outcome;
   outcome.status = status;
   outcome.ended_at = end;
@@ -113,10 +113,9 @@ int WriteHistory(const std::string& dir, int runs) {
               status == StepStatus::kFailed ? "exited with status 1" : "",
               fmt::format("step {} of run {}: done\n", s + 1, r));
     }
-    Check(journal.FinishRun(run.id,
-                            fails ? stagecraft::journal::RunStatus::kRolledBack
-                                  : stagecraft::journal::RunStatus::kSucceeded,
-                            fails ? 1 : 0, start + 3000));
+    Check(journal.FinishRun(
+        run.id, fails ? stagecraft::RunStatus::kRolledBack : stagecraft::RunStatus::kSucceeded,
+        fails ? 1 : 0, start + 3000));
   }
   fmt::print("{}\n", runs);
   return 0;
@@ -229,7 +228,7 @@ int main(int argc, char** argv) {
     Attempt(journal, run.id, undo, t, t + 500, StepStatus::kSucceeded, "", "undone\n");
     t += 500;
   }
-  Check(journal.FinishRun(run.id, stagecraft::journal::RunStatus::kRolledBack, 1, t));
+  Check(journal.FinishRun(run.id, stagecraft::RunStatus::kRolledBack, 1, t));
   Check(journal.FlushOutput());
   fmt::print("{}\n", run.id);
   return 0;

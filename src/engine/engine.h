@@ -84,7 +84,7 @@ class Engine {
 
  private:
   struct BlockOutcome {
-    ItemStatus status = ItemStatus::kPassed;
+    StepStatus status = StepStatus::kSucceeded;
     std::string message;
     std::string detail;
     int attempts = 0;
@@ -106,9 +106,9 @@ class Engine {
   // The step's status from its items, and what the operator is told about it.
   void ConcludeStep(const runbook::Step& step, StepResult& result);
   // The ref of the next item of the running step (an action, check, confirmation...).
-  ItemRef NextItem(const std::string& title, journal::StepKind kind);
+  ItemRef NextItem(const std::string& title, StepKind kind);
   // Records an item that was not run (skipped, or kept from running).
-  void RecordNotRun(const ItemRef& item, ItemStatus status, const std::string& why);
+  void RecordNotRun(const ItemRef& item, StepStatus status, const std::string& why);
   void SaveScope();
   // True (after filling `result`) when the journal can no longer be written or the lock
   // was lost.
@@ -136,20 +136,18 @@ class Engine {
   ItemResult Gate(const std::string& what, int line);
   ItemResult Decide(const std::string& what);
   bool InteractiveWithoutTerminal(const runbook::Action& action, ItemResult& item,
-                                  const std::string& title, journal::StepKind kind,
-                                  StepResult& out);
+                                  const std::string& title, StepKind kind, StepResult& out);
   bool RunChecklistItem(const runbook::ChecklistItem& item, int depth, StepResult& out);
 
   // --- rollback.cc ---
   void Rollback(size_t failed_index, RunResult& result);
   // A step's manual notes and compensations.
   void UndoStep(const runbook::Step& step, RunResult& result, bool& any_failed, bool& interrupted);
-  void RunRollbackItem(const std::string& label, const runbook::Action& action,
-                       journal::StepKind kind, RunResult& result, bool& any_failed,
-                       bool& interrupted);
+  void RunRollbackItem(const std::string& label, const runbook::Action& action, StepKind kind,
+                       RunResult& result, bool& any_failed, bool& interrupted);
   ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action,
-                              journal::StepKind kind);
-  ItemRef NextRollbackItem(const std::string& title, journal::StepKind kind);
+                              StepKind kind);
+  ItemRef NextRollbackItem(const std::string& title, StepKind kind);
 
   const runbook::Runbook& runbook_;
   Runner& runner_;

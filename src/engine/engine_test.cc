@@ -48,7 +48,7 @@ class FakeRunner : public Runner {
       if (invocation.code.find(rule.needle) == std::string::npos || rule.times == 0) continue;
       if (rule.times > 0) --rule.times;
       if (invocation.sink && !rule.output.empty())
-        invocation.sink->OnOutput(exec::Stream::kStdout, rule.output);
+        invocation.sink->OnOutput(Stream::kStdout, rule.output);
       outcome.kind = rule.kind;
       outcome.exit_code = rule.kind == ProcessOutcome::Kind::kExited ? rule.exit_code : -1;
       if (rule.kind == ProcessOutcome::Kind::kInterrupted) outcome.interrupt_signal = 2;
@@ -151,7 +151,7 @@ TEST_F(EngineTest, FailureRunsCompensationsNewestFirstThenTheProcedure) {
   EXPECT_EQ(Calls(), (std::vector<std::string>{"echo one", "echo two", "echo undo-two",
                                                "echo undo-one", "echo procedure"}));
   ASSERT_EQ(result.steps.size(), 3u);
-  EXPECT_EQ(result.steps[2].status, ItemStatus::kNotReached);
+  EXPECT_EQ(result.steps[2].status, StepStatus::kPending);
 }
 
 TEST_F(EngineTest, FailingRollbackBlockDoesNotStopTheOthers) {
@@ -183,7 +183,7 @@ TEST_F(EngineTest, RollbackProcedureBlocksKeepTheirRetries) {
       "## Rollback\n```bash { retries=3 }\nwait-for-old-version\n```\n");
   EXPECT_EQ(result.exit_code, 1) << console_text_;
   ASSERT_EQ(result.rollback.size(), 1u);
-  EXPECT_EQ(result.rollback[0].status, ItemStatus::kPassed);
+  EXPECT_EQ(result.rollback[0].status, StepStatus::kSucceeded);
   EXPECT_EQ(result.rollback[0].attempts, 3);
 }
 
@@ -293,7 +293,8 @@ TEST_F(EngineTest, GateWithoutTerminalStopsTheRunWithoutRollback) {
       "## A\n```bash\necho a\n```\n**Rollback:**\n```bash\nundo-a\n```\n"
       "## B\n```bash { confirm }\necho b\n```\n");
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.status, RunStatus::kWaiting);
+  EXPECT_EQ(result.status, RunStatus::kStopped);
+  EXPECT_TRUE(result.waiting_for_approval);
   EXPECT_EQ(Calls(), std::vector<std::string>{"echo a"});
   EXPECT_NE(result.message.find("rerun with --yes or --approve b"), std::string::npos);
 }
@@ -305,7 +306,7 @@ TEST_F(EngineTest, YesApprovesEveryGateAndSaysSo) {
   auto result =
       RunBook("## B\n```bash { confirm }\necho b\n```\n## C\n- [ ] DBA online\n", options);
   EXPECT_EQ(result.exit_code, 0);
-  EXPECT_EQ(result.steps[0].items[0].status, ItemStatus::kApproved);
+  EXPECT_EQ(result.steps[0].items[0].status, StepStatus::kApproved);
   EXPECT_EQ(result.steps[0].items[0].message, "approved by alice (--yes)");
 }
 
@@ -314,7 +315,8 @@ TEST_F(EngineTest, ApproveNamesOneStep) {
   options.approve = {"b"};
   auto result = RunBook(
       "## B\n```bash { confirm }\necho b\n```\n## C\n```bash { confirm }\nc\n```\n", options);
-  EXPECT_EQ(result.status, RunStatus::kWaiting);
+  EXPECT_EQ(result.status, RunStatus::kStopped);
+  EXPECT_TRUE(result.waiting_for_approval);
   EXPECT_EQ(Calls(), std::vector<std::string>{"echo b"});
 }
 
@@ -334,7 +336,7 @@ TEST_F(EngineTest, ManualStepIsConfirmedNotRun) {
   auto result = RunBook("## Announce\n<!-- stagecraft: manual -->\n```bash\npost-to-chat\n```\n");
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_TRUE(runner_.calls.empty());
-  EXPECT_EQ(result.steps[0].status, ItemStatus::kApproved);
+  EXPECT_EQ(result.steps[0].status, StepStatus::kApproved);
 }
 
 TEST_F(EngineTest, IgnoredFailureDoesNotFailTheStep) {
@@ -458,8 +460,8 @@ class JournaledEngineTest : public EngineTest {
     run_id_for_run_ = run_id_;
     return options;
   }
-  std::map<std::string, journal::StepStatus> Statuses() {
-    std::map<std::string, journal::StepStatus> statuses;
+  std::map<std::string, StepStatus> Statuses() {
+    std::map<std::string, StepStatus> statuses;
     for (const auto& step : journal_->ListSteps(run_id_).value())
       statuses[step.key] = step.status;
     return statuses;
@@ -486,7 +488,7 @@ class JournaledEngineTest : public EngineTest {
 TEST_F(JournaledEngineTest, StepsItemsAndRollbackAreRecordedUnderStableKeys) {
   runner_.On({"echo two", 1, "two broke\n"});
   RunBook(kThreeSteps, Journaled());
-  using S = journal::StepStatus;
+  using S = StepStatus;
   EXPECT_EQ(Statuses(), (std::map<std::string, S>{{"one", S::kSucceeded},
                                                   {"one/1", S::kSucceeded},
                                                   {"two", S::kFailed},
@@ -512,7 +514,7 @@ TEST_F(JournaledEngineTest, EveryRetryIsAnAttempt) {
       std::find_if(steps.begin(), steps.end(), [](const auto& s) { return s.key == "a/1"; });
   ASSERT_NE(item, steps.end());
   EXPECT_EQ(item->attempts, 3);
-  EXPECT_EQ(item->status, journal::StepStatus::kSucceeded);
+  EXPECT_EQ(item->status, StepStatus::kSucceeded);
 }
 
 TEST_F(JournaledEngineTest, ApprovalIsRecordedWithWhoAndHow) {
@@ -523,7 +525,7 @@ TEST_F(JournaledEngineTest, ApprovalIsRecordedWithWhoAndHow) {
   auto approvals = journal_->ListApprovals(run_id_).value();
   ASSERT_EQ(approvals.size(), 1u);
   EXPECT_EQ(approvals[0].who, "alice");
-  EXPECT_EQ(approvals[0].how, journal::ApprovalMethod::kYesFlag);
+  EXPECT_EQ(approvals[0].how, ApprovalMethod::kYesFlag);
   EXPECT_EQ(approvals[0].step_key, "a/1");
 }
 

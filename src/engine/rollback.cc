@@ -13,9 +13,8 @@ namespace stagecraft::engine {
 
 using runbook::Action;
 using runbook::Step;
-using runbook::StepKind;
 
-ItemRef Engine::NextRollbackItem(const std::string& title, journal::StepKind kind) {
+ItemRef Engine::NextRollbackItem(const std::string& title, StepKind kind) {
   ItemRef item;
   item.scope = ItemRef::Scope::kRollback;
   item.ordinal = ++rollback_counter_;
@@ -25,8 +24,7 @@ ItemRef Engine::NextRollbackItem(const std::string& title, journal::StepKind kin
   return item;
 }
 
-ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& action,
-                                    journal::StepKind kind) {
+ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& action, StepKind kind) {
   ItemResult item;
   item.label = label;
   item.line = action.block.pos.line;
@@ -34,7 +32,7 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
   if (options_.rollback_done.count({ref.ordinal, label})) {
     // The rollback runs in the same order every time, so the same position and title name
     // the same block: it passed before the earlier rollback was interrupted.
-    item.status = ItemStatus::kPassed;
+    item.status = StepStatus::kSucceeded;
     item.message = "done before the rollback was interrupted";
     Note(NoteLevel::kInfo, fmt::format("{} (line {}): {}", label, item.line, item.message));
     return item;
@@ -48,7 +46,7 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
   item.detail = outcome.detail;
   item.attempts = outcome.attempts;
   item.elapsed = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
-  if (item.status == ItemStatus::kPassed) {
+  if (item.status == StepStatus::kSucceeded) {
     Note(NoteLevel::kPass, label);
   } else {
     Note(NoteLevel::kFail, fmt::format("{}: {}", label, item.message));
@@ -57,7 +55,7 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
   return item;
 }
 
-void Engine::RunRollbackItem(const std::string& label, const Action& action, journal::StepKind kind,
+void Engine::RunRollbackItem(const std::string& label, const Action& action, StepKind kind,
                              RunResult& result, bool& any_failed, bool& interrupted) {
   interrupted |= Interrupted();
   if (interrupted) {
@@ -65,9 +63,9 @@ void Engine::RunRollbackItem(const std::string& label, const Action& action, jou
     ItemResult item;
     item.label = label;
     item.line = action.block.pos.line;
-    item.status = ItemStatus::kNotReached;
+    item.status = StepStatus::kPending;
     item.message = "not run: the rollback was interrupted";
-    RecordNotRun(NextRollbackItem(label, kind), ItemStatus::kSkipped, item.message);
+    RecordNotRun(NextRollbackItem(label, kind), StepStatus::kSkipped, item.message);
     Note(NoteLevel::kWarn, fmt::format("{} (line {}): {}", label, item.line, item.message));
     result.rollback.push_back(std::move(item));
     return;
@@ -75,8 +73,8 @@ void Engine::RunRollbackItem(const std::string& label, const Action& action, jou
   ItemResult item = RunRollbackBlock(label, action, kind);
   // An interrupted block did not fail: the operator stopped it, and it can be run again by
   // `stagecraft rollback`.
-  any_failed |= item.status != ItemStatus::kPassed && item.status != ItemStatus::kInterrupted;
-  interrupted |= item.status == ItemStatus::kInterrupted;
+  any_failed |= item.status != StepStatus::kSucceeded && item.status != StepStatus::kInterrupted;
+  interrupted |= item.status == StepStatus::kInterrupted;
   result.rollback.push_back(std::move(item));
 }
 
@@ -84,20 +82,20 @@ void Engine::UndoStep(const Step& step, RunResult& result, bool& any_failed, boo
   for (const auto& note : step.rollback_notes) {
     ItemResult item;
     item.label = fmt::format("{}: manual note", step.name);
-    item.status = ItemStatus::kSkipped;
+    item.status = StepStatus::kSkipped;
     item.message = note;
     item.line = step.pos.line;
     Note(NoteLevel::kInfo, fmt::format("{} (manual): {}", step.name, note));
     RecordNotRun(NextRollbackItem(fmt::format("Undo: {} (manual note)", step.title),
-                                  journal::StepKind::kCompensation),
-                 ItemStatus::kSkipped, note);
+                                  StepKind::kCompensation),
+                 StepStatus::kSkipped, note);
     result.rollback.push_back(item);
   }
   for (const auto& block : step.compensation) {
     Action compensation;
     compensation.block = block;
-    RunRollbackItem(fmt::format("undo {}", step.name), compensation,
-                    journal::StepKind::kCompensation, result, any_failed, interrupted);
+    RunRollbackItem(fmt::format("undo {}", step.name), compensation, StepKind::kCompensation,
+                    result, any_failed, interrupted);
   }
 }
 
@@ -114,8 +112,8 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
   // have done half its work.
   for (size_t i = failed_index + 1; i-- > 0;) {
     const StepResult& step_result = result.steps[i];
-    if (step_result.step->kind != StepKind::kStep || step_result.status == ItemStatus::kSkipped ||
-        step_result.status == ItemStatus::kNotReached)
+    if (step_result.step->kind != StepKind::kStep || step_result.status == StepStatus::kSkipped ||
+        step_result.status == StepStatus::kPending)
       continue;
     UndoStep(*step_result.step, result, any_failed, interrupted);
   }
@@ -126,7 +124,7 @@ void Engine::Rollback(size_t failed_index, RunResult& result) {
     // expectations apply during a rollback as they do in the normal flow.
     for (const auto& action : step.actions)
       RunRollbackItem(fmt::format("{} (line {})", step.name, action.block.pos.line), action,
-                      journal::StepKind::kRollback, result, any_failed, interrupted);
+                      StepKind::kRollback, result, any_failed, interrupted);
   }
   if (interrupted) {
     result.status = RunStatus::kInterrupted;
@@ -154,7 +152,7 @@ RunResult Engine::RollbackOnly() {
     StepResult step;
     step.step = flow[i];
     if (options_.completed_steps.count(flow[i]->name)) {
-      step.status = ItemStatus::kPassed;
+      step.status = StepStatus::kSucceeded;
       last_completed = i;
       any = true;
     }

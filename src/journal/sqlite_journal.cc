@@ -60,7 +60,7 @@ Result<RunRecord> ReadRun(const Statement& row) {
   run.pid = row.Int(7);
   run.started_at = row.Int(8);
   run.ended_at = row.OptionalInt(9);
-  std::optional<RunStatus> status = ParseRunStatus(row.Text(10));
+  std::optional<RunStatus> status = Parse<RunStatus>(row.Text(10));
   if (!status) {
     return Status::Error(
         fmt::format("journal: run {} has an unknown status '{}'", run.id, row.Text(10)));
@@ -86,8 +86,8 @@ Result<AttemptRecord> ReadAttempt(const Statement& row) {
   attempt.ordinal = static_cast<int>(row.Int(3));
   attempt.phase = row.Text(4);
   attempt.title = row.Text(5);
-  std::optional<StepKind> kind = ParseStepKind(row.Text(6));
-  std::optional<StepStatus> status = ParseStepStatus(row.Text(7));
+  std::optional<StepKind> kind = Parse<StepKind>(row.Text(6));
+  std::optional<StepStatus> status = Parse<StepStatus>(row.Text(7));
   if (!kind || !status) {
     return Status::Error(fmt::format("journal: attempt {} has an unknown kind '{}' or status '{}'",
                                      attempt.id, row.Text(6), row.Text(7)));
@@ -404,7 +404,7 @@ Result<RunRecord> SqliteJournal::CreateRun(RunRecord run) {
       insert->Bind(7, run.host);
       insert->Bind(8, run.pid);
       insert->Bind(9, run.started_at);
-      insert->Bind(10, ToString(run.status));
+      insert->Bind(10, Name(run.status));
       insert->Bind(11, DumpJson(run.scope));
       insert->Bind(12, run.cwd);
       insert->Bind(13, DumpJson(run.options));
@@ -436,7 +436,7 @@ Status SqliteJournal::FinishRun(const std::string& run_id, RunStatus status, int
         db_->Prepare("UPDATE runs SET status = ?2, exit_code = ?3, ended_at = ?4 WHERE id = ?1");
     if (!update.ok()) return update.status();
     update->Bind(1, run_id);
-    update->Bind(2, ToString(status));
+    update->Bind(2, Name(status));
     update->Bind(3, int64_t{exit_code});
     update->Bind(4, ended_at);
     if (Status done = update->Run(); !done.ok()) return done;
@@ -485,7 +485,7 @@ Result<std::vector<RunRecord>> SqliteJournal::ListRuns(const RunQuery& query) {
   if (!select.ok()) return select.status();
   if (query.runbook_path) select->Bind(1, *query.runbook_path);
   if (query.environment) select->Bind(2, *query.environment);
-  if (query.status) select->Bind(3, ToString(*query.status));
+  if (query.status) select->Bind(3, Name(*query.status));
   select->Bind(4, query.limit == 0 ? int64_t{-1} : static_cast<int64_t>(query.limit));
 
   std::vector<RunRecord> runs;
@@ -551,7 +551,7 @@ Status SqliteJournal::PlanSteps(const std::string& run_id, const std::vector<Ste
       upsert->Bind(3, int64_t{step.ordinal});
       upsert->Bind(4, step.phase);
       upsert->Bind(5, step.title);
-      upsert->Bind(6, ToString(step.kind));
+      upsert->Bind(6, Name(step.kind));
       upsert->Bind(7, step.budget_ms);
       upsert->Bind(8, step.content_hash);
       upsert->Bind(9, step.parent_key);
@@ -586,10 +586,10 @@ Result<std::vector<StepRecord>> SqliteJournal::ListSteps(const std::string& run_
     step.parent_key = select->Text(9);
     step.phase = select->Text(2);
     step.title = select->Text(3);
-    std::optional<StepKind> kind = ParseStepKind(select->Text(4));
+    std::optional<StepKind> kind = Parse<StepKind>(select->Text(4));
     step.budget_ms = select->OptionalInt(5);
     step.content_hash = select->Text(6);
-    std::optional<StepStatus> status = ParseStepStatus(select->Text(7));
+    std::optional<StepStatus> status = Parse<StepStatus>(select->Text(7));
     if (!kind || !status) {
       return Status::Error(fmt::format("journal: step {} of run {} has an unknown kind or status",
                                        step.key, run_id));
@@ -631,9 +631,9 @@ Result<AttemptRecord> SqliteJournal::BeginAttempt(AttemptRecord attempt) {
     step->Bind(3, int64_t{attempt.ordinal});
     step->Bind(4, attempt.phase);
     step->Bind(5, attempt.title);
-    step->Bind(6, ToString(attempt.kind));
+    step->Bind(6, Name(attempt.kind));
     step->Bind(7, attempt.budget_ms);
-    step->Bind(8, ToString(attempt.status));
+    step->Bind(8, Name(attempt.status));
     step->Bind(9, attempt.parent_key);
     if (Status done = step->Run(); !done.ok()) return done;
 
@@ -648,7 +648,7 @@ Result<AttemptRecord> SqliteJournal::BeginAttempt(AttemptRecord attempt) {
     insert->Bind(1, attempt.run_id);
     insert->Bind(2, attempt.step_key);
     insert->Bind(3, int64_t{attempt.attempt});
-    insert->Bind(4, ToString(attempt.status));
+    insert->Bind(4, Name(attempt.status));
     insert->Bind(5, attempt.started_at);
     insert->Bind(6, attempt.ended_at);
     insert->Bind(7, Widen(attempt.exit_code));
@@ -675,7 +675,7 @@ Status SqliteJournal::EndAttempt(int64_t attempt_id, const AttemptOutcome& outco
         "message = ?6, captures = ?7, detail = ?8 WHERE id = ?1");
     if (!update.ok()) return update.status();
     update->Bind(1, attempt_id);
-    update->Bind(2, ToString(outcome.status));
+    update->Bind(2, Name(outcome.status));
     update->Bind(3, ended_at);
     update->Bind(4, Widen(outcome.exit_code));
     update->Bind(5, Widen(outcome.signal));
@@ -691,7 +691,7 @@ Status SqliteJournal::EndAttempt(int64_t attempt_id, const AttemptOutcome& outco
         "(SELECT run_id, step_key FROM attempts WHERE id = ?1)");
     if (!step.ok()) return step.status();
     step->Bind(1, attempt_id);
-    step->Bind(2, ToString(outcome.status));
+    step->Bind(2, Name(outcome.status));
     return step->Run();
   });
   // The transaction wrote (and synced) the attempt's last output before its commit; the
@@ -868,8 +868,8 @@ Result<ApprovalRecord> SqliteJournal::RecordApproval(ApprovalRecord approval) {
     insert->Bind(2, approval.step_key);
     insert->Bind(3, approval.who);
     insert->Bind(4, approval.at);
-    insert->Bind(5, ToString(approval.how));
-    insert->Bind(6, ToString(approval.decision));
+    insert->Bind(5, Name(approval.how));
+    insert->Bind(6, Name(approval.decision));
     insert->Bind(7, approval.comment);
     if (Status done = insert->Run(); !done.ok()) return done;
     approval.id = db_->LastInsertId();
@@ -898,8 +898,8 @@ Result<std::vector<ApprovalRecord>> SqliteJournal::ListApprovals(const std::stri
     approval.step_key = select->Text(1);
     approval.who = select->Text(2);
     approval.at = select->Int(3);
-    std::optional<ApprovalMethod> how = ParseApprovalMethod(select->Text(4));
-    std::optional<ApprovalDecision> decision = ParseApprovalDecision(select->Text(5));
+    std::optional<ApprovalMethod> how = Parse<ApprovalMethod>(select->Text(4));
+    std::optional<ApprovalDecision> decision = Parse<ApprovalDecision>(select->Text(5));
     if (!how || !decision) {
       return Status::Error(
           fmt::format("journal: approval {} has an unknown method or decision", approval.id));

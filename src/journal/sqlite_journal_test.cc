@@ -129,7 +129,7 @@ TEST(SqliteJournalTest, EveryRunStatusRoundTrips) {
     ASSERT_TRUE(journal->FinishRun(run.id, status, 0).ok());
     Result<RunRecord> stored = journal->GetRun(run.id);
     ASSERT_TRUE(stored.ok()) << stored.error();
-    EXPECT_EQ(stored->status, status) << ToString(status);
+    EXPECT_EQ(stored->status, status) << Name(status);
   }
 }
 
@@ -423,7 +423,7 @@ TEST(SqliteJournalTest, EveryStepStatusAndKindRoundTrips) {
   ASSERT_EQ(steps->size(), statuses.size());
   for (const StepRecord& step : *steps) {
     size_t i = std::stoul(step.key.substr(1));
-    EXPECT_EQ(step.status, statuses[i]) << ToString(statuses[i]);
+    EXPECT_EQ(step.status, statuses[i]) << Name(statuses[i]);
     EXPECT_EQ(step.kind, kinds[i % kinds.size()]);
   }
 }

@@ -70,7 +70,7 @@ TEST(JunitTest, StepRunningWhenTheRunWasInterruptedIsAnError) {
   run.started_at = testing::kT0;
   ASSERT_TRUE(journal->CreateRun(run).ok());
   ASSERT_TRUE(journal
-                  ->PlanSteps(run.id, {testing::Planned("drain", "", 1, journal::StepKind::kStep,
+                  ->PlanSteps(run.id, {testing::Planned("drain", "", 1, StepKind::kStep,
                                                         "Drain the node", "Phase 1")})
                   .ok());
   journal::AttemptRecord attempt;
@@ -78,12 +78,11 @@ TEST(JunitTest, StepRunningWhenTheRunWasInterruptedIsAnError) {
   attempt.step_key = "drain";
   attempt.started_at = testing::kT0;
   ASSERT_TRUE(journal->BeginAttempt(attempt).ok());
-  ASSERT_TRUE(
-      journal->FinishRun(run.id, journal::RunStatus::kInterrupted, 130, testing::kT0 + 5000).ok());
+  ASSERT_TRUE(journal->FinishRun(run.id, RunStatus::kInterrupted, 130, testing::kT0 + 5000).ok());
 
   Result<Report> report = LoadReport(*journal, run.id);
   ASSERT_TRUE(report.ok()) << report.error();
-  EXPECT_EQ(report->phases[0].steps[0].mark, Mark::kInterrupted);
+  EXPECT_EQ(report->phases[0].steps[0].mark, StepStatus::kInterrupted);
   std::string xml = RenderJunit(*report);
   EXPECT_THAT(xml, HasSubstr("errors=\"1\""));
   EXPECT_THAT(xml, HasSubstr("<error message=\"interrupted\" type=\"interrupted\">"));

@@ -22,8 +22,6 @@
 
 namespace stagecraft::report::testing {
 
-using journal::StepKind;
-using journal::StepStatus;
 using journal::TimeMs;
 
 // 2026-11-22 15:30:00 UTC.
@@ -73,12 +71,10 @@ inline void Attempt(journal::Journal& journal, const std::string& run_id, const 
   Result<journal::AttemptRecord> begun = journal.BeginAttempt(attempt);
   ASSERT_TRUE(begun.ok()) << begun.error();
   if (!outcome.output.empty())
-    ASSERT_TRUE(
-        journal.AppendOutput(begun->id, journal::Stream::kStdout, outcome.output, start).ok());
+    ASSERT_TRUE(journal.AppendOutput(begun->id, Stream::kStdout, outcome.output, start).ok());
   if (!outcome.stderr_output.empty())
     ASSERT_TRUE(
-        journal.AppendOutput(begun->id, journal::Stream::kStderr, outcome.stderr_output, start)
-            .ok());
+        journal.AppendOutput(begun->id, Stream::kStderr, outcome.stderr_output, start).ok());
   journal::AttemptOutcome end_state;
   end_state.status = outcome.status;
   end_state.ended_at = end;
@@ -89,7 +85,7 @@ inline void Attempt(journal::Journal& journal, const std::string& run_id, const 
 }
 
 inline void Approve(journal::Journal& journal, const std::string& run_id, const std::string& key,
-                    const std::string& who, TimeMs at, journal::ApprovalMethod how,
+                    const std::string& who, TimeMs at, ApprovalMethod how,
                     const std::string& comment = "") {
   journal::ApprovalRecord approval;
   approval.run_id = run_id;
@@ -166,8 +162,8 @@ inline std::string RecordFailedRun(journal::Journal& journal) {
   Attempt(journal, id, "before-you-start", t, t + 8 * kSecond, {});
   Attempt(journal, id, "before-you-start/1", t, t + 1 * kSecond,
           {StepStatus::kSucceeded, "", 0, "postgres:5432 - accepting connections\n"});
-  Approve(journal, id, "before-you-start/2", "alice", t + 7 * kSecond,
-          journal::ApprovalMethod::kPrompt, "ticket checked");
+  Approve(journal, id, "before-you-start/2", "alice", t + 7 * kSecond, ApprovalMethod::kPrompt,
+          "ticket checked");
   Attempt(journal, id, "before-you-start/2", t + 1 * kSecond, t + 8 * kSecond,
           {StepStatus::kApproved, "confirmed by alice"});
   t += 8 * kSecond;
@@ -186,7 +182,7 @@ inline std::string RecordFailedRun(journal::Journal& journal) {
   t += 95 * kSecond;
 
   // Push: a gate approved by --yes, then an action that runs over its budget.
-  Approve(journal, id, "push-image/1", "alice", t, journal::ApprovalMethod::kYesFlag);
+  Approve(journal, id, "push-image/1", "alice", t, ApprovalMethod::kYesFlag);
   Attempt(journal, id, "push-image", t, t + 90 * kSecond, {});
   Attempt(journal, id, "push-image/1", t, t, {StepStatus::kApproved, "approved by --yes"});
   Attempt(journal, id, "push-image/2", t, t + 90 * kSecond,
@@ -220,7 +216,7 @@ inline std::string RecordFailedRun(journal::Journal& journal) {
           {StepStatus::kSucceeded, "", 0, "orders-api restored to v2.3.9\n"}, &procedure);
   t += 10 * kSecond;
 
-  EXPECT_TRUE(journal.FinishRun(id, journal::RunStatus::kRolledBack, 1, t).ok());
+  EXPECT_TRUE(journal.FinishRun(id, RunStatus::kRolledBack, 1, t).ok());
   return id;
 }
 

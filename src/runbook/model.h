@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/duration.h"
+#include "base/vocabulary.h"
 #include "runbook/expectation.h"
 
 namespace stagecraft::runbook {
@@ -87,13 +88,6 @@ struct ChecklistItem {
   bool is_check() const { return !actions.empty(); }
   bool is_group() const { return actions.empty() && !children.empty(); }
   bool is_manual() const { return actions.empty() && children.empty(); }
-};
-
-enum class StepKind {
-  kStep,             // normal flow
-  kPreflight,        // checklist before the first step: runs before anything changes
-  kSuccessCriteria,  // checked after the last step
-  kRollback,         // part of the rollback procedure; not run in normal flow
 };
 
 struct Step {

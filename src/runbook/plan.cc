@@ -725,7 +725,6 @@ void ItemJson(JsonWriter& json, const ChecklistItem& item) {
 }
 
 void StepJson(JsonWriter& json, const Step& step) {
-  static const char* kinds[] = {"step", "preflight", "success_criteria", "rollback"};
   json.BeginObject();
   json.Key("actions");
   ActionsJson(json, step.actions);
@@ -737,7 +736,7 @@ void StepJson(JsonWriter& json, const Step& step) {
     ItemJson(json, item);
   json.EndArray();
   json.Key("kind");
-  json.String(kinds[static_cast<int>(step.kind)]);
+  json.String(Name(step.kind));
   json.Key("manual");
   json.Bool(step.manual);
   json.Key("name");
