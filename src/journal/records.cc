@@ -94,6 +94,13 @@ std::string DumpJson(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+Result<nlohmann::json> ParseJson(const std::string& text, std::string_view what) {
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded())
+    return Status::Error(fmt::format("journal: stored {} is not valid JSON", what));
+  return value;
+}
+
 bool ProcessIsGone(int64_t pid) {
   if (pid <= 0) return false;
   // EPERM means the process exists but belongs to someone else: alive.

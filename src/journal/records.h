@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
 #include "base/vocabulary.h"
 
 namespace stagecraft::journal {
@@ -178,5 +179,7 @@ std::string RandomHex(size_t bytes);
 // Serializes for storage. Invalid UTF-8 in strings is replaced rather than throwing,
 // because the journal must not lose a run over one odd byte in a captured value.
 std::string DumpJson(const nlohmann::json& value);
+// Reads back what DumpJson stored; `what` names it in the error ("scope of run ID").
+Result<nlohmann::json> ParseJson(const std::string& text, std::string_view what);
 
 }  // namespace stagecraft::journal
