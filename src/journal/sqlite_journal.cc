@@ -180,9 +180,9 @@ Status SqliteJournal::ReopenRun(const std::string& run_id, const ProcessIdentity
   std::lock_guard<std::mutex> lock(mu_);
   return InTransactionLocked(/*durable=*/true, [&] {
     return db_->Update(NoRun(run_id),
-                       "UPDATE runs SET status = 'running', ended_at = NULL, exit_code = NULL, "
+                       "UPDATE runs SET status = ?5, ended_at = NULL, exit_code = NULL, "
                        "user = ?2, host = ?3, pid = ?4, resumes = resumes + 1 WHERE id = ?1",
-                       run_id, owner.user, owner.host, owner.pid);
+                       run_id, owner.user, owner.host, owner.pid, Name(RunStatus::kRunning));
   });
 }
 

@@ -83,7 +83,7 @@ Status SqliteJournal::PlanSteps(const std::string& run_id, const std::vector<Ste
     Result<Statement> upsert = db_->Prepare(
         "INSERT INTO steps (run_id, step_key, parent_key, ordinal, phase, title, kind, "
         "budget_ms, content_hash, status) VALUES (?1, ?2, NULLIF(?9, ''), ?3, ?4, ?5, ?6, ?7, "
-        "?8, 'pending') ON CONFLICT (run_id, step_key) DO UPDATE SET "
+        "?8, ?10) ON CONFLICT (run_id, step_key) DO UPDATE SET "
         "parent_key = excluded.parent_key, ordinal = excluded.ordinal, phase = excluded.phase, "
         "title = excluded.title, kind = excluded.kind, budget_ms = excluded.budget_ms, "
         "content_hash = excluded.content_hash");
@@ -92,7 +92,8 @@ Status SqliteJournal::PlanSteps(const std::string& run_id, const std::vector<Ste
       if (step.key.empty()) return Status::Error("journal: a step key must not be empty");
       upsert->Reset();
       upsert->BindAll(run_id, step.key, int64_t{step.ordinal}, step.phase, step.title,
-                      Name(step.kind), step.budget_ms, step.content_hash, step.parent_key);
+                      Name(step.kind), step.budget_ms, step.content_hash, step.parent_key,
+                      Name(StepStatus::kPending));
       if (Status status = upsert->Run(); !status.ok()) return status;
     }
     return Status::Ok();
@@ -109,9 +110,9 @@ Result<std::vector<StepRecord>> SqliteJournal::ListSteps(const std::string& run_
       "s.content_hash, s.status, (SELECT count(*) FROM attempts a WHERE a.run_id = s.run_id "
       "AND a.step_key = s.step_key), COALESCE(s.parent_key, '') FROM steps s "
       "LEFT JOIN steps p ON p.run_id = s.run_id AND p.step_key = s.parent_key "
-      "WHERE s.run_id = ?1 ORDER BY s.kind IN ('rollback', 'compensation'), "
+      "WHERE s.run_id = ?1 ORDER BY s.kind IN (?2, ?3), "
       "COALESCE(p.ordinal, s.ordinal), s.parent_key IS NOT NULL, s.ordinal, s.step_key",
-      run_id);
+      run_id, Name(StepKind::kRollback), Name(StepKind::kCompensation));
 }
 
 Result<AttemptRecord> SqliteJournal::LoadAttemptLocked(int64_t attempt_id) {
