@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -54,20 +55,10 @@ class RawDb {
   }
 
   // The first column of the first row, as text ("" when there is none).
-  std::string Query(const std::string& sql) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_.get());
-      return "";
-    }
-    std::unique_ptr<sqlite3_stmt, SqliteFinalizer> statement(raw);
-    if (sqlite3_step(raw) != SQLITE_ROW) return "";
-    const unsigned char* text = sqlite3_column_text(raw, 0);
-    return text ? reinterpret_cast<const char*>(text) : "";
-  }
+  std::string Query(const std::string& sql) { return QueryAll(sql, 0, 1); }
 
-  // Every row's `column`, joined by '\n'.
-  std::string QueryAll(const std::string& sql, int column = 0) {
+  // Every row's `column` (of the first `limit` rows), joined by '\n'.
+  std::string QueryAll(const std::string& sql, int column = 0, size_t limit = SIZE_MAX) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
       ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_.get());
@@ -75,7 +66,7 @@ class RawDb {
     }
     std::unique_ptr<sqlite3_stmt, SqliteFinalizer> statement(raw);
     std::string all;
-    while (sqlite3_step(raw) == SQLITE_ROW) {
+    for (size_t row = 0; row < limit && sqlite3_step(raw) == SQLITE_ROW; ++row) {
       const unsigned char* text = sqlite3_column_text(raw, column);
       if (!all.empty()) all += '\n';
       all += text ? reinterpret_cast<const char*>(text) : "";
