@@ -186,8 +186,8 @@ int ShowCommand(const ShowFlags& flags) {
           {"ordinal", step.ordinal},
           {"title", step.title},
           {"phase", step.phase},
-          {"kind", journal::ToString(step.kind)},
-          {"status", journal::ToString(step.status)},
+          {"kind", Name(step.kind)},
+          {"status", Name(step.status)},
           {"attempts", step.attempts}};
       entry["budget_ms"] = step.budget_ms ? nlohmann::json(*step.budget_ms) : nlohmann::json();
       if (auto found = latest.find(step.key); found != latest.end()) {
@@ -206,8 +206,8 @@ int ShowCommand(const ShowFlags& flags) {
       approved.push_back({{"step", approval.step_key},
                           {"who", approval.who},
                           {"at", approval.at},
-                          {"how", journal::ToString(approval.how)},
-                          {"decision", journal::ToString(approval.decision)}});
+                          {"how", Name(approval.how)},
+                          {"decision", Name(approval.decision)}});
     out["approvals"] = std::move(approved);
     fmt::print("{}\n", out.dump(2));
     return kExitOk;
@@ -242,9 +242,8 @@ int ShowCommand(const ShowFlags& flags) {
     }
     if (note.empty() && item) note = step.title;
     if (note.size() > 70) note = note.substr(0, 67) + "...";
-    rows.push_back({item ? "  " + step.key : step.key, std::string(journal::ToString(step.kind)),
-                    std::string(journal::ToString(step.status)), std::to_string(step.attempts),
-                    duration,
+    rows.push_back({item ? "  " + step.key : step.key, std::string(Name(step.kind)),
+                    std::string(Name(step.status)), std::to_string(step.attempts), duration,
                     step.budget_ms && !item ? FormatDuration(Millis(*step.budget_ms)) : "-", note});
   }
   PrintTable(rows);
@@ -252,8 +251,8 @@ int ShowCommand(const ShowFlags& flags) {
     fmt::print("\nApprovals\n");
     for (const auto& approval : approvals.value())
       fmt::print("  {} {} by {} ({}) at {}\n", TerminalSafe(approval.step_key),
-                 journal::ToString(approval.decision), TerminalSafe(approval.who),
-                 journal::ToString(approval.how), FormatTime(approval.at));
+                 Name(approval.decision), TerminalSafe(approval.who), Name(approval.how),
+                 FormatTime(approval.at));
   }
   return kExitOk;
 }
@@ -301,7 +300,7 @@ int LogsCommand(const LogsFlags& flags) {
   while (flags.follow) {
     auto run = journal.value()->GetRun(id.value());
     if (!CheckOk(run)) return kExitUsage;
-    bool finished = run.value().status != journal::RunStatus::kRunning || IsAbandoned(run.value());
+    bool finished = run.value().status != RunStatus::kRunning || IsAbandoned(run.value());
     // One more read after the run ends picks up what it wrote last.
     status = print_new();
     std::fflush(stdout);

@@ -84,25 +84,6 @@ std::string GitCommit(const std::filesystem::path& dir) {
   return out.size() == 40 ? out : "";
 }
 
-journal::RunStatus ToJournal(engine::RunStatus status) {
-  switch (status) {
-    case engine::RunStatus::kSucceeded:
-      return journal::RunStatus::kSucceeded;
-    case engine::RunStatus::kFailed:
-      return journal::RunStatus::kFailed;
-    case engine::RunStatus::kRolledBack:
-      return journal::RunStatus::kRolledBack;
-    case engine::RunStatus::kRollbackFailed:
-      return journal::RunStatus::kRollbackFailed;
-    case engine::RunStatus::kStopped:
-    case engine::RunStatus::kWaiting:
-      return journal::RunStatus::kStopped;
-    case engine::RunStatus::kInterrupted:
-      return journal::RunStatus::kInterrupted;
-  }
-  return journal::RunStatus::kFailed;
-}
-
 // Fills engine options from the flags every executing command shares. False after
 // printing the problem.
 bool ApplyExecutionFlags(const ExecutionFlags& flags, engine::EngineOptions& options) {
@@ -165,32 +146,30 @@ void PrintSummary(engine::Console& console, const engine::RunResult& result) {
   for (const auto& step : result.steps) {
     engine::SummaryRow row;
     row.step = step.step->name;
-    row.status = engine::ItemStatusName(step.status);
-    if (step.over_budget && step.status == engine::ItemStatus::kPassed) row.status = "over budget";
+    row.status = engine::ConsoleWord(step.status, step.refusal);
+    if (step.over_budget && step.status == StepStatus::kSucceeded) row.status = "over budget";
     if (step.done_earlier) row.status = "done earlier";
-    row.duration =
-        step.status == engine::ItemStatus::kNotReached ? "-" : FormatDuration(step.elapsed);
+    row.duration = step.status == StepStatus::kPending ? "-" : FormatDuration(step.elapsed);
     row.budget = step.step->budget ? FormatDuration(*step.step->budget) : "-";
     row.attempts = step.attempts;
-    row.bad = step.status != engine::ItemStatus::kPassed &&
-              step.status != engine::ItemStatus::kSkipped &&
-              step.status != engine::ItemStatus::kApproved;
-    row.warn = step.over_budget || step.status == engine::ItemStatus::kNotReached;
+    row.bad = step.status != StepStatus::kSucceeded && step.status != StepStatus::kSkipped &&
+              step.status != StepStatus::kApproved;
+    row.warn = step.over_budget || step.status == StepStatus::kPending;
     rows.push_back(row);
   }
   for (const auto& item : result.rollback) {
     engine::SummaryRow row;
     row.step = item.label;
-    row.status = item.status == engine::ItemStatus::kPassed ? "rolled back"
-                                                            : engine::ItemStatusName(item.status);
+    row.status =
+        item.status == StepStatus::kSucceeded ? "rolled back" : engine::ConsoleWord(item.status);
     row.duration = FormatDuration(item.elapsed);
     row.budget = "-";
     row.attempts = item.attempts;
-    row.bad = item.status == engine::ItemStatus::kFailed;
+    row.bad = item.status == StepStatus::kFailed;
     rows.push_back(row);
   }
-  std::string verdict = fmt::format("{}: {} (exit {})", engine::RunStatusName(result.status),
-                                    result.message, result.exit_code);
+  std::string verdict =
+      fmt::format("{}: {} (exit {})", engine::RunVerdict(result), result.message, result.exit_code);
   if (!result.steps.empty() || !result.rollback.empty())
     console.Summary(rows, verdict, result.exit_code == 0);
   else
@@ -298,10 +277,8 @@ int Execute(Execution& execution) {
   PrintSummary(console, result);
 
   if (execution.journal) {
-    journal::RunStatus status = ToJournal(result.status);
-    if (execution.mode == Mode::kRollbackOnly && result.status == engine::RunStatus::kRolledBack)
-      status = journal::RunStatus::kRolledBack;
-    Status finished = execution.journal->FinishRun(execution.run_id, status, result.exit_code);
+    Status finished =
+        execution.journal->FinishRun(execution.run_id, result.status, result.exit_code);
     if (!finished.ok()) {
       fmt::print(stderr, "stagecraft: error: could not record the end of run {}: {}\n",
                  execution.run_id, finished.message());
@@ -448,19 +425,19 @@ std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typ
   Reopened reopened;
   reopened.run = run.value();
   const journal::RunRecord& record = reopened.run;
-  if (record.status == journal::RunStatus::kRunning && !IsAbandoned(record)) {
+  if (record.status == RunStatus::kRunning && !IsAbandoned(record)) {
     fmt::print(stderr,
                "stagecraft: error: run {} is still running (pid {} on {}); it cannot be {}d\n",
                record.id, record.pid, record.host, verb);
     return std::nullopt;
   }
-  if (verb == "resume" && (record.status == journal::RunStatus::kSucceeded ||
-                           record.status == journal::RunStatus::kRolledBack)) {
+  if (verb == "resume" &&
+      (record.status == RunStatus::kSucceeded || record.status == RunStatus::kRolledBack)) {
     fmt::print(stderr, "stagecraft: error: run {} {}; there is nothing to resume\n", record.id,
-               record.status == journal::RunStatus::kSucceeded ? "succeeded" : "was rolled back");
+               record.status == RunStatus::kSucceeded ? "succeeded" : "was rolled back");
     return std::nullopt;
   }
-  if (verb == "roll back" && record.status == journal::RunStatus::kRolledBack) {
+  if (verb == "roll back" && record.status == RunStatus::kRolledBack) {
     fmt::print(stderr, "stagecraft: error: run {} was already rolled back\n", record.id);
     return std::nullopt;
   }
@@ -518,10 +495,10 @@ bool CloseInterruptedAttempts(journal::Journal& journal, const std::string& run_
   for (const auto& attempt : attempts.value()) {
     if (attempt.ended_at) continue;
     journal::AttemptOutcome outcome;
-    outcome.status = journal::StepStatus::kInterrupted;
+    outcome.status = StepStatus::kInterrupted;
     outcome.message = "the engine stopped while this ran";
     if (completed.count(attempt.step_key)) {
-      outcome.status = journal::StepStatus::kSucceeded;
+      outcome.status = StepStatus::kSucceeded;
       outcome.message =
           fmt::format("interrupted; declared finished by {} on resume (--skip-interrupted)", user);
     }
@@ -598,7 +575,7 @@ std::optional<bool> AskWhetherFinished(const std::string& step, const std::strin
 // Undoing a release that went well is rarely meant, so it takes a yes given now: a --yes
 // journaled with the run approved its gates, not its undoing. False after printing why not.
 bool MayUndoSucceeded(const journal::RunRecord& run, bool yes) {
-  if (run.status != journal::RunStatus::kSucceeded) return true;
+  if (run.status != RunStatus::kSucceeded) return true;
   if (yes) {
     fmt::print("run {} succeeded; rolling it back as --yes says\n", run.id);
     return true;

@@ -41,14 +41,14 @@ Result<std::string> ResolveRun(journal::Journal& journal, const std::string& typ
 }
 
 bool IsAbandoned(const journal::RunRecord& run) {
-  if (run.status != journal::RunStatus::kRunning || run.pid <= 0) return false;
+  if (run.status != RunStatus::kRunning || run.pid <= 0) return false;
   if (run.host != journal::CurrentIdentity().host) return false;
   return journal::ProcessIsGone(run.pid);
 }
 
 std::string DisplayStatus(const journal::RunRecord& run) {
   if (IsAbandoned(run)) return "abandoned";
-  return std::string(journal::ToString(run.status));
+  return std::string(Name(run.status));
 }
 
 std::string FormatTime(journal::TimeMs at) {

@@ -24,7 +24,7 @@ namespace {
 class Tee : public exec::OutputSink {
  public:
   explicit Tee(std::vector<exec::OutputSink*> sinks) : sinks_(std::move(sinks)) {}
-  void OnOutput(exec::Stream stream, std::string_view bytes) override {
+  void OnOutput(Stream stream, std::string_view bytes) override {
     for (auto* sink : sinks_)
       sink->OnOutput(stream, bytes);
   }
@@ -102,7 +102,7 @@ Engine::BlockOutcome Engine::RunAttempt(
   result.attempts = attempt;
   observers_.OnAttemptStarted(item, attempt);
   if (std::string problem = observers_.Problem(); !problem.empty() && !rolling_back_) {
-    result.status = ItemStatus::kFailed;
+    result.status = StepStatus::kFailed;
     result.message = fmt::format("not started: the journal cannot be written ({})", problem);
     result.final = true;
     return result;
@@ -116,7 +116,7 @@ Engine::BlockOutcome Engine::RunAttempt(
   }
   for (const auto& red_flag : action.red_flags)
     checks.scanners.emplace_back(red_flag.lines);
-  LineSplitter checker([&](exec::Stream, std::string_view line) { checks.OnLine(line); });
+  LineSplitter checker([&](Stream, std::string_view line) { checks.OnLine(line); });
   exec::MaskingSink masked(observers_.output(), masker_);
   std::vector<exec::OutputSink*> sinks = {&masked, &checker};
   if (action.attributes.capture) sinks.push_back(&checks.capture);
@@ -139,23 +139,23 @@ Engine::BlockOutcome Engine::RunAttempt(
   LearnSecretsFromExports();
 
   if (outcome.kind == ProcessOutcome::Kind::kInterrupted) {
-    result.status = ItemStatus::kInterrupted;
+    result.status = StepStatus::kInterrupted;
     result.message = OutcomeMessage(outcome);
     result.final = true;
   } else if (!outcome.success()) {
-    result.status = ItemStatus::kFailed;
+    result.status = StepStatus::kFailed;
     result.message = OutcomeMessage(outcome);
     result.detail = masker_.Mask(checks.tail.Text());
     result.final = outcome.kind == ProcessOutcome::Kind::kSpawnFailed;
   } else {
     JudgeOutput(action, checks, masker_, result.message, result.detail, result.captured);
-    if (!result.message.empty()) result.status = ItemStatus::kFailed;
+    if (!result.message.empty()) result.status = StepStatus::kFailed;
   }
   AttemptEnd end{result.status, result.message, result.detail, &outcome, {}};
   // The journal keeps the failure, and says why the step went on regardless.
-  if (result.status == ItemStatus::kFailed && action.attributes.ignore) end.message += " (ignored)";
+  if (result.status == StepStatus::kFailed && action.attributes.ignore) end.message += " (ignored)";
   const auto& capture = action.attributes.capture;
-  if (result.status == ItemStatus::kPassed && capture && !exec::LooksSecret(capture->variable))
+  if (result.status == StepStatus::kSucceeded && capture && !exec::LooksSecret(capture->variable))
     end.captures[std::string(capture->variable)] = masker_.Mask(result.captured);
   observers_.OnAttemptFinished(item, end);
   return result;
@@ -183,7 +183,7 @@ Engine::BlockOutcome Engine::RunBlock(
            fmt::format("attempt {}{}", attempt,
                        attributes.until ? "" : fmt::format(" of {}", max_attempts)));
     BlockOutcome result = RunAttempt(item, action, code, transcript_expected, timeout, attempt);
-    if (result.status == ItemStatus::kPassed || result.final) return result;
+    if (result.status == StepStatus::kSucceeded || result.final) return result;
     if (!observers_.Problem().empty() && !rolling_back_) return result;
     bool again = until_deadline ? Clock::now() + delay < *until_deadline : attempt < max_attempts;
     if (!again || Interrupted()) {
@@ -196,7 +196,7 @@ Engine::BlockOutcome Engine::RunBlock(
                                        result.message, FormatDuration(delay)));
     InterruptibleSleep(delay);
     if (Interrupted()) {
-      result.status = ItemStatus::kInterrupted;
+      result.status = StepStatus::kInterrupted;
       result.message = "interrupted while waiting to retry";
       return result;
     }
@@ -213,7 +213,7 @@ Engine::BlockOutcome Engine::RunActionBlocks(const ItemRef& item, const Action& 
     outcome.status = one.status;
     outcome.message = one.message;
     outcome.detail = one.detail;
-    if (one.status != ItemStatus::kPassed) {
+    if (one.status != StepStatus::kSucceeded) {
       outcome.message = fmt::format("$ {}: {}", command.command, one.message);
       break;
     }
@@ -226,11 +226,11 @@ void Engine::RunVerifications(const Action& action, BlockOutcome& outcome) {
     Note(NoteLevel::kInfo,
          fmt::format("verify $ {}", CodeSummary(verification.interpreter, verification.text)));
     ItemRef item = NextItem(fmt::format("verification (line {})", verification.pos.line),
-                            journal::StepKind::kVerification);
+                            StepKind::kVerification);
     Action verify_action;
     verify_action.block = verification;
     BlockOutcome verified = RunBlock(item, verify_action, verification.text, nullptr);
-    if (verified.status != ItemStatus::kPassed) {
+    if (verified.status != StepStatus::kSucceeded) {
       outcome.status = verified.status;
       outcome.message =
           fmt::format("verification (line {}) {}", verification.pos.line, verified.message);
@@ -248,12 +248,12 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
     item.label = fmt::format("{} — {}", *action.attributes.name, item.label);
   item.line = action.block.pos.line;
   std::string title = checklist_text ? *checklist_text : BlockTitle(action);
-  journal::StepKind kind = checklist_text ? journal::StepKind::kCheck : journal::StepKind::kStep;
+  StepKind kind = checklist_text ? StepKind::kCheck : StepKind::kStep;
   if (rolling_back_ && RollbackItemSettled(&action, title, item.line, out)) return true;
   if (action.attributes.skip) {
-    item.status = ItemStatus::kSkipped;
+    item.status = StepStatus::kSkipped;
     Note(NoteLevel::kInfo, fmt::format("skipped (skip attribute): {}", item.label));
-    RecordNotRun(NextItem(title, kind), ItemStatus::kSkipped, "skipped (skip attribute)");
+    RecordNotRun(NextItem(title, kind), StepStatus::kSkipped, "skipped (skip attribute)");
     if (rolling_back_) item.label = title;
     out.items.push_back(item);
     return true;
@@ -262,7 +262,7 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
     ItemResult gate =
         Gate(fmt::format("run {} ({}, line {})?", step_->name, item.label, item.line), item.line);
     out.items.push_back(gate);
-    if (gate.status != ItemStatus::kApproved) return false;
+    if (gate.status != StepStatus::kApproved) return false;
   }
   if (action.attributes.interactive && !prompter_.available())
     return InteractiveWithoutTerminal(action, item, title, kind, out);
@@ -271,28 +271,28 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
   if (!action.is_transcript()) Note(NoteLevel::kInfo, fmt::format("$ {}", item.label));
   Note(NoteLevel::kVerbose, action.block.text);
   BlockOutcome outcome = RunActionBlocks(ref, action);
-  if (outcome.status == ItemStatus::kPassed && action.attributes.capture) {
+  if (outcome.status == StepStatus::kSucceeded && action.attributes.capture) {
     std::string name(action.attributes.capture->variable);
     runner_.SetVariable(name, outcome.captured);
     captures_[name] = outcome.captured;
     Note(NoteLevel::kInfo, fmt::format("captured {}={}", name, masker_.Mask(outcome.captured)));
   }
-  if (outcome.status == ItemStatus::kPassed) RunVerifications(action, outcome);
+  if (outcome.status == StepStatus::kSucceeded) RunVerifications(action, outcome);
   item.status = outcome.status;
   item.message = outcome.message;
   item.detail = outcome.detail;
   item.attempts = outcome.attempts;
   item.elapsed = std::chrono::duration_cast<Millis>(Clock::now() - start);
   out.attempts += outcome.attempts;
-  if (item.status == ItemStatus::kFailed && action.attributes.ignore) {
+  if (item.status == StepStatus::kFailed && action.attributes.ignore) {
     Note(NoteLevel::kWarn, fmt::format("{} (ignored: the block is marked ignore)", item.message));
     item.message += " (ignored)";
-    item.status = ItemStatus::kPassed;
+    item.status = StepStatus::kSucceeded;
   }
-  bool passed = item.status == ItemStatus::kPassed;
+  bool passed = item.status == StepStatus::kSucceeded;
   if (passed && rolling_back_) Note(NoteLevel::kPass, title);
   // The operator stopped the rollback: the rest is recorded as not run.
-  if (rolling_back_ && item.status == ItemStatus::kInterrupted) rollback_interrupted_ = true;
+  if (rolling_back_ && item.status == StepStatus::kInterrupted) rollback_interrupted_ = true;
   if (!passed) {
     Note(NoteLevel::kFail, fmt::format("line {}: {}", item.line, item.message));
     if (!item.detail.empty()) Note(NoteLevel::kDetail, item.detail);

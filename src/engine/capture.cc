@@ -24,8 +24,8 @@ Result<std::string> ExtractCapture(std::string_view stdout_text,
   return std::string(**found);
 }
 
-void CaptureBuffer::OnOutput(exec::Stream stream, std::string_view bytes) {
-  if (stream != exec::Stream::kStdout || bytes.empty()) return;
+void CaptureBuffer::OnOutput(Stream stream, std::string_view bytes) {
+  if (stream != Stream::kStdout || bytes.empty()) return;
   size_t room = limit_ - text_.size();
   if (bytes.size() > room) overflowed_ = true;
   text_.append(bytes.substr(0, std::min(room, bytes.size())));

@@ -38,7 +38,7 @@ class CaptureBuffer final : public exec::OutputSink {
   CaptureBuffer(const CaptureBuffer&) = delete;
   CaptureBuffer& operator=(const CaptureBuffer&) = delete;
 
-  void OnOutput(exec::Stream stream, std::string_view bytes) override;
+  void OnOutput(Stream stream, std::string_view bytes) override;
 
   bool overflowed() const { return overflowed_; }
   // What was collected: all of stdout unless overflowed(), then its first `limit` bytes.

@@ -8,8 +8,6 @@
 namespace stagecraft::engine {
 namespace {
 
-using exec::Stream;
-
 std::string Capture(std::string_view output, std::optional<std::string> regex = std::nullopt) {
   Result<std::string> value = ExtractCapture(output, regex);
   EXPECT_TRUE(value.ok()) << value.error();

@@ -28,9 +28,9 @@ std::string Printable(std::string_view line) {
 Console::Console(std::FILE* out, ConsoleOptions options)
     : out_(out),
       options_(options),
-      splitter_([this](exec::Stream stream, std::string_view line) {
+      splitter_([this](Stream stream, std::string_view line) {
         if (quiet()) return;
-        std::string_view bar = stream == exec::Stream::kStderr ? "  ! " : "  | ";
+        std::string_view bar = stream == Stream::kStderr ? "  ! " : "  | ";
         Write(fmt::format("{}{}\n", Paint(kDim, bar), Printable(line)));
       }),
       output_sink_(splitter_) {
@@ -216,7 +216,7 @@ void Console::OnAttemptStarted(const ItemRef& /*item*/, int attempt) {
   if (attempt > 0) SetAttempt(attempt);
 }
 
-void Console::OnOutput(exec::Stream stream, std::string_view bytes) {
+void Console::OnOutput(Stream stream, std::string_view bytes) {
   splitter_.OnOutput(stream, bytes);
 }
 

@@ -94,7 +94,7 @@ class Console : public RunObserver {
   void OnStepStarted(const ItemRef& step, int total) override;
   void OnStepFinished(const ItemRef& step, const StepResult& result) override;
   void OnAttemptStarted(const ItemRef& item, int attempt) override;
-  void OnOutput(exec::Stream stream, std::string_view bytes) override;
+  void OnOutput(Stream stream, std::string_view bytes) override;
   void OnAttemptFinished(const ItemRef& item, const AttemptEnd& end) override;
   void OnQuestion() override { ClearStatus(); }
 
@@ -111,7 +111,7 @@ class Console : public RunObserver {
   class OutputSink : public exec::OutputSink {
    public:
     explicit OutputSink(LineSplitter& splitter) : splitter_(splitter) {}
-    void OnOutput(exec::Stream stream, std::string_view bytes) override {
+    void OnOutput(Stream stream, std::string_view bytes) override {
       splitter_.OnOutput(stream, bytes);
     }
 

@@ -36,7 +36,7 @@ TEST(Console, PlainOutputHasNoControlCharacters) {
   std::string text = Capture({}, [](Console& console) {
     console.SetStatus({1, 2, "migrate", "Database", std::chrono::minutes(5), 1});
     console.Info("running");
-    console.output().OnOutput(exec::Stream::kStdout, "line\n");
+    console.output().OnOutput(Stream::kStdout, "line\n");
     console.ClearStatus();
   });
   EXPECT_EQ(text, "   running\n  | line\n");

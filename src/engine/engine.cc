@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "base/text.h"
@@ -13,54 +14,32 @@
 namespace stagecraft::engine {
 
 using runbook::Step;
-using runbook::StepKind;
 using Clock = std::chrono::steady_clock;
 
-const char* ItemStatusName(ItemStatus status) {
+std::string_view ConsoleWord(StepStatus status, Refusal refusal) {
+  if (refusal == Refusal::kDeclined) return "declined";
+  if (refusal == Refusal::kUnanswered) return "waiting";
   switch (status) {
-    case ItemStatus::kPassed:
+    case StepStatus::kSucceeded:
       return "passed";
-    case ItemStatus::kFailed:
+    case StepStatus::kFailed:
       return "FAILED";
-    case ItemStatus::kSkipped:
-      return "skipped";
-    case ItemStatus::kApproved:
-      return "approved";
-    case ItemStatus::kWaiting:
-      return "waiting";
-    case ItemStatus::kDeclined:
-      return "declined";
-    case ItemStatus::kInterrupted:
-      return "interrupted";
-    case ItemStatus::kNotReached:
+    case StepStatus::kPending:
       return "not reached";
+    default:
+      return Name(status);
   }
-  return "";
 }
 
-bool IsFailure(ItemStatus status) {
-  return status == ItemStatus::kFailed || status == ItemStatus::kDeclined ||
-         status == ItemStatus::kInterrupted || status == ItemStatus::kWaiting;
+bool IsFailure(StepStatus status) {
+  return status == StepStatus::kFailed || status == StepStatus::kInterrupted;
 }
 
-const char* RunStatusName(RunStatus status) {
-  switch (status) {
-    case RunStatus::kSucceeded:
-      return "succeeded";
-    case RunStatus::kFailed:
-      return "failed";
-    case RunStatus::kRolledBack:
-      return "rolled back";
-    case RunStatus::kRollbackFailed:
-      return "rollback failed";
-    case RunStatus::kStopped:
-      return "stopped";
-    case RunStatus::kWaiting:
-      return "waiting for approval";
-    case RunStatus::kInterrupted:
-      return "interrupted";
-  }
-  return "";
+std::string RunVerdict(const RunResult& result) {
+  if (result.waiting_for_approval) return "waiting for approval";
+  std::string words(Name(result.status));
+  std::replace(words.begin(), words.end(), '_', ' ');
+  return words;
 }
 
 namespace {
@@ -169,9 +148,9 @@ std::vector<const Step*> Engine::Flow() const {
   return flow;
 }
 
-ItemRef Engine::NextItem(const std::string& title, journal::StepKind kind) {
+ItemRef Engine::NextItem(const std::string& title, StepKind kind) {
   // The rollback procedure's items are the rollback's, whatever they are.
-  if (rolling_back_) return NextRollbackItem(title, journal::StepKind::kRollback);
+  if (rolling_back_) return NextRollbackItem(title, StepKind::kRollback);
   ItemRef item;
   item.scope = ItemRef::Scope::kItem;
   item.step = step_->name;
@@ -184,7 +163,7 @@ ItemRef Engine::NextItem(const std::string& title, journal::StepKind kind) {
   return item;
 }
 
-void Engine::RecordNotRun(const ItemRef& item, ItemStatus status, const std::string& why) {
+void Engine::RecordNotRun(const ItemRef& item, StepStatus status, const std::string& why) {
   observers_.OnAttemptStarted(item, 0);
   AttemptEnd end;
   end.status = status;
@@ -270,7 +249,7 @@ StepResult Engine::RunStep(const Step& step, int number, int total) {
   ref.budget = step.budget;
   observers_.OnStepStarted(ref, total);
   if (!observers_.Problem().empty()) {
-    result.status = ItemStatus::kFailed;
+    result.status = StepStatus::kFailed;
     result.message = "not started: the journal cannot be written";
   } else {
     spawned_ = false;
@@ -285,7 +264,7 @@ StepResult Engine::RunStep(const Step& step, int number, int total) {
 void Engine::RunStepBody(const Step& step, StepResult& result) {
   auto start = Clock::now();
   if (step.skip) {
-    result.status = ItemStatus::kSkipped;
+    result.status = StepStatus::kSkipped;
     result.message = "skipped (skip directive)";
     Note(NoteLevel::kInfo, result.message);
     return;
@@ -324,9 +303,9 @@ void Engine::RunManualStep(const Step& step, StepResult& result) {
     ItemResult item;
     item.line = action.block.pos.line;
     item.label = BlockTitle(action);
-    item.status = ItemStatus::kSkipped;
+    item.status = StepStatus::kSkipped;
     item.message = "not run: manual";
-    RecordNotRun(NextItem(item.label, journal::StepKind::kStep), item.status, item.message);
+    RecordNotRun(NextItem(item.label, StepKind::kStep), item.status, item.message);
     result.items.push_back(std::move(item));
   }
 }
@@ -350,10 +329,11 @@ void Engine::RunStepItems(const Step& step, StepResult& result) {
 }
 
 void Engine::ConcludeStep(const Step& step, StepResult& result) {
-  result.status = ItemStatus::kPassed;
+  result.status = StepStatus::kSucceeded;
   for (const auto& item : result.items) {
     if (IsFailure(item.status)) {
       result.status = item.status;
+      result.refusal = item.refusal;
       result.message = item.message;
     }
   }
@@ -363,7 +343,7 @@ void Engine::ConcludeStep(const Step& step, StepResult& result) {
          fmt::format("{} took {}, over its budget of {}", step.name, FormatDuration(result.elapsed),
                      FormatDuration(*step.budget)));
   }
-  if (result.status == ItemStatus::kPassed)
+  if (result.status == StepStatus::kSucceeded)
     Note(NoteLevel::kPass, fmt::format("{} in {}", step.name, FormatDuration(result.elapsed)));
   else if (!step.troubleshooting.empty())
     Note(NoteLevel::kDetail, "Troubleshooting:\n" + step.troubleshooting);
@@ -386,14 +366,15 @@ void Engine::HandleFailure(int index, const std::vector<const Step*>& flow, RunR
   const Step& step = *last.step;
   // Everything that did not run is recorded as not reached, for the summary.
   MarkNotReached(flow, static_cast<size_t>(index) + 1, result);
-  result.message =
-      fmt::format("step {} {}: {}", step.name, ItemStatusName(last.status), last.message);
-  if (last.status == ItemStatus::kWaiting) {
-    result.status = RunStatus::kWaiting;
+  result.message = fmt::format("step {} {}: {}", step.name, ConsoleWord(last.status, last.refusal),
+                               last.message);
+  if (last.refusal == Refusal::kUnanswered) {
+    result.status = RunStatus::kStopped;
+    result.waiting_for_approval = true;
     result.exit_code = 1;
     return;
   }
-  bool interrupted = last.status == ItemStatus::kInterrupted || Interrupted();
+  bool interrupted = last.status == StepStatus::kInterrupted || Interrupted();
   result.status = interrupted ? RunStatus::kInterrupted : RunStatus::kFailed;
   result.exit_code = interrupted ? 130 : 1;
   if (step.kind == StepKind::kPreflight) {
@@ -438,7 +419,7 @@ RunResult Engine::Run() {
     if (options_.completed_steps.count(step.name)) {
       StepResult done;
       done.step = &step;
-      done.status = ItemStatus::kPassed;
+      done.status = StepStatus::kSucceeded;
       done.done_earlier = true;
       done.message = "completed in an earlier session";
       Note(NoteLevel::kInfo,
@@ -454,7 +435,7 @@ RunResult Engine::Run() {
     if (Interrupted()) {
       StepResult skipped;
       skipped.step = &step;
-      skipped.status = ItemStatus::kInterrupted;
+      skipped.status = StepStatus::kInterrupted;
       skipped.message = "interrupted before the step started";
       result.steps.push_back(skipped);
     } else {

@@ -87,7 +87,7 @@ class Engine {
 
  private:
   struct BlockOutcome {
-    ItemStatus status = ItemStatus::kPassed;
+    StepStatus status = StepStatus::kSucceeded;
     std::string message;
     std::string detail;
     int attempts = 0;
@@ -117,9 +117,9 @@ class Engine {
   // The step's status from its items, and what the operator is told about it.
   void ConcludeStep(const runbook::Step& step, StepResult& result);
   // The ref of the next item of the running step (an action, check, confirmation...).
-  ItemRef NextItem(const std::string& title, journal::StepKind kind);
+  ItemRef NextItem(const std::string& title, StepKind kind);
   // Records an item that was not run (skipped, or kept from running).
-  void RecordNotRun(const ItemRef& item, ItemStatus status, const std::string& why);
+  void RecordNotRun(const ItemRef& item, StepStatus status, const std::string& why);
   void SaveScope();
   // True (after filling `result`) when the journal can no longer be written or the lock
   // was lost.
@@ -146,8 +146,7 @@ class Engine {
   ItemResult Gate(const std::string& what, int line);
   ItemResult Decide(const std::string& what);
   bool InteractiveWithoutTerminal(const runbook::Action& action, ItemResult& item,
-                                  const std::string& title, journal::StepKind kind,
-                                  StepResult& out);
+                                  const std::string& title, StepKind kind, StepResult& out);
   bool RunChecklistItem(const runbook::ChecklistItem& item, int depth, StepResult& out);
 
   // --- rollback.cc ---
@@ -155,17 +154,17 @@ class Engine {
   bool Rollback(RunResult& result);
   // A step's manual notes and compensations.
   void UndoStep(const runbook::Step& step, RunResult& result);
-  void RunRollbackItem(const std::string& label, const runbook::Action& action,
-                       journal::StepKind kind, RunResult& result);
+  void RunRollbackItem(const std::string& label, const runbook::Action& action, StepKind kind,
+                       RunResult& result);
   ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action,
-                              journal::StepKind kind);
-  ItemRef NextRollbackItem(const std::string& title, journal::StepKind kind);
+                              StepKind kind);
+  ItemRef NextRollbackItem(const std::string& title, StepKind kind);
   // The sections of the rollback procedure that the rules pick, given the steps that ran.
   void RunProcedure(const std::set<std::string>& ran, bool changed, RunResult& result);
   // One section, with the meaning every directive and attribute has in the normal flow.
   void RunRollbackStep(const runbook::Step& step, RunResult& result);
   // Journals each block and checklist item of `step` as not run, saying why.
-  void RecordStepNotRun(const runbook::Step& step, const std::string& why, ItemStatus status,
+  void RecordStepNotRun(const runbook::Step& step, const std::string& why, StepStatus status,
                         RunResult& result);
   // During a rollback: true (after recording the item) when the item must not run because
   // the rollback was interrupted, or because it passed before an interrupted rollback.

@@ -43,7 +43,7 @@ TEST_F(EngineTest, FailureRunsCompensationsNewestFirstThenTheProcedure) {
   EXPECT_EQ(Calls(), (std::vector<std::string>{"echo one", "echo two", "echo undo-two",
                                                "echo undo-one", "echo procedure"}));
   ASSERT_EQ(result.steps.size(), 3u);
-  EXPECT_EQ(result.steps[2].status, ItemStatus::kNotReached);
+  EXPECT_EQ(result.steps[2].status, StepStatus::kPending);
 }
 
 TEST_F(EngineTest, FailingRollbackBlockDoesNotStopTheOthers) {
@@ -77,7 +77,7 @@ TEST_F(EngineTest, RollbackProcedureBlocksKeepTheirRetries) {
       "## Rollback\n```bash { retries=3 }\nwait-for-old-version\n```\n");
   EXPECT_EQ(result.exit_code, 1) << console_text_;
   ASSERT_EQ(result.rollback.size(), 1u);
-  EXPECT_EQ(result.rollback[0].status, ItemStatus::kPassed);
+  EXPECT_EQ(result.rollback[0].status, StepStatus::kSucceeded);
   EXPECT_EQ(result.rollback[0].attempts, 3);
 }
 
@@ -187,7 +187,8 @@ TEST_F(EngineTest, GateWithoutTerminalStopsTheRunWithoutRollback) {
       "## A\n```bash\necho a\n```\n**Rollback:**\n```bash\nundo-a\n```\n"
       "## B\n```bash { confirm }\necho b\n```\n");
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.status, RunStatus::kWaiting);
+  EXPECT_EQ(result.status, RunStatus::kStopped);
+  EXPECT_TRUE(result.waiting_for_approval);
   EXPECT_EQ(Calls(), std::vector<std::string>{"echo a"});
   EXPECT_NE(result.message.find("rerun with --yes or --approve b"), std::string::npos);
 }
@@ -199,7 +200,7 @@ TEST_F(EngineTest, YesApprovesEveryGateAndSaysSo) {
   auto result =
       RunBook("## B\n```bash { confirm }\necho b\n```\n## C\n- [ ] DBA online\n", options);
   EXPECT_EQ(result.exit_code, 0);
-  EXPECT_EQ(result.steps[0].items[0].status, ItemStatus::kApproved);
+  EXPECT_EQ(result.steps[0].items[0].status, StepStatus::kApproved);
   EXPECT_EQ(result.steps[0].items[0].message, "approved by alice (--yes)");
 }
 
@@ -208,7 +209,8 @@ TEST_F(EngineTest, ApproveNamesOneStep) {
   options.approve = {"b"};
   auto result = RunBook(
       "## B\n```bash { confirm }\necho b\n```\n## C\n```bash { confirm }\nc\n```\n", options);
-  EXPECT_EQ(result.status, RunStatus::kWaiting);
+  EXPECT_EQ(result.status, RunStatus::kStopped);
+  EXPECT_TRUE(result.waiting_for_approval);
   EXPECT_EQ(Calls(), std::vector<std::string>{"echo b"});
 }
 
@@ -228,7 +230,7 @@ TEST_F(EngineTest, ManualStepIsConfirmedNotRun) {
   auto result = RunBook("## Announce\n<!-- stagecraft: manual -->\n```bash\npost-to-chat\n```\n");
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_TRUE(runner_.calls.empty());
-  EXPECT_EQ(result.steps[0].status, ItemStatus::kApproved);
+  EXPECT_EQ(result.steps[0].status, StepStatus::kApproved);
 }
 
 TEST_F(EngineTest, IgnoredFailureDoesNotFailTheStep) {
@@ -359,8 +361,8 @@ class JournaledEngineTest : public EngineTest {
     run_id_for_run_ = run_id_;
     return options;
   }
-  std::map<std::string, journal::StepStatus> Statuses() {
-    std::map<std::string, journal::StepStatus> statuses;
+  std::map<std::string, StepStatus> Statuses() {
+    std::map<std::string, StepStatus> statuses;
     for (const auto& step : journal_->ListSteps(run_id_).value())
       statuses[step.key] = step.status;
     return statuses;
@@ -387,7 +389,7 @@ class JournaledEngineTest : public EngineTest {
 TEST_F(JournaledEngineTest, StepsItemsAndRollbackAreRecordedUnderStableKeys) {
   runner_.On({"echo two", 1, "two broke\n"});
   RunBook(kThreeSteps, Journaled());
-  using S = journal::StepStatus;
+  using S = StepStatus;
   EXPECT_EQ(Statuses(), (std::map<std::string, S>{{"one", S::kSucceeded},
                                                   {"one/1", S::kSucceeded},
                                                   {"two", S::kFailed},
@@ -413,7 +415,7 @@ TEST_F(JournaledEngineTest, EveryRetryIsAnAttempt) {
       std::find_if(steps.begin(), steps.end(), [](const auto& s) { return s.key == "a/1"; });
   ASSERT_NE(item, steps.end());
   EXPECT_EQ(item->attempts, 3);
-  EXPECT_EQ(item->status, journal::StepStatus::kSucceeded);
+  EXPECT_EQ(item->status, StepStatus::kSucceeded);
 }
 
 TEST_F(JournaledEngineTest, ApprovalIsRecordedWithWhoAndHow) {
@@ -424,7 +426,7 @@ TEST_F(JournaledEngineTest, ApprovalIsRecordedWithWhoAndHow) {
   auto approvals = journal_->ListApprovals(run_id_).value();
   ASSERT_EQ(approvals.size(), 1u);
   EXPECT_EQ(approvals[0].who, "alice");
-  EXPECT_EQ(approvals[0].how, journal::ApprovalMethod::kYesFlag);
+  EXPECT_EQ(approvals[0].how, ApprovalMethod::kYesFlag);
   EXPECT_EQ(approvals[0].step_key, "a/1");
 }
 

@@ -14,21 +14,23 @@ ItemResult Engine::Decide(const std::string& what) {
   ItemResult item;
   item.label = what;
   if (options_.yes) {
-    item.status = ItemStatus::kApproved;
+    item.status = StepStatus::kApproved;
     item.message = fmt::format("approved by {} (--yes)", options_.user);
   } else if (options_.approve.count(step_->name)) {
-    item.status = ItemStatus::kApproved;
+    item.status = StepStatus::kApproved;
     item.message = fmt::format("approved by {} (--approve {})", options_.user, step_->name);
   } else if (prompter_.available()) {
     observers_.OnQuestion();
     auto answer = prompter_.Ask(fmt::format("  ? {} [y/N] ", what));
     std::string lower = answer ? ToLower(Trim(*answer)) : "";
     bool yes = lower == "y" || lower == "yes";
-    item.status = yes ? ItemStatus::kApproved : ItemStatus::kDeclined;
+    item.status = yes ? StepStatus::kApproved : StepStatus::kFailed;
+    item.refusal = yes ? Refusal::kNone : Refusal::kDeclined;
     item.message = yes ? fmt::format("approved by {} at the prompt", options_.user)
                        : fmt::format("declined by {}", options_.user);
   } else {
-    item.status = ItemStatus::kWaiting;
+    item.status = StepStatus::kFailed;
+    item.refusal = Refusal::kUnanswered;
     item.message = fmt::format(
         "needs approval and there is no terminal to ask: rerun with --yes or --approve {}",
         step_->name);
@@ -39,17 +41,16 @@ ItemResult Engine::Decide(const std::string& what) {
 ItemResult Engine::Gate(const std::string& what, int line) {
   ItemResult item = Decide(what);
   item.line = line;
-  Note(item.status == ItemStatus::kApproved ? NoteLevel::kPass : NoteLevel::kFail,
+  Note(item.status == StepStatus::kApproved ? NoteLevel::kPass : NoteLevel::kFail,
        fmt::format("{} — {}", what, item.message));
-  ItemRef ref = NextItem(Trim(what), journal::StepKind::kManual);
+  ItemRef ref = NextItem(Trim(what), StepKind::kManual);
   observers_.OnAttemptStarted(ref, 0);
-  if (item.status == ItemStatus::kApproved || item.status == ItemStatus::kDeclined) {
+  if (item.refusal != Refusal::kUnanswered) {
     ApprovalEvent approval;
     approval.who = options_.user;
-    approval.how = options_.yes || options_.approve.count(step_->name)
-                       ? journal::ApprovalMethod::kYesFlag
-                       : journal::ApprovalMethod::kPrompt;
-    approval.approved = item.status == ItemStatus::kApproved;
+    approval.how = options_.yes || options_.approve.count(step_->name) ? ApprovalMethod::kYesFlag
+                                                                       : ApprovalMethod::kPrompt;
+    approval.approved = item.status == StepStatus::kApproved;
     approval.comment = item.message;
     observers_.OnApproval(ref, approval);
   }
@@ -63,8 +64,7 @@ ItemResult Engine::Gate(const std::string& what, int line) {
 // An interactive block shares the engine's stdin; when that is not a terminal nobody can
 // type, and a pipe held open by a CI runner would keep the block waiting forever.
 bool Engine::InteractiveWithoutTerminal(const Action& action, ItemResult& item,
-                                        const std::string& title, journal::StepKind kind,
-                                        StepResult& out) {
+                                        const std::string& title, StepKind kind, StepResult& out) {
   if (options_.yes || options_.approve.count(step_->name)) {
     Note(NoteLevel::kWarn,
          fmt::format("line {}: {{ interactive }} block needs a terminal and stdin is not one; "
@@ -75,9 +75,9 @@ bool Engine::InteractiveWithoutTerminal(const Action& action, ItemResult& item,
     ItemResult gate =
         Gate(fmt::format("manual: {} (line {}) done by hand?", item.label, item.line), item.line);
     out.items.push_back(gate);
-    return gate.status == ItemStatus::kApproved;
+    return gate.status == StepStatus::kApproved;
   }
-  item.status = ItemStatus::kFailed;
+  item.status = StepStatus::kFailed;
   item.message =
       "{ interactive } block needs a terminal, and stdin is not one: run stagecraft from a "
       "terminal, or pass --yes to treat the block as a manual step";
@@ -95,7 +95,7 @@ bool Engine::RunChecklistItem(const ChecklistItem& item, int depth, StepResult& 
     ItemResult gate = Gate(fmt::format("{}confirm: {}", indent, text), item.pos.line);
     gate.label = text;
     out.items.push_back(gate);
-    return gate.status == ItemStatus::kApproved;
+    return gate.status == StepStatus::kApproved;
   }
   if (item.is_group()) {
     Note(NoteLevel::kInfo, indent + text);

@@ -30,26 +30,6 @@ int OrdinalOf(const ItemRef& item) {
 
 }  // namespace
 
-journal::StepStatus ToJournalStatus(ItemStatus status) {
-  switch (status) {
-    case ItemStatus::kPassed:
-      return journal::StepStatus::kSucceeded;
-    case ItemStatus::kSkipped:
-      return journal::StepStatus::kSkipped;
-    case ItemStatus::kApproved:
-      return journal::StepStatus::kApproved;
-    case ItemStatus::kInterrupted:
-      return journal::StepStatus::kInterrupted;
-    case ItemStatus::kNotReached:
-      return journal::StepStatus::kPending;
-    case ItemStatus::kFailed:
-    case ItemStatus::kWaiting:
-    case ItemStatus::kDeclined:
-      return journal::StepStatus::kFailed;
-  }
-  return journal::StepStatus::kFailed;
-}
-
 void JournalRecorder::Fail(const Status& status) {
   if (error_.empty()) error_ = status.message();
 }
@@ -65,7 +45,7 @@ void JournalRecorder::OnRunPlanned(const runbook::Runbook& runbook,
     record.ordinal = static_cast<int>(i + 1);
     if (step.phase >= 0) record.phase = runbook.phases[step.phase].title;
     record.title = step.title;
-    record.kind = journal::StepKind::kStep;
+    record.kind = StepKind::kStep;
     if (step.budget) record.budget_ms = step.budget->count();
     record.content_hash = runbook::StepContentHash(step);
     records.push_back(std::move(record));
@@ -95,7 +75,7 @@ int64_t JournalRecorder::Begin(const ItemRef& item) {
 void JournalRecorder::End(int64_t attempt_id, const AttemptEnd& end) {
   if (!journal_ || attempt_id == 0) return;
   journal::AttemptOutcome ended;
-  ended.status = ToJournalStatus(end.status);
+  ended.status = end.status;
   ended.message = end.message;
   ended.detail = end.detail;
   if (const exec::ProcessOutcome* outcome = end.outcome) {
@@ -130,11 +110,9 @@ void JournalRecorder::OnProcessStarted(int64_t process_group, unsigned long long
   if (!status.ok()) Fail(status);
 }
 
-void JournalRecorder::OnOutput(exec::Stream stream, std::string_view bytes) {
+void JournalRecorder::OnOutput(Stream stream, std::string_view bytes) {
   if (!journal_ || attempt_ == 0) return;
-  Status status = journal_->AppendOutput(
-      attempt_,
-      stream == exec::Stream::kStderr ? journal::Stream::kStderr : journal::Stream::kStdout, bytes);
+  Status status = journal_->AppendOutput(attempt_, stream, bytes);
   if (!status.ok() && lost_output_.empty()) lost_output_ = status.message();
 }
 
@@ -150,8 +128,7 @@ void JournalRecorder::OnApproval(const ItemRef& item, const ApprovalEvent& appro
   record.step_key = KeyOf(item);
   record.who = approval.who;
   record.how = approval.how;
-  record.decision = approval.approved ? journal::ApprovalDecision::kApproved
-                                      : journal::ApprovalDecision::kRejected;
+  record.decision = approval.approved ? ApprovalDecision::kApproved : ApprovalDecision::kRejected;
   record.comment = approval.comment;
   auto stored = journal_->RecordApproval(std::move(record));
   if (!stored.ok()) Fail(stored.status());

@@ -25,8 +25,6 @@
 
 namespace stagecraft::engine {
 
-journal::StepStatus ToJournalStatus(ItemStatus status);
-
 class JournalRecorder : public RunObserver {
  public:
   JournalRecorder(journal::Journal* journal, std::string run_id)
@@ -40,7 +38,7 @@ class JournalRecorder : public RunObserver {
   void OnStepFinished(const ItemRef& step, const StepResult& result) override;
   void OnAttemptStarted(const ItemRef& item, int attempt) override;
   void OnProcessStarted(int64_t process_group, unsigned long long start_ticks) override;
-  void OnOutput(exec::Stream stream, std::string_view bytes) override;
+  void OnOutput(Stream stream, std::string_view bytes) override;
   void OnAttemptFinished(const ItemRef& item, const AttemptEnd& end) override;
   void OnApproval(const ItemRef& item, const ApprovalEvent& approval) override;
   void OnScopeChanged(const nlohmann::json& scope) override;

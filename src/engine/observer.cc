@@ -33,7 +33,7 @@ void Observers::OnProcessStarted(int64_t process_group, unsigned long long start
     observer->OnProcessStarted(process_group, start_ticks);
 }
 
-void Observers::OnOutput(exec::Stream stream, std::string_view bytes) {
+void Observers::OnOutput(Stream stream, std::string_view bytes) {
   for (RunObserver* observer : observers_)
     observer->OnOutput(stream, bytes);
 }

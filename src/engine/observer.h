@@ -42,13 +42,13 @@ struct ItemRef {
   int ordinal = 0;      // 1-based position of the item in its step, or of the block in the
                         // rollback (kItem, kRollback)
   std::string title;
-  journal::StepKind kind = journal::StepKind::kStep;
+  StepKind kind = StepKind::kStep;
   std::string phase;
   std::optional<Millis> budget;
 };
 
 struct AttemptEnd {
-  ItemStatus status = ItemStatus::kPassed;
+  StepStatus status = StepStatus::kSucceeded;
   std::string message;  // one line
   std::string detail;   // expectation diff, red-flag report, output excerpt
   const exec::ProcessOutcome* outcome = nullptr;  // null when nothing was spawned
@@ -57,7 +57,7 @@ struct AttemptEnd {
 
 struct ApprovalEvent {
   std::string who;
-  journal::ApprovalMethod how = journal::ApprovalMethod::kPrompt;
+  ApprovalMethod how = ApprovalMethod::kPrompt;
   bool approved = false;
   std::string comment;
 };
@@ -76,7 +76,7 @@ class RunObserver {
   // anything (a gate, a skipped block, a block a rollback interruption kept from running).
   virtual void OnAttemptStarted(const ItemRef& /*item*/, int /*attempt*/) {}
   virtual void OnProcessStarted(int64_t /*process_group*/, unsigned long long /*start_ticks*/) {}
-  virtual void OnOutput(exec::Stream /*stream*/, std::string_view /*bytes*/) {}
+  virtual void OnOutput(Stream /*stream*/, std::string_view /*bytes*/) {}
   virtual void OnAttemptFinished(const ItemRef& /*item*/, const AttemptEnd& /*end*/) {}
   virtual void OnApproval(const ItemRef& /*item*/, const ApprovalEvent& /*approval*/) {}
   // A question is about to be asked on the terminal.
@@ -102,7 +102,7 @@ class Observers : public RunObserver {
   void OnStepFinished(const ItemRef& step, const StepResult& result) override;
   void OnAttemptStarted(const ItemRef& item, int attempt) override;
   void OnProcessStarted(int64_t process_group, unsigned long long start_ticks) override;
-  void OnOutput(exec::Stream stream, std::string_view bytes) override;
+  void OnOutput(Stream stream, std::string_view bytes) override;
   void OnAttemptFinished(const ItemRef& item, const AttemptEnd& end) override;
   void OnApproval(const ItemRef& item, const ApprovalEvent& approval) override;
   void OnQuestion() override;
@@ -117,7 +117,7 @@ class Observers : public RunObserver {
   class Sink : public exec::OutputSink {
    public:
     explicit Sink(Observers& owner) : owner_(owner) {}
-    void OnOutput(exec::Stream stream, std::string_view bytes) override {
+    void OnOutput(Stream stream, std::string_view bytes) override {
       owner_.OnOutput(stream, bytes);
     }
 

@@ -7,7 +7,7 @@ namespace stagecraft::engine {
 
 LineSplitter::LineSplitter(Callback on_line) : on_line_(std::move(on_line)) {}
 
-void LineSplitter::OnOutput(exec::Stream stream, std::string_view bytes) {
+void LineSplitter::OnOutput(Stream stream, std::string_view bytes) {
   StreamState& s = state(stream);
   while (!bytes.empty()) {
     size_t newline = bytes.find('\n');
@@ -21,7 +21,7 @@ void LineSplitter::OnOutput(exec::Stream stream, std::string_view bytes) {
 }
 
 void LineSplitter::Flush() {
-  for (exec::Stream stream : {exec::Stream::kStdout, exec::Stream::kStderr}) {
+  for (Stream stream : {Stream::kStdout, Stream::kStderr}) {
     StreamState& s = state(stream);
     // Nothing pending means the stream ended with '\n' (or a cut piece): no extra line.
     if (!s.pending.empty()) EndLine(stream, s, {});
@@ -29,7 +29,7 @@ void LineSplitter::Flush() {
   }
 }
 
-void LineSplitter::Append(exec::Stream stream, StreamState& s, std::string_view bytes) {
+void LineSplitter::Append(Stream stream, StreamState& s, std::string_view bytes) {
   while (!bytes.empty()) {
     // A full buffer followed by more bytes of the same line: its content certainly exceeds
     // the limit (a trailing '\r' could only be the newly arrived byte), so cut a piece.
@@ -51,7 +51,7 @@ void LineSplitter::Append(exec::Stream stream, StreamState& s, std::string_view 
   }
 }
 
-void LineSplitter::EndLine(exec::Stream stream, StreamState& s, std::string_view rest) {
+void LineSplitter::EndLine(Stream stream, StreamState& s, std::string_view rest) {
   if (s.pending.empty()) {
     // The common case: the whole line arrived in one chunk, so pass a view of it.
     std::string_view line = rest;

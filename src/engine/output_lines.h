@@ -37,7 +37,7 @@ namespace stagecraft::engine {
 class LineSplitter final : public exec::OutputSink {
  public:
   static constexpr size_t kMaxLineBytes = 64 * 1024;
-  using Callback = std::function<void(exec::Stream stream, std::string_view line)>;
+  using Callback = std::function<void(Stream stream, std::string_view line)>;
 
   // `on_line` must not be empty.
   explicit LineSplitter(Callback on_line);
@@ -47,14 +47,14 @@ class LineSplitter final : public exec::OutputSink {
   LineSplitter(const LineSplitter&) = delete;
   LineSplitter& operator=(const LineSplitter&) = delete;
 
-  void OnOutput(exec::Stream stream, std::string_view bytes) override;
+  void OnOutput(Stream stream, std::string_view bytes) override;
 
   // Passes on the unterminated last line of each stream (stdout first), if any. The splitter
   // can be reused afterwards.
   void Flush();
 
   // Bytes held back for `stream` (for tests and diagnostics); at most kMaxLineBytes.
-  size_t buffered(exec::Stream stream) const { return state(stream).pending.size(); }
+  size_t buffered(Stream stream) const { return state(stream).pending.size(); }
 
  private:
   struct StreamState {
@@ -62,17 +62,15 @@ class LineSplitter final : public exec::OutputSink {
     bool cut_piece = false;  // the current line has already been passed on in part
   };
 
-  StreamState& state(exec::Stream stream) {
-    return streams_[stream == exec::Stream::kStdout ? 0 : 1];
-  }
-  const StreamState& state(exec::Stream stream) const {
-    return streams_[stream == exec::Stream::kStdout ? 0 : 1];
+  StreamState& state(Stream stream) { return streams_[stream == Stream::kStdout ? 0 : 1]; }
+  const StreamState& state(Stream stream) const {
+    return streams_[stream == Stream::kStdout ? 0 : 1];
   }
   // Adds bytes (no '\n') to the current line, passing on full pieces as they become certain.
-  void Append(exec::Stream stream, StreamState& s, std::string_view bytes);
+  void Append(Stream stream, StreamState& s, std::string_view bytes);
   // Ends the current line: `rest` is its last bytes not yet in `pending` (no '\n').
-  void EndLine(exec::Stream stream, StreamState& s, std::string_view rest);
-  void Emit(exec::Stream stream, std::string_view line) { on_line_(stream, line); }
+  void EndLine(Stream stream, StreamState& s, std::string_view rest);
+  void Emit(Stream stream, std::string_view line) { on_line_(stream, line); }
 
   Callback on_line_;
   StreamState streams_[2];

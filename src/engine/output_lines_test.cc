@@ -9,8 +9,6 @@
 namespace stagecraft::engine {
 namespace {
 
-using exec::Stream;
-
 // Records every line with the stream it came from ("out:" / "err:" prefix).
 struct Recorder {
   std::vector<std::string> lines;

@@ -20,8 +20,8 @@ using runbook::Runbook;
 // Some tools print their version on stderr (aws v1, java); both streams are read.
 class BothStreams : public exec::OutputSink {
  public:
-  void OnOutput(exec::Stream, std::string_view bytes) override {
-    buffer_.OnOutput(exec::Stream::kStdout, bytes);
+  void OnOutput(Stream, std::string_view bytes) override {
+    buffer_.OnOutput(Stream::kStdout, bytes);
   }
   std::string text() const { return buffer_.text(); }
 

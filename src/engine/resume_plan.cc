@@ -7,15 +7,13 @@
 namespace stagecraft::engine {
 namespace {
 
-using journal::StepStatus;
-
 bool IsStepRecord(const journal::StepRecord& record) {
   return journal::IsFlowStep(record);
 }
 
 // The position of a rollback block in the rollback, or 0 for other records.
 int RollbackOrdinal(const journal::StepRecord& record) {
-  return journal::IsRollbackKind(record.kind) ? record.ordinal : 0;
+  return IsRollbackKind(record.kind) ? record.ordinal : 0;
 }
 
 const runbook::Step* FindStep(const runbook::Runbook& runbook, const std::string& name) {
@@ -98,7 +96,7 @@ std::vector<std::string> ChangedSteps(const runbook::Runbook& runbook,
       changed.push_back(record.key + " (changed)");
   }
   for (const auto& step : runbook.steps)
-    if (step.kind != runbook::StepKind::kRollback && !seen.count(step.name))
+    if (step.kind != StepKind::kRollback && !seen.count(step.name))
       changed.push_back(step.name + " (new)");
   return changed;
 }

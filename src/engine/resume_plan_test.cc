@@ -8,8 +8,6 @@
 namespace stagecraft::engine {
 namespace {
 
-using journal::StepStatus;
-
 journal::StepRecord Record(const std::string& key, StepStatus status,
                            const std::string& title = "") {
   journal::StepRecord record;
@@ -31,7 +29,7 @@ journal::StepRecord Item(const std::string& key, const std::string& parent, Step
 journal::StepRecord RollbackBlock(const std::string& key, int ordinal, StepStatus status,
                                   const std::string& title) {
   journal::StepRecord record = Record(key, status, title);
-  record.kind = journal::StepKind::kCompensation;
+  record.kind = StepKind::kCompensation;
   record.ordinal = ordinal;
   return record;
 }

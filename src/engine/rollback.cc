@@ -17,7 +17,6 @@ namespace stagecraft::engine {
 
 using runbook::Action;
 using runbook::Step;
-using runbook::StepKind;
 
 namespace {
 
@@ -31,11 +30,11 @@ bool StepRan(const StepResult& result) {
   if (result.step->skip) return false;
   if (result.done_earlier) return true;
   switch (result.status) {
-    case ItemStatus::kPassed:
-    case ItemStatus::kApproved:
+    case StepStatus::kSucceeded:
+    case StepStatus::kApproved:
       return true;
-    case ItemStatus::kSkipped:
-    case ItemStatus::kNotReached:
+    case StepStatus::kSkipped:
+    case StepStatus::kPending:
       return false;
     default:
       return result.spawned;
@@ -44,7 +43,7 @@ bool StepRan(const StepResult& result) {
 
 }  // namespace
 
-ItemRef Engine::NextRollbackItem(const std::string& title, journal::StepKind kind) {
+ItemRef Engine::NextRollbackItem(const std::string& title, StepKind kind) {
   ItemRef item;
   item.scope = ItemRef::Scope::kRollback;
   item.ordinal = ++rollback_counter_;
@@ -54,8 +53,7 @@ ItemRef Engine::NextRollbackItem(const std::string& title, journal::StepKind kin
   return item;
 }
 
-ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& action,
-                                    journal::StepKind kind) {
+ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& action, StepKind kind) {
   ItemResult item;
   item.label = label;
   item.line = action.block.pos.line;
@@ -63,7 +61,7 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
   if (options_.rollback_done.count({ref.ordinal, label})) {
     // The rollback runs in the same order every time, so the same position and title name
     // the same block: it passed before the earlier rollback was interrupted.
-    item.status = ItemStatus::kPassed;
+    item.status = StepStatus::kSucceeded;
     item.message = "done before the rollback was interrupted";
     Note(NoteLevel::kInfo, fmt::format("{} (line {}): {}", label, item.line, item.message));
     return item;
@@ -77,7 +75,7 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
   item.detail = outcome.detail;
   item.attempts = outcome.attempts;
   item.elapsed = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
-  if (item.status == ItemStatus::kPassed) {
+  if (item.status == StepStatus::kSucceeded) {
     Note(NoteLevel::kPass, label);
   } else {
     Note(NoteLevel::kFail, fmt::format("{}: {}", label, item.message));
@@ -86,7 +84,7 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
   return item;
 }
 
-void Engine::RunRollbackItem(const std::string& label, const Action& action, journal::StepKind kind,
+void Engine::RunRollbackItem(const std::string& label, const Action& action, StepKind kind,
                              RunResult& result) {
   rollback_interrupted_ = rollback_interrupted_ || Interrupted();
   if (rollback_interrupted_) {
@@ -94,9 +92,9 @@ void Engine::RunRollbackItem(const std::string& label, const Action& action, jou
     ItemResult item;
     item.label = label;
     item.line = action.block.pos.line;
-    item.status = ItemStatus::kNotReached;
+    item.status = StepStatus::kPending;
     item.message = kInterruptedMessage;
-    RecordNotRun(NextRollbackItem(label, kind), ItemStatus::kSkipped, item.message);
+    RecordNotRun(NextRollbackItem(label, kind), StepStatus::kSkipped, item.message);
     Note(NoteLevel::kWarn, fmt::format("{} (line {}): {}", label, item.line, item.message));
     result.rollback.push_back(std::move(item));
     return;
@@ -104,9 +102,9 @@ void Engine::RunRollbackItem(const std::string& label, const Action& action, jou
   ItemResult item = RunRollbackBlock(label, action, kind);
   // An interrupted block did not fail: the operator stopped it, and it can be run again by
   // `stagecraft rollback`.
-  rollback_failed_ = rollback_failed_ || (item.status != ItemStatus::kPassed &&
-                                          item.status != ItemStatus::kInterrupted);
-  rollback_interrupted_ = rollback_interrupted_ || item.status == ItemStatus::kInterrupted;
+  rollback_failed_ = rollback_failed_ || (item.status != StepStatus::kSucceeded &&
+                                          item.status != StepStatus::kInterrupted);
+  rollback_interrupted_ = rollback_interrupted_ || item.status == StepStatus::kInterrupted;
   result.rollback.push_back(std::move(item));
 }
 
@@ -114,20 +112,20 @@ void Engine::UndoStep(const Step& step, RunResult& result) {
   for (const auto& note : step.rollback_notes) {
     ItemResult item;
     item.label = fmt::format("{}: manual note", step.name);
-    item.status = ItemStatus::kSkipped;
+    item.status = StepStatus::kSkipped;
     item.message = note;
     item.line = step.pos.line;
     Note(NoteLevel::kInfo, fmt::format("{} (manual): {}", step.name, note));
     RecordNotRun(NextRollbackItem(fmt::format("Undo: {} (manual note)", step.title),
-                                  journal::StepKind::kCompensation),
-                 ItemStatus::kSkipped, note);
+                                  StepKind::kCompensation),
+                 StepStatus::kSkipped, note);
     result.rollback.push_back(item);
   }
   for (const auto& block : step.compensation) {
     Action compensation;
     compensation.block = block;
-    RunRollbackItem(fmt::format("undo {}", step.name), compensation,
-                    journal::StepKind::kCompensation, result);
+    RunRollbackItem(fmt::format("undo {}", step.name), compensation, StepKind::kCompensation,
+                    result);
   }
 }
 
@@ -138,9 +136,9 @@ bool Engine::RollbackItemSettled(const Action* action, const std::string& title,
   item.line = line;
   rollback_interrupted_ = rollback_interrupted_ || Interrupted();
   if (rollback_interrupted_) {
-    item.status = ItemStatus::kNotReached;
+    item.status = StepStatus::kPending;
     item.message = kInterruptedMessage;
-    RecordNotRun(NextItem(title, journal::StepKind::kRollback), ItemStatus::kSkipped, item.message);
+    RecordNotRun(NextItem(title, StepKind::kRollback), StepStatus::kSkipped, item.message);
     Note(NoteLevel::kWarn, fmt::format("{}: {}", title, item.message));
     out.items.push_back(std::move(item));
     return true;
@@ -150,14 +148,14 @@ bool Engine::RollbackItemSettled(const Action* action, const std::string& title,
   int ordinal = rollback_counter_ + (action->attributes.confirm ? 2 : 1);
   if (!options_.rollback_done.count({ordinal, title})) return false;
   rollback_counter_ = ordinal;
-  item.status = ItemStatus::kPassed;
+  item.status = StepStatus::kSucceeded;
   item.message = "done before the rollback was interrupted";
   Note(NoteLevel::kInfo, fmt::format("{}: {}", title, item.message));
   out.items.push_back(std::move(item));
   return true;
 }
 
-void Engine::RecordStepNotRun(const Step& step, const std::string& why, ItemStatus status,
+void Engine::RecordStepNotRun(const Step& step, const std::string& why, StepStatus status,
                               RunResult& result) {
   auto record = [&](const std::string& title, int line) {
     ItemResult item;
@@ -165,7 +163,7 @@ void Engine::RecordStepNotRun(const Step& step, const std::string& why, ItemStat
     item.line = line;
     item.status = status;
     item.message = why;
-    RecordNotRun(NextRollbackItem(title, journal::StepKind::kRollback), ItemStatus::kSkipped, why);
+    RecordNotRun(NextRollbackItem(title, StepKind::kRollback), StepStatus::kSkipped, why);
     result.rollback.push_back(std::move(item));
   };
   // In document order, as they would have run, with the titles they would have had.
@@ -186,7 +184,7 @@ void Engine::RunRollbackStep(const Step& step, RunResult& result) {
   rollback_interrupted_ = rollback_interrupted_ || Interrupted();
   if (rollback_interrupted_) {
     Note(NoteLevel::kWarn, fmt::format("{}: {}", step.name, kInterruptedMessage));
-    RecordStepNotRun(step, kInterruptedMessage, ItemStatus::kNotReached, result);
+    RecordStepNotRun(step, kInterruptedMessage, StepStatus::kPending, result);
     return;
   }
   Note(NoteLevel::kInfo, fmt::format("rollback procedure: {}", step.title));
@@ -202,8 +200,8 @@ void Engine::RunRollbackStep(const Step& step, RunResult& result) {
   for (ItemResult& item : body.items) {
     // A gate nobody approved leaves its part of the undo not done: that is a failure too.
     rollback_failed_ =
-        rollback_failed_ || (IsFailure(item.status) && item.status != ItemStatus::kInterrupted);
-    rollback_interrupted_ = rollback_interrupted_ || item.status == ItemStatus::kInterrupted;
+        rollback_failed_ || (IsFailure(item.status) && item.status != StepStatus::kInterrupted);
+    rollback_interrupted_ = rollback_interrupted_ || item.status == StepStatus::kInterrupted;
     result.rollback.push_back(std::move(item));
   }
 }
@@ -220,7 +218,7 @@ void Engine::RunProcedure(const std::set<std::string>& ran, bool changed, RunRes
     }
     std::string why = "not run: " + decision.Reason();
     Note(NoteLevel::kInfo, fmt::format("rollback procedure: {} ({})", decision.step->title, why));
-    RecordStepNotRun(*decision.step, why, ItemStatus::kSkipped, result);
+    RecordStepNotRun(*decision.step, why, StepStatus::kSkipped, result);
   }
 }
 
@@ -250,8 +248,8 @@ bool Engine::Rollback(RunResult& result) {
   RunProcedure(ran, changed, result);
   bool undone = std::any_of(result.rollback.begin() + static_cast<std::ptrdiff_t>(first),
                             result.rollback.end(), [](const ItemResult& item) {
-                              return item.status != ItemStatus::kSkipped &&
-                                     item.status != ItemStatus::kNotReached;
+                              return item.status != StepStatus::kSkipped &&
+                                     item.status != StepStatus::kPending;
                             });
   if (rollback_interrupted_) {
     result.status = RunStatus::kInterrupted;
@@ -279,7 +277,7 @@ RunResult Engine::RollbackOnly() {
   for (const Step* step : Flow()) {
     StepResult entry;
     entry.step = step;
-    if (options_.completed_steps.count(step->name)) entry.status = ItemStatus::kPassed;
+    if (options_.completed_steps.count(step->name)) entry.status = StepStatus::kSucceeded;
     result.steps.push_back(entry);
   }
   result.status = RunStatus::kFailed;

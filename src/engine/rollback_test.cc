@@ -18,7 +18,7 @@ class RollbackTest : public testing::EngineTest {
   std::vector<std::string> Rollback(const RunResult& result) {
     std::vector<std::string> rows;
     for (const ItemResult& item : result.rollback)
-      rows.push_back(item.label + " " + ItemStatusName(item.status) +
+      rows.push_back(item.label + " " + std::string(ConsoleWord(item.status, item.refusal)) +
                      (item.message.empty() ? "" : " " + item.message));
     return rows;
   }
@@ -107,7 +107,7 @@ TEST_F(RollbackTest, InteractiveBlockWithoutATerminalIsAManualStepWithYes) {
   auto manual = RunBook(FailingDeploy("```bash { interactive }\nvault login\n```\n"), options);
   EXPECT_EQ(manual.exit_code, 1);
   EXPECT_EQ(Calls(), std::vector<std::string>{"kubectl apply -f app.yaml"});
-  EXPECT_EQ(manual.rollback[0].status, ItemStatus::kApproved);
+  EXPECT_EQ(manual.rollback[0].status, StepStatus::kApproved);
 }
 
 TEST_F(RollbackTest, SectionTimeoutAppliesToItsBlocksButNotToUndoBlocks) {
@@ -140,7 +140,7 @@ TEST_F(RollbackTest, TranscriptsAndChecklistsRunAsInTheSteps) {
   EXPECT_EQ(Calls(), (std::vector<std::string>{"kubectl apply -f app.yaml", "helm rollback api 1",
                                                "helm history api", "curl -fsS localhost/version"}));
   EXPECT_EQ(result.rollback.back().label, "the team knows");
-  EXPECT_EQ(result.rollback.back().status, ItemStatus::kApproved);
+  EXPECT_EQ(result.rollback.back().status, StepStatus::kApproved);
 }
 
 TEST_F(RollbackTest, FailureBeforeAnyChangeRunsNoProcedure) {

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/duration.h"
@@ -12,24 +13,20 @@
 
 namespace stagecraft::engine {
 
-enum class ItemStatus {
-  kPassed,
-  kFailed,
-  kSkipped,
-  kApproved,  // a gate or manual confirmation approved by someone
-  kWaiting,   // a gate nobody could answer
-  kDeclined,  // a gate the operator refused
-  kInterrupted,
-  kNotReached,
-};
-const char* ItemStatusName(ItemStatus status);
+// Why a gate failed, which the journal keeps as a plain failure: the operator said no, or
+// nobody could be asked and the run waits for an approval instead of rolling back.
+enum class Refusal { kNone, kDeclined, kUnanswered };
+
+// The result in the console's words: "passed", "FAILED", "declined", "not reached"...
+std::string_view ConsoleWord(StepStatus status, Refusal refusal = Refusal::kNone);
 
 // Statuses that stop the flow: the run fails (or waits) at the item that has one.
-bool IsFailure(ItemStatus status);
+bool IsFailure(StepStatus status);
 
 struct ItemResult {
   std::string label;
-  ItemStatus status = ItemStatus::kNotReached;
+  StepStatus status = StepStatus::kPending;
+  Refusal refusal = Refusal::kNone;
   std::string message;  // why it failed, who approved
   std::string detail;   // expectation diff, red-flag report, output excerpt
   Millis elapsed{0};
@@ -39,7 +36,8 @@ struct ItemResult {
 
 struct StepResult {
   const runbook::Step* step = nullptr;
-  ItemStatus status = ItemStatus::kNotReached;
+  StepStatus status = StepStatus::kPending;
+  Refusal refusal = Refusal::kNone;
   std::string message;
   Millis elapsed{0};
   int attempts = 0;
@@ -49,24 +47,17 @@ struct StepResult {
   std::vector<ItemResult> items;
 };
 
-enum class RunStatus {
-  kSucceeded,
-  kFailed,
-  kRolledBack,
-  kRollbackFailed,
-  kStopped,
-  kWaiting,
-  kInterrupted
-};
-const char* RunStatusName(RunStatus status);
-
 struct RunResult {
   RunStatus status = RunStatus::kSucceeded;
+  bool waiting_for_approval = false;  // kStopped at a gate nobody could answer
   int exit_code = 0;
   std::string message;
   std::vector<StepResult> steps;     // preflight, steps, success criteria, as reached
   std::vector<ItemResult> rollback;  // compensations and rollback procedure, in run order
   std::map<std::string, std::string> captures;
 };
+
+// How the run ended in the console's words: "rolled back", "waiting for approval"...
+std::string RunVerdict(const RunResult& result);
 
 }  // namespace stagecraft::engine

@@ -55,7 +55,7 @@ class FakeRunner : public Runner {
       if (invocation.code.find(rule.needle) == std::string::npos || rule.times == 0) continue;
       if (rule.times > 0) --rule.times;
       if (invocation.sink && !rule.output.empty())
-        invocation.sink->OnOutput(exec::Stream::kStdout, rule.output);
+        invocation.sink->OnOutput(Stream::kStdout, rule.output);
       outcome.kind = rule.kind;
       outcome.exit_code = rule.kind == ProcessOutcome::Kind::kExited ? rule.exit_code : -1;
       if (rule.kind == ProcessOutcome::Kind::kInterrupted) outcome.interrupt_signal = 2;

@@ -5,9 +5,9 @@
 
 #include <string_view>
 
-namespace stagecraft::exec {
+#include "base/vocabulary.h"
 
-enum class Stream { kStdout, kStderr };
+namespace stagecraft::exec {
 
 // Receives output in the order it was read, in arbitrary chunks: a chunk may end in the
 // middle of a line or of a multi-byte character. `bytes` is only valid during the call.

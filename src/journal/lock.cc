@@ -32,6 +32,14 @@ LockInfo ReadLock(const Statement& row) {
   return info;
 }
 
+// The locks whose `column` is `value`: at most one, since both columns it is used with are
+// unique.
+Result<std::vector<LockInfo>> LocksWhere(Database& db, std::string_view column,
+                                         const std::string& value) {
+  return db.Rows<LockInfo>(
+      ReadLock, fmt::format("SELECT {} FROM locks WHERE {} = ?1", kLockColumns, column), value);
+}
+
 Result<std::unique_ptr<Database>> OpenLockDatabase(const std::string& state_dir, bool create,
                                                    Millis busy_timeout) {
   DatabaseOptions options;
@@ -88,44 +96,31 @@ Result<TryResult> TryAcquire(Database& db, LockInfo& mine, const std::string& th
   if (!transaction.ok()) return transaction.status();
 
   TryResult result;
-  Result<Statement> select =
-      db.Prepare(fmt::format("SELECT {} FROM locks WHERE lock_key = ?1", kLockColumns));
-  if (!select.ok()) return select.status();
-  select->Bind(1, mine.key);
-  Result<bool> row = select->Step();
-  if (!row.ok()) return row.status();
+  Result<std::vector<LockInfo>> held = LocksWhere(db, "lock_key", mine.key);
+  if (!held.ok()) return held.status();
   TimeMs now = NowMs();
-  if (*row) {
-    LockInfo holder = ReadLock(*select);
+  if (!held->empty()) {
+    LockInfo& holder = held->front();
     std::optional<std::string> stale = StaleReason(holder, now, this_host);
     if (!stale) {
       result.holder = std::move(holder);
       return result;  // the transaction rolls back: nothing was written
     }
-    Result<Statement> remove = db.Prepare("DELETE FROM locks WHERE lock_key = ?1");
-    if (!remove.ok()) return remove.status();
-    remove->Bind(1, mine.key);
-    if (Status status = remove->Run(); !status.ok()) return status;
+    Status removed = db.Run("DELETE FROM locks WHERE lock_key = ?1", mine.key);
+    if (!removed.ok()) return removed;
     result.replaced = std::move(holder);
     result.replaced_reason = std::move(*stale);
   }
 
-  Result<Statement> insert = db.Prepare(fmt::format(
-      "INSERT INTO locks ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", kLockColumns));
-  if (!insert.ok()) return insert.status();
   mine.lock_id = NewLockId();
   mine.started_at = now;
   mine.heartbeat_at = now;
-  insert->Bind(1, mine.key);
-  insert->Bind(2, mine.lock_id);
-  insert->Bind(3, mine.run_id);
-  insert->Bind(4, mine.user);
-  insert->Bind(5, mine.host);
-  insert->Bind(6, mine.pid);
-  insert->Bind(7, mine.started_at);
-  insert->Bind(8, mine.heartbeat_at);
-  insert->Bind(9, mine.lease_ms);
-  if (Status status = insert->Run(); !status.ok()) return status;
+  Status inserted =
+      db.Run(fmt::format("INSERT INTO locks ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                         kLockColumns),
+             mine.key, mine.lock_id, mine.run_id, mine.user, mine.host, mine.pid, mine.started_at,
+             mine.heartbeat_at, mine.lease_ms);
+  if (!inserted.ok()) return inserted;
   if (Status status = transaction->Commit(); !status.ok()) return status;
   result.acquired = true;
   return result;
@@ -222,18 +217,13 @@ Status RunLock::HeartbeatLocked() {
   // Not fsynced: a heartbeat lost to a power cut only makes the lock look older.
   Result<Transaction> transaction = Transaction::Begin(*db_, /*durable=*/false);
   if (!transaction.ok()) return transaction.status();
-  Result<Statement> update =
-      db_->Prepare("UPDATE locks SET heartbeat_at = ?3 WHERE lock_key = ?1 AND lock_id = ?2");
-  if (!update.ok()) return update.status();
-  update->Bind(1, info_.key);
-  update->Bind(2, info_.lock_id);
-  update->Bind(3, now);
-  if (Status status = update->Run(); !status.ok()) return status;
-  if (db_->Changes() == 0) {
-    return Status::Error(fmt::format(
-        "journal: lost the lock on {} (lock id {}): it was force-unlocked or taken over", info_.key,
-        info_.lock_id));
-  }
+  Status updated = db_->Update(
+      Status::Error(fmt::format(
+          "journal: lost the lock on {} (lock id {}): it was force-unlocked or taken over",
+          info_.key, info_.lock_id)),
+      "UPDATE locks SET heartbeat_at = ?3 WHERE lock_key = ?1 AND lock_id = ?2", info_.key,
+      info_.lock_id, now);
+  if (!updated.ok()) return updated;
   if (Status status = transaction->Commit(); !status.ok()) return status;
   info_.heartbeat_at = now;
   return Status::Ok();
@@ -262,12 +252,9 @@ Status RunLock::Release() {
   Result<Transaction> transaction = Transaction::Begin(*db_, /*durable=*/true);
   if (!transaction.ok()) return transaction.status();
   // Only our own row: after a force-unlock the key may belong to another run by now.
-  Result<Statement> remove = db_->Prepare("DELETE FROM locks WHERE lock_key = ?1 AND lock_id = ?2");
-  if (!remove.ok()) return remove.status();
-  remove->Bind(1, info_.key);
-  remove->Bind(2, info_.lock_id);
-  if (Status status = remove->Run(); !status.ok()) return status;
-  return transaction->Commit();
+  Status removed =
+      db_->Run("DELETE FROM locks WHERE lock_key = ?1 AND lock_id = ?2", info_.key, info_.lock_id);
+  return removed.ok() ? transaction->Commit() : removed;
 }
 
 Result<std::optional<LockInfo>> RunLock::Holder(const std::string& state_dir,
@@ -275,31 +262,18 @@ Result<std::optional<LockInfo>> RunLock::Holder(const std::string& state_dir,
   Result<std::unique_ptr<Database>> db =
       OpenLockDatabase(state_dir, /*create=*/false, Millis(5000));
   if (!db.ok()) return db.status();
-  Result<Statement> select =
-      (*db)->Prepare(fmt::format("SELECT {} FROM locks WHERE lock_key = ?1", kLockColumns));
-  if (!select.ok()) return select.status();
-  select->Bind(1, key);
-  Result<bool> row = select->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<LockInfo>();
-  return std::optional<LockInfo>(ReadLock(*select));
+  Result<std::vector<LockInfo>> held = LocksWhere(**db, "lock_key", key);
+  if (!held.ok()) return held.status();
+  if (held->empty()) return std::optional<LockInfo>();
+  return std::optional<LockInfo>(held->front());
 }
 
 Result<std::vector<LockInfo>> RunLock::List(const std::string& state_dir) {
   Result<std::unique_ptr<Database>> db =
       OpenLockDatabase(state_dir, /*create=*/false, Millis(5000));
   if (!db.ok()) return db.status();
-  Result<Statement> select =
-      (*db)->Prepare(fmt::format("SELECT {} FROM locks ORDER BY lock_key", kLockColumns));
-  if (!select.ok()) return select.status();
-  std::vector<LockInfo> locks;
-  while (true) {
-    Result<bool> row = select->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    locks.push_back(ReadLock(*select));
-  }
-  return locks;
+  return (*db)->Rows<LockInfo>(ReadLock,
+                               fmt::format("SELECT {} FROM locks ORDER BY lock_key", kLockColumns));
 }
 
 Result<LockInfo> RunLock::ForceUnlock(const std::string& state_dir, const std::string& lock_id) {
@@ -309,20 +283,12 @@ Result<LockInfo> RunLock::ForceUnlock(const std::string& state_dir, const std::s
   Database& database = **db;
   Result<Transaction> transaction = Transaction::Begin(database, /*durable=*/true);
   if (!transaction.ok()) return transaction.status();
-  Result<Statement> select =
-      database.Prepare(fmt::format("SELECT {} FROM locks WHERE lock_id = ?1", kLockColumns));
-  if (!select.ok()) return select.status();
-  select->Bind(1, lock_id);
-  Result<bool> row = select->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) {
-    return Status::Error(fmt::format("journal: no lock with id {} (already released?)", lock_id));
-  }
-  LockInfo removed = ReadLock(*select);
-  Result<Statement> remove = database.Prepare("DELETE FROM locks WHERE lock_id = ?1");
-  if (!remove.ok()) return remove.status();
-  remove->Bind(1, lock_id);
-  if (Status status = remove->Run(); !status.ok()) return status;
+  Result<LockInfo> removed = FirstRow(
+      LocksWhere(database, "lock_id", lock_id),
+      Status::Error(fmt::format("journal: no lock with id {} (already released?)", lock_id)));
+  if (!removed.ok()) return removed;
+  if (Status status = database.Run("DELETE FROM locks WHERE lock_id = ?1", lock_id); !status.ok())
+    return status;
   if (Status status = transaction->Commit(); !status.ok()) return status;
   return removed;
 }

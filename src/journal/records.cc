@@ -15,118 +15,11 @@
 #include <vector>
 
 namespace stagecraft::journal {
-namespace {
-
-// One table per enum keeps names and parsing in step.
-template <typename E>
-struct Name {
-  E value;
-  std::string_view text;
-};
-
-constexpr std::array<Name<RunStatus>, 7> kRunStatusNames{{
-    {RunStatus::kRunning, "running"},
-    {RunStatus::kSucceeded, "succeeded"},
-    {RunStatus::kFailed, "failed"},
-    {RunStatus::kRolledBack, "rolled_back"},
-    {RunStatus::kRollbackFailed, "rollback_failed"},
-    {RunStatus::kInterrupted, "interrupted"},
-    {RunStatus::kStopped, "stopped"},
-}};
-
-constexpr std::array<Name<StepStatus>, 7> kStepStatusNames{{
-    {StepStatus::kPending, "pending"},
-    {StepStatus::kRunning, "running"},
-    {StepStatus::kSucceeded, "succeeded"},
-    {StepStatus::kFailed, "failed"},
-    {StepStatus::kSkipped, "skipped"},
-    {StepStatus::kApproved, "approved"},
-    {StepStatus::kInterrupted, "interrupted"},
-}};
-
-constexpr std::array<Name<StepKind>, 6> kStepKindNames{{
-    {StepKind::kStep, "step"},
-    {StepKind::kCheck, "check"},
-    {StepKind::kManual, "manual"},
-    {StepKind::kVerification, "verification"},
-    {StepKind::kRollback, "rollback"},
-    {StepKind::kCompensation, "compensation"},
-}};
-
-constexpr std::array<Name<ApprovalMethod>, 3> kApprovalMethodNames{{
-    {ApprovalMethod::kPrompt, "prompt"},
-    {ApprovalMethod::kYesFlag, "--yes"},
-    {ApprovalMethod::kCommand, "approve"},
-}};
-
-constexpr std::array<Name<ApprovalDecision>, 2> kApprovalDecisionNames{{
-    {ApprovalDecision::kApproved, "approved"},
-    {ApprovalDecision::kRejected, "rejected"},
-}};
-
-template <typename E, size_t N>
-std::string_view NameOf(const std::array<Name<E>, N>& names, E value) {
-  for (const auto& name : names)
-    if (name.value == value) return name.text;
-  return "unknown";
-}
-
-template <typename E, size_t N>
-std::optional<E> Parse(const std::array<Name<E>, N>& names, std::string_view text) {
-  for (const auto& name : names)
-    if (name.text == text) return name.value;
-  return std::nullopt;
-}
-
-}  // namespace
 
 TimeMs NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string_view ToString(RunStatus status) {
-  return NameOf(kRunStatusNames, status);
-}
-std::string_view ToString(StepStatus status) {
-  return NameOf(kStepStatusNames, status);
-}
-std::string_view ToString(StepKind kind) {
-  return NameOf(kStepKindNames, kind);
-}
-std::string_view ToString(Stream stream) {
-  return stream == Stream::kStdout ? "stdout" : "stderr";
-}
-std::string_view ToString(ApprovalMethod method) {
-  return NameOf(kApprovalMethodNames, method);
-}
-std::string_view ToString(ApprovalDecision decision) {
-  return NameOf(kApprovalDecisionNames, decision);
-}
-
-std::optional<RunStatus> ParseRunStatus(std::string_view text) {
-  return Parse(kRunStatusNames, text);
-}
-std::optional<StepStatus> ParseStepStatus(std::string_view text) {
-  return Parse(kStepStatusNames, text);
-}
-std::optional<StepKind> ParseStepKind(std::string_view text) {
-  return Parse(kStepKindNames, text);
-}
-std::optional<ApprovalMethod> ParseApprovalMethod(std::string_view text) {
-  return Parse(kApprovalMethodNames, text);
-}
-std::optional<ApprovalDecision> ParseApprovalDecision(std::string_view text) {
-  return Parse(kApprovalDecisionNames, text);
-}
-
-bool IsFinished(RunStatus status) {
-  return status != RunStatus::kRunning;
-}
-
-bool IsRollbackKind(StepKind kind) {
-  return kind == StepKind::kRollback || kind == StepKind::kCompensation;
 }
 
 bool IsFlowStep(const StepRecord& record) {
@@ -199,6 +92,13 @@ std::string NewLockId() {
 
 std::string DumpJson(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<nlohmann::json> ParseJson(const std::string& text, std::string_view what) {
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded())
+    return Status::Error(fmt::format("journal: stored {} is not valid JSON", what));
+  return value;
 }
 
 bool ProcessIsGone(int64_t pid) {

@@ -12,6 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+#include "base/vocabulary.h"
+
 namespace stagecraft::journal {
 
 // Wall-clock time in milliseconds since the Unix epoch. Journaled times are wall-clock
@@ -19,70 +22,6 @@ namespace stagecraft::journal {
 using TimeMs = int64_t;
 
 TimeMs NowMs();
-
-// How a run ended, or kRunning while it has not.
-enum class RunStatus {
-  kRunning,
-  kSucceeded,
-  kFailed,          // a step failed; rollback was not requested or succeeded partially
-  kRolledBack,      // a step failed and the rollback succeeded
-  kRollbackFailed,  // a rollback block failed
-  kInterrupted,     // SIGINT/SIGTERM, or found abandoned after a crash
-  kStopped,         // --on-failure stop: left as is for inspection
-};
-
-// The state of a planned step or of one attempt at it.
-enum class StepStatus {
-  kPending,  // planned, not started (steps only)
-  kRunning,
-  kSucceeded,
-  kFailed,
-  kSkipped,
-  kApproved,     // a manual confirmation or gate that a person approved
-  kInterrupted,  // was running when the run was interrupted or crashed
-};
-
-// What a step is. Rollback and compensation steps are journaled like any other step so
-// the report can show what ran while undoing.
-enum class StepKind {
-  kStep,          // an action block under a heading
-  kCheck,         // a checklist item with an action (exit 0 passes)
-  kManual,        // a checklist item without an action: a person confirms it
-  kVerification,  // a **Verification:** block run after its action
-  kRollback,      // a block of the rollback procedure section
-  kCompensation,  // a step's own **Rollback:** block
-};
-
-enum class Stream { kStdout = 1, kStderr = 2 };
-
-enum class ApprovalMethod {
-  kPrompt,   // answered on the terminal
-  kYesFlag,  // `run --yes`
-  kCommand,  // `stagecraft approve RUN STEP` from elsewhere
-};
-
-enum class ApprovalDecision { kApproved, kRejected };
-
-// Lower-case names as stored in the database and shown by `runs`/`show`: "running",
-// "rolled_back", "compensation", "stdout", "--yes"...
-std::string_view ToString(RunStatus status);
-std::string_view ToString(StepStatus status);
-std::string_view ToString(StepKind kind);
-std::string_view ToString(Stream stream);
-std::string_view ToString(ApprovalMethod method);
-std::string_view ToString(ApprovalDecision decision);
-
-std::optional<RunStatus> ParseRunStatus(std::string_view text);
-std::optional<StepStatus> ParseStepStatus(std::string_view text);
-std::optional<StepKind> ParseStepKind(std::string_view text);
-std::optional<ApprovalMethod> ParseApprovalMethod(std::string_view text);
-std::optional<ApprovalDecision> ParseApprovalDecision(std::string_view text);
-
-// True for every status except kRunning.
-bool IsFinished(RunStatus status);
-
-// True for the kinds of rollback blocks: kRollback and kCompensation.
-bool IsRollbackKind(StepKind kind);
 
 struct RunRecord {
   // "20261122-153012-ab12cd": UTC start time plus a random suffix, so ids sort by start
@@ -240,5 +179,7 @@ std::string RandomHex(size_t bytes);
 // Serializes for storage. Invalid UTF-8 in strings is replaced rather than throwing,
 // because the journal must not lose a run over one odd byte in a captured value.
 std::string DumpJson(const nlohmann::json& value);
+// Reads back what DumpJson stored; `what` names it in the error ("scope of run ID").
+Result<nlohmann::json> ParseJson(const std::string& text, std::string_view what);
 
 }  // namespace stagecraft::journal

@@ -11,39 +11,6 @@ namespace {
 
 using ::testing::MatchesRegex;
 
-TEST(RecordsTest, EveryEnumNameParsesBack) {
-  for (RunStatus status :
-       {RunStatus::kRunning, RunStatus::kSucceeded, RunStatus::kFailed, RunStatus::kRolledBack,
-        RunStatus::kRollbackFailed, RunStatus::kInterrupted, RunStatus::kStopped})
-    EXPECT_EQ(ParseRunStatus(ToString(status)), status);
-  for (StepStatus status :
-       {StepStatus::kPending, StepStatus::kRunning, StepStatus::kSucceeded, StepStatus::kFailed,
-        StepStatus::kSkipped, StepStatus::kApproved, StepStatus::kInterrupted})
-    EXPECT_EQ(ParseStepStatus(ToString(status)), status);
-  for (StepKind kind : {StepKind::kStep, StepKind::kCheck, StepKind::kManual,
-                        StepKind::kVerification, StepKind::kRollback, StepKind::kCompensation})
-    EXPECT_EQ(ParseStepKind(ToString(kind)), kind);
-  for (ApprovalMethod method :
-       {ApprovalMethod::kPrompt, ApprovalMethod::kYesFlag, ApprovalMethod::kCommand})
-    EXPECT_EQ(ParseApprovalMethod(ToString(method)), method);
-  EXPECT_EQ(ParseApprovalDecision("rejected"), ApprovalDecision::kRejected);
-  EXPECT_EQ(ParseRunStatus("Running"), std::nullopt);
-}
-
-TEST(RecordsTest, StoredNamesAreStable) {
-  // These strings are in users' journal files and docs/journal-format.md.
-  EXPECT_EQ(ToString(RunStatus::kRolledBack), "rolled_back");
-  EXPECT_EQ(ToString(RunStatus::kRollbackFailed), "rollback_failed");
-  EXPECT_EQ(ToString(StepKind::kCompensation), "compensation");
-  EXPECT_EQ(ToString(Stream::kStderr), "stderr");
-  EXPECT_EQ(ToString(ApprovalMethod::kYesFlag), "--yes");
-}
-
-TEST(RecordsTest, OnlyRunningIsUnfinished) {
-  EXPECT_FALSE(IsFinished(RunStatus::kRunning));
-  EXPECT_TRUE(IsFinished(RunStatus::kStopped));
-}
-
 TEST(RecordsTest, RunIdIsUtcTimeAndRandomSuffix) {
   // 2026-11-22 15:30:12.345 UTC
   std::string id = NewRunId(1'795'361'412'345);

@@ -87,44 +87,28 @@ void StatementReleaser::operator()(sqlite3_stmt* stmt) const {
   }
 }
 
-void Statement::Bind(int index, int64_t value) {
-  int rc = sqlite3_bind_int64(stmt_.get(), index, value);
+void Statement::Keep(int rc) {
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
+}
+
+void Statement::Bind(int index, int64_t value) {
+  Keep(sqlite3_bind_int64(stmt_.get(), index, value));
 }
 
 void Statement::Bind(int index, std::string_view text) {
-  int rc = sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8);
-  if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
-}
-
-void Statement::Bind(int index, std::optional<int64_t> value) {
-  if (value) {
-    Bind(index, *value);
-  } else {
-    BindNull(index);
-  }
-}
-
-void Statement::Bind(int index, const std::optional<std::string>& text) {
-  if (text) {
-    Bind(index, std::string_view(*text));
-  } else {
-    BindNull(index);
-  }
+  Keep(sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
+                           SQLITE_UTF8));
 }
 
 void Statement::BindNull(int index) {
-  int rc = sqlite3_bind_null(stmt_.get(), index);
-  if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
+  Keep(sqlite3_bind_null(stmt_.get(), index));
 }
 
 void Statement::BindBlobNoCopy(int index, std::string_view bytes) {
   // A zero-length blob still binds as a blob (not NULL) when the pointer is non-null.
   static const char kEmpty = 0;
-  int rc = sqlite3_bind_blob64(stmt_.get(), index, bytes.empty() ? &kEmpty : bytes.data(),
-                               bytes.size(), SQLITE_STATIC);
-  if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
+  Keep(sqlite3_bind_blob64(stmt_.get(), index, bytes.empty() ? &kEmpty : bytes.data(), bytes.size(),
+                           SQLITE_STATIC));
 }
 
 Result<bool> Statement::Step() {
@@ -156,6 +140,11 @@ int64_t Statement::Int(int column) const {
 std::optional<int64_t> Statement::OptionalInt(int column) const {
   if (IsNull(column)) return std::nullopt;
   return Int(column);
+}
+
+std::optional<int> Statement::OptionalInt32(int column) const {
+  if (IsNull(column)) return std::nullopt;
+  return static_cast<int>(Int(column));
 }
 
 std::string Statement::Text(int column) const {

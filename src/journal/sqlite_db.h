@@ -17,30 +17,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "base/duration.h"
 #include "base/status.h"
+#include "journal/database_options.h"
 
 namespace stagecraft::journal {
-
-struct DatabaseOptions {
-  std::string dir = ".stagecraft";
-  // Create DIR and DIR/journal.db when missing. Commands that only read history pass
-  // false so they do not leave an empty .stagecraft behind.
-  bool create = true;
-  // How long a writer waits for another process's write transaction.
-  Millis busy_timeout{5000};
-  // false: synchronous=OFF, for scratch journals (tests, benchmarks). Never for real runs.
-  bool durable = true;
-  // true: durable commits are fsynced (synchronous=FULL) and survive power loss. false:
-  // they are written to the WAL before returning (synchronous=NORMAL), which survives the
-  // death of the process (kill -9, OOM) but not of the machine; about 10 ms cheaper per
-  // commit on ordinary disks.
-  bool fsync_commits = true;
-  // Caps the file at this many pages (PRAGMA max_page_count); 0 = no cap. Tests use it to
-  // make SQLITE_FULL happen without filling a disk.
-  int64_t max_pages = 0;
-};
 
 struct SqliteCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -70,9 +53,21 @@ class Statement {
   void Bind(int index, std::string_view text);  // copied
   void Bind(int index, const char* text) { Bind(index, std::string_view(text)); }
   void Bind(int index, const std::string& text) { Bind(index, std::string_view(text)); }
-  void Bind(int index, std::optional<int64_t> value);
-  void Bind(int index, const std::optional<std::string>& text);
+  // NULL when unset.
+  template <typename T>
+  void Bind(int index, const std::optional<T>& value) {
+    if (value)
+      Bind(index, *value);
+    else
+      BindNull(index);
+  }
   void BindNull(int index);
+  // Binds `values` to ?1, ?2... in order.
+  template <typename... Values>
+  void BindAll(const Values&... values) {
+    int index = 0;
+    (Bind(++index, values), ...);
+  }
   // Not copied: `bytes` must stay alive until the next Step or Reset. Output batches use
   // it to avoid a second copy of every byte.
   void BindBlobNoCopy(int index, std::string_view bytes);
@@ -86,11 +81,29 @@ class Statement {
 
   int64_t Int(int column) const;
   std::optional<int64_t> OptionalInt(int column) const;
+  std::optional<int> OptionalInt32(int column) const;
   std::string Text(int column) const;
   std::string_view Blob(int column) const;  // valid until the next Step or Reset
   bool IsNull(int column) const;
 
+  // The remaining rows, each made into a T by `read` (which returns T or Result<T>); the
+  // first error, from SQLite or from `read`, ends it.
+  template <typename T, typename Read>
+  Result<std::vector<T>> Rows(const Read& read) {
+    std::vector<T> rows;
+    while (true) {
+      Result<bool> row = Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return rows;
+      Result<T> value = read(*this);
+      if (!value.ok()) return value.status();
+      rows.push_back(std::move(value).value());
+    }
+  }
+
  private:
+  void Keep(int rc);  // the first bind error, for Step to report
+
   Database* db_;
   std::unique_ptr<sqlite3_stmt, StatementReleaser> stmt_;
   int bind_error_ = SQLITE_OK;
@@ -113,6 +126,32 @@ class Database {
   // same few statements for every step, and compiling them anew was the largest part of
   // its CPU time per step.
   Result<Statement> Prepare(std::string_view sql);
+  // Prepare, then Statement::BindAll.
+  template <typename... Values>
+  Result<Statement> Query(std::string_view sql, const Values&... values) {
+    Result<Statement> statement = Prepare(sql);
+    if (statement.ok()) statement->BindAll(values...);
+    return statement;
+  }
+  // Query, then Statement::Rows.
+  template <typename T, typename Read, typename... Values>
+  Result<std::vector<T>> Rows(const Read& read, std::string_view sql, const Values&... values) {
+    Result<Statement> statement = Query(sql, values...);
+    if (!statement.ok()) return statement.status();
+    return statement->Rows<T>(read);
+  }
+  // Query, then runs the statement to completion.
+  template <typename... Values>
+  Status Run(std::string_view sql, const Values&... values) {
+    Result<Statement> statement = Query(sql, values...);
+    return statement.ok() ? statement->Run() : statement.status();
+  }
+  // Run, for an UPDATE that must change a row: `missing` when it changed none.
+  template <typename... Values>
+  Status Update(const Status& missing, std::string_view sql, const Values&... values) {
+    if (Status done = Run(sql, values...); !done.ok()) return done;
+    return Changes() == 0 ? missing : Status::Ok();
+  }
   // How many statements were compiled since Open (reused ones are not counted).
   int64_t compiled_statements() const { return compiled_statements_; }
   // Runs one or more statements that return no rows we need.
@@ -150,6 +189,14 @@ class Database {
   friend struct StatementReleaser;
   void Release(sqlite3_stmt* stmt);
 };
+
+// The first of `rows`, or `missing` when there is none.
+template <typename T>
+Result<T> FirstRow(Result<std::vector<T>> rows, const Status& missing) {
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return missing;
+  return std::move(rows->front());
+}
 
 // BEGIN IMMEDIATE ... COMMIT. IMMEDIATE takes the write lock up front, so a transaction
 // that reads then writes (lock acquisition, attempt numbering) cannot be interleaved with

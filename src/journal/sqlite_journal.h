@@ -2,6 +2,8 @@
 
 // The journal in an embedded SQLite database, DIR/journal.db (DIR defaults to
 // .stagecraft in the working directory). Schema: schema.cc and docs/journal-format.md.
+// Opening, transactions, runs and approvals are in sqlite_journal.cc, steps and attempts in
+// sqlite_steps.cc, output in sqlite_output.cc.
 //
 // Durability. The database runs in WAL mode with synchronous=NORMAL, and every DURABLE
 // call of the Journal interface commits with synchronous=FULL: the WAL is fsynced before
@@ -57,6 +59,7 @@
 #include <vector>
 
 #include "base/duration.h"
+#include "journal/database_options.h"
 #include "journal/journal.h"
 #include "journal/output_files.h"
 
@@ -66,20 +69,10 @@ class Database;
 
 class SqliteJournal final : public Journal {
  public:
-  struct Options {
-    std::string dir = ".stagecraft";
-    // false: fail unless DIR/journal.db exists (read-only commands).
-    bool create = true;
-    Millis busy_timeout{5000};
-    // false: synchronous=OFF everywhere; for tests and benchmarks only.
-    bool durable = true;
-    // See DatabaseOptions::fsync_commits: false survives kill -9 but not power loss.
-    bool fsync_commits = true;
+  struct Options : DatabaseOptions {
     // Output batching thresholds (see above).
     size_t flush_bytes = 256 * 1024;
     Millis flush_interval{100};
-    // PRAGMA max_page_count; 0 = unlimited. Tests use it to simulate a full disk.
-    int64_t max_pages = 0;
     // Output an attempt keeps in the database before the rest goes to its side file. A
     // side file costs a file, a descriptor and, with fsync_commits, an fdatasync and a
     // directory fsync at the step's end; inline output is written twice (WAL, then

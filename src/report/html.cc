@@ -10,8 +10,6 @@
 namespace stagecraft::report {
 namespace {
 
-using journal::StepKind;
-
 constexpr std::string_view kStyle = R"css(
 :root{--ok:#1a7f37;--bad:#cf222e;--warn:#bf8700;--skip:#6e7781;--fg:#1f2328;--muted:#59636e;
 --line:#d1d9e0;--bg:#fff;--code:#f6f8fa}
@@ -55,15 +53,15 @@ std::string E(std::string_view text) {
   return XmlEscaped(text);
 }
 
-std::string MarkClass(Mark mark) {
+std::string MarkClass(StepStatus mark) {
   std::string id(MarkId(mark));
   for (char& c : id)
     if (c == '_') c = '-';
   return id;
 }
 
-bool IsBad(Mark mark) {
-  return mark == Mark::kFailed || mark == Mark::kInterrupted;
+bool IsBad(StepStatus mark) {
+  return mark == StepStatus::kFailed || mark == StepStatus::kInterrupted;
 }
 
 bool LooksLikeDiff(std::string_view detail) {
@@ -240,9 +238,10 @@ class Writer {
     bool checklist = item.kind == StepKind::kCheck || item.kind == StepKind::kManual;
     out_ += fmt::format("<li class=\"{}\">", MarkClass(item.mark));
     if (checklist)
-      out_ += fmt::format(
-          "<input type=\"checkbox\" disabled{}> ",
-          item.mark == Mark::kPassed || item.mark == Mark::kConfirmed ? " checked" : "");
+      out_ += fmt::format("<input type=\"checkbox\" disabled{}> ",
+                          item.mark == StepStatus::kSucceeded || item.mark == StepStatus::kApproved
+                              ? " checked"
+                              : "");
     out_ += fmt::format("{} {} — <span class=\"{}\">{}</span>", MarkEmoji(item.mark), E(item.title),
                         MarkClass(item.mark), E(MarkPhrase(item)));
     if (auto ms = item.duration_ms()) out_ += " <span class=\"meta\">· " + FormatMs(ms) + "</span>";
@@ -263,8 +262,8 @@ class Writer {
         outcome = fmt::format(" (exit {})", *attempt.exit_code);
       if (!last) {
         out_ += fmt::format("<div class=\"meta\">attempt {}: {}{}{}{}</div>\n", attempt.number,
-                            journal::ToString(attempt.status), outcome,
-                            attempt.summary.empty() ? "" : ": ", E(attempt.summary));
+                            Name(attempt.status), outcome, attempt.summary.empty() ? "" : ": ",
+                            E(attempt.summary));
         Output(attempt, false);
         continue;
       }
@@ -336,8 +335,8 @@ class Writer {
     for (const Entry& entry : report_.rollback)
       out_ += fmt::format(
           "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{} {}</td><td>{}</td></tr>\n",
-          ++number, E(entry.title), journal::ToString(entry.kind), MarkClass(entry.mark),
-          MarkEmoji(entry.mark), E(MarkPhrase(entry)), FormatMs(entry.duration_ms()));
+          ++number, E(entry.title), Name(entry.kind), MarkClass(entry.mark), MarkEmoji(entry.mark),
+          E(MarkPhrase(entry)), FormatMs(entry.duration_ms()));
     out_ += "</table></div>\n";
     for (const Entry& entry : report_.rollback) {
       out_ += fmt::format("<section class=\"step {}\">\n<h3 class=\"{}\">{} {}</h3>\n",
@@ -358,8 +357,7 @@ class Writer {
       out_ += fmt::format(
           "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
           E(entry ? entry->title : approval.step_key), E(approval.who), FormatTime(approval.at),
-          journal::ToString(approval.how), journal::ToString(approval.decision),
-          E(approval.comment));
+          Name(approval.how), Name(approval.decision), E(approval.comment));
     }
     out_ += "</table></div>\n";
   }

@@ -43,13 +43,10 @@ void CountsJson(JsonWriter& w, std::string_view key, const Counts& counts) {
   w.Key(key);
   w.BeginObject();
   w.Field("total", counts.total);
-  w.Field("passed", counts.passed);
-  w.Field("failed", counts.failed);
-  w.Field("skipped", counts.skipped);
-  w.Field("confirmed", counts.confirmed);
-  w.Field("not_reached", counts.not_reached);
-  w.Field("interrupted", counts.interrupted);
-  w.Field("running", counts.running);
+  for (StepStatus mark :
+       {StepStatus::kSucceeded, StepStatus::kFailed, StepStatus::kSkipped, StepStatus::kApproved,
+        StepStatus::kPending, StepStatus::kInterrupted, StepStatus::kRunning})
+    w.Field(MarkId(mark), counts.of(mark));
   w.EndObject();
 }
 
@@ -58,8 +55,8 @@ void ApprovalJson(JsonWriter& w, const journal::ApprovalRecord& approval) {
   w.Field("step_key", approval.step_key);
   w.Field("who", approval.who);
   w.Field("at", FormatIsoTime(approval.at));
-  w.Field("how", journal::ToString(approval.how));
-  w.Field("decision", journal::ToString(approval.decision));
+  w.Field("how", Name(approval.how));
+  w.Field("decision", Name(approval.decision));
   w.Field("comment", approval.comment);
   w.EndObject();
 }
@@ -74,7 +71,7 @@ class Builder {
         LastLines(attempt.output, options_.excerpt_lines, options_.excerpt_line_bytes, &cut);
     w_.BeginObject();
     w_.Field("attempt", attempt.number);
-    w_.Field("status", journal::ToString(attempt.status));
+    w_.Field("status", Name(attempt.status));
     w_.Field("started_at", FormatIsoTime(attempt.started_at));
     OptionalTime(w_, "ended_at", attempt.ended_at);
     w_.Field("duration_ms", attempt.duration_ms());
@@ -100,10 +97,10 @@ class Builder {
     w_.BeginObject();
     w_.Field("key", entry.key);
     w_.Field("index", entry.index);
-    w_.Field("kind", journal::ToString(entry.kind));
+    w_.Field("kind", Name(entry.kind));
     w_.Field("title", entry.title);
     w_.Field("phase", entry.phase);
-    w_.Field("status", journal::ToString(entry.status));
+    w_.Field("status", Name(entry.status));
     w_.Field("mark", MarkId(entry.mark));
     w_.Field("budget_ms", entry.budget_ms);
     OptionalTime(w_, "started_at", entry.started_at());
@@ -153,7 +150,7 @@ std::string RenderJson(const Report& report, const JsonOptions& options) {
   w.BeginObject();
   w.Field("id", run.id);
   w.Field("title", report.title);
-  w.Field("status", journal::ToString(run.status));
+  w.Field("status", Name(run.status));
   w.Key("exit_code");
   w.Optional(run.exit_code);
   w.Field("environment", run.environment);

@@ -7,8 +7,6 @@
 namespace stagecraft::report {
 namespace {
 
-using journal::StepKind;
-
 struct Case {
   const Entry* entry;
   std::string classname;
@@ -61,10 +59,10 @@ class Writer {
     int tests = 0, failures = 0, errors = 0, skipped = 0;
     for (Suite& suite : suites) {
       for (const Case& c : suite.cases) {
-        Mark mark = c.entry->mark;
-        suite.failures += mark == Mark::kFailed;
-        suite.errors += mark == Mark::kInterrupted || mark == Mark::kRunning;
-        suite.skipped += mark == Mark::kSkipped || mark == Mark::kNotReached;
+        StepStatus mark = c.entry->mark;
+        suite.failures += mark == StepStatus::kFailed;
+        suite.errors += mark == StepStatus::kInterrupted || mark == StepStatus::kRunning;
+        suite.skipped += mark == StepStatus::kSkipped || mark == StepStatus::kPending;
         suite.time_ms += c.entry->duration_ms().value_or(0);
         auto at = c.entry->started_at();
         if (at && (!suite.started_at || *at < *suite.started_at)) suite.started_at = at;
@@ -104,7 +102,7 @@ class Writer {
     Property("runbook_hash", run.runbook_hash);
     if (!report_.git_commit.empty()) Property("git_commit", report_.git_commit);
     Property("operator", run.user + "@" + run.host);
-    Property("run_status", journal::ToString(run.status));
+    Property("run_status", Name(run.status));
     out_ += "    </properties>\n";
     for (const Case& c : suite.cases)
       WriteCase(c);
@@ -124,24 +122,24 @@ class Writer {
     const Attempt* last = entry.last_attempt();
     std::string summary = last && !last->summary.empty() ? last->summary : MarkPhrase(entry);
     switch (entry.mark) {
-      case Mark::kFailed:
+      case StepStatus::kFailed:
         out_ += ">\n";
         Problem("failure", summary, entry);
         break;
-      case Mark::kInterrupted:
-      case Mark::kRunning:
+      case StepStatus::kInterrupted:
+      case StepStatus::kRunning:
         out_ += ">\n";
         Problem("error", summary, entry);
         break;
-      case Mark::kSkipped:
-      case Mark::kNotReached:
+      case StepStatus::kSkipped:
+      case StepStatus::kPending:
         out_ += fmt::format(">\n      <skipped message=\"{}\"/>\n", Attr(summary));
         break;
-      case Mark::kConfirmed:
+      case StepStatus::kApproved:
         out_ +=
             fmt::format(">\n      <system-out>{}</system-out>\n", XmlEscaped(MarkPhrase(entry)));
         break;
-      case Mark::kPassed:
+      case StepStatus::kSucceeded:
         out_ += "/>\n";
         return;
     }

@@ -64,26 +64,23 @@ TEST(JunitTest, StepRunningWhenTheRunWasInterruptedIsAnError) {
   journal::testing::TempDir dir;
   auto journal = journal::testing::OpenOrDie(journal::testing::ScratchOptions(dir.path()));
   ASSERT_NE(journal, nullptr);
-  journal::RunRecord run;
-  run.id = "20261122-160000-abcdef";
-  run.runbook_path = "/srv/rollouts/x.md";
-  run.started_at = testing::kT0;
-  ASSERT_TRUE(journal->CreateRun(run).ok());
-  ASSERT_TRUE(journal
-                  ->PlanSteps(run.id, {testing::Planned("drain", "", 1, journal::StepKind::kStep,
-                                                        "Drain the node", "Phase 1")})
-                  .ok());
+  journal::RunRecord record;
+  record.id = "20261122-160000-abcdef";
+  record.runbook_path = "/srv/rollouts/x.md";
+  record.started_at = testing::kT0;
+  testing::FakeRun run(*journal, record);
+  run.Plan({testing::PlannedStep("drain", "", 1, StepKind::kStep, "Drain the node", "Phase 1")});
   journal::AttemptRecord attempt;
-  attempt.run_id = run.id;
+  attempt.run_id = run.id();
   attempt.step_key = "drain";
   attempt.started_at = testing::kT0;
   ASSERT_TRUE(journal->BeginAttempt(attempt).ok());
-  ASSERT_TRUE(
-      journal->FinishRun(run.id, journal::RunStatus::kInterrupted, 130, testing::kT0 + 5000).ok());
+  run.Finish(RunStatus::kInterrupted, 130, testing::kT0 + 5000);
+  ASSERT_TRUE(run.status().ok()) << run.status().message();
 
-  Result<Report> report = LoadReport(*journal, run.id);
+  Result<Report> report = LoadReport(*journal, run.id());
   ASSERT_TRUE(report.ok()) << report.error();
-  EXPECT_EQ(report->phases[0].steps[0].mark, Mark::kInterrupted);
+  EXPECT_EQ(report->phases[0].steps[0].mark, StepStatus::kInterrupted);
   std::string xml = RenderJunit(*report);
   EXPECT_THAT(xml, HasSubstr("errors=\"1\""));
   EXPECT_THAT(xml, HasSubstr("<error message=\"interrupted\" type=\"interrupted\">"));

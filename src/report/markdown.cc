@@ -7,14 +7,12 @@
 namespace stagecraft::report {
 namespace {
 
-using journal::StepKind;
-
 bool IsChecklistKind(StepKind kind) {
   return kind == StepKind::kCheck || kind == StepKind::kManual;
 }
 
-bool IsBad(Mark mark) {
-  return mark == Mark::kFailed || mark == Mark::kInterrupted;
+bool IsBad(StepStatus mark) {
+  return mark == StepStatus::kFailed || mark == StepStatus::kInterrupted;
 }
 
 // Detail lines that all look like a unified diff are shown as one.
@@ -192,7 +190,8 @@ class Writer {
   void Item(const Entry& item) {
     std::string line = "- ";
     if (IsChecklistKind(item.kind))
-      line += item.mark == Mark::kPassed || item.mark == Mark::kConfirmed ? "[x] " : "[ ] ";
+      line += item.mark == StepStatus::kSucceeded || item.mark == StepStatus::kApproved ? "[x] "
+                                                                                        : "[ ] ";
     line += fmt::format("{} {} — {}", MarkEmoji(item.mark), MarkdownInline(item.title),
                         MarkdownInline(MarkPhrase(item)));
     if (auto ms = item.duration_ms()) line += " · " + FormatMs(ms);
@@ -209,8 +208,7 @@ class Writer {
         const Attempt& attempt = entry.attempts[i];
         std::string outcome = ProcessOutcome(attempt);
         out_ += fmt::format("{}- attempt {}: {}{}{}{}\n", indent, attempt.number,
-                            journal::ToString(attempt.status),
-                            outcome.empty() ? "" : " (" + outcome + ")",
+                            Name(attempt.status), outcome.empty() ? "" : " (" + outcome + ")",
                             attempt.summary.empty() ? "" : ": ", MarkdownInline(attempt.summary));
       }
     }
@@ -252,10 +250,10 @@ class Writer {
     int number = 0;
     for (const Entry& entry : report_.rollback) {
       const Attempt* last = entry.last_attempt();
-      out_ += fmt::format("| {} | {} | {} | {} {} | {} | {} |\n", ++number,
-                          MarkdownInline(entry.title), journal::ToString(entry.kind),
-                          MarkEmoji(entry.mark), MarkdownInline(MarkPhrase(entry)),
-                          FormatMs(entry.duration_ms()), last ? MarkdownInline(last->summary) : "");
+      out_ +=
+          fmt::format("| {} | {} | {} | {} {} | {} | {} |\n", ++number, MarkdownInline(entry.title),
+                      Name(entry.kind), MarkEmoji(entry.mark), MarkdownInline(MarkPhrase(entry)),
+                      FormatMs(entry.duration_ms()), last ? MarkdownInline(last->summary) : "");
     }
     out_ += '\n';
     for (const Entry& entry : report_.rollback) {
@@ -273,9 +271,8 @@ class Writer {
       const Entry* entry = report_.Find(approval.step_key);
       std::string what = entry ? entry->title : approval.step_key;
       out_ += fmt::format("| {} | {} | {} | {} | {} | {} |\n", MarkdownInline(what),
-                          MarkdownInline(approval.who), FormatTime(approval.at),
-                          journal::ToString(approval.how), journal::ToString(approval.decision),
-                          MarkdownInline(approval.comment));
+                          MarkdownInline(approval.who), FormatTime(approval.at), Name(approval.how),
+                          Name(approval.decision), MarkdownInline(approval.comment));
     }
     out_ += '\n';
   }

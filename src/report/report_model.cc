@@ -13,11 +13,6 @@
 namespace stagecraft::report {
 namespace {
 
-using journal::StepKind;
-using journal::StepStatus;
-
-using journal::IsRollbackKind;
-
 // `index` is the record's place in the journal's listing order.
 Entry MakeEntry(const journal::StepRecord& record, int index, bool run_finished) {
   Entry entry;
@@ -159,68 +154,45 @@ std::string FileName(const std::string& path) {
 
 }  // namespace
 
-std::string_view MarkEmoji(Mark mark) {
+std::string_view MarkEmoji(StepStatus mark) {
   switch (mark) {
-    case Mark::kPassed:
+    case StepStatus::kSucceeded:
       return "✅";
-    case Mark::kFailed:
+    case StepStatus::kFailed:
       return "❌";
-    case Mark::kSkipped:
+    case StepStatus::kSkipped:
       return "⏭";
-    case Mark::kConfirmed:
+    case StepStatus::kApproved:
       return "✋";
-    case Mark::kNotReached:
+    case StepStatus::kPending:
       return "⏸";
-    case Mark::kInterrupted:
+    case StepStatus::kInterrupted:
       return "⚠";
-    case Mark::kRunning:
+    case StepStatus::kRunning:
       return "⏳";
   }
   return "?";
 }
 
-std::string_view MarkName(Mark mark) {
+std::string_view MarkName(StepStatus mark) {
   switch (mark) {
-    case Mark::kPassed:
-      return "passed";
-    case Mark::kFailed:
-      return "failed";
-    case Mark::kSkipped:
-      return "skipped";
-    case Mark::kConfirmed:
-      return "confirmed";
-    case Mark::kNotReached:
-      return "not reached";
-    case Mark::kInterrupted:
-      return "interrupted";
-    case Mark::kRunning:
-      return "running";
-  }
-  return "?";
-}
-
-std::string_view MarkId(Mark mark) {
-  return mark == Mark::kNotReached ? "not_reached" : MarkName(mark);
-}
-
-Mark MarkFor(StepStatus status, bool run_finished) {
-  switch (status) {
-    case StepStatus::kPending:
-      return Mark::kNotReached;
-    case StepStatus::kRunning:
-      return run_finished ? Mark::kInterrupted : Mark::kRunning;
     case StepStatus::kSucceeded:
-      return Mark::kPassed;
-    case StepStatus::kFailed:
-      return Mark::kFailed;
-    case StepStatus::kSkipped:
-      return Mark::kSkipped;
+      return "passed";
     case StepStatus::kApproved:
-      return Mark::kConfirmed;
-    case StepStatus::kInterrupted:
-      return Mark::kInterrupted;
+      return "confirmed";
+    case StepStatus::kPending:
+      return "not reached";
+    default:
+      return Name(mark);
   }
-  return Mark::kNotReached;
+}
+
+std::string_view MarkId(StepStatus mark) {
+  return mark == StepStatus::kPending ? "not_reached" : MarkName(mark);
+}
+
+StepStatus MarkFor(StepStatus status, bool run_finished) {
+  return status == StepStatus::kRunning && run_finished ? StepStatus::kInterrupted : status;
 }
 
 std::optional<int64_t> Attempt::duration_ms() const {
@@ -298,33 +270,6 @@ bool Phase::over_budget() const {
   return budget && ms && *ms > *budget;
 }
 
-void Counts::Add(Mark mark) {
-  ++total;
-  switch (mark) {
-    case Mark::kPassed:
-      ++passed;
-      break;
-    case Mark::kFailed:
-      ++failed;
-      break;
-    case Mark::kSkipped:
-      ++skipped;
-      break;
-    case Mark::kConfirmed:
-      ++confirmed;
-      break;
-    case Mark::kNotReached:
-      ++not_reached;
-      break;
-    case Mark::kInterrupted:
-      ++interrupted;
-      break;
-    case Mark::kRunning:
-      ++running;
-      break;
-  }
-}
-
 std::optional<int64_t> Report::duration_ms() const {
   if (!run.ended_at) return std::nullopt;
   return std::max<int64_t>(0, *run.ended_at - run.started_at);
@@ -354,7 +299,7 @@ Result<Report> LoadReport(journal::Journal& journal, const std::string& run_id,
 
   Report report;
   report.run = std::move(run).value();
-  const bool finished = journal::IsFinished(report.run.status);
+  const bool finished = IsFinished(report.run.status);
   const nlohmann::json& run_options = report.run.options;
   if (run_options.is_object()) {
     auto title = run_options.find("title");
@@ -472,34 +417,34 @@ Result<Report> LoadReport(journal::Journal& journal, const std::string& run_id,
 
 std::string MarkPhrase(const Entry& entry) {
   std::string phrase(MarkName(entry.mark));
-  if (entry.mark == Mark::kConfirmed && entry.approval) {
+  if (entry.mark == StepStatus::kApproved && entry.approval) {
     phrase = fmt::format("confirmed by {} at {}",
                          entry.approval->who.empty() ? "?" : entry.approval->who,
                          FormatTime(entry.approval->at));
-    if (entry.approval->how == journal::ApprovalMethod::kYesFlag) phrase += " (--yes)";
+    if (entry.approval->how == ApprovalMethod::kYesFlag) phrase += " (--yes)";
   }
   return phrase;
 }
 
 std::string RunStatusPhrase(const journal::RunRecord& run) {
-  std::string phrase(journal::ToString(run.status));
+  std::string phrase(Name(run.status));
   std::replace(phrase.begin(), phrase.end(), '_', ' ');
   if (run.exit_code) phrase += fmt::format(" (exit {})", *run.exit_code);
   return phrase;
 }
 
-std::string_view RunStatusEmoji(journal::RunStatus status) {
+std::string_view RunStatusEmoji(RunStatus status) {
   switch (status) {
-    case journal::RunStatus::kSucceeded:
+    case RunStatus::kSucceeded:
       return "✅";
-    case journal::RunStatus::kRunning:
+    case RunStatus::kRunning:
       return "⏳";
-    case journal::RunStatus::kInterrupted:
-    case journal::RunStatus::kStopped:
+    case RunStatus::kInterrupted:
+    case RunStatus::kStopped:
       return "⚠";
-    case journal::RunStatus::kFailed:
-    case journal::RunStatus::kRolledBack:
-    case journal::RunStatus::kRollbackFailed:
+    case RunStatus::kFailed:
+    case RunStatus::kRolledBack:
+    case RunStatus::kRollbackFailed:
       return "❌";
   }
   return "?";
@@ -507,16 +452,11 @@ std::string_view RunStatusEmoji(journal::RunStatus status) {
 
 std::string CountsPhrase(const Counts& counts) {
   std::vector<std::string> parts;
-  auto add = [&](int n, Mark mark) {
-    if (n) parts.push_back(fmt::format("{} {} {}", n, MarkEmoji(mark), MarkName(mark)));
-  };
-  add(counts.passed, Mark::kPassed);
-  add(counts.failed, Mark::kFailed);
-  add(counts.skipped, Mark::kSkipped);
-  add(counts.confirmed, Mark::kConfirmed);
-  add(counts.interrupted, Mark::kInterrupted);
-  add(counts.running, Mark::kRunning);
-  add(counts.not_reached, Mark::kNotReached);
+  for (StepStatus mark :
+       {StepStatus::kSucceeded, StepStatus::kFailed, StepStatus::kSkipped, StepStatus::kApproved,
+        StepStatus::kInterrupted, StepStatus::kRunning, StepStatus::kPending})
+    if (int n = counts.of(mark))
+      parts.push_back(fmt::format("{} {} {}", n, MarkEmoji(mark), MarkName(mark)));
   if (parts.empty()) return "none";
   return fmt::format("{}", fmt::join(parts, ", "));
 }

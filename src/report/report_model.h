@@ -19,6 +19,7 @@
 // All text in the model is sanitized (escape.h: valid UTF-8, no control characters);
 // renderers only escape for their format. Plain values; not thread-safe to share mutably.
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -32,26 +33,15 @@ namespace stagecraft::report {
 
 using journal::TimeMs;
 
-// What the report says about a step or item, from its journaled status.
-enum class Mark {
-  kPassed,       // ✅ succeeded
-  kFailed,       // ❌
-  kSkipped,      // ⏭
-  kConfirmed,    // ✋ approved by a person (or --yes)
-  kNotReached,   // ⏸ planned, never started
-  kInterrupted,  // ⚠ was running when the run was interrupted or crashed
-  kRunning,      // ⏳ the run is still going
-};
-
-std::string_view MarkEmoji(Mark mark);
-// "passed", "failed", "skipped", "confirmed", "not reached", "interrupted", "running".
-std::string_view MarkName(Mark mark);
+// A status as the reports show it: "✅", "passed", "confirmed", "not reached"...
+std::string_view MarkEmoji(StepStatus mark);
+std::string_view MarkName(StepStatus mark);
 // "passed", ..., "not_reached": the JSON spelling.
-std::string_view MarkId(Mark mark);
+std::string_view MarkId(StepStatus mark);
 
 struct Attempt {
   int number = 1;
-  journal::StepStatus status = journal::StepStatus::kRunning;
+  StepStatus status = StepStatus::kRunning;
   TimeMs started_at = 0;
   std::optional<TimeMs> ended_at;
   std::optional<int> exit_code;
@@ -74,12 +64,12 @@ struct Entry {
   std::string key;
   int index = 0;  // 0-based place in the journal's order: steps, each followed by its items,
                   // then the rollback
-  journal::StepKind kind = journal::StepKind::kStep;
+  StepKind kind = StepKind::kStep;
   std::string title;
   std::string phase;
   std::optional<int64_t> budget_ms;
-  journal::StepStatus status = journal::StepStatus::kPending;
-  Mark mark = Mark::kNotReached;
+  StepStatus status = StepStatus::kPending;
+  StepStatus mark = StepStatus::kPending;  // the status as shown (MarkFor)
   std::vector<Attempt> attempts;
   // The latest approval recorded for this key, if any (who confirmed a ✋ item).
   std::optional<journal::ApprovalRecord> approval;
@@ -115,16 +105,15 @@ struct Phase {
   bool over_budget() const;
 };
 
+// How many entries show each mark.
 struct Counts {
   int total = 0;
-  int passed = 0;
-  int failed = 0;
-  int skipped = 0;
-  int confirmed = 0;
-  int not_reached = 0;
-  int interrupted = 0;
-  int running = 0;
-  void Add(Mark mark);
+  std::array<int, std::size(kStepStatusNames)> marks{};
+  int of(StepStatus mark) const { return marks[static_cast<size_t>(mark)]; }
+  void Add(StepStatus mark) {
+    ++total;
+    ++marks[static_cast<size_t>(mark)];
+  }
 };
 
 struct Report {
@@ -156,8 +145,9 @@ struct LoadOptions {
 Result<Report> LoadReport(journal::Journal& journal, const std::string& run_id,
                           const LoadOptions& options = {});
 
-// Mark for a journaled status; kRunning becomes kInterrupted once the run has finished.
-Mark MarkFor(journal::StepStatus status, bool run_finished);
+// The status a report shows for a journaled one: kRunning becomes kInterrupted once the run
+// has finished.
+StepStatus MarkFor(StepStatus status, bool run_finished);
 
 // The mark in words, naming who confirmed a ✋ entry and when: "passed",
 // "confirmed by alice at 2026-11-22 15:31:02 UTC (--yes)".
@@ -166,7 +156,7 @@ std::string MarkPhrase(const Entry& entry);
 // "rolled back (exit 1)": the run's status in words.
 std::string RunStatusPhrase(const journal::RunRecord& run);
 // ✅ for success, ❌ for every failure, ⚠ interrupted or stopped, ⏳ running.
-std::string_view RunStatusEmoji(journal::RunStatus status);
+std::string_view RunStatusEmoji(RunStatus status);
 
 // "3 ✅ passed, 1 ❌ failed": the non-zero counts, "none" when total is 0.
 std::string CountsPhrase(const Counts& counts);

@@ -30,15 +30,15 @@ TEST(ReportModelTest, MarksComeFromThisRunsEvidence) {
   Report report = run.Load();
   const Entry* manual = report.Find("before-you-start/2");
   ASSERT_NE(manual, nullptr);
-  EXPECT_EQ(manual->mark, Mark::kConfirmed);
+  EXPECT_EQ(manual->mark, StepStatus::kApproved);
   EXPECT_EQ(MarkPhrase(*manual), "confirmed by alice at 2026-11-22 15:30:07 UTC");
   EXPECT_EQ(MarkPhrase(*report.Find("push-image/1")),
             "confirmed by alice at 2026-11-22 15:31:43 UTC (--yes)");
-  EXPECT_EQ(report.Find("warm-caches")->mark, Mark::kSkipped);
-  EXPECT_EQ(report.Find("switch-traffic")->mark, Mark::kNotReached);
-  EXPECT_EQ(report.Find("success-criteria/1")->mark, Mark::kNotReached);
+  EXPECT_EQ(report.Find("warm-caches")->mark, StepStatus::kSkipped);
+  EXPECT_EQ(report.Find("switch-traffic")->mark, StepStatus::kPending);
+  EXPECT_EQ(report.Find("success-criteria/1")->mark, StepStatus::kPending);
   EXPECT_EQ(report.steps.total, 7);
-  EXPECT_EQ(report.checks.confirmed, 2);
+  EXPECT_EQ(report.checks.of(StepStatus::kApproved), 2);
 }
 
 TEST(ReportModelTest, SplitsMessageIntoSummaryAndDetail) {

@@ -18,190 +18,121 @@
 #include "journal/journal.h"
 #include "journal/test_util.h"
 #include "report/report_model.h"
+#include "testing/fake_run.h"
 #include "testing/golden.h"
 
 namespace stagecraft::report::testing {
 
-using journal::StepKind;
-using journal::StepStatus;
 using journal::TimeMs;
+using stagecraft::testing::FakeOutcome;
+using stagecraft::testing::FakeRun;
+using stagecraft::testing::PlannedStep;
 
 // 2026-11-22 15:30:00 UTC.
 inline constexpr TimeMs kT0 = 1'795'361'400'000;
 inline constexpr TimeMs kSecond = 1000;
 
-// `parent` is "" for a step of the flow and for a rollback block.
-inline journal::StepRecord Planned(const std::string& key, const std::string& parent, int ordinal,
-                                   StepKind kind, const std::string& title,
-                                   const std::string& phase,
-                                   std::optional<int64_t> budget_ms = std::nullopt) {
-  journal::StepRecord step;
-  step.key = key;
-  step.parent_key = parent;
-  step.ordinal = ordinal;
-  step.kind = kind;
-  step.title = title;
-  step.phase = phase;
-  step.budget_ms = budget_ms;
-  return step;
-}
-
-struct Outcome {
-  StepStatus status = StepStatus::kSucceeded;
-  std::string message;
-  std::optional<int> exit_code;
-  std::string output;
-  std::string stderr_output;
-  std::string detail;
-};
-
-// One attempt of `key` from `start` to `end`; its output arrives at `start`.
-inline void Attempt(journal::Journal& journal, const std::string& run_id, const std::string& key,
-                    TimeMs start, TimeMs end, const Outcome& outcome,
-                    const journal::StepRecord* plan = nullptr) {
-  journal::AttemptRecord attempt;
-  attempt.run_id = run_id;
-  attempt.step_key = key;
-  attempt.started_at = start;
-  if (plan) {
-    attempt.parent_key = plan->parent_key;
-    attempt.ordinal = plan->ordinal;
-    attempt.kind = plan->kind;
-    attempt.title = plan->title;
-    attempt.phase = plan->phase;
-  }
-  Result<journal::AttemptRecord> begun = journal.BeginAttempt(attempt);
-  ASSERT_TRUE(begun.ok()) << begun.error();
-  if (!outcome.output.empty())
-    ASSERT_TRUE(
-        journal.AppendOutput(begun->id, journal::Stream::kStdout, outcome.output, start).ok());
-  if (!outcome.stderr_output.empty())
-    ASSERT_TRUE(
-        journal.AppendOutput(begun->id, journal::Stream::kStderr, outcome.stderr_output, start)
-            .ok());
-  journal::AttemptOutcome end_state;
-  end_state.status = outcome.status;
-  end_state.ended_at = end;
-  end_state.message = outcome.message;
-  end_state.detail = outcome.detail;
-  end_state.exit_code = outcome.exit_code;
-  ASSERT_TRUE(journal.EndAttempt(begun->id, end_state).ok());
-}
-
-inline void Approve(journal::Journal& journal, const std::string& run_id, const std::string& key,
-                    const std::string& who, TimeMs at, journal::ApprovalMethod how,
-                    const std::string& comment = "") {
-  journal::ApprovalRecord approval;
-  approval.run_id = run_id;
-  approval.step_key = key;
-  approval.who = who;
-  approval.at = at;
-  approval.how = how;
-  approval.comment = comment;
-  ASSERT_TRUE(journal.RecordApproval(approval).ok());
-}
-
 // Records the sample run and returns its id.
 inline std::string RecordFailedRun(journal::Journal& journal) {
-  journal::RunRecord run;
-  run.id = "20261122-153000-c0ffee";
-  run.runbook_path = "/srv/rollouts/orders-api.md";
-  run.runbook_hash = "5d41402abc4b2a76b9719d911017c592";
-  run.structure_hash = "7d793037a0760186";
-  run.environment = "staging";
-  run.user = "alice";
-  run.host = "bastion";
-  run.pid = 4242;
-  run.started_at = kT0;
-  run.cwd = "/srv/rollouts";
-  run.scope = {{"API_URL", "https://orders.staging.internal"}, {"IMAGE_TAG", "v2.4.0"}};
-  run.options = {{"title", "Orders API rollout <staging> & friends"},
-                 {"git_commit", "3f2a9c1e8b7d"},
-                 {"yes", false},
-                 {"on_failure", "rollback"}};
-  Result<journal::RunRecord> created = journal.CreateRun(run);
-  EXPECT_TRUE(created.ok()) << created.error();
-  const std::string id = run.id;
+  journal::RunRecord record;
+  record.id = "20261122-153000-c0ffee";
+  record.runbook_path = "/srv/rollouts/orders-api.md";
+  record.runbook_hash = "5d41402abc4b2a76b9719d911017c592";
+  record.structure_hash = "7d793037a0760186";
+  record.environment = "staging";
+  record.user = "alice";
+  record.host = "bastion";
+  record.pid = 4242;
+  record.started_at = kT0;
+  record.cwd = "/srv/rollouts";
+  record.scope = {{"API_URL", "https://orders.staging.internal"}, {"IMAGE_TAG", "v2.4.0"}};
+  record.options = {{"title", "Orders API rollout <staging> & friends"},
+                    {"git_commit", "3f2a9c1e8b7d"},
+                    {"yes", false},
+                    {"on_failure", "rollback"}};
+  FakeRun run(journal, record);
 
   const std::string build = "Phase 1: Build";
   const std::string release = "Phase 2: Release & verify";
-  std::vector<journal::StepRecord> plan = {
-      Planned("before-you-start", "", 1, StepKind::kStep, "Pre-deployment checklist", ""),
-      Planned("before-you-start/1", "before-you-start", 1, StepKind::kCheck,
-              "Database is reachable", ""),
-      Planned("before-you-start/2", "before-you-start", 2, StepKind::kManual,
-              "Change ticket CHG-1042 approved", ""),
-      Planned("build-image", "", 2, StepKind::kStep, "Build the image", build, 120 * kSecond),
-      Planned("build-image/1", "build-image", 1, StepKind::kStep, "bash block (line 21)", build,
-              120 * kSecond),
-      Planned("build-image/2", "build-image", 2, StepKind::kVerification, "bash block (line 29)",
-              build, 120 * kSecond),
-      Planned("push-image", "", 3, StepKind::kStep, "Push the image", build, 60 * kSecond),
-      Planned("push-image/1", "push-image", 1, StepKind::kManual, "Confirm: push to the registry",
-              build, 60 * kSecond),
-      Planned("push-image/2", "push-image", 2, StepKind::kStep, "bash block (line 40)", build,
-              60 * kSecond),
-      Planned("warm-caches", "", 4, StepKind::kStep, "Warm the caches", release, 30 * kSecond),
-      Planned("warm-caches/1", "warm-caches", 1, StepKind::kStep, "bash block (line 52)", release,
-              30 * kSecond),
-      Planned("migrate-database", "", 5, StepKind::kStep, "Migrate the database", release,
-              300 * kSecond),
-      Planned("migrate-database/1", "migrate-database", 1, StepKind::kStep, "bash block (line 60)",
-              release, 300 * kSecond),
-      Planned("migrate-database/2", "migrate-database", 2, StepKind::kVerification,
-              "bash block (line 70)", release, 300 * kSecond),
-      Planned("switch-traffic", "", 6, StepKind::kStep, "Switch traffic", release, 120 * kSecond),
-      Planned("switch-traffic/1", "switch-traffic", 1, StepKind::kStep, "bash block (line 80)",
-              release, 120 * kSecond),
-      Planned("success-criteria", "", 7, StepKind::kStep, "Success criteria", ""),
-      Planned("success-criteria/1", "success-criteria", 1, StepKind::kCheck, "Error rate below 1%",
-              ""),
+  run.Plan({
+      PlannedStep("before-you-start", "", 1, StepKind::kStep, "Pre-deployment checklist", ""),
+      PlannedStep("before-you-start/1", "before-you-start", 1, StepKind::kCheck,
+                  "Database is reachable", ""),
+      PlannedStep("before-you-start/2", "before-you-start", 2, StepKind::kManual,
+                  "Change ticket CHG-1042 approved", ""),
+      PlannedStep("build-image", "", 2, StepKind::kStep, "Build the image", build, 120 * kSecond),
+      PlannedStep("build-image/1", "build-image", 1, StepKind::kStep, "bash block (line 21)", build,
+                  120 * kSecond),
+      PlannedStep("build-image/2", "build-image", 2, StepKind::kVerification,
+                  "bash block (line 29)", build, 120 * kSecond),
+      PlannedStep("push-image", "", 3, StepKind::kStep, "Push the image", build, 60 * kSecond),
+      PlannedStep("push-image/1", "push-image", 1, StepKind::kManual,
+                  "Confirm: push to the registry", build, 60 * kSecond),
+      PlannedStep("push-image/2", "push-image", 2, StepKind::kStep, "bash block (line 40)", build,
+                  60 * kSecond),
+      PlannedStep("warm-caches", "", 4, StepKind::kStep, "Warm the caches", release, 30 * kSecond),
+      PlannedStep("warm-caches/1", "warm-caches", 1, StepKind::kStep, "bash block (line 52)",
+                  release, 30 * kSecond),
+      PlannedStep("migrate-database", "", 5, StepKind::kStep, "Migrate the database", release,
+                  300 * kSecond),
+      PlannedStep("migrate-database/1", "migrate-database", 1, StepKind::kStep,
+                  "bash block (line 60)", release, 300 * kSecond),
+      PlannedStep("migrate-database/2", "migrate-database", 2, StepKind::kVerification,
+                  "bash block (line 70)", release, 300 * kSecond),
+      PlannedStep("switch-traffic", "", 6, StepKind::kStep, "Switch traffic", release,
+                  120 * kSecond),
+      PlannedStep("switch-traffic/1", "switch-traffic", 1, StepKind::kStep, "bash block (line 80)",
+                  release, 120 * kSecond),
+      PlannedStep("success-criteria", "", 7, StepKind::kStep, "Success criteria", ""),
+      PlannedStep("success-criteria/1", "success-criteria", 1, StepKind::kCheck,
+                  "Error rate below 1%", ""),
+  });
+  auto attempt = [&](const std::string& key, TimeMs start, TimeMs end,
+                     const FakeOutcome& outcome = {}) {
+    run.Attempt(run.Step(key), start, end, outcome);
   };
-  for (auto& step : plan)
-    step.run_id = id;
-  EXPECT_TRUE(journal.PlanSteps(id, plan).ok());
 
   TimeMs t = kT0;
   // Preflight: a check and a manual confirmation at the prompt.
-  Attempt(journal, id, "before-you-start", t, t + 8 * kSecond, {});
-  Attempt(journal, id, "before-you-start/1", t, t + 1 * kSecond,
+  attempt("before-you-start", t, t + 8 * kSecond);
+  attempt("before-you-start/1", t, t + 1 * kSecond,
           {StepStatus::kSucceeded, "", 0, "postgres:5432 - accepting connections\n"});
-  Approve(journal, id, "before-you-start/2", "alice", t + 7 * kSecond,
-          journal::ApprovalMethod::kPrompt, "ticket checked");
-  Attempt(journal, id, "before-you-start/2", t + 1 * kSecond, t + 8 * kSecond,
+  run.Approve("before-you-start/2", "alice", t + 7 * kSecond, ApprovalMethod::kPrompt,
+              "ticket checked");
+  attempt("before-you-start/2", t + 1 * kSecond, t + 8 * kSecond,
           {StepStatus::kApproved, "confirmed by alice"});
   t += 8 * kSecond;
 
   // Build: the action fails once and passes on retry; its output holds markup.
-  Attempt(journal, id, "build-image", t, t + 95 * kSecond, {});
-  Attempt(journal, id, "build-image/1", t, t + 40 * kSecond,
+  attempt("build-image", t, t + 95 * kSecond);
+  attempt("build-image/1", t, t + 40 * kSecond,
           {StepStatus::kFailed, "exit 1; retrying in 10s", 1, "Step 1/4 : FROM debian:12\n",
            "error: registry timeout\n"});
-  Attempt(journal, id, "build-image/1", t + 50 * kSecond, t + 90 * kSecond,
+  attempt("build-image/1", t + 50 * kSecond, t + 90 * kSecond,
           {StepStatus::kSucceeded, "", 0,
            "Step 1/4 : FROM debian:12\n<script>alert(1)</script>\nTom &amp; Jerry\n"
            "\x1b[32mSuccessfully built 0a1b2c3d\x1b[0m\n"});
-  Attempt(journal, id, "build-image/2", t + 90 * kSecond, t + 95 * kSecond,
+  attempt("build-image/2", t + 90 * kSecond, t + 95 * kSecond,
           {StepStatus::kSucceeded, "", 0, "v2.4.0\n"});
   t += 95 * kSecond;
 
   // Push: a gate approved by --yes, then an action that runs over its budget.
-  Approve(journal, id, "push-image/1", "alice", t, journal::ApprovalMethod::kYesFlag);
-  Attempt(journal, id, "push-image", t, t + 90 * kSecond, {});
-  Attempt(journal, id, "push-image/1", t, t, {StepStatus::kApproved, "approved by --yes"});
-  Attempt(journal, id, "push-image/2", t, t + 90 * kSecond,
+  run.Approve("push-image/1", "alice", t, ApprovalMethod::kYesFlag);
+  attempt("push-image", t, t + 90 * kSecond);
+  attempt("push-image/1", t, t, {StepStatus::kApproved, "approved by --yes"});
+  attempt("push-image/2", t, t + 90 * kSecond,
           {StepStatus::kSucceeded, "", 0, "pushed registry.internal/orders:v2.4.0\n"});
   t += 90 * kSecond;
 
   // Warm caches: skipped by the runbook.
-  Attempt(journal, id, "warm-caches", t, t, {StepStatus::kSkipped, "marked skip in the runbook"});
-  Attempt(journal, id, "warm-caches/1", t, t, {StepStatus::kSkipped, "marked skip in the runbook"});
+  attempt("warm-caches", t, t, {StepStatus::kSkipped, "marked skip in the runbook"});
+  attempt("warm-caches/1", t, t, {StepStatus::kSkipped, "marked skip in the runbook"});
 
   // Migrate: the expectation does not match; the verification is never reached.
-  Attempt(journal, id, "migrate-database", t, t + 12 * kSecond,
+  attempt("migrate-database", t, t + 12 * kSecond,
           {StepStatus::kFailed, "bash block (line 60) failed: expected output did not match"});
-  Attempt(
-      journal, id, "migrate-database/1", t, t + 12 * kSecond,
+  attempt(
+      "migrate-database/1", t, t + 12 * kSecond,
       {StepStatus::kFailed, "expected output did not match", 0,
        "Applying migration 0042_orders_index\n", "ERROR: relation \"orders_idx\" already exists\n",
        "  Applying migration 0042_orders_index\n"
@@ -210,18 +141,18 @@ inline std::string RecordFailedRun(journal::Journal& journal) {
   t += 12 * kSecond;
 
   // Rollback: the push's own undo, then the rollback procedure.
-  journal::StepRecord undo =
-      Planned("rollback/1", "", 1, StepKind::kCompensation, "Undo: Push the image", "Rollback");
-  Attempt(journal, id, "rollback/1", t, t + 4 * kSecond,
-          {StepStatus::kSucceeded, "", 0, "deleted tag v2.4.0\n"}, &undo);
-  journal::StepRecord procedure =
-      Planned("rollback/2", "", 2, StepKind::kRollback, "bash block (line 95)", "Rollback");
-  Attempt(journal, id, "rollback/2", t + 4 * kSecond, t + 10 * kSecond,
-          {StepStatus::kSucceeded, "", 0, "orders-api restored to v2.3.9\n"}, &procedure);
+  run.Attempt(
+      PlannedStep("rollback/1", "", 1, StepKind::kCompensation, "Undo: Push the image", "Rollback"),
+      t, t + 4 * kSecond, {StepStatus::kSucceeded, "", 0, "deleted tag v2.4.0\n"});
+  run.Attempt(
+      PlannedStep("rollback/2", "", 2, StepKind::kRollback, "bash block (line 95)", "Rollback"),
+      t + 4 * kSecond, t + 10 * kSecond,
+      {StepStatus::kSucceeded, "", 0, "orders-api restored to v2.3.9\n"});
   t += 10 * kSecond;
 
-  EXPECT_TRUE(journal.FinishRun(id, journal::RunStatus::kRolledBack, 1, t).ok());
-  return id;
+  run.Finish(RunStatus::kRolledBack, 1, t);
+  EXPECT_TRUE(run.status().ok()) << run.status().message();
+  return run.id();
 }
 
 // Loads the sample run's report from a scratch journal.

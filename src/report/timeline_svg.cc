@@ -15,7 +15,7 @@ struct Row {
   std::optional<TimeMs> start;
   std::optional<int64_t> duration_ms;
   std::optional<int64_t> budget_ms;
-  Mark mark = Mark::kNotReached;
+  StepStatus mark = StepStatus::kPending;
 };
 
 constexpr int kWidth = 960;
@@ -34,9 +34,9 @@ int64_t TickInterval(int64_t span_ms) {
 }
 
 std::string BarClass(const Row& row) {
-  if (row.mark == Mark::kFailed || row.mark == Mark::kInterrupted) return "bad";
+  if (row.mark == StepStatus::kFailed || row.mark == StepStatus::kInterrupted) return "bad";
   if (row.budget_ms && row.duration_ms && *row.duration_ms > *row.budget_ms) return "over";
-  if (row.mark == Mark::kSkipped) return "skip";
+  if (row.mark == StepStatus::kSkipped) return "skip";
   return "ok";
 }
 
@@ -59,9 +59,10 @@ std::string RenderTimelineSvg(const Report& report, const TimelineOptions& optio
   };
   for (const Phase& phase : report.phases) {
     if (!phase.name.empty()) {
-      Mark mark = Mark::kPassed;
+      StepStatus mark = StepStatus::kSucceeded;
       for (const Step& step : phase.steps)
-        if (step.mark == Mark::kFailed || step.mark == Mark::kInterrupted) mark = step.mark;
+        if (step.mark == StepStatus::kFailed || step.mark == StepStatus::kInterrupted)
+          mark = step.mark;
       add(Row{phase.name, true, phase.started_at(), phase.duration_ms(), phase.budget_ms(), mark});
     }
     if (phases_only && !phase.name.empty()) continue;

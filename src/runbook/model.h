@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/duration.h"
+#include "base/vocabulary.h"
 #include "runbook/expectation.h"
 #include "runbook/text_store.h"
 
@@ -109,13 +110,6 @@ struct RollbackScope {
   bool is_default = false;        // runs unless --choose picks another of its group
   bool marked_default = false;    // the `default` directive word; `default_pos` is where
   SourcePos default_pos;
-};
-
-enum class StepKind {
-  kStep,             // normal flow
-  kPreflight,        // checklist before the first step: runs before anything changes
-  kSuccessCriteria,  // checked after the last step
-  kRollback,         // part of the rollback procedure; not run in normal flow
 };
 
 struct Step {

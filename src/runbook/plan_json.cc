@@ -128,12 +128,11 @@ void ItemsField(Json& json, std::string_view key, const std::vector<ChecklistIte
 }
 
 void StepJson(Json& json, const Step& step) {
-  static const char* kinds[] = {"step", "preflight", "success_criteria", "rollback"};
   json.BeginObject();
   ActionsField(json, step.actions);
   json.Field("budget_ms", Ms(step.budget));
   ItemsField(json, "checklist", step.checklist);
-  json.Field("kind", kinds[static_cast<int>(step.kind)]);
+  json.Field("kind", Name(step.kind));
   json.Field("manual", step.manual);
   json.Field("name", step.name);
   json.Field("phase", step.phase >= 0 ? std::optional<int64_t>(step.phase) : std::nullopt);

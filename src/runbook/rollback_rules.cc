@@ -25,7 +25,7 @@ const char* KindPhrase(StepKind kind) {
       return "a success criterion";
     case StepKind::kRollback:
       return "a section of the rollback procedure";
-    case StepKind::kStep:
+    default:  // the kinds of items beneath a step are never a runbook step's
       break;
   }
   return "a step";

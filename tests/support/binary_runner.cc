@@ -52,16 +52,10 @@ void WriteFile(const std::string& path, const std::string& contents) {
 
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd,
-            const std::string& out_path, const std::string& err_path,
-            const std::vector<std::string>& prefix = {}) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
+// Starts `PREFIX... stagecraft ARGS...` in `cwd` (default: the tests/ directory) with the
+// descriptors `actions` sets up, and destroys `actions`. -1 when it could not start.
+pid_t Spawn(posix_spawn_file_actions_t& actions, const std::vector<std::string>& args,
+            const std::string& cwd, const std::vector<std::string>& prefix = {}) {
   std::string dir = cwd.empty() ? TestsDir() : cwd;
   posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
   std::vector<std::string> argv_storage = prefix;
@@ -77,6 +71,22 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd,
   return pid;
 }
 
+void AddOutputFile(posix_spawn_file_actions_t& actions, int fd, const std::string& path) {
+  posix_spawn_file_actions_addopen(&actions, fd, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+}
+
+// stdin from /dev/null, stdout and stderr into files.
+pid_t SpawnToFiles(const std::vector<std::string>& args, const std::string& cwd,
+                   const std::string& out_path, const std::string& err_path,
+                   const std::vector<std::string>& prefix = {}) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  AddOutputFile(actions, 1, out_path);
+  AddOutputFile(actions, 2, err_path);
+  return Spawn(actions, args, cwd, prefix);
+}
+
 void Reap(pid_t pid, CommandResult& result) {
   int status = 0;
   struct rusage usage {};
@@ -84,6 +94,15 @@ void Reap(pid_t pid, CommandResult& result) {
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     result.max_rss_kib = usage.ru_maxrss;
   }
+}
+
+CommandResult RunToFiles(const TempDir& capture, const std::vector<std::string>& args,
+                         const std::string& cwd, const std::vector<std::string>& prefix = {}) {
+  CommandResult result;
+  Reap(SpawnToFiles(args, cwd, capture.File("out"), capture.File("err"), prefix), result);
+  result.out = ReadFile(capture.File("out"));
+  result.err = ReadFile(capture.File("err"));
+  return result;
 }
 
 }  // namespace
@@ -96,8 +115,7 @@ CommandResult RunStagecraftTail(const std::vector<std::string>& args, const std:
                                 size_t tail_bytes) {
   TempDir capture;
   CommandResult result;
-  pid_t pid = Spawn(args, cwd, capture.File("out"), capture.File("err"));
-  Reap(pid, result);
+  Reap(SpawnToFiles(args, cwd, capture.File("out"), capture.File("err")), result);
   std::ifstream out(capture.File("out"), std::ios::binary | std::ios::ate);
   auto size = static_cast<size_t>(std::max<std::streamoff>(out.tellg(), 0));
   result.out.resize(std::min(size, tail_bytes));
@@ -111,14 +129,9 @@ CommandResult RunStagecraftAs(unsigned uid, const std::vector<std::string>& args
                               const std::string& cwd) {
   TempDir capture;
   chmod(capture.path().c_str(), 0777);  // the account writes its output there
-  CommandResult result;
   std::string id = std::to_string(uid);
-  pid_t pid = Spawn(args, cwd, capture.File("out"), capture.File("err"),
+  return RunToFiles(capture, args, cwd,
                     {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups"});
-  Reap(pid, result);
-  result.out = ReadFile(capture.File("out"));
-  result.err = ReadFile(capture.File("err"));
-  return result;
 }
 
 CommandResult RunStagecraftPiped(const std::vector<std::string>& args, const std::string& cwd,
@@ -136,21 +149,10 @@ CommandResult RunStagecraftPiped(const std::vector<std::string>& args, const std
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   std::string err_path = capture.File("err");
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
+  AddOutputFile(actions, 2, err_path);
   for (int fd : {out[0], out[1], in[0], in[1]})
     if (fd >= 0) posix_spawn_file_actions_addclose(&actions, fd);
-  std::string dir = cwd.empty() ? TestsDir() : cwd;
-  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
-  std::vector<std::string> argv_storage = {STAGECRAFT_BINARY};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& arg : argv_storage)
-    argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, STAGECRAFT_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
+  pid_t pid = Spawn(actions, args, cwd);
   close(out[1]);
   if (in[0] >= 0) close(in[0]);
 
@@ -186,7 +188,7 @@ RunningStagecraft::RunningStagecraft(const std::vector<std::string>& args, const
   if (mkdtemp(pattern)) capture_dir_ = pattern;
   out_path_ = capture_dir_ + "/out";
   err_path_ = capture_dir_ + "/err";
-  pid_ = Spawn(args, cwd, out_path_, err_path_);
+  pid_ = SpawnToFiles(args, cwd, out_path_, err_path_);
 }
 
 RunningStagecraft::~RunningStagecraft() {
