@@ -372,6 +372,19 @@ TEST(Rollback, UndoingASucceededRunWithYesSaysSoAndRollsBack) {
   EXPECT_EQ(ReadFile(dir.File("undo.log")), "withdrawn\ndestroyed\n");
 }
 
+TEST(Rollback, UndoingASucceededRunThatChangedNothingLeavesItSucceeded) {
+  TempDir dir;
+  WriteFile(dir.File("look.md"), "# Look\n\n## Check\n\n```bash\necho looked\n```\n");
+  auto run = RunStagecraft({"run", "look.md", "--no-color"}, dir.path());
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  std::string id = LatestId(dir.path());
+  auto rolled = RunStagecraft({"rollback", id, "--yes", "--no-color"}, dir.path());
+  EXPECT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err;
+  EXPECT_TRUE(Contains(rolled.out, "succeeded: rollback requested; nothing was rolled back"))
+      << rolled.out;
+  EXPECT_EQ(ParseOut(RunStagecraft({"show", id, "--json"}, dir.path()))["status"], "succeeded");
+}
+
 constexpr const char* kAlternatives = R"md(# Web rollout
 
 ## Deploy

@@ -651,6 +651,7 @@ int RollbackCommand(const RollbackFlags& flags) {
   engine::RollbackPlan plan = engine::PlanRollback(reopened->steps, attempts.value());
   reopened->options.completed_steps = std::move(plan.to_undo);
   reopened->options.rollback_done = std::move(plan.already_undone);
+  reopened->options.status_before = reopened->run.status;
   return Continue(*journal.value(), *reopened, flags.execution, Mode::kRollbackOnly);
 }
 

@@ -56,6 +56,9 @@ struct EngineOptions {
   // `stagecraft rollback` after an interrupted rollback: the rollback blocks that already
   // passed, by position in the rollback (1-based) and title; they are not run again.
   std::set<std::pair<int, std::string>> rollback_done;
+  // `stagecraft rollback`: how the run had ended. A run that undid nothing keeps it: a
+  // release that succeeded and had nothing to undo is still a release that succeeded.
+  RunStatus status_before = RunStatus::kFailed;
   // --choose: the rollback alternatives that run instead of their groups' defaults
   // (checked with runbook::CheckChoices).
   std::vector<std::string> choose;

@@ -284,7 +284,8 @@ RunResult Engine::RollbackOnly() {
   result.exit_code = 0;
   result.message = "rollback requested";
   bool undone = Rollback(result);
-  if (result.status == RunStatus::kFailed && undone) result.status = RunStatus::kRolledBack;
+  if (result.status == RunStatus::kFailed)
+    result.status = undone ? RunStatus::kRolledBack : options_.status_before;
   return result;
 }
 
