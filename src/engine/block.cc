@@ -12,6 +12,7 @@
 #include "engine/expectation_matcher.h"
 #include "engine/outcome_text.h"
 #include "engine/output_lines.h"
+#include "runbook/command_needs.h"
 
 namespace stagecraft::engine {
 
@@ -19,6 +20,40 @@ using runbook::Action;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// A block's commands that never end on their own, bounded to its stream window. In bash
+// each is wrapped where it stands (the prelude's __sc_stream), so the rest of the block
+// still runs and its shell state is kept; other shells have no prelude, and the whole
+// block is stopped at the window instead.
+struct Streams {
+  std::string code;                    // what runs; empty: the block as written
+  std::optional<Millis> block_window;  // the whole block stops then, counting as success
+  std::string note;
+};
+
+Streams BoundStreams(const Action& action, std::string_view code) {
+  Streams streams;
+  if (action.attributes.interactive) return streams;
+  runbook::CommandNeeds needs = runbook::ReadCommandNeeds(action.block.interpreter, code);
+  if (needs.never_ending.empty()) return streams;
+  Millis window = action.attributes.stream.value_or(runbook::kDefaultStreamWindow);
+  streams.note = fmt::format("'{}' does not end on its own: stopped after {} (stream window)",
+                             needs.first_never_ending, FormatDuration(window));
+  if (action.block.interpreter == "bash")
+    streams.code = runbook::BoundStreams(code, needs.never_ending, window);
+  else
+    streams.block_window = window;
+  return streams;
+}
+
+// What in the block needs the operator's terminal, for messages; "" when nothing does.
+std::string TerminalNeeded(const Action& action) {
+  if (action.attributes.interactive) return "{ interactive } block";
+  runbook::CommandNeeds needs =
+      runbook::ReadCommandNeeds(action.block.interpreter, action.block.text);
+  if (!needs.terminal) return {};
+  return fmt::format("'{}' ({})", needs.terminal_command, needs.terminal->why);
+}
 
 // Fans one stream of output out to several sinks.
 class Tee : public exec::OutputSink {
@@ -122,11 +157,18 @@ Engine::BlockOutcome Engine::RunAttempt(
   if (action.attributes.capture) sinks.push_back(&checks.capture);
   Tee tee(sinks);
 
+  Streams streams = BoundStreams(action, code);
+  if (!streams.note.empty()) Note(NoteLevel::kInfo, streams.note);
+  if (streams.block_window && (!timeout || *timeout > *streams.block_window))
+    timeout = streams.block_window;
   exec::BlockRequest request;
   request.interpreter = action.block.interpreter;
-  request.code = code;
+  request.code = streams.code.empty() ? code : streams.code;
   request.cwd = action.attributes.cwd;
-  request.interactive = action.attributes.interactive;
+  // Without a terminal, RunActionItem made such a block a manual step; a verification that
+  // needs one runs as before, its input /dev/null, rather than on a stdin nobody types on.
+  request.interactive =
+      action.attributes.interactive || (!TerminalNeeded(action).empty() && prompter_.available());
   request.timeout = timeout;
   request.sink = &tee;
   request.on_started = [this](pid_t group, unsigned long long start) {
@@ -134,6 +176,11 @@ Engine::BlockOutcome Engine::RunAttempt(
     observers_.OnProcessStarted(group, start);
   };
   ProcessOutcome outcome = runner_.Run(request);
+  if (streams.block_window && outcome.kind == ProcessOutcome::Kind::kTimedOut &&
+      outcome.timeout == *streams.block_window) {
+    outcome.kind = ProcessOutcome::Kind::kExited;
+    outcome.exit_code = 0;
+  }
   checker.Flush();
   masked.Flush();
   LearnSecretsFromExports();
@@ -264,8 +311,8 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
     out.items.push_back(gate);
     if (gate.status != StepStatus::kApproved) return false;
   }
-  if (action.attributes.interactive && !prompter_.available())
-    return InteractiveWithoutTerminal(action, item, title, kind, out);
+  if (std::string what = TerminalNeeded(action); !what.empty() && !prompter_.available())
+    return InteractiveWithoutTerminal(action, what, item, title, kind, out);
   ItemRef ref = NextItem(title, kind);
   auto start = Clock::now();
   if (!action.is_transcript()) Note(NoteLevel::kInfo, fmt::format("$ {}", item.label));

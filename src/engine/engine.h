@@ -148,8 +148,11 @@ class Engine {
   // --- gates.cc: approvals and checklists ---
   ItemResult Gate(const std::string& what, int line);
   ItemResult Decide(const std::string& what);
-  bool InteractiveWithoutTerminal(const runbook::Action& action, ItemResult& item,
-                                  const std::string& title, StepKind kind, StepResult& out);
+  // `what` names what needs the terminal: "{ interactive } block", or a command lint would
+  // flag as needs-terminal (see TerminalNeed).
+  bool InteractiveWithoutTerminal(const runbook::Action& action, const std::string& what,
+                                  ItemResult& item, const std::string& title, StepKind kind,
+                                  StepResult& out);
   bool RunChecklistItem(const runbook::ChecklistItem& item, int depth, StepResult& out);
 
   // --- rollback.cc ---

@@ -63,13 +63,13 @@ ItemResult Engine::Gate(const std::string& what, int line) {
 
 // An interactive block shares the engine's stdin; when that is not a terminal nobody can
 // type, and a pipe held open by a CI runner would keep the block waiting forever.
-bool Engine::InteractiveWithoutTerminal(const Action& action, ItemResult& item,
-                                        const std::string& title, StepKind kind, StepResult& out) {
+bool Engine::InteractiveWithoutTerminal(const Action& action, const std::string& what,
+                                        ItemResult& item, const std::string& title, StepKind kind,
+                                        StepResult& out) {
   if (options_.yes || options_.approve.count(step_->name)) {
     Note(NoteLevel::kWarn,
-         fmt::format("line {}: {{ interactive }} block needs a terminal and stdin is not one; "
-                     "treated as a manual step",
-                     item.line));
+         fmt::format("line {}: {} needs a terminal and stdin is not one; treated as a manual step",
+                     item.line, what));
     Note(NoteLevel::kDetail,
          fmt::format("{}:\n{}", action.block.interpreter, TrimRight(action.block.text)));
     ItemResult gate =
@@ -78,9 +78,10 @@ bool Engine::InteractiveWithoutTerminal(const Action& action, ItemResult& item,
     return gate.status == StepStatus::kApproved;
   }
   item.status = StepStatus::kFailed;
-  item.message =
-      "{ interactive } block needs a terminal, and stdin is not one: run stagecraft from a "
-      "terminal, or pass --yes to treat the block as a manual step";
+  item.message = fmt::format(
+      "{} needs a terminal, and stdin is not one: run stagecraft from a terminal, or pass --yes "
+      "to treat the block as a manual step",
+      what);
   RecordNotRun(NextItem(title, kind), item.status, item.message);
   Note(NoteLevel::kFail, fmt::format("line {}: {}", item.line, item.message));
   out.items.push_back(item);

@@ -45,6 +45,16 @@ cd() {
     if [[ -n $__sc_error ]]; then builtin printf '%s\n' "$__sc_error" >&2; fi
   fi
 }
+__sc_stream() {
+  local __sc_window=$1 __sc_status=0
+  shift
+  timeout --foreground "$__sc_window" "$@" || __sc_status=$?
+  if [[ $__sc_status == 124 ]]; then
+    builtin printf 'stagecraft: stopped %s after its stream window (%s)\n' "$1" "$__sc_window" >&2
+    return 0
+  fi
+  return $__sc_status
+}
 if [[ $__SC_INTERPRETER != bash ]]; then exec "$__SC_INTERPRETER" "$__SC_BLOCK" 5>&-; fi
 exec {__sc_out}>&5 5>&-
 trap '__sc_status=$?; { declare -p; builtin printf "\0"; declare -f; builtin printf "\0%s" "$PWD"; } >&"$__sc_out" 2>/dev/null; exit $__sc_status' EXIT

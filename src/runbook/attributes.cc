@@ -184,8 +184,9 @@ InfoString ParseInfoString(std::string_view info) {
 
 const std::vector<std::string>& KnownAttributeNames() {
   static const std::vector<std::string> names = {
-      "name",       "timeout", "retries", "delay", "until",       "capture",    "confirm",
-      "idempotent", "ignore",  "skip",    "cwd",   "interactive", "background", "lint-ignore"};
+      "name",    "timeout",     "retries",    "delay",       "until",
+      "capture", "confirm",     "idempotent", "ignore",      "skip",
+      "cwd",     "interactive", "background", "lint-ignore", "stream"};
   return names;
 }
 
@@ -206,6 +207,8 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
       if (require_value()) attributes.name = keep(attribute.value);
     } else if (key == "timeout") {
       if (require_value()) attributes.timeout = ReadDuration(context, attribute);
+    } else if (key == "stream") {
+      if (require_value()) attributes.stream = ReadDuration(context, attribute);
     } else if (key == "delay") {
       if (require_value()) attributes.delay = ReadDuration(context, attribute).value_or(Millis(0));
     } else if (key == "retries") {

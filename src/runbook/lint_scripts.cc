@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "base/text.h"
+#include "runbook/command_needs.h"
 #include "runbook/walk.h"
 
 namespace stagecraft::runbook {
@@ -23,15 +24,6 @@ std::string_view LintScript::LineAt(size_t offset) const {
 }
 
 namespace {
-
-bool IsShellInterpreter(std::string_view interpreter) {
-  size_t slash = interpreter.rfind('/');
-  std::string_view name =
-      slash == std::string_view::npos ? interpreter : interpreter.substr(slash + 1);
-  for (std::string_view shell : {"bash", "sh", "zsh", "ksh", "dash", "ash"})
-    if (name == shell) return true;
-  return false;
-}
 
 std::string_view TrimEnd(std::string_view text) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
@@ -105,6 +97,7 @@ class Collector {
     if (action) {
       script.gated = action->attributes.confirm;
       script.interactive = action->attributes.interactive;
+      script.streams = action->attributes.stream.has_value();
       script.cwd = action->attributes.cwd;
       if (action->attributes.capture) script.capture = action->attributes.capture->variable;
     }

@@ -24,6 +24,7 @@ struct LintScript {
   bool rollback = false;               // runs only when a run rolls back
   bool gated = false;                  // the operator approves it first (`confirm`)
   bool interactive = false;            // runs on the operator's terminal (`interactive`)
+  bool streams = false;                // has a `stream=` window
   std::optional<std::string> cwd;      // the block's `cwd` attribute
   std::optional<std::string> capture;  // the variable its `capture` attribute sets
   // Where each line of `text` starts, in the text and in the file.

@@ -36,6 +36,9 @@ struct Attributes {
   std::optional<std::string_view> cwd;
   std::optional<Capture> capture;
   std::optional<Millis> timeout;
+  // How long a command that never ends on its own (`tail -f`) runs before it is stopped,
+  // counting as success; command_needs.h finds them. Unset: kDefaultStreamWindow.
+  std::optional<Millis> stream;
   Millis delay{0};
   int retries = 0;
   bool until = false;  // retry until success within `timeout`

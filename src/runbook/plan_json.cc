@@ -87,6 +87,7 @@ void AttributesField(Json& json, const Attributes& a) {
   json.Field("name", a.name);
   json.Field("retries", a.retries);
   json.Field("skip", a.skip);
+  json.Field("stream_ms", Ms(a.stream));
   json.Field("timeout_ms", Ms(a.timeout));
   json.Field("until", a.until);
   json.EndObject();

@@ -229,6 +229,7 @@ class TextRenderer {
     if (a.cwd) part("cwd=", a.cwd);
     if (a.interactive) part("interactive");
     if (a.background) part("background");
+    if (a.stream) part("stream=", FormatDuration(*a.stream));
     if (any_part) out_.Append('}');
   }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -237,6 +238,60 @@ bool WaitUntilNoProcessMentions(const std::string& text, double seconds) {
 
 std::string CompareWithGolden(const std::string& name, const std::string& actual) {
   return CompareWithGoldenFile(TestsDir() + "/golden/" + name, actual);
+}
+
+CommandResult RunStagecraftOnTerminal(
+    const std::vector<std::string>& args, const std::string& cwd,
+    const std::vector<std::pair<std::string, std::string>>& answers, double timeout_seconds) {
+  std::vector<std::string> argv_storage = {STAGECRAFT_BINARY};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& arg : argv_storage)
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::string dir = cwd.empty() ? TestsDir() : cwd;
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    if (chdir(dir.c_str()) != 0) _exit(127);
+    execve(argv[0], argv.data(), environ);
+    _exit(127);
+  }
+  CommandResult result;
+  if (pid < 0) return result;
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(timeout_seconds));
+  size_t answered = 0, searched_from = 0;
+  bool timed_out = false;
+  for (;;) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      timed_out = true;
+      break;
+    }
+    pollfd fd{master, POLLIN, 0};
+    if (poll(&fd, 1, 100) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = read(master, buffer, sizeof buffer);
+    if (n <= 0) break;  // EIO once the last process holding the terminal is gone
+    result.out.append(buffer, static_cast<size_t>(n));
+    if (answered < answers.size()) {
+      size_t at = result.out.find(answers[answered].first, searched_from);
+      if (at != std::string::npos) {
+        searched_from = at + answers[answered].first.size();
+        const std::string& typed = answers[answered++].second;
+        if (write(master, typed.data(), typed.size()) < 0) break;
+      }
+    }
+  }
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  if (waitpid(pid, &status, 0) == pid)
+    result.exit_code = timed_out           ? -1
+                       : WIFEXITED(status) ? WEXITSTATUS(status)
+                                           : 128 + WTERMSIG(status);
+  close(master);
+  return result;
 }
 
 }  // namespace stagecraft::testing
