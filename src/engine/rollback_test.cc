@@ -90,9 +90,11 @@ TEST_F(RollbackTest, GateNobodyApprovedKeepsItsBlockFromRunning) {
   EngineOptions approved;
   approved.approve = {"rollback"};
   runner_.calls.clear();
-  auto again = RunBook(FailingDeploy("```bash { confirm }\nterraform destroy\n```\n"), approved);
+  auto again = RunBook(FailingDeploy("```bash { confirm }\nterraform destroy -auto-approve\n```\n"),
+                       approved);
   EXPECT_EQ(again.exit_code, 1);
-  EXPECT_EQ(Calls(), (std::vector<std::string>{"kubectl apply -f app.yaml", "terraform destroy"}));
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"kubectl apply -f app.yaml",
+                                               "terraform destroy -auto-approve"}));
 }
 
 TEST_F(RollbackTest, InteractiveBlockWithoutATerminalIsAManualStepWithYes) {

@@ -21,6 +21,13 @@ namespace {
 // The block first waits on fd 3 for the engine's go (see SpawnRequest::start_gate). The
 // carried state arrives on fd 4 and leaves on fd 5 (moved out of the block's way first),
 // both in-memory files: it holds values derived from secrets, which must never reach a disk.
+//
+// `cd` reads a guide as a person would: a relative directory that is not under $PWD is the
+// one the shell is in already when $PWD ends with it (a guide repeats `cd app` in every
+// section), else the first found under the runbook root or its parents up to the top of
+// its git work tree ($__SC_TOP). `__sc_stream` bounds a command that never ends on its own
+// (runbook/command_needs.h); `timeout --foreground` keeps it in the block's process group,
+// so an interrupt or the block's own timeout still reaches it.
 constexpr const char* kPrelude = R"BASH(
 if [[ -n $__SC_GATE ]]; then
   IFS= read -r -n 1 -u 3 __sc_go || exit 125
@@ -28,22 +35,35 @@ if [[ -n $__SC_GATE ]]; then
   unset __SC_GATE __sc_go
 fi
 source /dev/fd/4; exec 4<&-
+__sc_find_dir() {
+  local dir=$__SC_ROOT
+  while :; do
+    if [[ -d $dir/$1 ]]; then builtin printf '%s' "$dir/$1"; return 0; fi
+    if [[ $dir == "$__SC_TOP" || $dir == / || -z $dir ]]; then return 1; fi
+    dir=${dir%/*}
+    dir=${dir:-/}
+  done
+}
 cd() {
-  if [[ $# -eq 1 && -n $1 && $1 != /* && $1 != - && ! -d $1 && -d $__SC_ROOT/$1 ]]; then
-    printf 'stagecraft: cd %s: not found in %s; using %s/%s (relative to the runbook root)\n' \
-      "$1" "$PWD" "$__SC_ROOT" "$1" >&2
-    builtin cd -- "$__SC_ROOT/$1"
-  else
-    local __sc_status=0 __sc_error
-    builtin cd "$@" 2>"$__SC_CD_ERR" || __sc_status=$?
-    __sc_error=$(<"$__SC_CD_ERR")
-    if [[ $__sc_status != 0 ]]; then
-      builtin printf '%s: line %s: cd: %s\n' "${BASH_SOURCE[1]:-stagecraft}" "${BASH_LINENO[0]}" \
-        "${__sc_error#*cd: }" >&2
-      return $__sc_status
+  local __sc_dir=${1%/}
+  __sc_dir=${__sc_dir#./}
+  if [[ $# -eq 1 && -n $__sc_dir && $1 != /* && $1 != - && $1 != '~'* && ! -d $1 ]]; then
+    if [[ $PWD == */"$__sc_dir" ]]; then return 0; fi
+    if __sc_dir=$(__sc_find_dir "$__sc_dir"); then
+      builtin printf 'stagecraft: cd %s: not found in %s; using %s\n' "$1" "$PWD" "$__sc_dir" >&2
+      builtin cd -- "$__sc_dir"
+      return
     fi
-    if [[ -n $__sc_error ]]; then builtin printf '%s\n' "$__sc_error" >&2; fi
   fi
+  local __sc_status=0 __sc_error
+  builtin cd "$@" 2>"$__SC_CD_ERR" || __sc_status=$?
+  __sc_error=$(<"$__SC_CD_ERR")
+  if [[ $__sc_status != 0 ]]; then
+    builtin printf '%s: line %s: cd: %s\n' "${BASH_SOURCE[1]:-stagecraft}" "${BASH_LINENO[0]}" \
+      "${__sc_error#*cd: }" >&2
+    return $__sc_status
+  fi
+  if [[ -n $__sc_error ]]; then builtin printf '%s\n' "$__sc_error" >&2; fi
 }
 __sc_stream() {
   local __sc_window=$1 __sc_status=0
@@ -119,6 +139,17 @@ bool WriteWhole(const std::string& path, const std::string& contents) {
   return static_cast<bool>(file);
 }
 
+// The top of the git work tree holding `dir` (where `.git` is), or `dir` itself outside
+// one: how far up a relative `cd` may look for its directory.
+std::string WorkTreeTop(const std::string& dir) {
+  std::error_code error;
+  for (std::filesystem::path at = dir; !at.empty(); at = at.parent_path()) {
+    if (std::filesystem::exists(at / ".git", error)) return at.string();
+    if (at == at.parent_path()) break;
+  }
+  return dir;
+}
+
 }  // namespace
 
 ShellSession::ShellSession(ShellSessionOptions options)
@@ -127,6 +158,8 @@ ShellSession::ShellSession(ShellSessionOptions options)
 std::vector<std::string> ShellSession::Environment(const std::string& block_path) const {
   std::map<std::string, std::string> env = options_.environment;
   env["__SC_ROOT"] = options_.root_dir;
+  env["__SC_TOP"] = WorkTreeTop(options_.root_dir);
+  env["STAGECRAFT_ROOT"] = options_.root_dir;
   env["__SC_BLOCK"] = block_path;
   // Where `cd` puts the builtin's complaint, to report it at the block's own line: bash
   // would name the line inside the wrapper function ("environment: line 10").

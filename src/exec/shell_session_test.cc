@@ -74,7 +74,31 @@ TEST_F(ShellSessionTest, RelativeCdFallsBackToTheRootWithANotice) {
   ASSERT_TRUE(Run("cd deploy && pwd").success()) << sink_.err;
   EXPECT_EQ(sink_.out, base_ + "/root/deploy\n");
   EXPECT_EQ(sink_.err, "stagecraft: cd deploy: not found in " + base_ + "/root/deploy/app; using " +
-                           base_ + "/root/deploy (relative to the runbook root)\n");
+                           base_ + "/root/deploy\n");
+}
+
+TEST_F(ShellSessionTest, CdIntoTheDirectoryTheShellIsInIsQuiet) {
+  ASSERT_TRUE(Run("cd deploy/app").success());
+  ASSERT_TRUE(Run("cd app && pwd && cd deploy/app/ && pwd").success()) << sink_.err;
+  EXPECT_EQ(sink_.out, base_ + "/root/deploy/app\n" + base_ + "/root/deploy/app\n");
+  EXPECT_EQ(sink_.err, "");
+}
+
+TEST_F(ShellSessionTest, RelativeCdLooksUpToTheTopOfTheWorkTree) {
+  // base_ is the work tree (it has .git); the runbook root is base_/root.
+  std::filesystem::create_directories(base_ + "/.git");
+  std::filesystem::create_directories(base_ + "/services/api");
+  ASSERT_TRUE(Run("cd services/api && pwd").success()) << sink_.err;
+  EXPECT_EQ(sink_.out, base_ + "/services/api\n");
+  EXPECT_EQ(sink_.err, "stagecraft: cd services/api: not found in " + base_ + "/root; using " +
+                           base_ + "/services/api\n");
+  // Never above it.
+  EXPECT_EQ(Run("cd tmp").exit_code, 1);
+}
+
+TEST_F(ShellSessionTest, TheRunbookRootIsExported) {
+  ASSERT_TRUE(Run("cd deploy && echo \"$STAGECRAFT_ROOT\"").success()) << sink_.err;
+  EXPECT_EQ(sink_.out, base_ + "/root\n");
 }
 
 TEST_F(ShellSessionTest, MissingDirectoryFailsTheBlock) {

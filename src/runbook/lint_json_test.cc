@@ -12,7 +12,7 @@ TEST(LintJson, FindingsWithTheirIdsAndCounts) {
       {Severity::kError, {5, 11}, "invalid value 'many' for retries", ""},
       {Severity::kWarning,
        {7, 1},
-       "'tail -f x' never ends; the block would hang",
+       "'tail -f x' never ends; a run stops it after its stream window (30s)",
        "bound it",
        "never-ends"},
   };

@@ -229,7 +229,7 @@ TEST(LintNeverEnds, FollowersAndWatchers) {
     EXPECT_EQ(Spots(Block(code), "never-ends"), Strings{"3:1"}) << code;
   auto findings = LintOf(Block("tail -f /var/log/app.log"));
   EXPECT_EQ(First(findings, "never-ends")->message,
-            "'tail -f /var/log/app.log' never ends; the block would hang");
+            "'tail -f /var/log/app.log' never ends; a run stops it after its stream window (30s)");
 }
 
 TEST(LintNeverEnds, BoundedOnesAreFine) {
@@ -254,8 +254,8 @@ TEST(LintNeedsTerminal, InteractivePrograms) {
     EXPECT_EQ(Spots(Block(code), "needs-terminal"), Strings{"3:1"}) << code;
   auto findings = LintOf(Block("terraform apply"));
   EXPECT_EQ(First(findings, "needs-terminal")->message,
-            "'terraform apply' needs a terminal (it asks for approval), and a block runs without "
-            "one: its input is /dev/null");
+            "'terraform apply' needs a terminal (it asks for approval): a run gives it the "
+            "operator's terminal, and without one (CI) the block becomes a manual step");
 }
 
 TEST(LintNeedsTerminal, InputGivenOrATerminalAskedFor) {
