@@ -6,7 +6,8 @@ namespace stagecraft::runbook {
 namespace {
 
 TEST(CommandNeeds, FindsNeverEndingCommandsWhereTheyStart) {
-  std::string code = "echo start\nLOG=app tail -f \"$LOG\".log | grep -v debug\nkubectl logs -f x\n";
+  std::string code =
+      "echo start\nLOG=app tail -f \"$LOG\".log | grep -v debug\nkubectl logs -f x\n";
   CommandNeeds needs = ReadCommandNeeds("bash", code);
   ASSERT_EQ(needs.never_ending.size(), 2u);
   EXPECT_EQ(code.substr(needs.never_ending[0], 4), "tail");
@@ -16,9 +17,9 @@ TEST(CommandNeeds, FindsNeverEndingCommandsWhereTheyStart) {
 }
 
 TEST(CommandNeeds, BoundedOrEndedCommandsAreLeftAlone) {
-  for (const char* code : {"timeout 60 tail -f a\n", "tail -f a &\n", "tail -f a | grep -m1 ready\n",
-                           "tail -n 100 a\n", "kubectl rollout status deploy/x --watch\n",
-                           "x=$(tail -f a)\n"})
+  for (const char* code :
+       {"timeout 60 tail -f a\n", "tail -f a &\n", "tail -f a | grep -m1 ready\n",
+        "tail -n 100 a\n", "kubectl rollout status deploy/x --watch\n", "x=$(tail -f a)\n"})
     EXPECT_TRUE(ReadCommandNeeds("bash", code).never_ending.empty()) << code;
 }
 

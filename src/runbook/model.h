@@ -193,6 +193,13 @@ struct SignOffRole {
   SourcePos pos;
 };
 
+// A section that is read, never run: troubleshooting, contacts, reports of past results, a
+// to-do list already ticked (docs/runbook-format.md, "Documentation sections").
+struct DocumentationSection {
+  std::string_view title;  // in the TextStore
+  SourcePos pos;
+};
+
 struct Runbook {
   std::string path;
   std::string title;  // front matter title, else the first H1, else the file name
@@ -200,7 +207,8 @@ struct Runbook {
   std::vector<Phase> phases;
   std::vector<Step> steps;  // document order; kinds tell the flow each belongs to
   std::vector<SignOffRole> sign_off;
-  std::shared_ptr<const TextStore> text_store;  // holds the code and expected lines
+  std::vector<DocumentationSection> documentation;  // top-level ones, in document order
+  std::shared_ptr<const TextStore> text_store;      // holds the code and expected lines
 
   const Environment* FindEnvironment(const std::string& name) const;
 };

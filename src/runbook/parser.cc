@@ -105,6 +105,7 @@ class Builder {
   void ScopeRollback(Section& section);
   void ScopeRollbackStep(const Section& section, Step& step);
   void BuildSection(std::span<cmark_node* const> content);
+  void NoteDocumentation(const Section& section);
   int PhaseOfParent();
   void AssignNames();
   void CheckBlockNames();
@@ -212,10 +213,32 @@ int Builder::PhaseOfParent() {
   return parent.phase;
 }
 
+void Builder::NoteDocumentation(const Section& section) {
+  if (path_.size() == 1) return;  // the text before the first heading
+  runbook_.documentation.push_back(
+      {store_.Keep(section.heading.title_without_budget, reader_.Line(section.heading.pos.line)),
+       section.heading.pos});
+}
+
+// "Next Steps" with every box ticked and nothing to run: a record of what was done.
+bool IsDoneToDoList(const Step& step) {
+  std::function<bool(const std::vector<ChecklistItem>&)> all_ticked =
+      [&](const std::vector<ChecklistItem>& items) {
+        return std::all_of(items.begin(), items.end(), [&](const ChecklistItem& item) {
+          return item.ticked_in_source && item.actions.empty() && all_ticked(item.children);
+        });
+      };
+  return step.kind == StepKind::kStep && step.actions.empty() && step.compensation.empty() &&
+         !step.checklist.empty() && IsToDoTitle(step.title) && all_ticked(step.checklist);
+}
+
 void Builder::BuildSection(std::span<cmark_node* const> content) {
   const Section& section = path_.back();
   bool before_headings = path_.size() == 1;
-  if (section.kind == SectionKind::kDocumentation) return;
+  if (section.kind == SectionKind::kDocumentation) {
+    if (path_[path_.size() - 2].kind != SectionKind::kDocumentation) NoteDocumentation(section);
+    return;
+  }
   if (section.kind == SectionKind::kSignOff) return reader_.ReadSignOff(content);
   Step step;
   step.budget = section.heading.budget;
@@ -245,6 +268,7 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
   }
   reader_.Read(content, step);
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
+  if (IsDoneToDoList(step)) return NoteDocumentation(section);
   step.idempotent = section.directives.idempotent ||
                     (!step.actions.empty() &&
                      std::all_of(step.actions.begin(), step.actions.end(),
@@ -380,6 +404,12 @@ void Builder::MarkPreflight() {
     if (!step.actions.empty()) break;
     step.kind = StepKind::kPreflight;
   }
+  // "Approval required from: Security, DevOps" as a checklist: nobody should start the
+  // work before those boxes are confirmed, wherever the section stands.
+  for (Step& step : runbook_.steps)
+    if (step.kind == StepKind::kStep && step.actions.empty() && !step.checklist.empty() &&
+        IsApprovalTitle(step.title))
+      step.kind = StepKind::kPreflight;
 }
 
 void Builder::Begin(std::string_view text, int body_offset) {

@@ -172,6 +172,13 @@ void TotalsField(Json& json, const PlanTotals& totals) {
 void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutput& out) {
   Json json(out);
   json.BeginObject();
+  ArrayField(json, "documentation", runbook.documentation,
+             [&](const DocumentationSection& section) {
+               json.BeginObject();
+               PositionField(json, section.pos);
+               json.Field("title", section.title);
+               json.EndObject();
+             });
   json.Field("environment",
              environment ? std::optional<std::string_view>(environment->name) : std::nullopt);
   json.Field("file", runbook.path);

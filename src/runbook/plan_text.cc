@@ -329,6 +329,11 @@ void RenderText(const Runbook& runbook, const Environment* environment, const Pl
   for (const auto& role : runbook.sign_off)
     roles.push_back(role.role);
   if (!roles.empty()) out.Format("\nSIGN-OFF  {}\n", fmt::join(roles, ", "));
+  if (!runbook.documentation.empty()) {
+    out.Append("\nDOCUMENTATION  read, not run\n");
+    for (const DocumentationSection& section : runbook.documentation)
+      out.Format("  {} (line {})\n", section.title, section.pos.line);
+  }
 
   PlanTotals totals = ComputeTotals(runbook);
   out.Append("\nTotals    ");

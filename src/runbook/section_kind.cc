@@ -43,9 +43,35 @@ SectionKind ClassifyTitle(std::string_view title) {
   if (has("rollback") || has("roll back") || has("roll-back")) return SectionKind::kRollback;
   if (has("troubleshoot") || has("contacts") || has("escalation") || has("references"))
     return SectionKind::kDocumentation;
+  // Reports of what already happened, and reference material: read, never run.
+  for (std::string_view words :
+       {"validation results", "test results", "deployment results", "validation status",
+        "lessons learned", "changelog", "change log", "revision history", "document history",
+        "appendix", "glossary", "faq"})
+    if (has(words)) return SectionKind::kDocumentation;
+  std::string_view bare = TrimView(std::string_view(lower).substr(
+      std::min(lower.size(), lower.find_first_of("abcdefghijklmnopqrstuvwxyz"))));
+  if (bare == "results" || StartsWith(bare, "status:")) return SectionKind::kDocumentation;
   if (has("success criteria")) return SectionKind::kSuccessCriteria;
   if (has("sign-off") || has("sign off") || has("signoff")) return SectionKind::kSignOff;
   return SectionKind::kNormal;
+}
+
+bool IsToDoTitle(std::string_view title) {
+  std::string lower = ToLower(title);
+  for (std::string_view words : {"completion", "completed", "next steps", "follow-up", "follow up",
+                                 "to-do", "todo", "to do", "post-deployment tasks"})
+    if (lower.find(words) != std::string::npos) return true;
+  return false;
+}
+
+bool IsApprovalTitle(std::string_view title) {
+  std::string lower = ToLower(title);
+  for (std::string_view words :
+       {"approval required", "approvals required", "required approval", "approval from",
+        "approvals needed", "approval needed", "pre-approval"})
+    if (lower.find(words) != std::string::npos) return true;
+  return false;
 }
 
 bool IsAlternativeTitle(std::string_view title) {

@@ -16,12 +16,21 @@ namespace stagecraft::runbook {
 enum class SectionKind {
   kNormal,
   kRollback,         // "Rollback", "Roll back": the rollback procedure
-  kDocumentation,    // "Troubleshooting", "Contacts", "Escalation", "References"
+  kDocumentation,    // "Troubleshooting", "Contacts", "References", "Validation Results"…
   kSuccessCriteria,  // "Success Criteria"
   kSignOff,          // "Sign-off": its table lists the roles that approve
 };
 
 SectionKind ClassifyTitle(std::string_view title);
+
+// Is the title that of a to-do list ("Completion", "Next Steps", "Follow-up")? Such a
+// section whose items are all ticked and that has no blocks records what was done: it is
+// documentation.
+bool IsToDoTitle(std::string_view title);
+
+// Is the title that of approvals needed before the work ("Approval required from")? Such a
+// checklist is confirmed in the preflight.
+bool IsApprovalTitle(std::string_view title);
 
 // Is the title that of one of several alternatives ("Option 1: …", "Alternative: …",
 // "… (alternative)", "… (optional)")? Leading numbering and emoji are ignored.

@@ -146,10 +146,35 @@ std::vector<TranscriptCommand> ParseTranscript(const Block& block, int column) {
 
 }  // namespace
 
+namespace {
+
+std::string_view FirstWord(std::string_view text) {
+  size_t start = 0;
+  while (start < text.size() && text[start] == ' ')
+    ++start;
+  size_t end = start;
+  while (end < text.size() && text[end] >= 'a' && text[end] <= 'z')
+    ++end;
+  return text.substr(start, end - start);
+}
+
+// "Expected Duration", "Expected Resources to Create": what the reader should expect, not
+// lines of output.
+bool IsSummaryWord(std::string_view word) {
+  for (std::string_view summary : {"duration", "time", "timeline", "runtime", "resources", "cost",
+                                   "costs", "downtime", "impact", "effort", "completion"})
+    if (word == summary) return true;
+  return false;
+}
+
+}  // namespace
+
 SectionReader::Label SectionReader::ClassifyLabel(std::string_view text) {
   std::string lower = ToLower(TrimView(text));
   auto has = [&](std::string_view word) { return lower.find(word) != std::string::npos; };
-  if (StartsWith(lower, "expected")) return Label::kExpected;
+  if (StartsWith(lower, "expected"))
+    return IsSummaryWord(FirstWord(std::string_view(lower).substr(8))) ? Label::kSummary
+                                                                       : Label::kExpected;
   if (has("red flag") || has("must not appear")) return Label::kRedFlags;
   if (has("rollback") || has("roll back")) return Label::kRollback;
   if (has("troubleshoot") || (StartsWith(lower, "if ") && has("fail")))
@@ -419,6 +444,7 @@ void SectionReader::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem*
       AddLine(step.troubleshooting, TrimRight(block.text));
       return;
     case Label::kSuccessProse:
+    case Label::kSummary:
       return;
     default:
       break;

@@ -64,6 +64,7 @@ class SectionReader {
     kRedFlags,
     kTroubleshooting,
     kSuccessProse,  // **Success Indicators:** and the like: readable, but checks nothing
+    kSummary,       // **Expected Duration:** and the like: for the reader; its block never runs
     kOther,
   };
   // A fenced block's info string, parsed, and where it starts in the file.
