@@ -30,17 +30,27 @@ const Environment* Runbook::FindEnvironment(const std::string& name) const {
   return nullptr;
 }
 
-bool IsExecutableLanguage(std::string_view language) {
+namespace {
+
+// Static, so that an interpreter can be a view of its language's name.
+const std::set<std::string_view>& ExecutableLanguages() {
   static const std::set<std::string_view> languages = {
       "bash", "sh", "shell", "zsh", "ksh", "dash", "python", "python3", "node", "ruby", "perl"};
-  return languages.count(language) > 0;
+  return languages;
 }
 
-std::string InterpreterFor(std::string_view language, const std::string& shell) {
-  if (!IsExecutableLanguage(language)) return "";
+}  // namespace
+
+bool IsExecutableLanguage(std::string_view language) {
+  return ExecutableLanguages().count(language) > 0;
+}
+
+std::string_view InterpreterFor(std::string_view language, std::string_view shell) {
+  auto found = ExecutableLanguages().find(language);
+  if (found == ExecutableLanguages().end()) return "";
   if (language == "shell") return shell;
   if (language == "python") return "python3";
-  return std::string(language);
+  return *found;
 }
 
 namespace {
