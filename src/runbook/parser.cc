@@ -427,7 +427,7 @@ using Document = std::unique_ptr<cmark_node, NodeDeleter>;
 // A large document is parsed a piece of about this size at a time, and each piece's tree
 // is freed once it is built: a cmark tree is many times larger than its text, so peak
 // memory stays a small multiple of the runbook instead of growing with the whole tree.
-constexpr size_t kPieceBytes = 1 << 20;
+constexpr size_t kPieceBytes = 1 << 16;
 
 Document ParseMarkdown(std::string_view text) {
   cmark_gfm_core_extensions_ensure_registered();
