@@ -111,11 +111,13 @@ bool ChoicesExist(const runbook::Runbook& book, const std::vector<std::string>& 
 // it; the names are those `plan` shows. False after printing the unknown one.
 bool ApprovedStepsExist(const runbook::Runbook& book, const std::string& path,
                         const std::vector<std::string>& approved) {
-  std::vector<std::string> names;
-  for (const auto& step : book.steps)
-    names.push_back(step.name);
   for (const std::string& name : approved) {
-    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    auto named = [&](const runbook::Step& step) { return step.name == name; };
+    if (std::any_of(book.steps.begin(), book.steps.end(), named)) continue;
+    // Only for the message: a copy of every step's name grows with the runbook.
+    std::vector<std::string> names;
+    for (const auto& step : book.steps)
+      names.push_back(step.name);
     auto suggestion = ClosestMatch(name, names);
     std::string hint = suggestion ? fmt::format("; did you mean '{}'?", *suggestion) : "";
     fmt::print(stderr,

@@ -96,14 +96,24 @@ void LintSilences::AddBlock(const Block& block, const SourceLines& lines, Diagno
 }
 
 void LintSilences::AddSections(const Runbook& runbook, std::string_view source, Diagnostics& out) {
-  // Every heading of the document is kept: only what silencing needs.
+  // Only the headings whose silences are still open are kept, not every heading of the
+  // document: a heading's section ends at the next heading of its level or higher, so the
+  // open ones nest, each deeper than the one before.
   struct Heading {
     int line = 0;
     int level = 0;
     std::vector<std::string> lint_ignore;
     SourcePos pos;
   };
-  std::vector<Heading> headings;
+  std::vector<Heading> open_sections;
+  Heading current;  // the last heading read, which a directive after it belongs to
+  auto close = [&](const Heading& heading, int last) {
+    std::vector<std::string> ids;
+    for (const std::string& value : heading.lint_ignore)
+      for (std::string& id : SplitIds(value))
+        ids.push_back(std::move(id));
+    AddIds({heading.line, last, {}}, ids, heading.pos, out);
+  };
   Fence open;
   bool after_heading = false;
   int number = 0;
@@ -122,7 +132,10 @@ void LintSilences::AddSections(const Runbook& runbook, std::string_view source, 
       open = fence;
       after_heading = false;
     } else if (int level = HeadingLevel(line)) {
-      headings.push_back({number, level, {}, {}});
+      for (; !open_sections.empty() && open_sections.back().level >= level;
+           open_sections.pop_back())
+        close(open_sections.back(), number - 1);
+      current = {number, level, {}, {}};
       after_heading = true;
     } else if (after_heading && StartsWith(TrimView(line), "<!--")) {
       // A directive may run over several lines.
@@ -136,24 +149,19 @@ void LintSilences::AddSections(const Runbook& runbook, std::string_view source, 
       Diagnostics ignored;  // the parser reported them already
       Directives directives;
       ParseDirective(comment, {first, 1}, directives, ignored);
+      bool listed = !open_sections.empty() && open_sections.back().line == current.line;
+      if (!listed && directives.lint_ignore.empty()) continue;
+      if (!listed) open_sections.push_back(current);
+      Heading& heading = open_sections.back();
       for (std::string& id : directives.lint_ignore)
-        headings.back().lint_ignore.push_back(std::move(id));
-      headings.back().pos = {first, 1};
+        heading.lint_ignore.push_back(std::move(id));
+      heading.pos = {first, 1};
     } else if (!TrimView(line).empty()) {
       after_heading = false;
     }
   }
-  for (size_t i = 0; i < headings.size(); ++i) {
-    if (headings[i].lint_ignore.empty()) continue;
-    int last = number;
-    for (size_t j = i + 1; j < headings.size() && last == number; ++j)
-      if (headings[j].level <= headings[i].level) last = headings[j].line - 1;
-    std::vector<std::string> ids;
-    for (const std::string& value : headings[i].lint_ignore)
-      for (std::string& id : SplitIds(value))
-        ids.push_back(std::move(id));
-    AddIds({headings[i].line, last, {}}, ids, headings[i].pos, out);
-  }
+  for (const Heading& heading : open_sections)
+    close(heading, number);
 }
 
 void LintSilences::AddIds(Range range, const std::vector<std::string>& ids, SourcePos pos,

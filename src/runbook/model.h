@@ -2,8 +2,8 @@
 
 // The Runbook model: what a Markdown deployment guide means once parsed. Plain value types;
 // a Runbook owns everything it refers to and is safe to share read-only between threads.
-// Code and expected lines are views into the Runbook's TextStore (text_store.h), which its
-// copies share.
+// Code, expected lines and most other texts are views into the Runbook's TextStore
+// (text_store.h), which its copies share.
 
 #include <map>
 #include <memory>
@@ -50,13 +50,13 @@ struct Attributes {
   bool background = false;
 };
 
-// A fenced code block as written.
+// A fenced code block as written. Its texts are in the TextStore, or static.
 struct Block {
-  std::string language;  // lower-cased first word of the info string; may be empty
+  std::string_view language;  // lower-cased first word of the info string; may be empty
   // The program that runs it ("bash", "sh", "python3"...), resolved once by the parser;
   // the front matter's shell for `console` transcripts; "" when the block does not run.
-  std::string interpreter;
-  std::string_view text;  // contents, each line ending in '\n'; in the TextStore
+  std::string_view interpreter;
+  std::string_view text;  // contents, each line ending in '\n'
   SourcePos pos;          // the opening fence
   int first_line = 0;     // line of the first content line
 };

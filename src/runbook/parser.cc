@@ -30,17 +30,27 @@ const Environment* Runbook::FindEnvironment(const std::string& name) const {
   return nullptr;
 }
 
-bool IsExecutableLanguage(std::string_view language) {
+namespace {
+
+// Static, so that an interpreter can be a view of its language's name.
+const std::set<std::string_view>& ExecutableLanguages() {
   static const std::set<std::string_view> languages = {
       "bash", "sh", "shell", "zsh", "ksh", "dash", "python", "python3", "node", "ruby", "perl"};
-  return languages.count(language) > 0;
+  return languages;
 }
 
-std::string InterpreterFor(std::string_view language, const std::string& shell) {
-  if (!IsExecutableLanguage(language)) return "";
+}  // namespace
+
+bool IsExecutableLanguage(std::string_view language) {
+  return ExecutableLanguages().count(language) > 0;
+}
+
+std::string_view InterpreterFor(std::string_view language, std::string_view shell) {
+  auto found = ExecutableLanguages().find(language);
+  if (found == ExecutableLanguages().end()) return "";
   if (language == "shell") return shell;
   if (language == "python") return "python3";
-  return std::string(language);
+  return *found;
 }
 
 namespace {
@@ -447,7 +457,7 @@ using Document = std::unique_ptr<cmark_node, NodeDeleter>;
 // A large document is parsed a piece of about this size at a time, and each piece's tree
 // is freed once it is built: a cmark tree is many times larger than its text, so peak
 // memory stays a small multiple of the runbook instead of growing with the whole tree.
-constexpr size_t kPieceBytes = 1 << 20;
+constexpr size_t kPieceBytes = 1 << 16;
 
 Document ParseMarkdown(std::string_view text) {
   cmark_gfm_core_extensions_ensure_registered();

@@ -36,7 +36,8 @@ ParseResult ParseRunbook(std::string path, std::string_view source, size_t piece
 // Languages whose fenced blocks are executed, and the interpreter that runs them.
 bool IsExecutableLanguage(std::string_view language);
 // The program that runs a block of `language` ("shell" is the front matter's `shell`,
-// "python" is python3); "" for a language that does not run.
-std::string InterpreterFor(std::string_view language, const std::string& shell);
+// "python" is python3); "" for a language that does not run. A view of `shell` or of a
+// static string.
+std::string_view InterpreterFor(std::string_view language, std::string_view shell);
 
 }  // namespace stagecraft::runbook

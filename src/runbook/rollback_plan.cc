@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
+#include <vector>
 
 namespace stagecraft::runbook {
 namespace {
@@ -18,10 +18,10 @@ std::string DefaultAlternative(const Runbook& runbook, const Step& step) {
 }
 
 // "3. apply" for a step of the normal flow (numbered as in STEPS), the name otherwise.
-std::string Label(const Step& step, const std::map<const Step*, int>& numbers) {
-  auto found = numbers.find(&step);
-  if (found == numbers.end()) return step.name;
-  return fmt::format("{}. {}", found->second, step.name);
+std::string Label(const Runbook& runbook, const Step& step, const std::vector<int>& numbers) {
+  int number = numbers[&step - runbook.steps.data()];
+  if (number == 0) return step.name;
+  return fmt::format("{}. {}", number, step.name);
 }
 
 std::string Outcome(const FailureGroup& group) {
@@ -71,16 +71,19 @@ std::string RenderFailureText(const Runbook& runbook) {
   if (std::none_of(runbook.steps.begin(), runbook.steps.end(),
                    [](const Step& step) { return step.kind == StepKind::kRollback; }))
     return "";
-  std::map<const Step*, int> numbers;
-  for (const Step& step : runbook.steps)
-    if (step.kind == StepKind::kStep) numbers.emplace(&step, static_cast<int>(numbers.size()) + 1);
+  // Indexed by the step's place in the model, 0 for a step without a number: a map node per
+  // step would cost many times the int.
+  std::vector<int> numbers(runbook.steps.size());
+  int next = 0;
+  for (size_t i = 0; i < runbook.steps.size(); ++i)
+    if (runbook.steps[i].kind == StepKind::kStep) numbers[i] = ++next;
   std::string text =
       "\nIF A STEP FAILS  the undo blocks of the steps that ran (newest first), then these "
       "sections\n";
   for (const FailureGroup& group : PlanFailures(runbook)) {
-    std::string label = Label(*group.failing.front(), numbers);
+    std::string label = Label(runbook, *group.failing.front(), numbers);
     if (group.failing.size() > 1)
-      label += fmt::format(" … {}", Label(*group.failing.back(), numbers));
+      label += fmt::format(" … {}", Label(runbook, *group.failing.back(), numbers));
     if (!group.rolls_back) label = "preflight " + label;
     text += fmt::format("  {:<38}  {}\n", label, Outcome(group));
   }

@@ -32,12 +32,14 @@ const char* KindPhrase(StepKind kind) {
 }
 
 void CheckAfterNames(const Runbook& runbook, Diagnostics& diagnostics) {
+  // Most runbooks name no step in after=: then no index of every step's name is built, which
+  // for a runbook of many steps would take memory in proportion to the whole model.
+  if (std::none_of(runbook.steps.begin(), runbook.steps.end(),
+                   [](const Step& step) { return !step.rollback_scope().after.empty(); }))
+    return;
   std::unordered_map<std::string_view, const Step*> by_name;
-  std::vector<std::string> flow_names;
-  for (const Step& step : runbook.steps) {
+  for (const Step& step : runbook.steps)
     by_name.emplace(step.name, &step);
-    if (step.kind == StepKind::kStep) flow_names.push_back(step.name);
-  }
   // Sub-sections inherit their parent's names: report each written name once.
   std::set<std::pair<int, int>> reported;
   for (const Step& step : runbook.steps) {
@@ -48,6 +50,9 @@ void CheckAfterNames(const Runbook& runbook, Diagnostics& diagnostics) {
       if (!reported.insert({pos.line, pos.column}).second) continue;
       auto found = by_name.find(name);
       if (found == by_name.end()) {
+        std::vector<std::string> flow_names;
+        for (const Step& other : runbook.steps)
+          if (other.kind == StepKind::kStep) flow_names.push_back(other.name);
         std::optional<std::string> close = ClosestMatch(name, flow_names);
         diagnostics.push_back(
             {Severity::kError, pos,
@@ -131,6 +136,7 @@ void ResolveAlternatives(Runbook& runbook, Diagnostics& diagnostics) {
     if (!alternative.scope) alternative.scope = &scope;
     alternative.steps.push_back(&step);
   }
+  if (groups.empty()) return;  // then no set of every step's name is needed
   std::set<std::string> taken;
   for (const Step& step : runbook.steps)
     taken.insert(step.name);
@@ -329,7 +335,15 @@ std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
     if (step.kind == StepKind::kPreflight) preflight.failing.push_back(&step);
   if (!preflight.failing.empty()) groups.push_back(std::move(preflight));
   std::vector<const Step*> rollback_steps = ProcedureSteps(runbook);
-  std::set<std::string> ran;
+  // The rules ask only about the steps that after= names, so only those are remembered: not
+  // a copy of every step's name.
+  std::set<std::string_view> named;
+  for (const Step* step : rollback_steps)
+    named.insert(step->rollback_scope().after.begin(), step->rollback_scope().after.end());
+  std::set<std::string_view> ran;
+  auto mark_ran = [&](const Step& step) {
+    if (named.count(step.name)) ran.insert(step.name);
+  };
   RunSoFar so_far;
   so_far.ran = [&](const std::string& name) { return ran.count(name) > 0; };
   auto failing = [&](const Step& step) {
@@ -339,7 +353,7 @@ std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
     bool changed_before = so_far.changed;
     // The failing step ran, in part; a manual step fails only unconfirmed, having done nothing.
     if (counts && !step.manual) {
-      ran.insert(step.name);
+      mark_ran(step);
       so_far.changed = changed_before || changes;
     }
     std::vector<RollbackDecision> procedure = Decide(rollback_steps, so_far, {});
@@ -349,7 +363,7 @@ std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
     groups.back().failing.push_back(&step);
     // Had it not failed, the next step would find it done.
     if (counts) {
-      ran.insert(step.name);
+      mark_ran(step);
       so_far.changed = changed_before || changes;
     }
   };

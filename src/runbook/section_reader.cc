@@ -277,8 +277,8 @@ Block SectionReader::ReadBlock(cmark_node* node, BlockInfo& info) {
   }
   info.text = text;
   info.parsed = ParseInfoString(text);
-  block.language = info.parsed.language;
-  block.interpreter = InterpreterFor(block.language, result_.runbook.front_matter.shell);
+  block.language = store_.Keep(info.parsed.language, text);
+  block.interpreter = InterpreterFor(block.language, shell_);
   return block;
 }
 
@@ -295,11 +295,11 @@ std::optional<Action> SectionReader::MakeAction(Block block, const BlockInfo& in
   Action action;
   action.attributes = ReadAttributes(info);
   action.block = std::move(block);
-  const std::string& language = action.block.language;
+  std::string_view language = action.block.language;
   if (language == "console" || language == "terminal") {
     action.transcript = ParseTranscript(action.block, action.block.pos.column);
     if (action.transcript.empty()) return std::nullopt;  // console output, not commands
-    action.block.interpreter = result_.runbook.front_matter.shell;
+    action.block.interpreter = shell_;
     return action;
   }
   if (!IsExecutableLanguage(language)) return std::nullopt;

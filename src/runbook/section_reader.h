@@ -31,6 +31,7 @@ class SectionReader {
   void Begin(std::string_view text, int body_offset) {
     text_ = text;
     body_offset_ = body_offset;
+    shell_ = store_.Keep(result_.runbook.front_matter.shell, {});
   }
   // The nodes read next come from a piece of the body whose line 1 is line
   // `line_offset + 1` of the file.
@@ -93,8 +94,9 @@ class SectionReader {
   // walking from the last one beats indexing every line of the document.
   std::string_view text_;
   int body_offset_ = 0;
-  int line_offset_ = 0;  // of the piece being read
-  int cursor_line_ = 1;  // body-relative
+  std::string_view shell_;  // the front matter's, kept once for every block's interpreter
+  int line_offset_ = 0;     // of the piece being read
+  int cursor_line_ = 1;     // body-relative
   size_t cursor_offset_ = 0;
   // Where the cursor was before it last moved forward: a fence's closing line is read
   // before its opening line, and stepping back from the mark beats walking back over the
