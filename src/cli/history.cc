@@ -273,7 +273,7 @@ int ShowCommand(const ShowFlags& flags) {
   if (!notifications.value().empty()) {
     fmt::print("\nNotifications\n");
     std::vector<std::vector<std::string>> sent = {
-        {"  EVENT", "TARGET", "ATTEMPT", "RESULT", "DURATION"}};
+        {"  EVENT", "TARGET", "ATTEMPT", "DURATION", "RESULT"}};
     for (const auto& notification : notifications.value()) {
       std::string outcome = notification.error;
       if (notification.delivered)
@@ -281,8 +281,8 @@ int ShowCommand(const ShowFlags& flags) {
                       ? fmt::format("delivered (HTTP {})", *notification.http_status)
                       : "delivered";
       sent.push_back({"  " + notification.event, notification.target,
-                      notification.attempt ? std::to_string(notification.attempt) : "-", outcome,
-                      FormatDuration(Millis(notification.duration_ms))});
+                      notification.attempt ? std::to_string(notification.attempt) : "-",
+                      FormatDuration(Millis(notification.duration_ms)), outcome});
     }
     PrintTable(sent);
   }
