@@ -469,6 +469,7 @@ DROP TABLE steps;
 ALTER TABLE steps_v4 RENAME TO steps;
 UPDATE attempts SET message = message || char(10) || detail WHERE detail != '';
 ALTER TABLE attempts DROP COLUMN detail;
+DROP TABLE notifications;
 PRAGMA user_version = 4;
 )sql";
 

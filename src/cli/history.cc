@@ -158,7 +158,9 @@ int ShowCommand(const ShowFlags& flags) {
   auto steps = journal.value()->ListSteps(id.value());
   auto attempts = journal.value()->ListAttempts(id.value());
   auto approvals = journal.value()->ListApprovals(id.value());
-  if (!CheckOk(run) || !CheckOk(steps) || !CheckOk(attempts) || !CheckOk(approvals))
+  auto notifications = journal.value()->ListNotifications(id.value());
+  if (!CheckOk(run) || !CheckOk(steps) || !CheckOk(attempts) || !CheckOk(approvals) ||
+      !CheckOk(notifications))
     return kExitUsage;
   const journal::RunRecord& record = run.value();
   // The latest attempt of each key says how long it took and why it ended as it did.
@@ -209,6 +211,19 @@ int ShowCommand(const ShowFlags& flags) {
                           {"how", Name(approval.how)},
                           {"decision", Name(approval.decision)}});
     out["approvals"] = std::move(approved);
+    nlohmann::json notified = nlohmann::json::array();
+    for (const auto& notification : notifications.value())
+      notified.push_back(
+          {{"event", notification.event},
+           {"target", notification.target},
+           {"attempt", notification.attempt},
+           {"at", notification.at},
+           {"duration_ms", notification.duration_ms},
+           {"http_status", notification.http_status ? nlohmann::json(*notification.http_status)
+                                                    : nlohmann::json()},
+           {"delivered", notification.delivered},
+           {"error", notification.error}});
+    out["notifications"] = std::move(notified);
     fmt::print("{}\n", out.dump(2));
     return kExitOk;
   }
@@ -253,6 +268,22 @@ int ShowCommand(const ShowFlags& flags) {
       fmt::print("  {} {} by {} ({}) at {}\n", TerminalSafe(approval.step_key),
                  Name(approval.decision), TerminalSafe(approval.who), Name(approval.how),
                  FormatTime(approval.at));
+  }
+  if (!notifications.value().empty()) {
+    fmt::print("\nNotifications\n");
+    std::vector<std::vector<std::string>> sent = {
+        {"  EVENT", "TARGET", "ATTEMPT", "DURATION", "RESULT"}};
+    for (const auto& notification : notifications.value()) {
+      std::string outcome = notification.error;
+      if (notification.delivered)
+        outcome = notification.http_status
+                      ? fmt::format("delivered (HTTP {})", *notification.http_status)
+                      : "delivered";
+      sent.push_back({"  " + notification.event, notification.target,
+                      notification.attempt ? std::to_string(notification.attempt) : "-",
+                      FormatDuration(Millis(notification.duration_ms)), outcome});
+    }
+    PrintTable(sent);
   }
   return kExitOk;
 }

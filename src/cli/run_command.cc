@@ -19,6 +19,7 @@
 #include "base/text.h"
 #include "cli/leftovers.h"
 #include "cli/loading.h"
+#include "cli/notifications.h"
 #include "cli/run_lock.h"
 #include "cli/run_vars.h"
 #include "cli/state.h"
@@ -217,6 +218,23 @@ void RestoreScope(const nlohmann::json& scope, const std::filesystem::path& root
   options.restored_cwd = cwd;
 }
 
+std::string RunDirectory(const ExecutionFlags& flags, const std::string& run_id) {
+  return (std::filesystem::path(flags.state_dir) / "runs" / run_id).lexically_normal().string();
+}
+
+notify::RunInfo NotifiedRun(const Execution& execution) {
+  notify::RunInfo run;
+  run.run_id = execution.run_id;
+  run.title = execution.loaded->parsed.runbook.title;
+  run.environment = execution.options.environment ? execution.options.environment->name : "";
+  // Absolute: whoever reads the notification is not in our working directory.
+  run.report_path =
+      std::filesystem::absolute(RunDirectory(*execution.flags, execution.run_id) + "/report.html")
+          .lexically_normal()
+          .string();
+  return run;
+}
+
 // Runs the engine on a prepared, journaled and locked run, then finishes its record.
 int Execute(Execution& execution) {
   const runbook::Runbook& book = execution.loaded->parsed.runbook;
@@ -270,11 +288,16 @@ int Execute(Execution& execution) {
   }
   if (execution.restored_scope) RestoreScope(*execution.restored_scope, *root, console, execution);
   engine::JournalRecorder recorder(execution.journal, execution.run_id);
+  RunNotifications notifications(book, NotifiedRun(execution), execution.journal, console,
+                                 NotifyVariables(book, execution.options));
   engine::Engine engine(book, runner, prompter, &interrupts, execution.options,
-                        {&console, &recorder});
+                        {&console, &recorder, &notifications});
+  notifications.set_masker(&engine.masker());
   if (!execution.run_id.empty()) console.Info(fmt::format("run {}", execution.run_id));
 
+  if (execution.mode == Mode::kRun) notifications.Started(execution.restored_scope != nullptr);
   engine::RunResult result = execution.mode == Mode::kRun ? engine.Run() : engine.RollbackOnly();
+  notifications.Finished(result);
   exec::ReapOrphans();
   PrintSummary(console, result);
 
@@ -290,9 +313,7 @@ int Execute(Execution& execution) {
                execution.run_id);
     // The report is written whatever the outcome; failing to write it does not change the
     // run's exit code, but it is said.
-    std::string run_dir = (std::filesystem::path(flags.state_dir) / "runs" / execution.run_id)
-                              .lexically_normal()
-                              .string();
+    std::string run_dir = RunDirectory(flags, execution.run_id);
     auto written = report::WriteRunReports(*execution.journal, execution.run_id, run_dir);
     if (written.ok() && !written.value().empty()) {
       std::string html = written.value().size() > 1 ? written.value()[1] : written.value()[0];

@@ -88,6 +88,10 @@ class Engine {
   // The runbook's scope: front matter vars, then the environment's, then --var.
   std::map<std::string, std::string> Scope() const;
 
+  // The secrets known so far (declared, secret-looking variables, exports); it grows as the
+  // run goes on. For what leaves the run by other ways than the observers (notifications).
+  const exec::SecretMasker& masker() const { return masker_; }
+
  private:
   struct BlockOutcome {
     StepStatus status = StepStatus::kSucceeded;

@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -191,6 +193,27 @@ TEST_F(EngineTest, GateWithoutTerminalStopsTheRunWithoutRollback) {
   EXPECT_TRUE(result.waiting_for_approval);
   EXPECT_EQ(Calls(), std::vector<std::string>{"echo a"});
   EXPECT_NE(result.message.find("rerun with --yes or --approve b"), std::string::npos);
+}
+
+TEST_F(EngineTest, GateWithoutTerminalSaysOnceWhichStepWaitsForApproval) {
+  struct Waiting : RunObserver {
+    void OnAttemptFinished(const ItemRef&, const AttemptEnd& end) override {
+      events.push_back("finished " + end.message.substr(0, 14));
+    }
+    void OnApprovalNeeded(const ItemRef& item, const std::string& step,
+                          std::string_view message) override {
+      events.push_back(fmt::format("waiting {} {} {}", step, item.ordinal, message.substr(0, 14)));
+    }
+    std::vector<std::string> events;
+  } waiting;
+  extra_observer_ = &waiting;
+  auto result = RunBook(
+      "## A\n```bash\necho a\n```\n## Ship it\n```bash\nls\n```\n"
+      "```bash { confirm }\necho b\n```\n");
+  EXPECT_EQ(result.status, RunStatus::kWaiting);
+  EXPECT_THAT(waiting.events,
+              ::testing::ElementsAre("finished ", "finished ", "finished needs approval",
+                                     "waiting ship-it 2 needs approval"));
 }
 
 TEST_F(EngineTest, YesApprovesEveryGateAndSaysSo) {

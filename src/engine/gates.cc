@@ -58,6 +58,8 @@ ItemResult Engine::Gate(const std::string& what, int line) {
   end.status = item.status;
   end.message = item.message;
   observers_.OnAttemptFinished(ref, end);
+  if (item.status == ItemStatus::kWaiting)
+    observers_.OnApprovalNeeded(ref, step_->name, item.message);
   return item;
 }
 

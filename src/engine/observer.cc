@@ -48,6 +48,12 @@ void Observers::OnApproval(const ItemRef& item, const ApprovalEvent& approval) {
     observer->OnApproval(item, approval);
 }
 
+void Observers::OnApprovalNeeded(const ItemRef& item, const std::string& step,
+                                 std::string_view message) {
+  for (RunObserver* observer : observers_)
+    observer->OnApprovalNeeded(item, step, message);
+}
+
 void Observers::OnQuestion() {
   for (RunObserver* observer : observers_)
     observer->OnQuestion();

@@ -79,6 +79,10 @@ class RunObserver {
   virtual void OnOutput(Stream /*stream*/, std::string_view /*bytes*/) {}
   virtual void OnAttemptFinished(const ItemRef& /*item*/, const AttemptEnd& /*end*/) {}
   virtual void OnApproval(const ItemRef& /*item*/, const ApprovalEvent& /*approval*/) {}
+  // A gate nobody here could decide: the run waits until `stagecraft approve RUN STEP`
+  // approves `step`. Emitted after the gate's attempt is finished.
+  virtual void OnApprovalNeeded(const ItemRef& /*item*/, const std::string& /*step*/,
+                                std::string_view /*message*/) {}
   // A question is about to be asked on the terminal.
   virtual void OnQuestion() {}
   // What a resume needs (variables, captures, shell state; secrets removed) changed.
@@ -105,6 +109,8 @@ class Observers : public RunObserver {
   void OnOutput(Stream stream, std::string_view bytes) override;
   void OnAttemptFinished(const ItemRef& item, const AttemptEnd& end) override;
   void OnApproval(const ItemRef& item, const ApprovalEvent& approval) override;
+  void OnApprovalNeeded(const ItemRef& item, const std::string& step,
+                        std::string_view message) override;
   void OnQuestion() override;
   void OnScopeChanged(const nlohmann::json& scope) override;
   std::string Problem() const override;

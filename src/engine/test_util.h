@@ -120,7 +120,9 @@ class EngineTest : public ::testing::Test {
     {
       Console console(out, {});
       JournalRecorder recorder(journal_for_run_, run_id_for_run_);
-      Engine engine(parsed_.runbook, runner_, prompter_, nullptr, options, {&console, &recorder});
+      std::vector<RunObserver*> observers = {&console, &recorder};
+      if (extra_observer_) observers.push_back(extra_observer_);
+      Engine engine(parsed_.runbook, runner_, prompter_, nullptr, options, observers);
       result = rollback_only ? engine.RollbackOnly() : engine.Run();
     }
     std::fclose(out);
@@ -141,6 +143,7 @@ class EngineTest : public ::testing::Test {
   runbook::ParseResult parsed_;
   journal::Journal* journal_for_run_ = nullptr;  // where RunBook journals; null = nowhere
   std::string run_id_for_run_;
+  RunObserver* extra_observer_ = nullptr;  // hears the events after the console and recorder
   FakeRunner runner_;
   ScriptedPrompter prompter_;
   std::string console_text_;

@@ -140,6 +140,15 @@ class Journal {
 
   // In the order they were recorded.
   virtual Result<std::vector<ApprovalRecord>> ListApprovals(const std::string& run_id) = 0;
+
+  // --- Notifications ---
+
+  // Not durable: a notification attempt is evidence for `show`, nothing a resume needs.
+  // Returns the stored record (id and `at` filled in).
+  virtual Result<NotificationRecord> RecordNotification(NotificationRecord notification) = 0;
+
+  // In the order they were recorded.
+  virtual Result<std::vector<NotificationRecord>> ListNotifications(const std::string& run_id) = 0;
 };
 
 }  // namespace stagecraft::journal

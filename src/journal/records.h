@@ -136,6 +136,23 @@ struct ApprovalRecord {
   friend bool operator==(const ApprovalRecord&, const ApprovalRecord&) = default;
 };
 
+// One attempt at delivering a notification (notify: in the front matter). `target` is the
+// target's label ("webhook #1 (hooks.example.com)"), never its URL, which may hold a token.
+struct NotificationRecord {
+  int64_t id = 0;  // assigned by RecordNotification
+  std::string run_id;
+  std::string target;
+  std::string event;  // "started", "waiting", "failed", "rolled_back", "succeeded"
+  int attempt = 0;    // 1-based; 0 for a target the event's time budget left no time for
+  TimeMs at = 0;      // 0 means now
+  int64_t duration_ms = 0;
+  std::optional<int> http_status;  // when a server answered
+  bool delivered = false;
+  std::string error;  // "" when delivered
+
+  friend bool operator==(const NotificationRecord&, const NotificationRecord&) = default;
+};
+
 // A slice of one attempt's output. Chunks of a run come back in the order the bytes
 // arrived, stdout and stderr interleaved as they were appended.
 struct OutputChunk {

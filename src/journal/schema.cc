@@ -172,15 +172,36 @@ Status AddHierarchyAndDetailColumns(Database& db) {
   )sql");
 }
 
+// Version 6: every attempt at delivering a notification. Targets are kept by label only:
+// their URLs may hold tokens.
+Status AddNotifications(Database& db) {
+  return db.Exec(R"sql(
+    CREATE TABLE notifications (
+      id INTEGER PRIMARY KEY,
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      target TEXT NOT NULL,
+      event TEXT NOT NULL,
+      attempt INTEGER NOT NULL,
+      at INTEGER NOT NULL,
+      duration_ms INTEGER NOT NULL,
+      http_status INTEGER,
+      delivered INTEGER NOT NULL,
+      error TEXT NOT NULL
+    );
+    CREATE INDEX notifications_by_run ON notifications (run_id, id);
+  )sql");
+}
+
 // Append only: a released binary's migrations never change, because files out there are
 // already at their versions.
-constexpr std::array<Migration, 5> kMigrations{{
+constexpr std::array<Migration, 6> kMigrations{{
     {1, "runs, steps, attempts, output, approvals", &CreateCoreTables},
     {2, "run locks; runs.resumes", &AddLocksAndResumes},
     {3, "output.file_offset, output.file_length for output in side files", &AddOutputFileColumns},
     {4, "attempts.pgid, attempts.pgid_start for processes left behind", &AddAttemptProcessColumns},
     {5, "steps.parent_key, steps.ordinal instead of steps.position; attempts.detail",
      &AddHierarchyAndDetailColumns},
+    {6, "notifications: delivery attempts of notify targets", &AddNotifications},
 }};
 
 constexpr bool VersionsAreConsecutive() {

@@ -90,7 +90,7 @@ TEST(SchemaTest, OpeningCreatesTheDirectoryAndTheCurrentSchema) {
   EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
   EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.QueryAll("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            "approvals\nattempts\nlocks\noutput\nruns\nsteps");
+            "approvals\nattempts\nlocks\nnotifications\noutput\nruns\nsteps");
 }
 
 TEST(SchemaTest, VersionOneFileIsMigratedAndKeepsItsRuns) {
@@ -280,6 +280,58 @@ TEST(SchemaTest, VersionFourFileGetsParentsOrdinalsAndDetailsFromItsKeysAndMessa
   EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(CurrentSchemaVersion()));
   EXPECT_EQ(raw.Query("SELECT count(*) FROM pragma_table_info('steps') WHERE name = 'position'"),
             "0");
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
+}
+
+// What version 5 left, as its release wrote it (the data rewrite aside).
+constexpr const char* kVersion5Additions = R"sql(
+  ALTER TABLE steps ADD COLUMN parent_key TEXT;
+  ALTER TABLE steps ADD COLUMN ordinal INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE steps DROP COLUMN position;
+  ALTER TABLE attempts ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+  PRAGMA user_version = 5;
+)sql";
+
+TEST(SchemaTest, VersionFiveFileGainsNotificationsThatKeepTheirAttempts) {
+  TempDir dir;
+  const std::string run = "20250101-000000-eeeeee";
+  {
+    RawDb raw(dir.File("journal.db"));
+    raw.Exec(kVersion1Schema);
+    raw.Exec(kVersion2Additions);
+    raw.Exec(kVersion3Additions);
+    raw.Exec(kVersion4Additions);
+    raw.Exec(kVersion5Additions);
+    raw.Exec("INSERT INTO runs VALUES ('" + run +
+             "', '/r.md', 'h', 's', '', 'alice', 'host', 1, 1000, 2000, 'failed', 1, '{}', "
+             "'/', '{}', 0)");
+  }
+  auto journal = testing::OpenOrDie(ScratchOptions(dir.path()));
+  ASSERT_NE(journal, nullptr);
+  Result<std::vector<NotificationRecord>> none = journal->ListNotifications(run);
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_TRUE(none->empty());
+
+  NotificationRecord failed{
+      0, run, "webhook #1 (hooks.example.com)", "failed", 1, 5000, 120, 500, false, "HTTP 500"};
+  NotificationRecord delivered{
+      0, run, "webhook #1 (hooks.example.com)", "failed", 2, 5700, 80, 200, true, ""};
+  NotificationRecord skipped{
+      0,    run, "command #2", "failed", 0,
+      6000, 0,   std::nullopt, false,    "not sent: the 15s budget for this event was spent"};
+  for (NotificationRecord* record : {&failed, &delivered, &skipped}) {
+    Result<NotificationRecord> stored = journal->RecordNotification(*record);
+    ASSERT_TRUE(stored.ok()) << stored.error();
+    EXPECT_GT(stored->id, 0);
+    record->id = stored->id;
+  }
+  Result<std::vector<NotificationRecord>> listed = journal->ListNotifications(run);
+  ASSERT_TRUE(listed.ok()) << listed.error();
+  EXPECT_THAT(*listed, ::testing::ElementsAre(failed, delivered, skipped));
+  EXPECT_FALSE(journal->RecordNotification({0, "no-such-run", "command #1", "started"}).ok());
+
+  RawDb raw(journal->path());
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "6");
   EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
 }
 

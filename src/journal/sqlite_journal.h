@@ -119,6 +119,10 @@ class SqliteJournal final : public Journal {
   Result<ApprovalRecord> RecordApproval(ApprovalRecord approval) override;
   Result<std::vector<ApprovalRecord>> ListApprovals(const std::string& run_id) override;
 
+  // sqlite_journal_notifications.cc
+  Result<NotificationRecord> RecordNotification(NotificationRecord notification) override;
+  Result<std::vector<NotificationRecord>> ListNotifications(const std::string& run_id) override;
+
  private:
   using SteadyClock = std::chrono::steady_clock;
 

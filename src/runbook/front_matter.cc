@@ -1,11 +1,30 @@
 #include "runbook/front_matter.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
+
+#include <algorithm>
 
 #include "base/text.h"
 
 namespace stagecraft::runbook {
+
+const char* NotifyEventName(NotifyEvent event) {
+  switch (event) {
+    case NotifyEvent::kStarted:
+      return "started";
+    case NotifyEvent::kWaiting:
+      return "waiting";
+    case NotifyEvent::kFailed:
+      return "failed";
+    case NotifyEvent::kRolledBack:
+      return "rolled_back";
+    case NotifyEvent::kSucceeded:
+      return "succeeded";
+  }
+  return "";
+}
 
 FrontMatterSplit SplitFrontMatter(std::string_view source) {
   FrontMatterSplit split;
@@ -191,12 +210,119 @@ struct Reader {
       out.push_back(environment);
     }
   }
+
+  void Notify(const YAML::Node& node, std::vector<NotifyTarget>& out) const {
+    static const std::string kExample = "e.g. '- webhook: https://hooks.example.com/deploy'";
+    if (!node.IsSequence()) {
+      Error(node, "notify must be a list of targets (webhook, slack or command)", kExample);
+      return;
+    }
+    for (const auto& entry : node) {
+      if (!entry.IsMap()) {
+        Error(entry, "each notify target must be a mapping with one of webhook, slack or command",
+              kExample);
+        continue;
+      }
+      NotifyTarget target;
+      target.pos = At(entry);
+      int kinds = 0;
+      bool ok = true;
+      for (const auto& field : entry) {
+        std::string key = field.first.Scalar();
+        std::optional<NotifyKind> kind;
+        if (key == "webhook") kind = NotifyKind::kWebhook;
+        if (key == "slack") kind = NotifyKind::kSlack;
+        if (key == "command") kind = NotifyKind::kCommand;
+        if (kind) {
+          ++kinds;
+          target.kind = *kind;
+          if (field.second.IsNull()) {
+            Error(field.first, fmt::format("notify {} needs a value", key), kExample);
+            ok = false;
+            continue;
+          }
+          ok = Scalar(field.second, fmt::format("notify {}", key), target.value) && ok;
+          if (ok && Trim(target.value).empty()) {
+            Error(field.second, fmt::format("notify {} is empty", key));
+            ok = false;
+          } else if (ok && *kind != NotifyKind::kCommand) {
+            ok = Url(field.second, target.value) && ok;
+          }
+        } else if (key == "events") {
+          ok = Events(field.second, target.events) && ok;
+        } else {
+          auto suggestion = ClosestMatch(key, {"webhook", "slack", "command", "events"});
+          Error(field.first,
+                suggestion
+                    ? fmt::format("unknown notify key '{}'; did you mean '{}'?", key, *suggestion)
+                    : fmt::format("unknown notify key '{}' (expected webhook, slack, command or "
+                                  "events)",
+                                  key));
+          ok = false;
+        }
+      }
+      if (kinds != 1) {
+        Error(entry, "a notify target needs exactly one of webhook, slack or command", kExample);
+        ok = false;
+      }
+      if (ok) out.push_back(std::move(target));
+    }
+  }
+
+  // The URL itself is never part of a message: it may hold a token.
+  bool Url(const YAML::Node& node, const std::string& url) const {
+    // A reference is checked once it is expanded, when a notification is sent.
+    if (url.front() == '$') return true;
+    size_t colon = url.find("://");
+    std::string scheme = ToLower(url.substr(0, colon == std::string::npos ? 0 : colon));
+    if (scheme == "http" || scheme == "https") return true;
+    if (scheme.empty())
+      Error(node, "notify URL has no scheme (expected http:// or https://)");
+    else
+      Error(node, fmt::format("unsupported URL scheme '{}' in notify (expected http or https)",
+                              TerminalSafe(scheme)));
+    return false;
+  }
+
+  bool Events(const YAML::Node& node, unsigned& out) const {
+    static const std::string kHint = "e.g. 'events: [waiting, failed, rolled_back]'";
+    if (!node.IsSequence() || node.size() == 0) {
+      Error(node, "notify events must be a non-empty list of event names", kHint);
+      return false;
+    }
+    std::vector<std::string> names;
+    for (NotifyEvent event : kNotifyEvents)
+      names.push_back(NotifyEventName(event));
+    out = 0;
+    bool ok = true;
+    for (const auto& item : node) {
+      std::string name;
+      if (!Scalar(item, "a notify event", name)) {
+        ok = false;
+        continue;
+      }
+      auto found = std::find(names.begin(), names.end(), name);
+      if (found != names.end()) {
+        out |= 1u << (found - names.begin());
+        continue;
+      }
+      auto suggestion = ClosestMatch(name, names);
+      Error(item,
+            suggestion ? fmt::format("unknown notify event '{}'; did you mean '{}'?",
+                                     TerminalSafe(name), *suggestion)
+                       : fmt::format("unknown notify event '{}' (expected {})", TerminalSafe(name),
+                                     fmt::join(names, ", ")),
+            kHint);
+      ok = false;
+    }
+    return ok;
+  }
 };
 
 const std::vector<std::string>& KnownKeys() {
-  static const std::vector<std::string> keys = {"title",    "vars",         "secrets",
-                                                "requires", "environments", "shell",
-                                                "lock",     "on_failure",   "root"};
+  static const std::vector<std::string> keys = {"title",        "vars",  "secrets", "requires",
+                                                "environments", "shell", "lock",    "on_failure",
+                                                "root",         "notify"};
   return keys;
 }
 
@@ -267,6 +393,8 @@ void ParseFrontMatter(const FrontMatterSplit& split, FrontMatter& out, Diagnosti
       } else if (key == "lock") {
         std::string lock;
         if (reader.Scalar(value, "lock", lock)) out.lock = lock;
+      } else if (key == "notify") {
+        reader.Notify(value, out.notify);
       } else if (key == "root") {
         std::string root_dir;
         if (reader.Scalar(value, "root", root_dir)) out.root = root_dir;

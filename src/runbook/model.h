@@ -174,6 +174,27 @@ struct Environment {
   SourcePos pos;
 };
 
+// What a run reports to the outside world (`notify:` in the front matter).
+enum class NotifyKind { kWebhook, kSlack, kCommand };
+
+// Events in the order a run can reach them; bit i of NotifyTarget::events is kNotifyEvents[i].
+enum class NotifyEvent { kStarted, kWaiting, kFailed, kRolledBack, kSucceeded };
+inline constexpr NotifyEvent kNotifyEvents[] = {NotifyEvent::kStarted, NotifyEvent::kWaiting,
+                                                NotifyEvent::kFailed, NotifyEvent::kRolledBack,
+                                                NotifyEvent::kSucceeded};
+// "started", "waiting", "failed", "rolled_back", "succeeded".
+const char* NotifyEventName(NotifyEvent event);
+
+struct NotifyTarget {
+  NotifyKind kind = NotifyKind::kWebhook;
+  // The URL (webhook, slack) or shell command as written: `${NAME}` references are expanded
+  // only when a notification is sent, so a secret URL never sits in the model or the plan.
+  std::string value;
+  unsigned events = 0x1f;  // a bit per NotifyEvent; all of them unless `events:` says
+  SourcePos pos;
+  bool Wants(NotifyEvent event) const { return (events >> static_cast<int>(event)) & 1u; }
+};
+
 struct FrontMatter {
   bool present = false;
   std::string title;
@@ -185,6 +206,7 @@ struct FrontMatter {
   std::optional<std::string> lock;
   std::optional<std::string> on_failure;
   std::optional<std::string> root;
+  std::vector<NotifyTarget> notify;
   int end_line = 0;  // the closing `---`
 };
 

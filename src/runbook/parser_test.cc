@@ -154,7 +154,40 @@ INSTANTIATE_TEST_SUITE_P(
              "---\nenviroments: {}\n---\n",
              {},
              {"2:1 warning: unknown front matter key 'enviroments'; did you mean "
-              "'environments'?"}}),
+              "'environments'?"}},
+        Case{"NotifyMustBeAList",
+             "---\nnotify: https://hooks.example.com/x\n---\n",
+             {},
+             {"2:9 error: notify must be a list of targets (webhook, slack or command)"}},
+        Case{"NotifyTargetNeedsExactlyOneKind",
+             "---\nnotify:\n  - events: [failed]\n  - slack: https://a.example.com\n"
+             "    command: mail ops\n  - just a string\n---\n",
+             {},
+             {"3:5 error: a notify target needs exactly one of webhook, slack or command",
+              "4:5 error: a notify target needs exactly one of webhook, slack or command",
+              "6:5 error: each notify target must be a mapping with one of webhook, slack or "
+              "command"}},
+        Case{"NotifyTargetWithoutValue",
+             "---\nnotify:\n  - webhook:\n---\n",
+             {},
+             {"3:5 error: notify webhook needs a value"}},
+        Case{"UnknownNotifyEventSuggests",
+             "---\nnotify:\n  - webhook: https://hooks.example.com/x\n    events: [faild, "
+             "deployed]\n---\n",
+             {},
+             {"4:14 error: unknown notify event 'faild'; did you mean 'failed'?",
+              "4:21 error: unknown notify event 'deployed' (expected started, waiting, failed, "
+              "rolled_back, succeeded)"}},
+        Case{"UnknownNotifyKeySuggests",
+             "---\nnotify:\n  - slack: https://hooks.example.com/x\n    evnets: [failed]\n---\n",
+             {},
+             {"4:5 error: unknown notify key 'evnets'; did you mean 'events'?"}},
+        Case{"NotifyUrlWithAnUnsupportedScheme",
+             "---\nnotify:\n  - webhook: ftp://files.example.com/x\n  - slack: hooks.example.com\n"
+             "---\n",
+             {},
+             {"3:14 error: unsupported URL scheme 'ftp' in notify (expected http or https)",
+              "4:12 error: notify URL has no scheme (expected http:// or https://)"}}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 TEST(Parser, DirectiveAwayFromHeadingDoesNotApply) {
@@ -359,6 +392,31 @@ TEST(Parser, FrontMatterIsReadWithFilePositions) {
   ASSERT_EQ(fm.environments.size(), 2u);
   EXPECT_TRUE(result.runbook.FindEnvironment("production")->is_protected);
   EXPECT_EQ(result.runbook.steps[0].pos.line, 12);
+}
+
+TEST(Parser, NotifyTargetsKeepTheirValuesAsWrittenAndTheEventsTheyWant) {
+  auto result = Parse(
+      "---\nnotify:\n  - webhook: https://hooks.example.com/deploy\n"
+      "    events: [waiting, failed, rolled_back]\n  - slack: ${SLACK_WEBHOOK_URL}\n"
+      "  - command: mail -s \"stagecraft\" ops@example.com\n    events: [failed]\n---\n"
+      "## Deploy\n```bash\nx\n```\n");
+  ASSERT_TRUE(result.diagnostics.empty()) << Messages(result)[0];
+  const auto& notify = result.runbook.front_matter.notify;
+  ASSERT_EQ(notify.size(), 3u);
+  EXPECT_EQ(notify[0].kind, NotifyKind::kWebhook);
+  EXPECT_EQ(notify[0].value, "https://hooks.example.com/deploy");
+  EXPECT_EQ(notify[0].pos.line, 3);
+  EXPECT_FALSE(notify[0].Wants(NotifyEvent::kStarted));
+  EXPECT_TRUE(notify[0].Wants(NotifyEvent::kWaiting));
+  EXPECT_TRUE(notify[0].Wants(NotifyEvent::kRolledBack));
+  EXPECT_FALSE(notify[0].Wants(NotifyEvent::kSucceeded));
+  EXPECT_EQ(notify[1].kind, NotifyKind::kSlack);
+  EXPECT_EQ(notify[1].value, "${SLACK_WEBHOOK_URL}");
+  for (NotifyEvent event : kNotifyEvents)
+    EXPECT_TRUE(notify[1].Wants(event)) << NotifyEventName(event);
+  EXPECT_EQ(notify[2].kind, NotifyKind::kCommand);
+  EXPECT_EQ(notify[2].value, "mail -s \"stagecraft\" ops@example.com");
+  EXPECT_EQ(notify[2].events, 1u << static_cast<int>(NotifyEvent::kFailed));
 }
 
 TEST(Parser, FrontMatterSyntaxErrorPointsIntoTheFile) {
