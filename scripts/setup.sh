@@ -9,7 +9,7 @@ packages=(
   libcmark-gfm-dev libcmark-gfm-extensions-dev
   libyaml-cpp-dev libpcre2-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3
-  # Notifications: webhooks are posted with libcurl (OpenSSL for TLS), loaded at run time.
+  # Notifications: webhooks are posted with libcurl (OpenSSL for TLS).
   libcurl4-openssl-dev
   libgtest-dev libgmock-dev
   # The end-to-end tests run examples/local-staging (make test), so its tools are needed

@@ -295,7 +295,7 @@ TEST(BadInput, StepDenseRunbookIsPlannedInBoundedMemory) {
   TempDir dir;
   int steps = WriteStepDenseRunbook(dir.File("dense.md"), 50u << 20);
   long file_kib = static_cast<long>(std::filesystem::file_size(dir.File("dense.md")) / 1024);
-  long limit_kib = file_kib * 11 / 4;  // 2.75 times the file
+  long limit_kib = file_kib * 3;
   std::string totals = "Totals    " + std::to_string(steps) + " steps";
   struct Command {
     std::vector<std::string> args;

@@ -66,14 +66,14 @@ void RunNotifications::Started(bool resumed) {
 void RunNotifications::OnStepFinished(const engine::ItemRef& step,
                                       const engine::StepResult& result) {
   if (failed_sent_ || !engine::IsFailure(result.status) ||
-      result.status == engine::ItemStatus::kWaiting)
+      result.refusal == engine::Refusal::kUnanswered)
     return;
   failed_sent_ = true;
   std::string detail;
   for (const engine::ItemResult& item : result.items)
     if (engine::IsFailure(item.status)) detail = item.detail;
   Send(NotifyEvent::kFailed, step.step,
-       fmt::format("step {} {}: {}", step.step, engine::ItemStatusName(result.status),
+       fmt::format("step {} {}: {}", step.step, engine::ConsoleWord(result.status, result.refusal),
                    result.message),
        detail);
 }
@@ -85,24 +85,24 @@ void RunNotifications::OnApprovalNeeded(const engine::ItemRef& /*item*/, const s
 }
 
 void RunNotifications::Finished(const engine::RunResult& result) {
-  std::string message = fmt::format("{}: {}", engine::RunStatusName(result.status), result.message);
+  std::string message = fmt::format("{}: {}", engine::RunVerdict(result), result.message);
+  if (result.waiting_for_approval) return;
   switch (result.status) {
-    case engine::RunStatus::kSucceeded:
+    case RunStatus::kSucceeded:
       Send(NotifyEvent::kSucceeded, "", message);
       return;
-    case engine::RunStatus::kRolledBack:
+    case RunStatus::kRolledBack:
       Send(NotifyEvent::kRolledBack, "", message);
       return;
-    case engine::RunStatus::kWaiting:
-      return;
-    case engine::RunStatus::kRollbackFailed:
+    case RunStatus::kRollbackFailed:
       // The first failure was told before the rollback; that the rollback failed too is
       // news of its own.
       Send(NotifyEvent::kFailed, "", message);
       return;
-    case engine::RunStatus::kFailed:
-    case engine::RunStatus::kStopped:
-    case engine::RunStatus::kInterrupted:
+    case RunStatus::kFailed:
+    case RunStatus::kStopped:
+    case RunStatus::kInterrupted:
+    case RunStatus::kRunning:
       if (!failed_sent_) Send(NotifyEvent::kFailed, "", message);
       failed_sent_ = true;
       return;

@@ -210,7 +210,7 @@ TEST_F(EngineTest, GateWithoutTerminalSaysOnceWhichStepWaitsForApproval) {
   auto result = RunBook(
       "## A\n```bash\necho a\n```\n## Ship it\n```bash\nls\n```\n"
       "```bash { confirm }\necho b\n```\n");
-  EXPECT_EQ(result.status, RunStatus::kWaiting);
+  EXPECT_TRUE(result.waiting_for_approval);
   EXPECT_THAT(waiting.events,
               ::testing::ElementsAre("finished ", "finished ", "finished needs approval",
                                      "waiting ship-it 2 needs approval"));

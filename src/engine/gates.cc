@@ -58,7 +58,7 @@ ItemResult Engine::Gate(const std::string& what, int line) {
   end.status = item.status;
   end.message = item.message;
   observers_.OnAttemptFinished(ref, end);
-  if (item.status == ItemStatus::kWaiting)
+  if (item.refusal == Refusal::kUnanswered)
     observers_.OnApprovalNeeded(ref, step_->name, item.message);
   return item;
 }

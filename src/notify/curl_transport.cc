@@ -1,7 +1,6 @@
 #include "notify/curl_transport.h"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
@@ -10,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <type_traits>
+#include <mutex>
 
 #include "base/text.h"
 #include "exec/subprocess.h"
@@ -29,58 +28,10 @@ size_t Discard(char*, size_t size, size_t count, void*) {
   return size * count;
 }
 
-// libcurl is loaded when the first webhook is posted, not linked: its dependencies (TLS,
-// Kerberos, LDAP, SSH...) cost every process about 6 MiB of resident memory at startup,
-// which plan, lint and runs without webhooks would pay for nothing, and which the
-// memory-bound tests of large runbooks measure.
-struct Curl {
-  CURLcode (*global_init)(long) = nullptr;
-  CURL* (*easy_init)() = nullptr;
-  CURLcode (*easy_setopt)(CURL*, CURLoption, ...) = nullptr;
-  CURLcode (*easy_perform)(CURL*) = nullptr;
-  CURLcode (*easy_getinfo)(CURL*, CURLINFO, ...) = nullptr;
-  void (*easy_cleanup)(CURL*) = nullptr;
-  const char* (*easy_strerror)(CURLcode) = nullptr;
-  curl_slist* (*slist_append)(curl_slist*, const char*) = nullptr;
-  void (*slist_free_all)(curl_slist*) = nullptr;
-  std::string error;  // why it could not be loaded
-};
-
-const Curl& LoadCurl() {
-  static const Curl curl = [] {
-    Curl loaded;
-    // The OpenSSL build's name (libcurl4-openssl-dev, libcurl4).
-    void* library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!library) {
-      loaded.error = fmt::format("cannot load libcurl: {}", dlerror());
-      return loaded;
-    }
-    auto bind = [&](auto& function, const char* name) {
-      function =
-          reinterpret_cast<std::remove_reference_t<decltype(function)>>(dlsym(library, name));
-      if (!function && loaded.error.empty())
-        loaded.error = fmt::format("cannot load libcurl: no {}", name);
-    };
-    bind(loaded.global_init, "curl_global_init");
-    bind(loaded.easy_init, "curl_easy_init");
-    bind(loaded.easy_setopt, "curl_easy_setopt");
-    bind(loaded.easy_perform, "curl_easy_perform");
-    bind(loaded.easy_getinfo, "curl_easy_getinfo");
-    bind(loaded.easy_cleanup, "curl_easy_cleanup");
-    bind(loaded.easy_strerror, "curl_easy_strerror");
-    bind(loaded.slist_append, "curl_slist_append");
-    bind(loaded.slist_free_all, "curl_slist_free_all");
-    if (loaded.error.empty() && loaded.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      loaded.error = "cannot initialise libcurl";
-    return loaded;
-  }();
-  return curl;
-}
-
 class TailSink final : public exec::OutputSink {
  public:
-  void OnOutput(exec::Stream stream, std::string_view bytes) override {
-    if (stream != exec::Stream::kStderr) return;
+  void OnOutput(Stream stream, std::string_view bytes) override {
+    if (stream != Stream::kStderr) return;
     tail_.append(bytes);
     if (tail_.size() > kErrorTail) tail_.erase(0, tail_.size() - kErrorTail);
   }
@@ -122,42 +73,40 @@ int PayloadFile(const std::string& text) {
 
 AttemptResult CurlTransport::Post(const std::string& url, const std::string& json, Millis timeout) {
   AttemptResult result;
-  const Curl& lib = LoadCurl();
-  if (!lib.error.empty()) {
-    result.error = lib.error;
-    return result;
-  }
-  CURL* curl = lib.easy_init();
+  // Here rather than at startup: runs without webhooks never load the TLS library's state.
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  CURL* curl = curl_easy_init();
   if (!curl) {
     result.error = "cannot start an HTTP request (curl_easy_init failed)";
     return result;
   }
   char error[CURL_ERROR_SIZE] = {};
-  curl_slist* headers = lib.slist_append(nullptr, "Content-Type: application/json");
-  lib.easy_setopt(curl, CURLOPT_URL, url.c_str());
-  lib.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  lib.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  lib.easy_setopt(curl, CURLOPT_POSTFIELDS, json.data());
-  lib.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json.size()));
-  lib.easy_setopt(curl, CURLOPT_USERAGENT, "stagecraft");
-  lib.easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  lib.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json.size()));
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "stagecraft");
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
   // Signals are the engine's (Ctrl-C stops the run); curl must not install handlers.
-  lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Discard);
-  lib.easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  CURLcode code = lib.easy_perform(curl);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Discard);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  CURLcode code = curl_easy_perform(curl);
   if (code == CURLE_OK) {
     long status = 0;
-    lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     result.http_status = static_cast<int>(status);
     result.delivered = status >= 200 && status < 300;
     if (!result.delivered) result.error = fmt::format("HTTP {}", status);
   } else {
-    result.error = error[0] ? std::string(error) : std::string(lib.easy_strerror(code));
+    result.error = error[0] ? std::string(error) : std::string(curl_easy_strerror(code));
   }
-  lib.slist_free_all(headers);
-  lib.easy_cleanup(curl);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
   return result;
 }
 

@@ -1,9 +1,8 @@
 #pragma once
 
 // The real Transport: webhooks are POSTed with libcurl (http and https only, no redirects,
-// TLS certificates verified), loaded the first time one is posted; commands run with
-// /bin/sh through exec::RunProcess, the payload on their stdin. Safe to use from one
-// thread at a time.
+// TLS certificates verified), commands run with /bin/sh through exec::RunProcess, the
+// payload on their stdin. Safe to use from one thread at a time.
 
 #include "notify/notifier.h"
 
