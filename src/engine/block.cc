@@ -259,8 +259,12 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
     return true;
   }
   if (action.attributes.confirm) {
+    std::string question =
+        action.attributes.prompt
+            ? fmt::format("{} (run {}, line {})", *action.attributes.prompt, step_->name, item.line)
+            : fmt::format("run {} ({}, line {})?", step_->name, item.label, item.line);
     ItemResult gate =
-        Gate(fmt::format("run {} ({}, line {})?", step_->name, item.label, item.line), item.line);
+        Gate(question, item.line, action.attributes.role ? *action.attributes.role : step_->role);
     out.items.push_back(gate);
     if (gate.status != StepStatus::kApproved) return false;
   }

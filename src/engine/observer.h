@@ -79,6 +79,9 @@ class RunObserver {
   virtual void OnOutput(Stream /*stream*/, std::string_view /*bytes*/) {}
   virtual void OnAttemptFinished(const ItemRef& /*item*/, const AttemptEnd& /*end*/) {}
   virtual void OnApproval(const ItemRef& /*item*/, const ApprovalEvent& /*approval*/) {}
+  // A gate starts (true) or stops (false) waiting for a decision taken elsewhere, while
+  // the run stays attached (--wait-for-approval).
+  virtual void OnWaiting(const ItemRef& /*item*/, bool /*waiting*/) {}
   // A question is about to be asked on the terminal.
   virtual void OnQuestion() {}
   // What a resume needs (variables, captures, shell state; secrets removed) changed.
@@ -105,6 +108,7 @@ class Observers : public RunObserver {
   void OnOutput(Stream stream, std::string_view bytes) override;
   void OnAttemptFinished(const ItemRef& item, const AttemptEnd& end) override;
   void OnApproval(const ItemRef& item, const ApprovalEvent& approval) override;
+  void OnWaiting(const ItemRef& item, bool waiting) override;
   void OnQuestion() override;
   void OnScopeChanged(const nlohmann::json& scope) override;
   std::string Problem() const override;

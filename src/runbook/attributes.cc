@@ -184,8 +184,9 @@ InfoString ParseInfoString(std::string_view info) {
 
 const std::vector<std::string>& KnownAttributeNames() {
   static const std::vector<std::string> names = {
-      "name",       "timeout", "retries", "delay", "until",       "capture",    "confirm",
-      "idempotent", "ignore",  "skip",    "cwd",   "interactive", "background", "lint-ignore"};
+      "name",       "timeout",     "retries", "delay", "until", "capture",
+      "confirm",    "idempotent",  "ignore",  "skip",  "cwd",   "interactive",
+      "background", "lint-ignore", "role",    "prompt"};
   return names;
 }
 
@@ -223,6 +224,12 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
       }
     } else if (key == "capture") {
       if (require_value()) attributes.capture = ReadCapture(context, attribute);
+    } else if (key == "role") {
+      if (!require_value()) continue;
+      attributes.role = keep(attribute.value);
+      attributes.role_pos = context.At(attribute);
+    } else if (key == "prompt") {
+      if (require_value()) attributes.prompt = keep(attribute.value);
     } else if (key == "cwd") {
       if (require_value()) attributes.cwd = keep(attribute.value);
     } else if (key == "until") {

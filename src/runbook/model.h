@@ -45,6 +45,11 @@ struct Attributes {
   bool skip = false;
   bool interactive = false;
   bool background = false;
+  // With `confirm`: the role of the front matter's `approvers` that decides the gate, and
+  // the question it is asked instead of the default one.
+  std::optional<std::string_view> role;
+  SourcePos role_pos;
+  std::optional<std::string_view> prompt;
 };
 
 // A fenced code block as written.
@@ -125,6 +130,10 @@ struct Step {
   // `<!-- stagecraft: idempotent -->`, or every action of the step is marked `idempotent`.
   bool idempotent = false;
   bool skip = false;
+  // `<!-- stagecraft: role=NAME -->`: the role that decides every gate of the step that does
+  // not name its own; "" when none.
+  std::string role;
+  SourcePos role_pos;
   std::vector<Action> actions;
   std::vector<ChecklistItem> checklist;
   std::vector<Block> compensation;          // **Rollback:** blocks, run if a later step fails
@@ -171,6 +180,13 @@ struct Environment {
   SourcePos pos;
 };
 
+// `approvers:` in the front matter: a role and the accounts that may decide its gates.
+struct ApproverRole {
+  std::string role;
+  std::vector<std::string> accounts;
+  SourcePos pos;
+};
+
 struct FrontMatter {
   bool present = false;
   std::string title;
@@ -182,6 +198,10 @@ struct FrontMatter {
   std::optional<std::string> lock;
   std::optional<std::string> on_failure;
   std::optional<std::string> root;
+  std::vector<ApproverRole> approvers;
+  // Once roles are declared the account that started a run may not decide its gates,
+  // unless this says it may.
+  bool allow_self_approval = false;
   int end_line = 0;  // the closing `---`
 };
 
@@ -200,6 +220,8 @@ struct Runbook {
   std::shared_ptr<const TextStore> text_store;  // holds the code and expected lines
 
   const Environment* FindEnvironment(const std::string& name) const;
+  // The accounts of `role`, or null for a role the front matter does not declare.
+  const ApproverRole* FindRole(std::string_view role) const;
 };
 
 }  // namespace stagecraft::runbook

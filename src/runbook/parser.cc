@@ -24,6 +24,12 @@
 
 namespace stagecraft::runbook {
 
+const ApproverRole* Runbook::FindRole(std::string_view role) const {
+  for (const auto& declared : front_matter.approvers)
+    if (declared.role == role) return &declared;
+  return nullptr;
+}
+
 const Environment* Runbook::FindEnvironment(const std::string& name) const {
   for (const auto& environment : front_matter.environments)
     if (environment.name == name) return &environment;
@@ -108,6 +114,7 @@ class Builder {
   int PhaseOfParent();
   void AssignNames();
   void CheckBlockNames();
+  void CheckRoles();
   void MarkPreflight();
 
   ParseResult& result_;
@@ -232,6 +239,10 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
   step.skip = section.skip;
   step.timeout = section.directives.timeout;
   if (section.directives.name) step.name = *section.directives.name;
+  if (section.directives.role) {
+    step.role = *section.directives.role;
+    step.role_pos = section.directives.role_pos;
+  }
   switch (section.kind) {
     case SectionKind::kRollback:
       step.kind = StepKind::kRollback;
@@ -372,6 +383,31 @@ void Builder::CheckBlockNames() {
                                 *named[i]->attributes.name, named[first]->block.pos.line));
 }
 
+// A gate naming a role nobody declared could never be approved: found before anything runs.
+void Builder::CheckRoles() {
+  std::vector<std::string> declared;
+  for (const ApproverRole& role : runbook_.front_matter.approvers)
+    declared.push_back(role.role);
+  auto check = [&](std::string_view role, SourcePos pos) {
+    if (runbook_.FindRole(role)) return;
+    std::optional<std::string> suggestion = ClosestMatch(std::string(role), declared);
+    std::string hint =
+        declared.empty()
+            ? "declare it in the front matter: 'approvers: {ROLE: [account, ...]}'"
+            : fmt::format("the front matter's approvers declare {}", fmt::join(declared, ", "));
+    reader_.Error(pos,
+                  suggestion
+                      ? fmt::format("unknown role '{}'; did you mean '{}'?", role, *suggestion)
+                      : fmt::format("unknown role '{}'", role),
+                  hint);
+  };
+  for (const Step& step : runbook_.steps) {
+    if (!step.role.empty()) check(step.role, step.role_pos);
+    for (const Action& action : step.actions)
+      if (action.attributes.role) check(*action.attributes.role, action.attributes.role_pos);
+  }
+}
+
 void Builder::MarkPreflight() {
   // A checklist before the first step that does something is the preflight: it all runs
   // before anything changes.
@@ -408,6 +444,7 @@ void Builder::AddPiece(std::vector<FoundSection>& found, int line_offset) {
 void Builder::Finish() {
   AssignNames();
   CheckBlockNames();
+  CheckRoles();
   MarkPreflight();
   ResolveRollbackScopes(runbook_, result_.diagnostics);
 }
