@@ -248,6 +248,17 @@ TEST(Run, GateWithoutATerminalWaitsWithAClearMessage) {
   EXPECT_TRUE(fs::exists(dir.File("ran")));
 }
 
+TEST(Run, AWaitForApprovalThatIsNoDurationIsRefusedBeforeAnythingRuns) {
+  TempDir dir;
+  auto file = UseFixture(dir, "gate");
+  auto result = RunStagecraft({"run", "--wait-for-approval", "soon", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_EQ(result.err,
+            "stagecraft: error: --wait-for-approval: invalid duration 'soon' (expected a number "
+            "with a unit, e.g. 30s, 5m, 1h30m)\n");
+  EXPECT_FALSE(fs::exists(dir.File("ran")));
+}
+
 TEST(Run, UnknownApproveNameIsRefusedBeforeAnythingRuns) {
   TempDir dir;
   auto file = UseFixture(dir, "gate");

@@ -95,7 +95,7 @@ bool MayDecide(const journal::RunRecord& run, const std::string& step_name,
   const runbook::Step* step = nullptr;
   for (const runbook::Step& each : book.steps)
     if (each.name == step_name) step = &each;
-  std::string role = step ? GateRole(*step) : "";
+  std::string role = step ? GateRole(book, *step) : "";
   const runbook::ApproverRole* declared = book.FindRole(role);
   std::string may = declared ? fmt::format("step {} needs {}: {} may approve it", step_name, role,
                                            fmt::join(declared->accounts, ", "))
@@ -128,12 +128,11 @@ std::string RoleKey(std::string_view role) {
 
 }  // namespace
 
-std::string GateRole(const runbook::Step& step) {
-  if (!step.role.empty()) return step.role;
+std::string GateRole(const runbook::Runbook& book, const runbook::Step& step) {
   for (const runbook::Action& action : step.actions)
-    if (action.attributes.confirm && action.attributes.role)
-      return std::string(*action.attributes.role);
-  return "";
+    if (action.attributes.confirm && !book.GateRole(step, &action).empty())
+      return std::string(book.GateRole(step, &action));
+  return std::string(book.GateRole(step, nullptr));
 }
 
 nlohmann::json SignOffOption(const runbook::Runbook& book) {
@@ -141,7 +140,7 @@ nlohmann::json SignOffOption(const runbook::Runbook& book) {
   for (const runbook::SignOffRole& role : book.sign_off) {
     nlohmann::json steps = nlohmann::json::array();
     for (const runbook::Step& step : book.steps) {
-      std::string gate_role = GateRole(step);
+      std::string gate_role = GateRole(book, step);
       if (!gate_role.empty() && RoleKey(gate_role) == RoleKey(role.role))
         steps.push_back(step.name);
     }

@@ -26,7 +26,7 @@ struct PendingFlags {
 
 // The role that decides the gates of `step`: the step's own, else the first its gates name;
 // "" when anyone may.
-std::string GateRole(const runbook::Step& step);
+std::string GateRole(const runbook::Runbook& book, const runbook::Step& step);
 
 // What a run keeps so its report can fill the sign-off table: each role of the table with
 // the steps whose gates it decides.

@@ -296,7 +296,7 @@ void Engine::RunManualStep(const Step& step, StepResult& result) {
     Note(NoteLevel::kDetail,
          fmt::format("{}:\n{}", action.block.interpreter, TrimRight(action.block.text)));
   ItemResult gate = Gate(fmt::format("manual step {}: done as shown above?", step.name),
-                         step.pos.line, step.role);
+                         step.pos.line, runbook_.GateRole(step, nullptr));
   result.items.push_back(gate);
   result.status = gate.status;
   result.message = gate.message;

@@ -174,7 +174,8 @@ bool Engine::RunChecklistItem(const ChecklistItem& item, int depth, StepResult& 
   std::string indent(static_cast<size_t>(depth) * 2, ' ');
   if (item.is_manual()) {
     if (rolling_back_ && RollbackItemSettled(nullptr, text, item.pos.line, out)) return true;
-    ItemResult gate = Gate(fmt::format("{}confirm: {}", indent, text), item.pos.line, step_->role);
+    ItemResult gate = Gate(fmt::format("{}confirm: {}", indent, text), item.pos.line,
+                           runbook_.GateRole(*step_, nullptr));
     gate.label = text;
     out.items.push_back(gate);
     return gate.status == StepStatus::kApproved;

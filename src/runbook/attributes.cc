@@ -224,12 +224,8 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
       }
     } else if (key == "capture") {
       if (require_value()) attributes.capture = ReadCapture(context, attribute);
-    } else if (key == "role") {
-      if (!require_value()) continue;
-      attributes.role = keep(attribute.value);
-      attributes.role_pos = context.At(attribute);
-    } else if (key == "prompt") {
-      if (require_value()) attributes.prompt = keep(attribute.value);
+    } else if (key == "role" || key == "prompt") {
+      require_value();  // the section reader keeps them (Runbook::block_gates)
     } else if (key == "cwd") {
       if (require_value()) attributes.cwd = keep(attribute.value);
     } else if (key == "until") {

@@ -45,11 +45,7 @@ struct Attributes {
   bool skip = false;
   bool interactive = false;
   bool background = false;
-  // With `confirm`: the role of the front matter's `approvers` that decides the gate, and
-  // the question it is asked instead of the default one.
-  std::optional<std::string_view> role;
-  SourcePos role_pos;
-  std::optional<std::string_view> prompt;
+  // `role` and `prompt` are in Runbook::block_gates: few blocks have them.
 };
 
 // A fenced code block as written.
@@ -130,10 +126,6 @@ struct Step {
   // `<!-- stagecraft: idempotent -->`, or every action of the step is marked `idempotent`.
   bool idempotent = false;
   bool skip = false;
-  // `<!-- stagecraft: role=NAME -->`: the role that decides every gate of the step that does
-  // not name its own; "" when none.
-  std::string role;
-  SourcePos role_pos;
   std::vector<Action> actions;
   std::vector<ChecklistItem> checklist;
   std::vector<Block> compensation;          // **Rollback:** blocks, run if a later step fails
@@ -187,6 +179,14 @@ struct ApproverRole {
   SourcePos pos;
 };
 
+// Who decides a gate and what it asks: a block's `role=` and `prompt=` attributes, or a
+// step's `role=` directive.
+struct GateSpec {
+  std::string role;  // a role of FrontMatter::approvers; "" when none
+  SourcePos role_pos;
+  std::string prompt;  // "" asks the default question
+};
+
 struct FrontMatter {
   bool present = false;
   std::string title;
@@ -217,11 +217,20 @@ struct Runbook {
   std::vector<Phase> phases;
   std::vector<Step> steps;  // document order; kinds tell the flow each belongs to
   std::vector<SignOffRole> sign_off;
+  // Held apart, by line, so that steps and blocks without them stay small: the gates of
+  // blocks by the line of their fence, the roles of steps by the line of Step::pos.
+  std::map<int, GateSpec> block_gates;
+  std::map<int, GateSpec> step_gates;
   std::shared_ptr<const TextStore> text_store;  // holds the code and expected lines
 
   const Environment* FindEnvironment(const std::string& name) const;
   // The accounts of `role`, or null for a role the front matter does not declare.
   const ApproverRole* FindRole(std::string_view role) const;
+  // What the block of `action` sets for its gate, or null.
+  const GateSpec* BlockGate(const Action& action) const;
+  // The role that decides `action`'s gate (its own, else its step's), or that decides a
+  // gate of `step` that is not a block (a manual step or item) when `action` is null.
+  std::string_view GateRole(const Step& step, const Action* action) const;
 };
 
 }  // namespace stagecraft::runbook

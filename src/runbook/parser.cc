@@ -30,6 +30,18 @@ const ApproverRole* Runbook::FindRole(std::string_view role) const {
   return nullptr;
 }
 
+const GateSpec* Runbook::BlockGate(const Action& action) const {
+  auto gate = block_gates.find(action.block.pos.line);
+  return gate == block_gates.end() ? nullptr : &gate->second;
+}
+
+std::string_view Runbook::GateRole(const Step& step, const Action* action) const {
+  if (const GateSpec* gate = action ? BlockGate(*action) : nullptr; gate && !gate->role.empty())
+    return gate->role;
+  auto gate = step_gates.find(step.pos.line);
+  return gate == step_gates.end() ? std::string_view() : std::string_view(gate->second.role);
+}
+
 const Environment* Runbook::FindEnvironment(const std::string& name) const {
   for (const auto& environment : front_matter.environments)
     if (environment.name == name) return &environment;
@@ -239,10 +251,6 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
   step.skip = section.skip;
   step.timeout = section.directives.timeout;
   if (section.directives.name) step.name = *section.directives.name;
-  if (section.directives.role) {
-    step.role = *section.directives.role;
-    step.role_pos = section.directives.role_pos;
-  }
   switch (section.kind) {
     case SectionKind::kRollback:
       step.kind = StepKind::kRollback;
@@ -256,6 +264,9 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
   }
   reader_.Read(content, step);
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
+  if (section.directives.role)
+    runbook_.step_gates[step.pos.line] = {*section.directives.role, section.directives.role_pos,
+                                          ""};
   step.idempotent = section.directives.idempotent ||
                     (!step.actions.empty() &&
                      std::all_of(step.actions.begin(), step.actions.end(),
@@ -401,11 +412,9 @@ void Builder::CheckRoles() {
                       : fmt::format("unknown role '{}'", role),
                   hint);
   };
-  for (const Step& step : runbook_.steps) {
-    if (!step.role.empty()) check(step.role, step.role_pos);
-    for (const Action& action : step.actions)
-      if (action.attributes.role) check(*action.attributes.role, action.attributes.role_pos);
-  }
+  for (const auto* gates : {&runbook_.step_gates, &runbook_.block_gates})
+    for (const auto& [line, gate] : *gates)
+      if (!gate.role.empty()) check(gate.role, gate.role_pos);
 }
 
 void Builder::MarkPreflight() {

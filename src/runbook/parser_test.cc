@@ -387,9 +387,9 @@ TEST(Parser, RolesComeFromTheFrontMatterAStepAndItsGates) {
   EXPECT_EQ(fm.approvers[0].accounts, (std::vector<std::string>{"alice", "bob"}));
   EXPECT_EQ(result.runbook.FindRole("db-owner")->accounts, std::vector<std::string>{"carol"});
   const Step& step = result.runbook.steps[0];
-  EXPECT_EQ(step.role, "db-owner");
-  EXPECT_EQ(*step.actions[0].attributes.role, "release-lead");
-  EXPECT_EQ(*step.actions[0].attributes.prompt, "Diff reviewed?");
+  EXPECT_EQ(result.runbook.GateRole(step, nullptr), "db-owner");
+  EXPECT_EQ(result.runbook.GateRole(step, &step.actions[0]), "release-lead");
+  EXPECT_EQ(result.runbook.BlockGate(step.actions[0])->prompt, "Diff reviewed?");
 }
 
 TEST(Parser, FrontMatterSyntaxErrorPointsIntoTheFile) {

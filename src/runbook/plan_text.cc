@@ -53,9 +53,8 @@ class TextRenderer {
   void GateRow(int indent, const Action& action) {
     BeginRow(indent, "gate");
     out_.Append("asks for approval before running");
-    std::string_view role = action.attributes.role ? *action.attributes.role
-                            : step_                ? std::string_view(step_->role)
-                                                   : std::string_view();
+    std::string_view role = runbook_ && step_ ? runbook_->GateRole(*step_, &action) : "";
+    const GateSpec* gate = runbook_ ? runbook_->BlockGate(action) : nullptr;
     if (!role.empty()) {
       out_.Append(" (role ");
       out_.Append(role);
@@ -68,9 +67,9 @@ class TextRenderer {
       }
       out_.Append(')');
     }
-    if (action.attributes.prompt) {
+    if (gate && !gate->prompt.empty()) {
       out_.Append(": ");
-      out_.Append(*action.attributes.prompt);
+      out_.Append(gate->prompt);
     }
     EndRow(0);
   }
