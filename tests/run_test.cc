@@ -232,19 +232,31 @@ TEST(Run, SigkillOfTheStepNamesTheSignal) {
   EXPECT_TRUE(Contains(result.out, "killed by SIGKILL")) << result.out;
 }
 
-TEST(Run, GateWithoutATerminalStopsWithAClearMessage) {
+TEST(Run, GateWithoutATerminalWaitsWithAClearMessage) {
   TempDir dir;
   auto file = UseFixture(dir, "gate");
   auto result = RunStagecraft({"run", file}, dir.path());
-  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
   EXPECT_TRUE(Contains(result.out,
-                       "needs approval and there is no terminal to ask: rerun with --yes or "
-                       "--approve dangerous"))
+                       "waiting: step dangerous is waiting for approval: stagecraft "
+                       "approve "))
       << result.out;
+  EXPECT_TRUE(Contains(result.out, " dangerous, then stagecraft resume ")) << result.out;
   EXPECT_FALSE(fs::exists(dir.File("ran")));
   auto approved = RunStagecraft({"run", "--yes", file}, dir.path());
   EXPECT_EQ(approved.exit_code, 0) << approved.out;
   EXPECT_TRUE(fs::exists(dir.File("ran")));
+}
+
+TEST(Run, AWaitForApprovalThatIsNoDurationIsRefusedBeforeAnythingRuns) {
+  TempDir dir;
+  auto file = UseFixture(dir, "gate");
+  auto result = RunStagecraft({"run", "--wait-for-approval", "soon", file}, dir.path());
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_EQ(result.err,
+            "stagecraft: error: --wait-for-approval: invalid duration 'soon' (expected a number "
+            "with a unit, e.g. 30s, 5m, 1h30m)\n");
+  EXPECT_FALSE(fs::exists(dir.File("ran")));
 }
 
 TEST(Run, UnknownApproveNameIsRefusedBeforeAnythingRuns) {
@@ -277,7 +289,7 @@ TEST(Run, ResumeRefusesAnUnknownApproveNameToo) {
   TempDir dir;
   auto file = UseFixture(dir, "gate");
   auto waiting = RunStagecraft({"run", file}, dir.path());
-  EXPECT_EQ(waiting.exit_code, 1) << waiting.out << waiting.err;
+  EXPECT_EQ(waiting.exit_code, 4) << waiting.out << waiting.err;
   auto resumed = RunStagecraft({"resume", "latest", "--approve", "dangerus"}, dir.path());
   EXPECT_EQ(resumed.exit_code, 2) << resumed.out << resumed.err;
   EXPECT_TRUE(Contains(resumed.err,

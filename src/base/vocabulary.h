@@ -58,12 +58,13 @@ enum class StepStatus {
   kSkipped,
   kApproved,     // a manual confirmation or gate that a person approved
   kInterrupted,  // was running when the run was interrupted or crashed
+  kWaiting,      // a gate nobody has approved or rejected yet
 };
 inline constexpr Names<StepStatus> kStepStatusNames[] = {
     {StepStatus::kPending, "pending"},         {StepStatus::kRunning, "running"},
     {StepStatus::kSucceeded, "succeeded"},     {StepStatus::kFailed, "failed"},
     {StepStatus::kSkipped, "skipped"},         {StepStatus::kApproved, "approved"},
-    {StepStatus::kInterrupted, "interrupted"},
+    {StepStatus::kInterrupted, "interrupted"}, {StepStatus::kWaiting, "waiting"},
 };
 
 // How a run ended, or kRunning while it has not.
@@ -74,7 +75,8 @@ enum class RunStatus {
   kRolledBack,      // a step failed and the rollback succeeded
   kRollbackFailed,  // a rollback block failed
   kInterrupted,     // SIGINT/SIGTERM, or found abandoned after a crash
-  kStopped,         // --on-failure stop, or a gate nobody could answer: left as is
+  kStopped,         // --on-failure stop: left as is
+  kWaiting,         // at a gate nobody has answered yet: `approve`, then `resume`
 };
 inline constexpr Names<RunStatus> kRunStatusNames[] = {
     {RunStatus::kRunning, "running"},
@@ -84,6 +86,7 @@ inline constexpr Names<RunStatus> kRunStatusNames[] = {
     {RunStatus::kRollbackFailed, "rollback_failed"},
     {RunStatus::kInterrupted, "interrupted"},
     {RunStatus::kStopped, "stopped"},
+    {RunStatus::kWaiting, "waiting"},
 };
 
 enum class ApprovalMethod {

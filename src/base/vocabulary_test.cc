@@ -20,10 +20,10 @@ TEST(Vocabulary, EveryNameParsesBack) {
                         StepKind::kVerification, StepKind::kCompensation});
   ExpectNamesParseBack({StepStatus::kPending, StepStatus::kRunning, StepStatus::kSucceeded,
                         StepStatus::kFailed, StepStatus::kSkipped, StepStatus::kApproved,
-                        StepStatus::kInterrupted});
+                        StepStatus::kInterrupted, StepStatus::kWaiting});
   ExpectNamesParseBack({RunStatus::kRunning, RunStatus::kSucceeded, RunStatus::kFailed,
                         RunStatus::kRolledBack, RunStatus::kRollbackFailed, RunStatus::kInterrupted,
-                        RunStatus::kStopped});
+                        RunStatus::kStopped, RunStatus::kWaiting});
   ExpectNamesParseBack(
       {ApprovalMethod::kPrompt, ApprovalMethod::kYesFlag, ApprovalMethod::kCommand});
   ExpectNamesParseBack({ApprovalDecision::kApproved, ApprovalDecision::kRejected});
@@ -39,6 +39,8 @@ TEST(Vocabulary, StoredNamesAreStable) {
   EXPECT_EQ(Name(StepKind::kSuccessCriteria), "success_criteria");
   EXPECT_EQ(Name(Stream::kStderr), "stderr");
   EXPECT_EQ(Name(ApprovalMethod::kYesFlag), "--yes");
+  EXPECT_EQ(Name(RunStatus::kWaiting), "waiting");
+  EXPECT_EQ(Name(StepStatus::kWaiting), "waiting");
 }
 
 TEST(Vocabulary, RunbookStepKindsKeepTheirNumbers) {

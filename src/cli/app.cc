@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "base/text.h"
+#include "cli/approvals.h"
 #include "cli/history.h"
 #include "cli/loading.h"
 #include "cli/run_command.h"
@@ -95,6 +96,8 @@ void AddKillLeftoversFlag(CLI::App* command, ExecutionFlags& flags) {
 void AddExecutionFlags(CLI::App* command, ExecutionFlags& flags) {
   command->add_flag("--yes", flags.yes, "Approve every gate (recorded as --yes)");
   command->add_option("--approve", flags.approve, "Approve the gates of this step");
+  command->add_option("--wait-for-approval", flags.wait_for_approval,
+                      "Wait this long (e.g. 30m) at a gate for stagecraft approve or reject");
   command->add_option("--on-failure", flags.on_failure, "rollback (default), stop or ask")
       ->check(CLI::IsMember({"rollback", "stop", "ask"}));
   command->add_option("--choose", flags.choose,
@@ -201,6 +204,27 @@ int Main(int argc, char** argv) {
   unlock->add_flag("--force", unlock_flags.force, "Required: confirms the release");
   unlock->add_option("--state", unlock_flags.state_dir, "State directory (default .stagecraft)");
 
+  DecisionFlags approve_flags;
+  auto* approve = app.add_subcommand("approve", "Approve the gate a run waits at");
+  approve->add_option("run", approve_flags.run, "Run id, unique prefix or 'latest'")->required();
+  approve->add_option("step", approve_flags.step, "The step whose gate waits")->required();
+  approve->add_option("--comment", approve_flags.comment, "Kept with the approval");
+  approve->add_option("--state", approve_flags.state_dir, "State directory (default .stagecraft)");
+
+  DecisionFlags reject_flags;
+  reject_flags.reject = true;
+  auto* reject =
+      app.add_subcommand("reject", "Reject the gate a run waits at: the step fails and rolls back");
+  reject->add_option("run", reject_flags.run, "Run id, unique prefix or 'latest'")->required();
+  reject->add_option("step", reject_flags.step, "The step whose gate waits")->required();
+  reject->add_option("--reason", reject_flags.comment, "Why, kept with the rejection")->required();
+  reject->add_option("--state", reject_flags.state_dir, "State directory (default .stagecraft)");
+
+  PendingFlags pending_flags;
+  auto* pending =
+      app.add_subcommand("pending", "Gates waiting for approval, with the command that approves");
+  pending->add_option("--state", pending_flags.state_dir, "State directory (default .stagecraft)");
+
   // CLI11 would report a mistyped command as an unexpected extra argument; say what it is.
   if (argc > 1 && argv[1][0] != '-') {
     std::string name = argv[1];
@@ -227,6 +251,9 @@ int Main(int argc, char** argv) {
   if (*logs) return LogsCommand(logs_flags);
   if (*unlock) return UnlockCommand(unlock_flags);
   if (*report) return ReportCommand(report_flags);
+  if (*approve) return DecideCommand(approve_flags);
+  if (*reject) return DecideCommand(reject_flags);
+  if (*pending) return PendingCommand(pending_flags);
   return kExitUsage;
 }
 

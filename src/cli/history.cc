@@ -331,7 +331,9 @@ int LogsCommand(const LogsFlags& flags) {
   while (flags.follow) {
     auto run = journal.value()->GetRun(id.value());
     if (!CheckOk(run)) return kExitUsage;
-    bool finished = run.value().status != RunStatus::kRunning || IsAbandoned(run.value());
+    // A run waiting attached at a gate goes on once someone approves it.
+    bool finished = (run.value().status != RunStatus::kRunning || IsAbandoned(run.value())) &&
+                    !IsWaitingAttached(run.value());
     // One more read after the run ends picks up what it wrote last.
     status = print_new();
     std::fflush(stdout);

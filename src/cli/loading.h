@@ -17,6 +17,7 @@ namespace stagecraft::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFindings = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitWaiting = 4;  // a gate waits for `stagecraft approve`
 
 struct Loaded {
   std::shared_ptr<const runbook::SourceFile> source;  // the model refers to its text too

@@ -65,9 +65,7 @@ void RunNotifications::Started(bool resumed) {
 
 void RunNotifications::OnStepFinished(const engine::ItemRef& step,
                                       const engine::StepResult& result) {
-  if (failed_sent_ || !engine::IsFailure(result.status) ||
-      result.refusal == engine::Refusal::kUnanswered)
-    return;
+  if (failed_sent_ || !engine::IsFailure(result.status)) return;
   failed_sent_ = true;
   std::string detail;
   for (const engine::ItemResult& item : result.items)
@@ -78,15 +76,21 @@ void RunNotifications::OnStepFinished(const engine::ItemRef& step,
        detail);
 }
 
+void RunNotifications::OnWaiting(const engine::ItemRef& item, bool waiting) {
+  if (waiting) OnApprovalNeeded(item, item.step, "waiting for approval");
+}
+
+// Once per step: an attached run that gives up waiting stops at the same gate.
 void RunNotifications::OnApprovalNeeded(const engine::ItemRef& /*item*/, const std::string& step,
                                         std::string_view message) {
+  if (waiting_sent_for_ == step) return;
+  waiting_sent_for_ = step;
   Send(NotifyEvent::kWaiting, step, std::string(message),
        /*detail=*/"", fmt::format("stagecraft approve {} {}", run_id_, step));
 }
 
 void RunNotifications::Finished(const engine::RunResult& result) {
   std::string message = fmt::format("{}: {}", engine::RunVerdict(result), result.message);
-  if (result.waiting_for_approval) return;
   switch (result.status) {
     case RunStatus::kSucceeded:
       Send(NotifyEvent::kSucceeded, "", message);
@@ -102,6 +106,8 @@ void RunNotifications::Finished(const engine::RunResult& result) {
     case RunStatus::kFailed:
     case RunStatus::kStopped:
     case RunStatus::kInterrupted:
+    case RunStatus::kWaiting:
+      return;
     case RunStatus::kRunning:
       if (!failed_sent_) Send(NotifyEvent::kFailed, "", message);
       failed_sent_ = true;

@@ -6,7 +6,8 @@
 // changes how the run goes or ends.
 //
 //   started      before the engine runs (`run`, `resume`)
-//   waiting      a gate nobody here could decide (RunObserver::OnApprovalNeeded)
+//   waiting      a gate nobody here could decide (RunObserver::OnApprovalNeeded), or one
+//                an attached run waits at (OnWaiting)
 //   failed       the first step that fails; again if the rollback fails; or, when no step
 //                failed, a run that ended badly (a check before the start, a broken journal)
 //   rolled_back  the run ended rolled back
@@ -46,6 +47,7 @@ class RunNotifications final : public engine::RunObserver {
   void OnStepFinished(const engine::ItemRef& step, const engine::StepResult& result) override;
   void OnApprovalNeeded(const engine::ItemRef& item, const std::string& step,
                         std::string_view message) override;
+  void OnWaiting(const engine::ItemRef& item, bool waiting) override;
 
  private:
   void Send(runbook::NotifyEvent kind, std::string step, std::string message,
@@ -57,6 +59,7 @@ class RunNotifications final : public engine::RunObserver {
   notify::CurlTransport transport_;
   notify::Notifier notifier_;
   bool failed_sent_ = false;
+  std::string waiting_sent_for_;  // the step the last `waiting` was about
 };
 
 }  // namespace stagecraft::cli

@@ -17,6 +17,7 @@
 #include "base/duration.h"
 #include "base/sha256.h"
 #include "base/text.h"
+#include "cli/approvals.h"
 #include "cli/leftovers.h"
 #include "cli/loading.h"
 #include "cli/notifications.h"
@@ -97,7 +98,31 @@ bool ApplyExecutionFlags(const ExecutionFlags& flags, engine::EngineOptions& opt
   options.confirm_environment = flags.confirm_env;
   options.user = OperatorName();
   if (!flags.choose.empty()) options.choose = flags.choose;
+  if (!flags.wait_for_approval.empty()) {
+    auto wait = ParseDuration(flags.wait_for_approval);
+    if (!wait.ok()) {
+      fmt::print(stderr, "stagecraft: error: --wait-for-approval: {}\n", wait.error());
+      return false;
+    }
+    options.wait_for_approval = wait.value();
+  }
   return true;
+}
+
+// The latest decision `stagecraft approve` or `reject` recorded for a step's gates. Read
+// afresh on every call: the decision is taken by another process.
+std::optional<engine::RecordedDecision> LatestDecision(journal::Journal& journal,
+                                                       const std::string& run_id,
+                                                       const std::string& step) {
+  auto approvals = journal.ListApprovals(run_id);
+  if (!approvals.ok()) return std::nullopt;
+  std::optional<engine::RecordedDecision> latest;
+  for (const journal::ApprovalRecord& record : approvals.value()) {
+    if (record.how != ApprovalMethod::kCommand || record.step_key != step) continue;
+    latest = engine::RecordedDecision{record.decision == ApprovalDecision::kApproved, record.who,
+                                      record.comment};
+  }
+  return latest;
 }
 
 // The rollback alternatives chosen must exist in the runbook. False after printing why not.
@@ -287,6 +312,13 @@ int Execute(Execution& execution) {
     };
   }
   if (execution.restored_scope) RestoreScope(*execution.restored_scope, *root, console, execution);
+  if (journal::Journal* journal = execution.journal) {
+    execution.options.run_id = execution.run_id;
+    execution.options.recorded_decision = [journal,
+                                           run_id = execution.run_id](const std::string& step) {
+      return LatestDecision(*journal, run_id, step);
+    };
+  }
   engine::JournalRecorder recorder(execution.journal, execution.run_id);
   RunNotifications notifications(book, NotifiedRun(execution), execution.journal, console,
                                  NotifyVariables(book, execution.options));
@@ -399,7 +431,9 @@ int RunCommand(const RunFlags& flags) {
                     {"yes", flags.execution.yes},
                     {"approve", flags.execution.approve},
                     {"on_failure", flags.execution.on_failure},
-                    {"choose", flags.execution.choose}};
+                    {"choose", flags.execution.choose},
+                    {"started_by", journal::CurrentIdentity().user}};
+  if (!book.sign_off.empty()) record.options["sign_off"] = SignOffOption(book);
   std::string commit = GitCommit(std::filesystem::path(absolute).parent_path());
   if (!commit.empty()) record.options["git_commit"] = commit;
   auto created = journal.value()->CreateRun(record);
@@ -448,7 +482,7 @@ std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typ
   Reopened reopened;
   reopened.run = run.value();
   const journal::RunRecord& record = reopened.run;
-  if (record.status == RunStatus::kRunning && !IsAbandoned(record)) {
+  if ((record.status == RunStatus::kRunning && !IsAbandoned(record)) || IsWaitingAttached(record)) {
     fmt::print(stderr,
                "stagecraft: error: run {} is still running (pid {} on {}); it cannot be {}d\n",
                record.id, record.pid, record.host, verb);

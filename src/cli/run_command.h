@@ -12,6 +12,9 @@ namespace stagecraft::cli {
 struct ExecutionFlags {
   std::string state_dir = ".stagecraft";
   std::string lock_timeout;  // "5m"; empty = fail at once when the lock is held
+  // "30m": how long a gate nobody answered waits, attached, for `stagecraft approve`;
+  // empty = the run is left waiting at once.
+  std::string wait_for_approval;
   std::vector<std::string> approve;
   std::string on_failure;
   std::string confirm_env;

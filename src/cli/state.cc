@@ -46,6 +46,11 @@ bool IsAbandoned(const journal::RunRecord& run) {
   return journal::ProcessIsGone(run.pid);
 }
 
+bool IsWaitingAttached(const journal::RunRecord& run) {
+  if (run.status != RunStatus::kWaiting || run.ended_at || run.pid <= 0) return false;
+  return run.host == journal::CurrentIdentity().host && !journal::ProcessIsGone(run.pid);
+}
+
 std::string DisplayStatus(const journal::RunRecord& run) {
   if (IsAbandoned(run)) return "abandoned";
   return std::string(Name(run.status));

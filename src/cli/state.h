@@ -25,6 +25,10 @@ Result<std::string> ResolveRun(journal::Journal& journal, const std::string& typ
 // was killed and never finished the record.
 bool IsAbandoned(const journal::RunRecord& run);
 
+// True for a run waiting at a gate whose engine still waits with it (--wait-for-approval):
+// a decision reaches it without `resume`.
+bool IsWaitingAttached(const journal::RunRecord& run);
+
 // "running", or "abandoned" for an abandoned run, else the stored status name.
 std::string DisplayStatus(const journal::RunRecord& run);
 

@@ -306,8 +306,12 @@ bool Engine::RunActionItem(const Action& action, StepResult& out,
     return true;
   }
   if (action.attributes.confirm) {
-    ItemResult gate =
-        Gate(fmt::format("run {} ({}, line {})?", step_->name, item.label, item.line), item.line);
+    const runbook::GateSpec* gate_spec = runbook_.BlockGate(action);
+    std::string question =
+        gate_spec && !gate_spec->prompt.empty()
+            ? fmt::format("{} (run {}, line {})", gate_spec->prompt, step_->name, item.line)
+            : fmt::format("run {} ({}, line {})?", step_->name, item.label, item.line);
+    ItemResult gate = Gate(question, item.line, runbook_.GateRole(*step_, &action));
     out.items.push_back(gate);
     if (gate.status != StepStatus::kApproved) return false;
   }

@@ -18,7 +18,7 @@ using Clock = std::chrono::steady_clock;
 
 std::string_view ConsoleWord(StepStatus status, Refusal refusal) {
   if (refusal == Refusal::kDeclined) return "declined";
-  if (refusal == Refusal::kUnanswered) return "waiting";
+  if (refusal == Refusal::kRejected) return "rejected";
   switch (status) {
     case StepStatus::kSucceeded:
       return "passed";
@@ -32,11 +32,11 @@ std::string_view ConsoleWord(StepStatus status, Refusal refusal) {
 }
 
 bool IsFailure(StepStatus status) {
-  return status == StepStatus::kFailed || status == StepStatus::kInterrupted;
+  return status == StepStatus::kFailed || status == StepStatus::kInterrupted ||
+         status == StepStatus::kWaiting;
 }
 
 std::string RunVerdict(const RunResult& result) {
-  if (result.waiting_for_approval) return "waiting for approval";
   std::string words(Name(result.status));
   std::replace(words.begin(), words.end(), '_', ' ');
   return words;
@@ -269,13 +269,15 @@ void Engine::RunStepBody(const Step& step, StepResult& result) {
     Note(NoteLevel::kInfo, result.message);
     return;
   }
+  // Time spent waiting for someone's approval is not the step's work.
+  waited_ = Millis(0);
   if (step.manual) {
     RunManualStep(step, result);
-    result.elapsed = Since(start);
+    result.elapsed = Since(start) - waited_;
     return;
   }
   RunStepItems(step, result);
-  result.elapsed = Since(start);
+  result.elapsed = Since(start) - waited_;
   ConcludeStep(step, result);
 }
 
@@ -293,8 +295,8 @@ void Engine::RunManualStep(const Step& step, StepResult& result) {
   for (const auto& action : step.actions)
     Note(NoteLevel::kDetail,
          fmt::format("{}:\n{}", action.block.interpreter, TrimRight(action.block.text)));
-  ItemResult gate =
-      Gate(fmt::format("manual step {}: done as shown above?", step.name), step.pos.line);
+  ItemResult gate = Gate(fmt::format("manual step {}: done as shown above?", step.name),
+                         step.pos.line, runbook_.GateRole(step, nullptr));
   result.items.push_back(gate);
   result.status = gate.status;
   result.message = gate.message;
@@ -368,10 +370,10 @@ void Engine::HandleFailure(int index, const std::vector<const Step*>& flow, RunR
   MarkNotReached(flow, static_cast<size_t>(index) + 1, result);
   result.message = fmt::format("step {} {}: {}", step.name, ConsoleWord(last.status, last.refusal),
                                last.message);
-  if (last.refusal == Refusal::kUnanswered) {
-    result.status = RunStatus::kStopped;
-    result.waiting_for_approval = true;
-    result.exit_code = 1;
+  if (last.status == StepStatus::kWaiting) {
+    result.status = RunStatus::kWaiting;
+    result.exit_code = 4;
+    result.message = fmt::format("step {} is {}", step.name, last.message);
     return;
   }
   bool interrupted = last.status == StepStatus::kInterrupted || Interrupted();

@@ -30,6 +30,14 @@ namespace stagecraft::engine {
 
 enum class OnFailure { kRollback, kStop, kAsk };
 
+// A decision about a step's gates taken elsewhere (`stagecraft approve` or `reject`) and
+// read back from the journal.
+struct RecordedDecision {
+  bool approved = false;
+  std::string who;
+  std::string comment;
+};
+
 struct EngineOptions {
   const runbook::Environment* environment = nullptr;  // not owned; null = none chosen
   std::map<std::string, std::string> cli_vars;        // --var K=V
@@ -39,6 +47,14 @@ struct EngineOptions {
   std::set<std::string> approve;                      // --approve STEP
   std::string confirm_environment;                    // --confirm-env NAME
   std::string user = "operator";                      // recorded with approvals
+  std::string run_id;                                 // named in the commands a gate suggests
+  // The decision recorded for a step's gates by someone else, if any; asked when no option
+  // approved a gate, and again and again while a gate waits. Null: nobody else can decide.
+  std::function<std::optional<RecordedDecision>(const std::string& step)> recorded_decision;
+  // --wait-for-approval: how long a gate nobody answered waits for a recorded decision
+  // before the run is left waiting; 0 leaves it at once.
+  Millis wait_for_approval{0};
+  Millis approval_poll{250};  // how often a waiting gate looks for a decision
   Millis kill_grace{5000};
   // Resume: steps finished in an earlier session (by name); they are not run again, but a
   // failure now still compensates them.
@@ -78,7 +94,7 @@ class Engine {
 
   // Runs everything and returns how it ended; exit codes: 0 ok, 1 failed (rolled back or
   // not asked to), 2 unusable input (missing tool, unconfirmed protected environment),
-  // 3 rollback failed, 130 interrupted.
+  // 3 rollback failed, 4 waiting for approval, 130 interrupted.
   RunResult Run();
 
   // `stagecraft rollback RUN`: the compensations of `completed_steps` (newest first), then
@@ -150,8 +166,22 @@ class Engine {
   void InterruptibleSleep(Millis duration);
 
   // --- gates.cc: approvals and checklists ---
-  ItemResult Gate(const std::string& what, int line);
-  ItemResult Decide(const std::string& what);
+  // `role`: who must decide the gate (runbook::ApproverRole); empty when anyone may.
+  ItemResult Gate(const std::string& what, int line, std::string_view role = {});
+  // `how` is set when the decision is taken here and must be journaled.
+  ItemResult Decide(const std::string& what, const ItemRef& ref, std::string_view role,
+                    std::optional<ApprovalMethod>& how);
+  // Whether this process's operator (--yes, --approve, the prompt) may decide a gate that
+  // needs `role`: only an account of the role, and only when the runbook allows approving
+  // one's own run.
+  bool MayDecideHere(std::string_view role) const;
+  // The recorded decision for the running step, if any, as the gate's result.
+  std::optional<ItemResult> RecordedDecisionFor();
+  // Polls for a recorded decision for up to --wait-for-approval; the time counts in waited_.
+  std::optional<ItemResult> WaitForDecision(const ItemRef& ref);
+  // "stagecraft approve RUN STEP", or the options that approve the step without a journal;
+  // naming who may when the gate needs `role`.
+  std::string HowToApprove(std::string_view role) const;
   // `what` names what needs the terminal: "{ interactive } block", or a command lint would
   // flag as needs-terminal (see TerminalNeed).
   bool InteractiveWithoutTerminal(const runbook::Action& action, const std::string& what,
@@ -195,6 +225,7 @@ class Engine {
   int step_number_ = 0;                  // its position in the flow
   int item_counter_ = 0;                 // items of the running step so far
   bool spawned_ = false;                 // the running step started a process
+  Millis waited_{0};                     // the running step's time waiting for approvals
   int rollback_counter_ = 0;
   bool rolling_back_ = false;
   bool rollback_failed_ = false;       // a rollback block failed, or a gate was not approved

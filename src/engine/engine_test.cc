@@ -184,15 +184,15 @@ TEST_F(EngineTest, CaptureRegexThatNeverMatchesFails) {
             "capture regex /version (\\d+)/ did not match the output");
 }
 
-TEST_F(EngineTest, GateWithoutTerminalStopsTheRunWithoutRollback) {
+TEST_F(EngineTest, GateWithoutTerminalLeavesTheRunWaitingWithoutRollback) {
   auto result = RunBook(
       "## A\n```bash\necho a\n```\n**Rollback:**\n```bash\nundo-a\n```\n"
       "## B\n```bash { confirm }\necho b\n```\n");
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.status, RunStatus::kStopped);
-  EXPECT_TRUE(result.waiting_for_approval);
+  EXPECT_EQ(result.exit_code, 4);
+  EXPECT_EQ(result.status, RunStatus::kWaiting);
+  EXPECT_EQ(result.steps[1].status, StepStatus::kWaiting);
   EXPECT_EQ(Calls(), std::vector<std::string>{"echo a"});
-  EXPECT_NE(result.message.find("rerun with --yes or --approve b"), std::string::npos);
+  EXPECT_EQ(result.message, "step b is waiting for approval: rerun with --yes or --approve b");
 }
 
 TEST_F(EngineTest, GateWithoutTerminalSaysOnceWhichStepWaitsForApproval) {
@@ -210,10 +210,10 @@ TEST_F(EngineTest, GateWithoutTerminalSaysOnceWhichStepWaitsForApproval) {
   auto result = RunBook(
       "## A\n```bash\necho a\n```\n## Ship it\n```bash\nls\n```\n"
       "```bash { confirm }\necho b\n```\n");
-  EXPECT_TRUE(result.waiting_for_approval);
+  EXPECT_EQ(result.status, RunStatus::kWaiting);
   EXPECT_THAT(waiting.events,
-              ::testing::ElementsAre("finished ", "finished ", "finished needs approval",
-                                     "waiting ship-it 2 needs approval"));
+              ::testing::ElementsAre("finished ", "finished ", "finished waiting for ap",
+                                     "waiting ship-it 2 waiting for ap"));
 }
 
 TEST_F(EngineTest, YesApprovesEveryGateAndSaysSo) {
@@ -232,8 +232,7 @@ TEST_F(EngineTest, ApproveNamesOneStep) {
   options.approve = {"b"};
   auto result = RunBook(
       "## B\n```bash { confirm }\necho b\n```\n## C\n```bash { confirm }\nc\n```\n", options);
-  EXPECT_EQ(result.status, RunStatus::kStopped);
-  EXPECT_TRUE(result.waiting_for_approval);
+  EXPECT_EQ(result.status, RunStatus::kWaiting);
   EXPECT_EQ(Calls(), std::vector<std::string>{"echo b"});
 }
 

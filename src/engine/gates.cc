@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+
+#include "base/duration.h"
 #include "base/text.h"
 #include "engine/engine.h"
 
@@ -10,16 +14,88 @@ namespace stagecraft::engine {
 using runbook::Action;
 using runbook::ChecklistItem;
 
-ItemResult Engine::Decide(const std::string& what) {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+std::string Engine::HowToApprove(std::string_view role) const {
+  std::string who;
+  if (const runbook::ApproverRole* declared = runbook_.FindRole(role))
+    who = fmt::format("{} ({}) must approve it: ", role, fmt::join(declared->accounts, ", "));
+  if (options_.run_id.empty() || !options_.recorded_decision)
+    return who.empty() ? fmt::format("rerun with --yes or --approve {}", step_->name)
+                       : who + "no journal to record it in";
+  return fmt::format("{}stagecraft approve {} {}, then stagecraft resume {}", who, options_.run_id,
+                     step_->name, options_.run_id);
+}
+
+bool Engine::MayDecideHere(std::string_view role) const {
+  if (role.empty()) return true;
+  const runbook::ApproverRole* declared = runbook_.FindRole(role);
+  if (!declared || !runbook_.front_matter.allow_self_approval) return false;
+  return std::find(declared->accounts.begin(), declared->accounts.end(), options_.user) !=
+         declared->accounts.end();
+}
+
+std::optional<ItemResult> Engine::RecordedDecisionFor() {
+  if (!options_.recorded_decision || rolling_back_) return std::nullopt;
+  std::optional<RecordedDecision> decision = options_.recorded_decision(step_->name);
+  if (!decision) return std::nullopt;
+  ItemResult item;
+  std::string comment = decision->comment.empty() ? "" : fmt::format(": {}", decision->comment);
+  if (decision->approved) {
+    item.status = StepStatus::kApproved;
+    item.message = fmt::format("approved by {} (stagecraft approve){}", decision->who, comment);
+  } else {
+    item.status = StepStatus::kFailed;
+    item.refusal = Refusal::kRejected;
+    item.message = fmt::format("rejected by {}{}", decision->who, comment);
+  }
+  return item;
+}
+
+std::optional<ItemResult> Engine::WaitForDecision(const ItemRef& ref) {
+  if (options_.wait_for_approval <= Millis(0) || !options_.recorded_decision || rolling_back_)
+    return std::nullopt;
+  Note(NoteLevel::kWarn,
+       fmt::format("waiting up to {} for approval: stagecraft approve {} {}",
+                   FormatDuration(options_.wait_for_approval), options_.run_id, step_->name));
+  observers_.OnWaiting(ref, true);
+  auto start = Clock::now();
+  auto deadline = start + options_.wait_for_approval;
+  std::optional<ItemResult> decided;
+  while (!(decided = RecordedDecisionFor()) && !Interrupted() && Clock::now() < deadline)
+    InterruptibleSleep(
+        std::min<Millis>(options_.approval_poll,
+                         std::chrono::duration_cast<Millis>(deadline - Clock::now()) + Millis(1)));
+  waited_ += std::chrono::duration_cast<Millis>(Clock::now() - start);
+  if (decided) observers_.OnWaiting(ref, false);
+  return decided;
+}
+
+ItemResult Engine::Decide(const std::string& what, const ItemRef& ref, std::string_view role,
+                          std::optional<ApprovalMethod>& how) {
   ItemResult item;
   item.label = what;
-  if (options_.yes) {
+  // A gate that needs a role is decided by one of its accounts with `stagecraft approve`;
+  // the operator's own options and answers count only where they may approve it.
+  bool here = MayDecideHere(role);
+  if (options_.yes && here) {
+    how = ApprovalMethod::kYesFlag;
     item.status = StepStatus::kApproved;
     item.message = fmt::format("approved by {} (--yes)", options_.user);
-  } else if (options_.approve.count(step_->name)) {
+  } else if (options_.approve.count(step_->name) && here) {
+    how = ApprovalMethod::kYesFlag;
     item.status = StepStatus::kApproved;
     item.message = fmt::format("approved by {} (--approve {})", options_.user, step_->name);
-  } else if (prompter_.available()) {
+  } else if (std::optional<ItemResult> recorded = RecordedDecisionFor()) {
+    item = *recorded;
+  } else if (std::optional<ItemResult> waited = WaitForDecision(ref)) {
+    item = *waited;
+  } else if (prompter_.available() && options_.wait_for_approval <= Millis(0) && here) {
+    how = ApprovalMethod::kPrompt;
     observers_.OnQuestion();
     auto answer = prompter_.Ask(fmt::format("  ? {} [y/N] ", what));
     std::string lower = answer ? ToLower(Trim(*answer)) : "";
@@ -29,27 +105,33 @@ ItemResult Engine::Decide(const std::string& what) {
     item.message = yes ? fmt::format("approved by {} at the prompt", options_.user)
                        : fmt::format("declined by {}", options_.user);
   } else {
-    item.status = StepStatus::kFailed;
-    item.refusal = Refusal::kUnanswered;
-    item.message = fmt::format(
-        "needs approval and there is no terminal to ask: rerun with --yes or --approve {}",
-        step_->name);
+    // A rollback cannot wait: what it leaves undone is someone's to finish (rollback_failed).
+    item.status = rolling_back_ ? StepStatus::kFailed : StepStatus::kWaiting;
+    item.message = rolling_back_ ? fmt::format(
+                                       "needs approval and nobody could give it: rerun "
+                                       "with --yes or --approve {}",
+                                       step_->name)
+                                 : "waiting for approval: " + HowToApprove(role);
   }
+  item.label = what;
   return item;
 }
 
-ItemResult Engine::Gate(const std::string& what, int line) {
-  ItemResult item = Decide(what);
-  item.line = line;
-  Note(item.status == StepStatus::kApproved ? NoteLevel::kPass : NoteLevel::kFail,
-       fmt::format("{} — {}", what, item.message));
+ItemResult Engine::Gate(const std::string& what, int line, std::string_view role) {
   ItemRef ref = NextItem(Trim(what), StepKind::kManual);
   observers_.OnAttemptStarted(ref, 0);
-  if (item.refusal != Refusal::kUnanswered) {
+  // Left empty by decisions `stagecraft approve` or `reject` journaled already.
+  std::optional<ApprovalMethod> how;
+  ItemResult item = Decide(what, ref, role, how);
+  item.line = line;
+  NoteLevel level = item.status == StepStatus::kApproved  ? NoteLevel::kPass
+                    : item.status == StepStatus::kWaiting ? NoteLevel::kWarn
+                                                          : NoteLevel::kFail;
+  Note(level, fmt::format("{} — {}", what, item.message));
+  if (how) {
     ApprovalEvent approval;
     approval.who = options_.user;
-    approval.how = options_.yes || options_.approve.count(step_->name) ? ApprovalMethod::kYesFlag
-                                                                       : ApprovalMethod::kPrompt;
+    approval.how = *how;
     approval.approved = item.status == StepStatus::kApproved;
     approval.comment = item.message;
     observers_.OnApproval(ref, approval);
@@ -58,7 +140,7 @@ ItemResult Engine::Gate(const std::string& what, int line) {
   end.status = item.status;
   end.message = item.message;
   observers_.OnAttemptFinished(ref, end);
-  if (item.refusal == Refusal::kUnanswered)
+  if (item.status == StepStatus::kWaiting)
     observers_.OnApprovalNeeded(ref, step_->name, item.message);
   return item;
 }
@@ -95,7 +177,8 @@ bool Engine::RunChecklistItem(const ChecklistItem& item, int depth, StepResult& 
   std::string indent(static_cast<size_t>(depth) * 2, ' ');
   if (item.is_manual()) {
     if (rolling_back_ && RollbackItemSettled(nullptr, text, item.pos.line, out)) return true;
-    ItemResult gate = Gate(fmt::format("{}confirm: {}", indent, text), item.pos.line);
+    ItemResult gate = Gate(fmt::format("{}confirm: {}", indent, text), item.pos.line,
+                           runbook_.GateRole(*step_, nullptr));
     gate.label = text;
     out.items.push_back(gate);
     return gate.status == StepStatus::kApproved;

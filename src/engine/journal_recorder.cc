@@ -134,6 +134,11 @@ void JournalRecorder::OnApproval(const ItemRef& item, const ApprovalEvent& appro
   if (!stored.ok()) Fail(stored.status());
 }
 
+void JournalRecorder::OnWaiting(const ItemRef& /*item*/, bool waiting) {
+  if (!ok()) return;
+  if (Status status = journal_->MarkWaiting(run_id_, waiting); !status.ok()) Fail(status);
+}
+
 void JournalRecorder::OnScopeChanged(const nlohmann::json& scope) {
   if (!ok()) return;
   if (Status status = journal_->UpdateScope(run_id_, scope); !status.ok()) Fail(status);

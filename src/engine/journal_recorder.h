@@ -41,6 +41,7 @@ class JournalRecorder : public RunObserver {
   void OnOutput(Stream stream, std::string_view bytes) override;
   void OnAttemptFinished(const ItemRef& item, const AttemptEnd& end) override;
   void OnApproval(const ItemRef& item, const ApprovalEvent& approval) override;
+  void OnWaiting(const ItemRef& item, bool waiting) override;
   void OnScopeChanged(const nlohmann::json& scope) override;
 
   std::string Problem() const override { return error_; }

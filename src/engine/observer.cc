@@ -43,6 +43,11 @@ void Observers::OnAttemptFinished(const ItemRef& item, const AttemptEnd& end) {
     observer->OnAttemptFinished(item, end);
 }
 
+void Observers::OnWaiting(const ItemRef& item, bool waiting) {
+  for (RunObserver* observer : observers_)
+    observer->OnWaiting(item, waiting);
+}
+
 void Observers::OnApproval(const ItemRef& item, const ApprovalEvent& approval) {
   for (RunObserver* observer : observers_)
     observer->OnApproval(item, approval);

@@ -83,6 +83,9 @@ class RunObserver {
   // approves `step`. Emitted after the gate's attempt is finished.
   virtual void OnApprovalNeeded(const ItemRef& /*item*/, const std::string& /*step*/,
                                 std::string_view /*message*/) {}
+  // A gate starts (true) or stops (false) waiting for a decision taken elsewhere, while
+  // the run stays attached (--wait-for-approval).
+  virtual void OnWaiting(const ItemRef& /*item*/, bool /*waiting*/) {}
   // A question is about to be asked on the terminal.
   virtual void OnQuestion() {}
   // What a resume needs (variables, captures, shell state; secrets removed) changed.
@@ -111,6 +114,7 @@ class Observers : public RunObserver {
   void OnApproval(const ItemRef& item, const ApprovalEvent& approval) override;
   void OnApprovalNeeded(const ItemRef& item, const std::string& step,
                         std::string_view message) override;
+  void OnWaiting(const ItemRef& item, bool waiting) override;
   void OnQuestion() override;
   void OnScopeChanged(const nlohmann::json& scope) override;
   std::string Problem() const override;

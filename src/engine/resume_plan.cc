@@ -46,6 +46,7 @@ ResumePlan PlanResume(const runbook::Runbook& runbook,
       }
       case StepStatus::kPending:
       case StepStatus::kFailed:
+      case StepStatus::kWaiting:
         break;
     }
   }

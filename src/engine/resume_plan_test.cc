@@ -70,6 +70,14 @@ TEST(PlanResume, RerunInterruptedRunsThemAgain) {
   EXPECT_TRUE(plan.undecided.empty());
 }
 
+TEST(PlanResume, AStepWaitingAtItsGateRunsAgain) {
+  ResumePlan plan = PlanResume(
+      Book(), {Record("done", StepStatus::kSucceeded), Record("again", StepStatus::kWaiting)},
+      InterruptedSteps::kDecideEach);
+  EXPECT_EQ(plan.completed, (std::set<std::string>{"done"}));
+  EXPECT_TRUE(plan.undecided.empty());
+}
+
 TEST(PlanResume, SkippedApprovedAndFailedSteps) {
   ResumePlan plan =
       PlanResume(Book(),

@@ -13,14 +13,14 @@
 
 namespace stagecraft::engine {
 
-// Why a gate failed, which the journal keeps as a plain failure: the operator said no, or
-// nobody could be asked and the run waits for an approval instead of rolling back.
-enum class Refusal { kNone, kDeclined, kUnanswered };
+// Why a gate failed, which the journal keeps as a plain failure: the operator said no at the
+// prompt, or someone rejected it with `stagecraft reject`.
+enum class Refusal { kNone, kDeclined, kRejected };
 
 // The result in the console's words: "passed", "FAILED", "declined", "not reached"...
 std::string_view ConsoleWord(StepStatus status, Refusal refusal = Refusal::kNone);
 
-// Statuses that stop the flow: the run fails (or waits) at the item that has one.
+// Statuses that stop the flow: the run fails (or waits, kWaiting) at the item that has one.
 bool IsFailure(StepStatus status);
 
 struct ItemResult {
@@ -49,7 +49,6 @@ struct StepResult {
 
 struct RunResult {
   RunStatus status = RunStatus::kSucceeded;
-  bool waiting_for_approval = false;  // kStopped at a gate nobody could answer
   int exit_code = 0;
   std::string message;
   std::vector<StepResult> steps;     // preflight, steps, success criteria, as reached
@@ -57,7 +56,7 @@ struct RunResult {
   std::map<std::string, std::string> captures;
 };
 
-// How the run ended in the console's words: "rolled back", "waiting for approval"...
+// How the run ended in the console's words: "rolled back", "waiting"...
 std::string RunVerdict(const RunResult& result);
 
 }  // namespace stagecraft::engine

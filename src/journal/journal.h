@@ -74,6 +74,10 @@ class Journal {
   virtual Status FinishRun(const std::string& run_id, RunStatus status, int exit_code,
                            TimeMs ended_at = 0) = 0;
 
+  // DURABLE. A run whose engine is still attached waits at a gate (kWaiting) or goes on
+  // (kRunning): other processes see it in `runs` and `pending`.
+  virtual Status MarkWaiting(const std::string& run_id, bool waiting) = 0;
+
   // DURABLE. Marks a finished run as running again for `resume`/`rollback`: clears
   // ended_at and exit_code, records `owner` as the driving process, and counts the resume.
   virtual Status ReopenRun(const std::string& run_id, const ProcessIdentity& owner) = 0;

@@ -186,6 +186,14 @@ Status SqliteJournal::ReopenRun(const std::string& run_id, const ProcessIdentity
   });
 }
 
+Status SqliteJournal::MarkWaiting(const std::string& run_id, bool waiting) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransactionLocked(/*durable=*/true, [&] {
+    return db_->Update(NoRun(run_id), "UPDATE runs SET status = ?2 WHERE id = ?1", run_id,
+                       Name(waiting ? RunStatus::kWaiting : RunStatus::kRunning));
+  });
+}
+
 Result<RunRecord> SqliteJournal::GetRun(const std::string& run_id) {
   std::lock_guard<std::mutex> lock(mu_);
   return FirstRow(

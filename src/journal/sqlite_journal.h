@@ -100,6 +100,7 @@ class SqliteJournal final : public Journal {
   Status FinishRun(const std::string& run_id, RunStatus status, int exit_code,
                    TimeMs ended_at = 0) override;
   Status ReopenRun(const std::string& run_id, const ProcessIdentity& owner) override;
+  Status MarkWaiting(const std::string& run_id, bool waiting) override;
   Result<RunRecord> GetRun(const std::string& run_id) override;
   Result<std::vector<RunRecord>> ListRuns(const RunQuery& query) override;
   Result<std::string> ResolveRunId(std::string_view id_or_prefix) override;

@@ -54,13 +54,24 @@ TEST_F(SqliteJournalTest, RunRoundTripsEveryField) {
 }
 
 TEST_F(SqliteJournalTest, EveryRunStatusRoundTrips) {
-  for (RunStatus status :
-       {RunStatus::kRunning, RunStatus::kSucceeded, RunStatus::kFailed, RunStatus::kRolledBack,
-        RunStatus::kRollbackFailed, RunStatus::kInterrupted, RunStatus::kStopped}) {
+  for (RunStatus status : {RunStatus::kRunning, RunStatus::kSucceeded, RunStatus::kFailed,
+                           RunStatus::kRolledBack, RunStatus::kRollbackFailed,
+                           RunStatus::kInterrupted, RunStatus::kStopped, RunStatus::kWaiting}) {
     RunRecord run = CreateOrDie(*journal);
     ASSERT_TRUE(journal->FinishRun(run.id, status, 0).ok());
     EXPECT_EQ(Ok(journal->GetRun(run.id)).status, status) << Name(status);
   }
+}
+
+TEST_F(SqliteJournalTest, ARunWaitingAttachedIsMarkedAndUnmarked) {
+  RunRecord run = CreateOrDie(*journal);
+  ASSERT_TRUE(journal->MarkWaiting(run.id, true).ok());
+  RunRecord waiting = Ok(journal->GetRun(run.id));
+  EXPECT_EQ(waiting.status, RunStatus::kWaiting);
+  EXPECT_FALSE(waiting.ended_at);
+  ASSERT_TRUE(journal->MarkWaiting(run.id, false).ok());
+  EXPECT_EQ(Ok(journal->GetRun(run.id)).status, RunStatus::kRunning);
+  EXPECT_EQ(journal->MarkWaiting("nope", true).message(), "journal: no run nope");
 }
 
 TEST_F(SqliteJournalTest, UnknownRunsAndAttemptsAreNamedInTheError) {

@@ -347,10 +347,31 @@ class Writer {
     }
   }
 
-  void SignOff() {
-    if (report_.approvals.empty()) return;
+  // The runbook's roles with who signed for each; a role nobody signed for stays empty.
+  void SignOffRoles() {
     out_ +=
-        "<h2>Sign-off</h2>\n<div class=\"table\"><table>\n<tr><th>Step</th><th>Who</th>"
+        "<h2>Sign-off</h2>\n<div class=\"table\"><table>\n<tr><th>Role</th><th>Who</th>"
+        "<th>When</th><th>Decision</th><th>Comment</th></tr>\n";
+    for (const SignOffRow& row : report_.sign_off) {
+      if (!row.decision) {
+        out_ += fmt::format("<tr><td>{}</td><td></td><td></td><td>not signed</td><td></td></tr>\n",
+                            E(row.role));
+        continue;
+      }
+      const journal::ApprovalRecord& decision = *row.decision;
+      out_ += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                          E(row.role), E(decision.who), FormatTime(decision.at),
+                          Name(decision.decision), E(decision.comment));
+    }
+    out_ += "</table></div>\n";
+  }
+
+  void SignOff() {
+    if (!report_.sign_off.empty()) SignOffRoles();
+    if (report_.approvals.empty()) return;
+    out_ += report_.sign_off.empty() ? "<h2>Sign-off</h2>\n" : "<h3>Approvals</h3>\n";
+    out_ +=
+        "<div class=\"table\"><table>\n<tr><th>Step</th><th>Who</th>"
         "<th>When</th><th>How</th><th>Decision</th><th>Comment</th></tr>\n";
     for (const journal::ApprovalRecord& approval : report_.approvals) {
       const Entry* entry = report_.Find(approval.step_key);

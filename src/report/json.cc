@@ -45,7 +45,7 @@ void CountsJson(JsonWriter& w, std::string_view key, const Counts& counts) {
   w.Field("total", counts.total);
   for (StepStatus mark :
        {StepStatus::kSucceeded, StepStatus::kFailed, StepStatus::kSkipped, StepStatus::kApproved,
-        StepStatus::kPending, StepStatus::kInterrupted, StepStatus::kRunning})
+        StepStatus::kPending, StepStatus::kInterrupted, StepStatus::kRunning, StepStatus::kWaiting})
     w.Field(MarkId(mark), counts.of(mark));
   w.EndObject();
 }

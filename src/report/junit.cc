@@ -133,6 +133,7 @@ class Writer {
         break;
       case StepStatus::kSkipped:
       case StepStatus::kPending:
+      case StepStatus::kWaiting:
         out_ += fmt::format(">\n      <skipped message=\"{}\"/>\n", Attr(summary));
         break;
       case StepStatus::kApproved:

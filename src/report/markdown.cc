@@ -263,9 +263,27 @@ class Writer {
     }
   }
 
+  // The runbook's roles with who signed for each; a role nobody signed for stays empty.
+  void SignOffRoles() {
+    out_ += "## Sign-off\n\n| Role | Who | When | Decision | Comment |\n|---|---|---|---|---|\n";
+    for (const SignOffRow& row : report_.sign_off) {
+      if (!row.decision) {
+        out_ += fmt::format("| {} | | | not signed | |\n", MarkdownInline(row.role));
+        continue;
+      }
+      const journal::ApprovalRecord& decision = *row.decision;
+      out_ += fmt::format("| {} | {} | {} | {} | {} |\n", MarkdownInline(row.role),
+                          MarkdownInline(decision.who), FormatTime(decision.at),
+                          Name(decision.decision), MarkdownInline(decision.comment));
+    }
+    out_ += '\n';
+  }
+
   void SignOff() {
+    if (!report_.sign_off.empty()) SignOffRoles();
     if (report_.approvals.empty()) return;
-    out_ += "## Sign-off\n\n| Step | Who | When | How | Decision | Comment |\n";
+    out_ += report_.sign_off.empty() ? "## Sign-off\n\n" : "### Approvals\n\n";
+    out_ += "| Step | Who | When | How | Decision | Comment |\n";
     out_ += "|---|---|---|---|---|---|\n";
     for (const journal::ApprovalRecord& approval : report_.approvals) {
       const Entry* entry = report_.Find(approval.step_key);

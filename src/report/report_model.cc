@@ -152,6 +152,45 @@ std::string FileName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The latest decision about `step`'s gates: one taken with `stagecraft approve` (keyed by the
+// step) or one the engine recorded for an item of it.
+std::optional<journal::ApprovalRecord> DecisionFor(const Report& report, const std::string& step) {
+  std::optional<journal::ApprovalRecord> latest;
+  auto consider = [&](const journal::ApprovalRecord& approval) {
+    if (!latest || approval.id > latest->id) latest = approval;
+  };
+  for (const journal::ApprovalRecord& approval : report.approvals)
+    if (approval.step_key == step) consider(approval);
+  for (const Phase& phase : report.phases)
+    for (const Step& each : phase.steps)
+      if (each.key == step)
+        for (const Entry& item : each.items)
+          if (item.approval) consider(*item.approval);
+  return latest;
+}
+
+// options.sign_off: [{"role": "db-owner", "steps": ["migrate"]}, ...], kept when the run began.
+void FillSignOff(Report& report) {
+  const nlohmann::json& run_options = report.run.options;
+  if (!run_options.is_object() || !run_options.contains("sign_off")) return;
+  const nlohmann::json& rows = run_options["sign_off"];
+  if (!rows.is_array()) return;
+  for (const nlohmann::json& row : rows) {
+    if (!row.is_object() || !row.value("role", nlohmann::json()).is_string()) continue;
+    SignOffRow sign_off;
+    sign_off.role = SanitizeText(row["role"].get<std::string>());
+    const nlohmann::json steps = row.value("steps", nlohmann::json::array());
+    for (const nlohmann::json& step : steps) {
+      if (!step.is_string()) continue;
+      std::optional<journal::ApprovalRecord> decision =
+          DecisionFor(report, step.get<std::string>());
+      if (decision && (!sign_off.decision || decision->id > sign_off.decision->id))
+        sign_off.decision = decision;
+    }
+    report.sign_off.push_back(std::move(sign_off));
+  }
+}
+
 }  // namespace
 
 std::string_view MarkEmoji(StepStatus mark) {
@@ -170,6 +209,8 @@ std::string_view MarkEmoji(StepStatus mark) {
       return "⚠";
     case StepStatus::kRunning:
       return "⏳";
+    case StepStatus::kWaiting:
+      return "✋";
   }
   return "?";
 }
@@ -392,6 +433,8 @@ Result<Report> LoadReport(journal::Journal& journal, const std::string& run_id,
     if (entry != by_key.end()) entry->second->approval = approval;  // the latest wins
   }
 
+  FillSignOff(report);
+
   OutputCollector collector(options);
   journal::OutputQuery query;
   query.run_id = run_id;
@@ -439,6 +482,8 @@ std::string_view RunStatusEmoji(RunStatus status) {
       return "✅";
     case RunStatus::kRunning:
       return "⏳";
+    case RunStatus::kWaiting:
+      return "✋";
     case RunStatus::kInterrupted:
     case RunStatus::kStopped:
       return "⚠";
@@ -454,7 +499,7 @@ std::string CountsPhrase(const Counts& counts) {
   std::vector<std::string> parts;
   for (StepStatus mark :
        {StepStatus::kSucceeded, StepStatus::kFailed, StepStatus::kSkipped, StepStatus::kApproved,
-        StepStatus::kInterrupted, StepStatus::kRunning, StepStatus::kPending})
+        StepStatus::kInterrupted, StepStatus::kWaiting, StepStatus::kRunning, StepStatus::kPending})
     if (int n = counts.of(mark))
       parts.push_back(fmt::format("{} {} {}", n, MarkEmoji(mark), MarkName(mark)));
   if (parts.empty()) return "none";

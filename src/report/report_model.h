@@ -116,6 +116,13 @@ struct Counts {
   }
 };
 
+// A role of the runbook's sign-off table, with the decision recorded for the gates that role
+// decides; no decision while nobody has signed.
+struct SignOffRow {
+  std::string role;
+  std::optional<journal::ApprovalRecord> decision;
+};
+
 struct Report {
   journal::RunRecord run;
   std::string title;       // options.title, else the runbook's file name
@@ -123,6 +130,7 @@ struct Report {
   std::vector<Phase> phases;
   std::vector<Entry> rollback;                     // in the order they ran
   std::vector<journal::ApprovalRecord> approvals;  // in the order recorded
+  std::vector<SignOffRow> sign_off;                // the runbook's table, as the run began
   Counts steps;                                    // step-level records
   Counts checks;                                   // check, verification and manual items
   Counts rollbacks;                                // rollback records

@@ -184,9 +184,9 @@ InfoString ParseInfoString(std::string_view info) {
 
 const std::vector<std::string>& KnownAttributeNames() {
   static const std::vector<std::string> names = {
-      "name",    "timeout",     "retries",    "delay",       "until",
-      "capture", "confirm",     "idempotent", "ignore",      "skip",
-      "cwd",     "interactive", "background", "lint-ignore", "stream"};
+      "name",       "timeout",     "retries", "delay",  "until", "capture",
+      "confirm",    "idempotent",  "ignore",  "skip",   "cwd",   "interactive",
+      "background", "lint-ignore", "role",    "prompt", "stream"};
   return names;
 }
 
@@ -226,6 +226,8 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
       }
     } else if (key == "capture") {
       if (require_value()) attributes.capture = ReadCapture(context, attribute);
+    } else if (key == "role" || key == "prompt") {
+      require_value();  // the section reader keeps them (Runbook::block_gates)
     } else if (key == "cwd") {
       if (require_value()) attributes.cwd = keep(attribute.value);
     } else if (key == "until") {

@@ -82,6 +82,35 @@ struct Reader {
     return true;
   }
 
+  // `approvers: {release-lead: [alice, bob], db-owner: carol}`.
+  void Approvers(const YAML::Node& node, std::vector<ApproverRole>& out) const {
+    if (!node.IsMap()) {
+      Error(node, "approvers must be a mapping of role: [account, ...]",
+            "e.g. 'approvers: {db-owner: [carol]}'");
+      return;
+    }
+    for (const auto& entry : node) {
+      ApproverRole role;
+      role.role = entry.first.Scalar();
+      role.pos = At(entry.first);
+      const YAML::Node& accounts = entry.second;
+      if (accounts.IsScalar()) {
+        role.accounts.push_back(accounts.Scalar());
+      } else if (accounts.IsSequence()) {
+        for (const auto& account : accounts) {
+          if (account.IsScalar())
+            role.accounts.push_back(account.Scalar());
+          else
+            Error(account, fmt::format("an account of role '{}' must be a name", role.role));
+        }
+      }
+      if (role.accounts.empty())
+        Error(entry.first, fmt::format("role '{}' lists no account", role.role),
+              fmt::format("e.g. '{}: [alice]'", role.role));
+      out.push_back(std::move(role));
+    }
+  }
+
   void Vars(const YAML::Node& node, const std::string& what,
             std::map<std::string, std::string>& out) const {
     if (node.IsNull()) return;
@@ -320,9 +349,9 @@ struct Reader {
 };
 
 const std::vector<std::string>& KnownKeys() {
-  static const std::vector<std::string> keys = {"title",        "vars",  "secrets", "requires",
-                                                "environments", "shell", "lock",    "on_failure",
-                                                "root",         "notify"};
+  static const std::vector<std::string> keys = {
+      "title", "vars",       "secrets", "requires",  "environments",        "shell",
+      "lock",  "on_failure", "root",    "approvers", "allow_self_approval", "notify"};
   return keys;
 }
 
@@ -398,6 +427,16 @@ void ParseFrontMatter(const FrontMatterSplit& split, FrontMatter& out, Diagnosti
       } else if (key == "root") {
         std::string root_dir;
         if (reader.Scalar(value, "root", root_dir)) out.root = root_dir;
+      } else if (key == "approvers") {
+        reader.Approvers(value, out.approvers);
+      } else if (key == "allow_self_approval") {
+        std::string allow;
+        if (reader.Scalar(value, "allow_self_approval", allow)) {
+          if (allow != "true" && allow != "false")
+            reader.Error(value, "allow_self_approval must be true or false");
+          else
+            out.allow_self_approval = allow == "true";
+        }
       } else if (key == "on_failure") {
         std::string mode;
         if (reader.Scalar(value, "on_failure", mode)) {

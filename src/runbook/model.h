@@ -48,6 +48,7 @@ struct Attributes {
   bool skip = false;
   bool interactive = false;
   bool background = false;
+  // `role` and `prompt` are in Runbook::block_gates: few blocks have them.
 };
 
 // A fenced code block as written. Its texts are in the TextStore, or static.
@@ -195,6 +196,21 @@ struct NotifyTarget {
   bool Wants(NotifyEvent event) const { return (events >> static_cast<int>(event)) & 1u; }
 };
 
+// `approvers:` in the front matter: a role and the accounts that may decide its gates.
+struct ApproverRole {
+  std::string role;
+  std::vector<std::string> accounts;
+  SourcePos pos;
+};
+
+// Who decides a gate and what it asks: a block's `role=` and `prompt=` attributes, or a
+// step's `role=` directive.
+struct GateSpec {
+  std::string role;  // a role of FrontMatter::approvers; "" when none
+  SourcePos role_pos;
+  std::string prompt;  // "" asks the default question
+};
+
 struct FrontMatter {
   bool present = false;
   std::string title;
@@ -207,6 +223,10 @@ struct FrontMatter {
   std::optional<std::string> on_failure;
   std::optional<std::string> root;
   std::vector<NotifyTarget> notify;
+  std::vector<ApproverRole> approvers;
+  // Once roles are declared the account that started a run may not decide its gates,
+  // unless this says it may.
+  bool allow_self_approval = false;
   int end_line = 0;  // the closing `---`
 };
 
@@ -230,9 +250,20 @@ struct Runbook {
   std::vector<Step> steps;  // document order; kinds tell the flow each belongs to
   std::vector<SignOffRole> sign_off;
   std::vector<DocumentationSection> documentation;  // top-level ones, in document order
-  std::shared_ptr<const TextStore> text_store;      // holds the code and expected lines
+  // Held apart, by line, so that steps and blocks without them stay small: the gates of
+  // blocks by the line of their fence, the roles of steps by the line of Step::pos.
+  std::map<int, GateSpec> block_gates;
+  std::map<int, GateSpec> step_gates;
+  std::shared_ptr<const TextStore> text_store;  // holds the code and expected lines
 
   const Environment* FindEnvironment(const std::string& name) const;
+  // The accounts of `role`, or null for a role the front matter does not declare.
+  const ApproverRole* FindRole(std::string_view role) const;
+  // What the block of `action` sets for its gate, or null.
+  const GateSpec* BlockGate(const Action& action) const;
+  // The role that decides `action`'s gate (its own, else its step's), or that decides a
+  // gate of `step` that is not a block (a manual step or item) when `action` is null.
+  std::string_view GateRole(const Step& step, const Action* action) const;
 };
 
 }  // namespace stagecraft::runbook

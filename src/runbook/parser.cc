@@ -24,6 +24,24 @@
 
 namespace stagecraft::runbook {
 
+const ApproverRole* Runbook::FindRole(std::string_view role) const {
+  for (const auto& declared : front_matter.approvers)
+    if (declared.role == role) return &declared;
+  return nullptr;
+}
+
+const GateSpec* Runbook::BlockGate(const Action& action) const {
+  auto gate = block_gates.find(action.block.pos.line);
+  return gate == block_gates.end() ? nullptr : &gate->second;
+}
+
+std::string_view Runbook::GateRole(const Step& step, const Action* action) const {
+  if (const GateSpec* gate = action ? BlockGate(*action) : nullptr; gate && !gate->role.empty())
+    return gate->role;
+  auto gate = step_gates.find(step.pos.line);
+  return gate == step_gates.end() ? std::string_view() : std::string_view(gate->second.role);
+}
+
 const Environment* Runbook::FindEnvironment(const std::string& name) const {
   for (const auto& environment : front_matter.environments)
     if (environment.name == name) return &environment;
@@ -119,6 +137,7 @@ class Builder {
   int PhaseOfParent();
   void AssignNames();
   void CheckBlockNames();
+  void CheckRoles();
   void MarkPreflight();
 
   ParseResult& result_;
@@ -279,6 +298,9 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
   reader_.Read(content, step);
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
   if (IsDoneToDoList(step)) return NoteDocumentation(section);
+  if (section.directives.role)
+    runbook_.step_gates[step.pos.line] = {*section.directives.role, section.directives.role_pos,
+                                          ""};
   step.idempotent = section.directives.idempotent ||
                     (!step.actions.empty() &&
                      std::all_of(step.actions.begin(), step.actions.end(),
@@ -406,6 +428,29 @@ void Builder::CheckBlockNames() {
                                 *named[i]->attributes.name, named[first]->block.pos.line));
 }
 
+// A gate naming a role nobody declared could never be approved: found before anything runs.
+void Builder::CheckRoles() {
+  std::vector<std::string> declared;
+  for (const ApproverRole& role : runbook_.front_matter.approvers)
+    declared.push_back(role.role);
+  auto check = [&](std::string_view role, SourcePos pos) {
+    if (runbook_.FindRole(role)) return;
+    std::optional<std::string> suggestion = ClosestMatch(std::string(role), declared);
+    std::string hint =
+        declared.empty()
+            ? "declare it in the front matter: 'approvers: {ROLE: [account, ...]}'"
+            : fmt::format("the front matter's approvers declare {}", fmt::join(declared, ", "));
+    reader_.Error(pos,
+                  suggestion
+                      ? fmt::format("unknown role '{}'; did you mean '{}'?", role, *suggestion)
+                      : fmt::format("unknown role '{}'", role),
+                  hint);
+  };
+  for (const auto* gates : {&runbook_.step_gates, &runbook_.block_gates})
+    for (const auto& [line, gate] : *gates)
+      if (!gate.role.empty()) check(gate.role, gate.role_pos);
+}
+
 void Builder::MarkPreflight() {
   // A checklist before the first step that does something is the preflight: it all runs
   // before anything changes.
@@ -448,6 +493,7 @@ void Builder::AddPiece(std::vector<FoundSection>& found, int line_offset) {
 void Builder::Finish() {
   AssignNames();
   CheckBlockNames();
+  CheckRoles();
   MarkPreflight();
   ResolveRollbackScopes(runbook_, result_.diagnostics);
 }

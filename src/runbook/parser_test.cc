@@ -150,6 +150,19 @@ INSTANTIATE_TEST_SUITE_P(
              "---\ntitle: x\n## A\n",
              {},
              {"1:1 error: front matter is never closed"}},
+        Case{"UnknownRoleOfABlockSuggestsADeclaredOne",
+             "---\napprovers: {db-owner: [carol]}\n---\n## A\n```bash { confirm role=db-ownr "
+             "}\nx\n```\n",
+             {"a"},
+             {"5:19 error: unknown role 'db-ownr'; did you mean 'db-owner'?"}},
+        Case{"UnknownRoleOfAStepWithoutApprovers",
+             "## A\n<!-- stagecraft: role=dba -->\n```bash { confirm }\nx\n```\n",
+             {"a"},
+             {"2:23 error: unknown role 'dba'"}},
+        Case{"ARoleWithoutAccountsIsAnError",
+             "---\napprovers:\n  db-owner: []\n---\n## A\n```bash\nx\n```\n",
+             {"a"},
+             {"3:3 error: role 'db-owner' lists no account"}},
         Case{"UnknownFrontMatterKeySuggests",
              "---\nenviroments: {}\n---\n",
              {},
@@ -417,6 +430,24 @@ TEST(Parser, NotifyTargetsKeepTheirValuesAsWrittenAndTheEventsTheyWant) {
   EXPECT_EQ(notify[2].kind, NotifyKind::kCommand);
   EXPECT_EQ(notify[2].value, "mail -s \"stagecraft\" ops@example.com");
   EXPECT_EQ(notify[2].events, 1u << static_cast<int>(NotifyEvent::kFailed));
+}
+
+TEST(Parser, RolesComeFromTheFrontMatterAStepAndItsGates) {
+  auto result = Parse(
+      "---\napprovers:\n  release-lead: [alice, bob]\n  db-owner: carol\n"
+      "allow_self_approval: true\n---\n"
+      "## Migrate\n<!-- stagecraft: role=db-owner -->\n"
+      "```bash { confirm role=release-lead prompt=\"Diff reviewed?\" }\nx\n```\n");
+  ASSERT_TRUE(result.diagnostics.empty()) << Messages(result)[0];
+  const auto& fm = result.runbook.front_matter;
+  EXPECT_TRUE(fm.allow_self_approval);
+  ASSERT_EQ(fm.approvers.size(), 2u);
+  EXPECT_EQ(fm.approvers[0].accounts, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(result.runbook.FindRole("db-owner")->accounts, std::vector<std::string>{"carol"});
+  const Step& step = result.runbook.steps[0];
+  EXPECT_EQ(result.runbook.GateRole(step, nullptr), "db-owner");
+  EXPECT_EQ(result.runbook.GateRole(step, &step.actions[0]), "release-lead");
+  EXPECT_EQ(result.runbook.BlockGate(step.actions[0])->prompt, "Diff reviewed?");
 }
 
 TEST(Parser, FrontMatterSyntaxErrorPointsIntoTheFile) {

@@ -34,18 +34,44 @@ void Count(PlanOutput& out, int64_t count, std::string_view word) {
 // a large runbook has hundreds of thousands of them.
 class TextRenderer {
  public:
-  TextRenderer(PlanOutput& out, bool show_code) : out_(out), show_code_(show_code) {}
+  TextRenderer(PlanOutput& out, bool show_code, const Runbook* runbook = nullptr)
+      : out_(out), show_code_(show_code), runbook_(runbook) {}
 
   void ActionRows(int indent, const Action& action) {
     BeginRow(indent, "run");
     ActionSummary(action);
     EndRow(action.block.pos.line);
     if (show_code_) CodeLines(indent + 4, action.block.text);
-    if (action.attributes.confirm) Row(indent, "gate", "asks for approval before running", 0);
+    if (action.attributes.confirm) GateRow(indent, action);
     ExpectationRows(indent, "expect", action.expectations, "in order");
     ExpectationRows(indent, "forbid", action.red_flags, "must not appear");
     for (const auto& verification : action.verifications)
       BlockRow(indent, "verify", verification);
+  }
+
+  // "asks for approval before running", and who gives it when a role is named.
+  void GateRow(int indent, const Action& action) {
+    BeginRow(indent, "gate");
+    out_.Append("asks for approval before running");
+    std::string_view role = runbook_ && step_ ? runbook_->GateRole(*step_, &action) : "";
+    const GateSpec* gate = runbook_ ? runbook_->BlockGate(action) : nullptr;
+    if (!role.empty()) {
+      out_.Append(" (role ");
+      out_.Append(role);
+      if (const ApproverRole* declared = runbook_ ? runbook_->FindRole(role) : nullptr) {
+        out_.Append(": ");
+        for (size_t i = 0; i < declared->accounts.size(); ++i) {
+          if (i) out_.Append(", ");
+          out_.Append(declared->accounts[i]);
+        }
+      }
+      out_.Append(')');
+    }
+    if (gate && !gate->prompt.empty()) {
+      out_.Append(": ");
+      out_.Append(gate->prompt);
+    }
+    EndRow(0);
   }
 
   void ItemRows(int indent, const ChecklistItem& item) {
@@ -76,6 +102,7 @@ class TextRenderer {
     out_.Append(step.title);
     Notes(step.budget, step.timeout, step.manual, step.skip, scope_note);
     EndHeading(step.pos.line);
+    step_ = &step;
     // In document order, as the engine runs them.
     size_t next_item = 0;
     for (const auto& action : step.actions) {
@@ -245,12 +272,14 @@ class TextRenderer {
 
   PlanOutput& out_;
   bool show_code_;
+  const Runbook* runbook_;      // for the accounts of a gate's role
+  const Step* step_ = nullptr;  // the step whose rows are being written
 };
 
 // The rows of one section's steps, all of one kind.
 void StepSectionRows(const Runbook& runbook, const std::vector<const Step*>& steps, PlanOutput& out,
                      bool show_code) {
-  TextRenderer renderer(out, show_code);
+  TextRenderer renderer(out, show_code, &runbook);
   int phase = -2;  // none yet
   int number = 0;
   for (const Step* step : steps) {

@@ -53,7 +53,9 @@ SectionKind ClassifyTitle(std::string_view title) {
       std::min(lower.size(), lower.find_first_of("abcdefghijklmnopqrstuvwxyz"))));
   if (bare == "results" || StartsWith(bare, "status:")) return SectionKind::kDocumentation;
   if (has("success criteria")) return SectionKind::kSuccessCriteria;
-  if (has("sign-off") || has("sign off") || has("signoff")) return SectionKind::kSignOff;
+  // "Approvals" only as the whole title: a step "Collect approvals" runs its blocks.
+  if (has("sign-off") || has("sign off") || has("signoff") || TrimView(lower) == "approvals")
+    return SectionKind::kSignOff;
   return SectionKind::kNormal;
 }
 
@@ -101,7 +103,7 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
   text = TrimView(text.substr(11));
   static const std::vector<std::string> known = {
       "skip",    "manual",     "rollback", "preflight", "documentation", "name",
-      "timeout", "idempotent", "after",    "default",   "lint-ignore"};
+      "timeout", "idempotent", "after",    "default",   "lint-ignore",   "role"};
   size_t pos_in_text = 0;
   while (pos_in_text < text.size()) {
     while (pos_in_text < text.size() && (text[pos_in_text] == ' ' || text[pos_in_text] == ','))
@@ -137,6 +139,9 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
       out.default_pos = PosWithin(html, word, pos);
     } else if (key == "name" && !value.empty()) {
       out.name = value;
+    } else if (key == "role" && !value.empty()) {
+      out.role = value;
+      out.role_pos = PosWithin(html, word.substr(equals + 1), pos);
     } else if (key == "timeout" && !value.empty()) {
       auto timeout = ParseDuration(value);
       if (timeout.ok())
@@ -150,7 +155,8 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
         if (comma > start) out.lint_ignore.push_back(value.substr(start, comma - start));
         start = comma + 1;
       }
-    } else if (key == "name" || key == "timeout" || key == "after" || key == "lint-ignore") {
+    } else if (key == "name" || key == "timeout" || key == "after" || key == "lint-ignore" ||
+               key == "role") {
       diagnostics.push_back({Severity::kError, pos,
                              fmt::format("directive '{}' needs a value, e.g. {}=...", key, key),
                              ""});
@@ -162,7 +168,7 @@ bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,
                                     *suggestion)
                       : fmt::format("unknown stagecraft directive '{}'", key),
            "directives: skip, manual, rollback, preflight, documentation, idempotent, default, "
-           "name=..., timeout=..., after=..., lint-ignore=..."});
+           "name=..., timeout=..., after=..., role=..., lint-ignore=..."});
     }
   }
   return true;

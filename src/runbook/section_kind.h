@@ -43,6 +43,8 @@ struct Directives {
   bool preflight = false;
   bool idempotent = false;
   std::optional<std::string> name;
+  std::optional<std::string> role;  // `role=NAME`: who decides the section's gates
+  SourcePos role_pos;
   std::optional<Millis> timeout;
   // `after=NAME` words (rollback scoping), each with where its name is written.
   std::vector<std::string> after;

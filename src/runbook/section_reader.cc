@@ -291,9 +291,23 @@ Attributes SectionReader::ReadAttributes(const BlockInfo& info) {
                            [&](std::string_view value) { return store_.Keep(value, info.text); });
 }
 
+void SectionReader::KeepGate(const BlockInfo& info) {
+  for (const RawAttribute& attribute : info.parsed.attributes) {
+    if ((attribute.key != "role" && attribute.key != "prompt") || attribute.value.empty()) continue;
+    GateSpec& gate = result_.runbook.block_gates[info.pos.line];
+    if (attribute.key == "prompt") {
+      gate.prompt = attribute.value;
+      continue;
+    }
+    gate.role = attribute.value;
+    gate.role_pos = {info.pos.line, info.pos.column + static_cast<int>(attribute.offset)};
+  }
+}
+
 std::optional<Action> SectionReader::MakeAction(Block block, const BlockInfo& info) {
   Action action;
   action.attributes = ReadAttributes(info);
+  KeepGate(info);
   action.block = std::move(block);
   std::string_view language = action.block.language;
   if (language == "console" || language == "terminal") {

@@ -83,6 +83,8 @@ class SectionReader {
   bool WithinNestingLimit(cmark_node* node, int depth);
   std::optional<Action> MakeAction(Block block, const BlockInfo& info);
   Attributes ReadAttributes(const BlockInfo& info);
+  // Keeps the block's `role=` and `prompt=` in Runbook::block_gates.
+  void KeepGate(const BlockInfo& info);
   // Also parses the info string, once: `info` receives it.
   Block ReadBlock(cmark_node* node, BlockInfo& info);
   bool CheckFenceClosed(cmark_node* node);

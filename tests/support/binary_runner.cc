@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <pwd.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -135,6 +136,21 @@ CommandResult RunStagecraftAs(unsigned uid, const std::vector<std::string>& args
                     {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups"});
 }
 
+std::vector<std::string> AsUser(const std::string& name) {
+  // setpriv execs stagecraft itself (runuser would stay its parent), so a test that kills
+  // the process it started kills stagecraft.
+  passwd* entry = getpwnam(name.c_str());
+  std::string group = entry ? std::to_string(entry->pw_gid) : name;
+  return {"/usr/bin/setpriv", "--reuid=" + name, "--regid=" + group, "--init-groups"};
+}
+
+CommandResult RunStagecraftAsUser(const std::string& name, const std::vector<std::string>& args,
+                                  const std::string& cwd) {
+  TempDir capture;
+  chmod(capture.path().c_str(), 0777);  // the account writes its output there
+  return RunToFiles(capture, args, cwd, AsUser(name));
+}
+
 CommandResult RunStagecraftPiped(const std::vector<std::string>& args, const std::string& cwd,
                                  const PipeOptions& options) {
   using Clock = std::chrono::steady_clock;
@@ -184,12 +200,14 @@ CommandResult RunStagecraftPiped(const std::vector<std::string>& args, const std
   return result;
 }
 
-RunningStagecraft::RunningStagecraft(const std::vector<std::string>& args, const std::string& cwd) {
+RunningStagecraft::RunningStagecraft(const std::vector<std::string>& args, const std::string& cwd,
+                                     const std::vector<std::string>& prefix) {
   char pattern[] = "/tmp/stagecraft-bg-XXXXXX";
   if (mkdtemp(pattern)) capture_dir_ = pattern;
   out_path_ = capture_dir_ + "/out";
   err_path_ = capture_dir_ + "/err";
-  pid_ = SpawnToFiles(args, cwd, out_path_, err_path_);
+  if (!prefix.empty()) chmod(capture_dir_.c_str(), 0777);  // the account writes its output there
+  pid_ = SpawnToFiles(args, cwd, out_path_, err_path_, prefix);
 }
 
 RunningStagecraft::~RunningStagecraft() {

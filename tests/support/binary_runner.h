@@ -19,7 +19,9 @@ struct CommandResult {
 // A stagecraft process started in the background, for tests that signal it mid-run.
 class RunningStagecraft {
  public:
-  RunningStagecraft(const std::vector<std::string>& args, const std::string& cwd);
+  // `prefix` runs stagecraft through another program (AsUser).
+  RunningStagecraft(const std::vector<std::string>& args, const std::string& cwd,
+                    const std::vector<std::string>& prefix = {});
   ~RunningStagecraft();
   RunningStagecraft(const RunningStagecraft&) = delete;
   RunningStagecraft& operator=(const RunningStagecraft&) = delete;
@@ -55,6 +57,14 @@ CommandResult RunStagecraftTail(const std::vector<std::string>& args, const std:
 // permissions matter: root writes through them.
 CommandResult RunStagecraftAs(unsigned uid, const std::vector<std::string>& args,
                               const std::string& cwd);
+
+// The same as the account `name` with its groups (through setpriv; the caller must be root),
+// for tests where who runs the command matters, not only what it may write.
+// The prefix that runs a command as the account `name` with its groups.
+std::vector<std::string> AsUser(const std::string& name);
+
+CommandResult RunStagecraftAsUser(const std::string& name, const std::vector<std::string>& args,
+                                  const std::string& cwd);
 
 // How RunStagecraftPiped connects stagecraft, for tests of slow consoles and CI runners.
 struct PipeOptions {
