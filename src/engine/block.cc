@@ -12,6 +12,7 @@
 #include "engine/expectation_matcher.h"
 #include "engine/outcome_text.h"
 #include "engine/output_lines.h"
+#include "runbook/inputs.h"
 
 namespace stagecraft::engine {
 
@@ -125,6 +126,23 @@ Engine::BlockOutcome Engine::RunAttempt(
   exec::BlockRequest request;
   request.interpreter = action.block.interpreter;
   request.code = code;
+  if (runbook::RunsInShell(action.block.interpreter)) {
+    // The shell must never see a placeholder: `<TASK_ARN>` would open a file named TASK_ARN.
+    std::vector<runbook::InputUse> uses = runbook::FindInputUses(code);
+    if (!uses.empty()) {
+      std::map<std::string, std::string> values = Scope();
+      for (const runbook::InputUse& use : uses) {
+        if (values.count(use.name)) continue;
+        result.status = StepStatus::kFailed;
+        result.message = fmt::format("not started: input {} has no value (pass --var {}=VALUE)",
+                                     use.name, use.name);
+        result.final = true;
+        observers_.OnAttemptFinished(item, AttemptEnd{result.status, result.message, {}, {}, {}});
+        return result;
+      }
+      request.code = runbook::SubstituteInputs(code, uses, values);
+    }
+  }
   request.cwd = action.attributes.cwd;
   request.interactive = action.attributes.interactive;
   request.timeout = timeout;
