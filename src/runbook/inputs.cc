@@ -253,12 +253,17 @@ struct Found {
   size_t word_size = 0;  // of the word it was found in: the innermost word decides quoting
 };
 
+// `assigns`: the text gives variables values (NAME=value before a command or after
+// `export`, the lines of a here-document), so NAME=placeholder names its input; elsewhere
+// (`echo "account=..."`) the text before '=' is only text.
 void AddFound(std::string_view code, std::string_view text, size_t base,
-              std::optional<size_t> word_begin, InputQuoting document, std::vector<Found>& out) {
+              std::optional<size_t> word_begin, InputQuoting document, bool assigns,
+              std::vector<Found>& out) {
   for (const Placeholder& placeholder : FindPlaceholders(text)) {
     Found found;
     InputUse& use = found.use;
-    std::optional<std::string> assigned = AssignedName(text, placeholder.begin);
+    std::optional<std::string> assigned =
+        assigns ? AssignedName(text, placeholder.begin) : std::nullopt;
     use.name = assigned ? *assigned : InputName(placeholder.input);
     use.what = assigned || placeholder.input == "a value"
                    ? (assigned ? *assigned : placeholder.input)
@@ -319,20 +324,24 @@ std::vector<InputUse> FindInputUses(std::string_view code, const ShellScript& sh
   std::vector<Found> found;
   for (const ShellCommand& command : shell.commands) {
     AddAngledRedirects(code, command, found);
+    bool declares = command.name() == "export" || command.name() == "declare" ||
+                    command.name() == "local" || command.name() == "readonly" ||
+                    command.name() == "typeset";
     for (const auto* words : {&command.assignments, &command.words})
       for (const ShellWord& word : *words)
         AddFound(code, code.substr(word.begin, word.end - word.begin), word.begin, word.begin,
-                 InputQuoting::kNone, found);
+                 InputQuoting::kNone, words == &command.assignments || declares, found);
     for (const ShellRedirect& redirect : command.redirects) {
       if (redirect.heredoc)
         AddFound(
             code, redirect.body, redirect.body_begin, std::nullopt,
             redirect.body_expands ? InputQuoting::kHereDocument : InputQuoting::kLiteralDocument,
-            found);
+            /*assigns=*/true, found);
       else if (redirect.target.end > redirect.target.begin)
         AddFound(code,
                  code.substr(redirect.target.begin, redirect.target.end - redirect.target.begin),
-                 redirect.target.begin, redirect.target.begin, InputQuoting::kNone, found);
+                 redirect.target.begin, redirect.target.begin, InputQuoting::kNone,
+                 /*assigns=*/false, found);
     }
   }
   // One use per place: the earliest and widest placeholder (your-email@example.com is one),
