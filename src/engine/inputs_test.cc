@@ -134,9 +134,9 @@ TEST_F(EngineTest, PlaceholdersAreReplacedByTheirValues) {
 
 TEST_F(EngineTest, APlaceholderWithoutAValueNeverReachesTheShell) {
   auto result = RunBook("## Stop\n```bash\nstop <TASK_ARN>\n```\n");
-  EXPECT_EQ(result.status, RunStatus::kFailed);
   EXPECT_TRUE(Calls().empty());
   ASSERT_EQ(result.steps.size(), 1u);
+  EXPECT_EQ(result.steps[0].status, StepStatus::kFailed);
   EXPECT_EQ(result.steps[0].message,
             "not started: input TASK_ARN has no value (pass --var TASK_ARN=VALUE)");
 }
