@@ -40,7 +40,7 @@ echo "account=YOUR_ACCOUNT_ID" >> seen.txt
 ## Stop the task
 
 ```bash
-echo task=<TASK_ARN> env=$TASK_ARN rev=<revision> >> seen.txt
+echo task=<TASK_ARN> rev=<revision> env=$TASK_ARN >> seen.txt
 test -f go
 ```
 )";
@@ -103,7 +103,7 @@ TEST(Inputs, VarFillsThePlaceholderAndTheVariable) {
   // The default and the command filled the others; bash read each value as given.
   EXPECT_EQ(book.Seen(),
             "account=123456789012\n"
-            "task=arn:aws:ecs:task/it's 1 env=arn:aws:ecs:task/it's 1 rev=42\n");
+            "task=arn:aws:ecs:task/it's 1 rev=42 env=arn:aws:ecs:task/it's 1\n");
 }
 
 TEST(Inputs, ResumeKeepsTheValuesGiven) {
@@ -115,8 +115,8 @@ TEST(Inputs, ResumeKeepsTheValuesGiven) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
   EXPECT_EQ(book.Seen(),
             "account=123456789012\n"
-            "task=arn:first env=arn:first rev=7\n"
-            "task=arn:first env=arn:first rev=7\n");
+            "task=arn:first rev=7 env=arn:first\n"
+            "task=arn:first rev=7 env=arn:first\n");
 }
 
 const char kSecretBook[] = R"(---
