@@ -62,7 +62,7 @@ struct Book {
 
 TEST(Inputs, PlanListsWhatEachStepNeeds) {
   Book book;
-  auto plan = RunStagecraft({"plan", "book.md", "--no-color"}, book.dir.path());
+  auto plan = RunStagecraft({"plan", "book.md"}, book.dir.path());
   ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
   EXPECT_TRUE(Contains(plan.out,
                        "Inputs    TASK_ARN, REVISION (default 42), ACCOUNT_ID (from its "
@@ -204,7 +204,9 @@ TEST(Runme, NotebookRunsWithItsAttributes) {
   EXPECT_TRUE(Contains(run.out, "README.txt")) << run.out;
   EXPECT_TRUE(Contains(run.out, "shell: bash")) << run.out;  // interpreter=bash for a sh block
   EXPECT_TRUE(Contains(run.out, "hello from the notebook")) << run.out;
-  EXPECT_FALSE(Contains(run.out, "must not be printed")) << run.out;  // excludeFromRunAll
+  // excludeFromRunAll: shown as skipped, never run.
+  EXPECT_TRUE(Contains(run.out, "skipped (skip attribute): by-hand")) << run.out;
+  EXPECT_FALSE(Contains(run.out, "| tidied by hand")) << run.out;
 }
 
 }  // namespace
