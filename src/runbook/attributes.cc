@@ -153,6 +153,12 @@ std::optional<Capture> ReadCapture(const Context& context, const RawAttribute& a
   return capture;
 }
 
+bool IsProgramName(std::string_view name) {
+  return !name.empty() && name.find_first_not_of(
+                              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789._/+-") == std::string_view::npos;
+}
+
 bool IsRunmeDisplayAttribute(std::string_view key) {
   for (std::string_view known :
        {"id", "category", "terminalRows", "mimeType", "closeTerminalOnSuccess"})
@@ -188,6 +194,14 @@ InfoString ParseInfoString(std::string_view info) {
   else
     ParseKeyValueList(info, pos + 1, out);
   return out;
+}
+
+std::optional<std::string> InterpreterAttribute(const std::vector<RawAttribute>& raw) {
+  std::optional<std::string> interpreter;
+  for (const RawAttribute& attribute : raw)
+    if (attribute.key == "interpreter" && attribute.has_value && IsProgramName(attribute.value))
+      interpreter = attribute.value;
+  return interpreter;
 }
 
 const std::vector<std::string>& KnownAttributeNames() {
@@ -252,14 +266,10 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
       // Runme leaves the block out of "run all", which is what a run here is.
       if (ReadFlag(context, attribute)) attributes.skip = true;
     } else if (key == "interpreter") {
-      if (!require_value()) continue;
-      if (attribute.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                            "0123456789._/+-") != std::string::npos)
+      if (require_value() && !IsProgramName(attribute.value))
         context.Error(attribute,
                       fmt::format("interpreter '{}' is not a program name", attribute.value),
                       "e.g. interpreter=bash or interpreter=/usr/bin/python3");
-      else
-        attributes.interpreter = keep(attribute.value);
     } else if (key == "promptEnv") {
       std::string value = ToLower(attribute.value);
       static const std::vector<std::string> kModes = {"auto", "always", "never", "true", "false",

@@ -187,8 +187,9 @@ std::vector<Placeholder> FindPlaceholders(std::string_view text) {
   FindTokens(text, found);
   FindExampleDomains(text, found);
   FindArnAccounts(text, found);
-  // Keep the first of overlapping finds (your-email@example.com is one placeholder).
-  std::sort(found.begin(), found.end(), [](const Placeholder& a, const Placeholder& b) {
+  // Keep the first of overlapping finds (your-email@example.com is one placeholder); of two
+  // with the same span, the first finder's, so a name never depends on the sort.
+  std::stable_sort(found.begin(), found.end(), [](const Placeholder& a, const Placeholder& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
   });
   std::vector<Placeholder> kept;
@@ -346,7 +347,7 @@ std::vector<InputUse> FindInputUses(std::string_view code, const ShellScript& sh
   }
   // One use per place: the earliest and widest placeholder (your-email@example.com is one),
   // as read by the innermost word.
-  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+  std::stable_sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
     if (a.use.begin != b.use.begin) return a.use.begin < b.use.begin;
     if (a.use.end != b.use.end) return a.use.end > b.use.end;
     return a.word_size < b.word_size;

@@ -45,8 +45,6 @@ struct Attributes {
   bool skip = false;
   bool interactive = false;
   bool background = false;
-  // Runme's `interpreter`: the program that runs the block instead of the language's.
-  std::optional<std::string_view> interpreter;
 };
 
 // A fenced code block as written.

@@ -278,8 +278,8 @@ std::optional<Action> SectionReader::MakeAction(Block block, const BlockInfo& in
     return action;
   }
   if (!IsExecutableLanguage(language)) return std::nullopt;
-  if (action.attributes.interpreter)
-    action.block.interpreter = std::string(*action.attributes.interpreter);
+  if (auto interpreter = InterpreterAttribute(info.parsed.attributes))
+    action.block.interpreter = std::move(*interpreter);
   bool is_shell = language == "bash" || language == "sh" || language == "shell" ||
                   language == "zsh" || language == "ksh" || language == "dash";
   if (is_shell) action.transcript = ParseTranscript(action.block, action.block.pos.column);
