@@ -7,6 +7,7 @@
 #include "base/text.h"
 #include "engine/capture.h"
 #include "engine/outcome_text.h"
+#include "exec/masking.h"
 #include "exec/subprocess.h"
 #include "runbook/inputs.h"
 
@@ -69,7 +70,9 @@ Result<ResolvedInputs> ResolveInputs(const runbook::Runbook& runbook, std::strin
       std::string question = spec && !spec->description.empty()
                                  ? fmt::format("Value for {} ({}): ", name, spec->description)
                                  : fmt::format("Value for {}: ", name);
-      std::optional<std::string> answer = sources.prompter->Ask(question);
+      std::optional<std::string> answer = exec::LooksSecret(name)
+                                              ? sources.prompter->AskHidden(question)
+                                              : sources.prompter->Ask(question);
       if (answer) {
         resolved.values[name] = *answer;
         continue;

@@ -89,6 +89,21 @@ TEST(ResolveInputs, AtATerminalTheOperatorIsAsked) {
   EXPECT_EQ(resolved.value().derived.count("TASK_ARN"), 0u);
   EXPECT_EQ(resolver.prompter.questions,
             std::vector<std::string>{"Value for TASK_ARN (the task to stop): "});
+  EXPECT_TRUE(resolver.prompter.hidden_questions.empty());
+}
+
+TEST(ResolveInputs, ASecretLookingInputIsTypedUnseen) {
+  const char book[] = "## Call\n```bash\ncurl -H \"Authorization: <API_TOKEN>\" api\n```\n";
+  runbook::ParseResult parsed = runbook::ParseRunbook("book.md", book);
+  ScriptedPrompter prompter;
+  prompter.available_ = true;
+  prompter.answers = {"s3cret"};
+  InputSources sources;
+  sources.prompter = &prompter;
+  auto resolved = ResolveInputs(parsed.runbook, "book.md", book, {}, sources);
+  ASSERT_TRUE(resolved.ok()) << resolved.error();
+  EXPECT_EQ(resolved.value().values.at("API_TOKEN"), "s3cret");
+  EXPECT_EQ(prompter.hidden_questions, std::vector<std::string>{"Value for API_TOKEN: "});
 }
 
 TEST(ResolveInputs, SkipPromptsNeverAsks) {
