@@ -104,8 +104,8 @@ TEST(LintErrors, PlaceholderInCodeStopsPlanAndRun) {
       "input from a file named 'release-tag' [placeholder-redirect]\n"
       "  git checkout <release-tag>\n"
       "               ^\n"
-      "  hint: give RELEASE_TAG a value (front matter vars, --var RELEASE_TAG=..., or a secret) "
-      "and write \"$RELEASE_TAG\" here\n";
+      "  hint: declare RELEASE_TAG under the front matter's inputs: (a run then takes --var "
+      "RELEASE_TAG=... or asks for it), or write \"$RELEASE_TAG\" here and give it a value\n";
   auto plan = RunStagecraft({"plan", "tag.md"}, dir.path());
   EXPECT_EQ(plan.exit_code, 2);
   EXPECT_EQ(plan.err,

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "base/duration.h"
@@ -395,6 +396,10 @@ int RunCommand(const RunFlags& flags) {
   if (!ApprovedStepsExist(book, flags.path, flags.execution.approve)) return kExitUsage;
 
   if (flags.dry_run) return DryRun(std::move(*loaded), options);
+  auto root = RootDirectory(book, flags.path);
+  if (!root) return kExitUsage;
+  std::set<std::string> derived;
+  if (!GiveInputs(*loaded, flags.path, root->string(), options, derived)) return kExitUsage;
 
   // Nothing runs unjournaled: the journal must open (and be writable) first.
   auto journal = OpenJournal(flags.execution.state_dir, /*create=*/true, flags.execution.fsync);
@@ -420,6 +425,8 @@ int RunCommand(const RunFlags& flags) {
   // Secret ones are not kept, only named: a resume must be given them again.
   std::vector<std::string> secret_vars;
   for (const auto& [name, value] : options.cli_vars) {
+    // A secret input from a default or a command is computed again on resume.
+    if (exec::LooksSecret(name) && derived.count(name)) continue;
     if (exec::LooksSecret(name))
       secret_vars.push_back(name);
     else
@@ -535,6 +542,11 @@ std::optional<Reopened> Reopen(journal::Journal& journal, const std::string& typ
     if (name.is_string()) options.choose.push_back(name.get<std::string>());
   if (!TakeResuppliedVars(record, given_vars, options)) return std::nullopt;
   if (!ApplyExecutionFlags(flags, options)) return std::nullopt;
+  // Only secret inputs computed from a default or a command can be missing here.
+  auto root = RootDirectory(book, record.runbook_path);
+  std::set<std::string> derived;
+  if (!root || !GiveInputs(*reopened.loaded, record.runbook_path, root->string(), options, derived))
+    return std::nullopt;
   if (!ChoicesExist(book, options.choose)) return std::nullopt;
   if (!ApprovedStepsExist(book, record.runbook_path, flags.approve)) return std::nullopt;
   return reopened;

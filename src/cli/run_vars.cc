@@ -6,6 +6,9 @@
 #include <set>
 
 #include "base/text.h"
+#include "engine/inputs.h"
+#include "engine/prompter.h"
+#include "runbook/walk.h"
 
 namespace stagecraft::cli {
 
@@ -62,6 +65,32 @@ bool TakeResuppliedVars(const journal::RunRecord& record, const std::vector<std:
              record.id, fmt::join(missing, ", "), missing.size() == 1 ? "it" : "them",
              missing.size() == 1 ? "it" : "each");
   return false;
+}
+
+bool GiveInputs(const Loaded& loaded, const std::string& path, const std::string& root,
+                engine::EngineOptions& options, std::set<std::string>& derived) {
+  const runbook::Runbook& book = loaded.parsed.runbook;
+  engine::TerminalPrompter prompter;
+  engine::InputSources sources;
+  sources.prompter = &prompter;
+  sources.run_command = [&](const std::string& command,
+                            const std::map<std::string, std::string>& vars) {
+    std::map<std::string, std::string> env = options.process_env;
+    for (const auto& [name, value] : vars)
+      env[name] = value;
+    return engine::RunInputCommand(command, env, root);
+  };
+  auto resolved =
+      engine::ResolveInputs(book, path, loaded.source->text(),
+                            runbook::Scope(book, options.environment, options.cli_vars), sources);
+  if (!resolved.ok()) {
+    fmt::print(stderr, "{}\n", resolved.error());
+    return false;
+  }
+  for (const auto& [name, value] : resolved.value().values)
+    options.cli_vars[name] = value;
+  derived = resolved.value().derived;
+  return true;
 }
 
 }  // namespace stagecraft::cli

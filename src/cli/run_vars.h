@@ -4,9 +4,11 @@
 // the values the journal could not keep (secrets) given again.
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "cli/loading.h"
 #include "engine/engine.h"
 #include "journal/records.h"
 
@@ -21,5 +23,12 @@ bool ParseVars(const std::vector<std::string>& assignments,
 // naming what is missing, or a `--var` the journal did not need.
 bool TakeResuppliedVars(const journal::RunRecord& record, const std::vector<std::string>& given,
                         engine::EngineOptions& options);
+
+// Gives the runbook's inputs (runbook/inputs.h) that the scope lacks a value, as more
+// `--var`s in `options.cli_vars`: a default, a command run in `root`, or the operator's
+// answer. `derived` gets the names whose value came from a default or a command. False
+// after printing the first input nobody gave.
+bool GiveInputs(const Loaded& loaded, const std::string& path, const std::string& root,
+                engine::EngineOptions& options, std::set<std::string>& derived);
 
 }  // namespace stagecraft::cli

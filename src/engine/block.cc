@@ -13,6 +13,7 @@
 #include "engine/outcome_text.h"
 #include "engine/output_lines.h"
 #include "runbook/command_needs.h"
+#include "runbook/inputs.h"
 
 namespace stagecraft::engine {
 
@@ -157,13 +158,31 @@ Engine::BlockOutcome Engine::RunAttempt(
   if (action.attributes.capture) sinks.push_back(&checks.capture);
   Tee tee(sinks);
 
-  Streams streams = BoundStreams(action, code);
+  exec::BlockRequest request;
+  request.interpreter = action.block.interpreter;
+  request.code = code;
+  if (runbook::RunsInShell(action.block.interpreter)) {
+    // The shell must never see a placeholder: `<TASK_ARN>` would open a file named TASK_ARN.
+    std::vector<runbook::InputUse> uses = runbook::FindInputUses(code);
+    if (!uses.empty()) {
+      std::map<std::string, std::string> values = Scope();
+      for (const runbook::InputUse& use : uses) {
+        if (values.count(use.name)) continue;
+        result.status = StepStatus::kFailed;
+        result.message = fmt::format("not started: input {} has no value (pass --var {}=VALUE)",
+                                     use.name, use.name);
+        result.final = true;
+        observers_.OnAttemptFinished(item, AttemptEnd{result.status, result.message, {}, {}, {}});
+        return result;
+      }
+      request.code = runbook::SubstituteInputs(code, uses, values);
+    }
+  }
+  Streams streams = BoundStreams(action, request.code);
   if (!streams.note.empty()) Note(NoteLevel::kInfo, streams.note);
   if (streams.block_window && (!timeout || *timeout > *streams.block_window))
     timeout = streams.block_window;
-  exec::BlockRequest request;
-  request.interpreter = action.block.interpreter;
-  request.code = streams.code.empty() ? code : streams.code;
+  if (!streams.code.empty()) request.code = std::move(streams.code);
   request.cwd = action.attributes.cwd;
   // Without a terminal, RunActionItem made such a block a manual step; a verification that
   // needs one runs as before, its input /dev/null, rather than on a stdin nobody types on.

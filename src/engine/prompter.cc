@@ -1,6 +1,7 @@
 #include "engine/prompter.h"
 
 #include <fmt/format.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -23,6 +24,21 @@ std::optional<std::string> TerminalPrompter::Ask(std::string_view question) {
   while ((c = std::fgetc(tty.get())) != EOF && c != '\n')
     answer.push_back(static_cast<char>(c));
   if (c == EOF && answer.empty()) return std::nullopt;
+  return answer;
+}
+
+std::optional<std::string> TerminalPrompter::AskHidden(std::string_view question) {
+  if (!available_) return std::nullopt;
+  int fd = STDIN_FILENO;
+  termios shown{};
+  if (tcgetattr(fd, &shown) != 0) return Ask(question);
+  termios hidden = shown;
+  hidden.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(fd, TCSAFLUSH, &hidden);
+  std::optional<std::string> answer = Ask(question);
+  tcsetattr(fd, TCSAFLUSH, &shown);
+  // The operator's Enter was not echoed either.
+  fmt::print(stderr, "\n");
   return answer;
 }
 

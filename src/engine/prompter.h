@@ -16,6 +16,8 @@ class Prompter {
   virtual bool available() const = 0;
   // Shows `question` and returns the answer line, or nullopt at end of input.
   virtual std::optional<std::string> Ask(std::string_view question) = 0;
+  // The same for a value that looks secret: the answer is not shown as it is typed.
+  virtual std::optional<std::string> AskHidden(std::string_view question) { return Ask(question); }
 };
 
 // Reads answers from /dev/tty when standard input is a terminal.
@@ -24,6 +26,7 @@ class TerminalPrompter : public Prompter {
   TerminalPrompter();
   bool available() const override { return available_; }
   std::optional<std::string> Ask(std::string_view question) override;
+  std::optional<std::string> AskHidden(std::string_view question) override;
 
  private:
   bool available_ = false;

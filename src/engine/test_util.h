@@ -92,9 +92,14 @@ class ScriptedPrompter : public Prompter {
     answers.pop_front();
     return answer;
   }
+  std::optional<std::string> AskHidden(std::string_view question) override {
+    hidden_questions.push_back(std::string(question));
+    return Ask(question);
+  }
   bool available_ = false;
   std::deque<std::string> answers;
   std::vector<std::string> questions;
+  std::vector<std::string> hidden_questions;  // also in `questions`
 };
 
 class EngineTest : public ::testing::Test {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -152,6 +153,19 @@ std::optional<Capture> ReadCapture(const Context& context, const RawAttribute& a
   return capture;
 }
 
+bool IsProgramName(std::string_view name) {
+  return !name.empty() && name.find_first_not_of(
+                              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789._/+-") == std::string_view::npos;
+}
+
+bool IsRunmeDisplayAttribute(std::string_view key) {
+  for (std::string_view known :
+       {"id", "category", "terminalRows", "mimeType", "closeTerminalOnSuccess"})
+    if (key == known) return true;
+  return false;
+}
+
 }  // namespace
 
 InfoString ParseInfoString(std::string_view info) {
@@ -180,6 +194,14 @@ InfoString ParseInfoString(std::string_view info) {
   else
     ParseKeyValueList(info, pos + 1, out);
   return out;
+}
+
+std::optional<std::string> InterpreterAttribute(const std::vector<RawAttribute>& raw) {
+  std::optional<std::string> interpreter;
+  for (const RawAttribute& attribute : raw)
+    if (attribute.key == "interpreter" && attribute.has_value && IsProgramName(attribute.value))
+      interpreter = attribute.value;
+  return interpreter;
 }
 
 const std::vector<std::string>& KnownAttributeNames() {
@@ -245,6 +267,25 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
       attributes.interactive = ReadFlag(context, attribute);
     } else if (key == "background") {
       attributes.background = ReadFlag(context, attribute);
+    } else if (key == "excludeFromRunAll") {
+      // Runme leaves the block out of "run all", which is what a run here is.
+      if (ReadFlag(context, attribute)) attributes.skip = true;
+    } else if (key == "interpreter") {
+      if (require_value() && !IsProgramName(attribute.value))
+        context.Error(attribute,
+                      fmt::format("interpreter '{}' is not a program name", attribute.value),
+                      "e.g. interpreter=bash or interpreter=/usr/bin/python3");
+    } else if (key == "promptEnv") {
+      std::string value = ToLower(attribute.value);
+      static const std::vector<std::string> kModes = {"auto", "always", "never", "true", "false",
+                                                      "yes",  "no",     "1",     "0"};
+      if (std::find(kModes.begin(), kModes.end(), value) == kModes.end())
+        context.Error(attribute,
+                      fmt::format("invalid value '{}' for promptEnv (expected auto, always or "
+                                  "never)",
+                                  attribute.value));
+    } else if (IsRunmeDisplayAttribute(key)) {
+      // Runme's identity and display settings: nothing here to run or show.
     } else if (key == "lint-ignore") {
       require_value();  // lint reads the ids from the info string (lint_ignore.h)
     } else {

@@ -5,6 +5,7 @@
 //   bash {"name":"publish-layer","timeout":"5m"}
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,10 @@ InfoString ParseInfoString(std::string_view info);
 
 // The attribute names stagecraft understands, for "did you mean" suggestions.
 const std::vector<std::string>& KnownAttributeNames();
+
+// Runme's `interpreter` attribute when it names a program (ResolveAttributes reports it
+// otherwise): the block's interpreter, kept in the Block rather than in every Attributes.
+std::optional<std::string> InterpreterAttribute(const std::vector<RawAttribute>& raw);
 
 // Validates and converts raw attributes. `info_pos` is where the info string starts in the
 // file, so diagnostics point at the offending attribute. `keep` returns a view of a value

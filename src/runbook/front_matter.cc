@@ -165,6 +165,58 @@ struct Reader {
     }
   }
 
+  void Inputs(const YAML::Node& node, std::vector<InputSpec>& out) const {
+    if (!node.IsMap()) {
+      Error(node, "inputs must be a mapping of NAME: { description | default | command: ... }");
+      return;
+    }
+    for (const auto& entry : node) {
+      InputSpec input;
+      input.name = entry.first.Scalar();
+      input.pos = At(entry.first);
+      if (!IsShellIdentifier(input.name)) {
+        Error(entry.first, fmt::format("input '{}' is not a valid variable name", input.name),
+              "input names are letters, digits and '_', not starting with a digit");
+        continue;
+      }
+      const YAML::Node& body = entry.second;
+      if (!body.IsNull() && !body.IsMap()) {
+        Error(
+            body,
+            fmt::format("input {} must be a mapping of description, default, command", input.name),
+            "e.g. REVISION: { default: \"42\" }");
+        continue;
+      }
+      bool ok = true;
+      if (body.IsMap()) {
+        for (const auto& field : body) {
+          std::string key = field.first.Scalar();
+          std::string value;
+          std::string what = fmt::format("inputs.{}.{}", input.name, key);
+          if (key == "description") {
+            if (Scalar(field.second, what, value)) input.description = value;
+          } else if (key == "default") {
+            if (Scalar(field.second, what, value)) input.default_value = value;
+          } else if (key == "command") {
+            if (Scalar(field.second, what, value)) input.command = value;
+          } else {
+            auto suggestion = ClosestMatch(key, {"description", "default", "command"});
+            Warning(field.first, suggestion
+                                     ? fmt::format("unknown input key '{}'; did you mean '{}'?",
+                                                   key, *suggestion)
+                                     : fmt::format("unknown input key '{}'", key));
+          }
+        }
+        if (input.default_value && input.command) {
+          Error(entry.first,
+                fmt::format("input {} has both a default and a command; give one", input.name));
+          ok = false;
+        }
+      }
+      if (ok) out.push_back(input);
+    }
+  }
+
   void Requires(const YAML::Node& node, std::vector<Requirement>& out) const {
     if (!node.IsSequence()) {
       Error(node, "requires must be a list such as [aws >= 2.0, terraform >= 1.0]");
@@ -349,9 +401,14 @@ struct Reader {
 };
 
 const std::vector<std::string>& KnownKeys() {
-  static const std::vector<std::string> keys = {
-      "title", "vars",       "secrets", "requires",  "environments",        "shell",
-      "lock",  "on_failure", "root",    "approvers", "allow_self_approval", "notify"};
+  static const std::vector<std::string> keys = {"title",        "vars",
+                                                "secrets",      "requires",
+                                                "environments", "inputs",
+                                                "shell",        "lock",
+                                                "on_failure",   "root",
+                                                "cwd",          "skipPrompts",
+                                                "approvers",    "allow_self_approval",
+                                                "notify"};
   return keys;
 }
 
@@ -394,6 +451,7 @@ void ParseFrontMatter(const FrontMatterSplit& split, FrontMatter& out, Diagnosti
     return;
   }
   try {
+    bool root_defined = false;
     for (const auto& entry : root) {
       std::string key = entry.first.Scalar();
       const YAML::Node& value = entry.second;
@@ -419,14 +477,31 @@ void ParseFrontMatter(const FrontMatterSplit& split, FrontMatter& out, Diagnosti
           else
             out.shell = shell;
         }
+      } else if (key == "inputs") {
+        reader.Inputs(value, out.inputs);
+      } else if (key == "skipPrompts") {
+        std::string flag;
+        if (reader.Scalar(value, "skipPrompts", flag)) {
+          flag = ToLower(flag);
+          out.skip_prompts = flag == "true" || flag == "yes";
+          if (!out.skip_prompts && flag != "false" && flag != "no")
+            reader.Error(value, "skipPrompts must be true or false");
+        }
+      } else if (key == "runme" || key == "category" || key == "terminalRows") {
+        // Runme's notebook identity and display settings: nothing here to run or show.
       } else if (key == "lock") {
         std::string lock;
         if (reader.Scalar(value, "lock", lock)) out.lock = lock;
       } else if (key == "notify") {
         reader.Notify(value, out.notify);
-      } else if (key == "root") {
+      } else if (key == "root" || key == "cwd") {
+        // Runme's `cwd` means what `root` does: where blocks start, from the runbook's folder.
         std::string root_dir;
-        if (reader.Scalar(value, "root", root_dir)) out.root = root_dir;
+        if (out.root && root_defined)
+          reader.Error(entry.first, "give root or cwd, not both");
+        else if (reader.Scalar(value, key, root_dir))
+          out.root = root_dir;
+        root_defined = true;
       } else if (key == "approvers") {
         reader.Approvers(value, out.approvers);
       } else if (key == "allow_self_approval") {

@@ -107,6 +107,9 @@ LintContext ContextOf(const Runbook& runbook) {
 void LintShellCode(const Runbook& runbook, const SourceLines& lines, Diagnostics& out) {
   FileOrder file_order;
   LintContext context = ContextOf(runbook);
+  std::set<std::string> declared;
+  for (const InputSpec& input : runbook.front_matter.inputs)
+    declared.insert(input.name);
   size_t index = 0;
   ForEachLintScript(runbook, lines, [&](const LintScript& script) {
     ShellScript shell = ParseShell(script.text);
@@ -114,7 +117,7 @@ void LintShellCode(const Runbook& runbook, const SourceLines& lines, Diagnostics
     LintCommandHazards(script, shell, context, out);
     AddDefinitions(script, shell, context.defined);
     LintTerminal(script, shell, out);
-    LintPlaceholders(script, shell, out);
+    LintPlaceholders(script, shell, declared, out);
     file_order.Add(index++, script, shell);
   });
   file_order.Report(out);

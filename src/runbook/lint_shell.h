@@ -40,9 +40,10 @@ void AddDefinitions(const LintScript& script, const ShellScript& shell,
 // (lint_terminal.cc).
 void LintTerminal(const LintScript& script, const ShellScript& shell, Diagnostics& out);
 
-// placeholder, placeholder-redirect: values the reader was meant to fill in
-// (lint_placeholders.cc).
-void LintPlaceholders(const LintScript& script, const ShellScript& shell, Diagnostics& out);
+// placeholder, placeholder-redirect: values the reader was meant to fill in, unless the
+// front matter declares them as inputs (`declared`), which a run fills in (lint_placeholders.cc).
+void LintPlaceholders(const LintScript& script, const ShellScript& shell,
+                      const std::set<std::string>& declared, Diagnostics& out);
 
 // read-before-write: a file read before the block that writes it (lint_files.cc). Scripts
 // are added in document order, each with its parsed shell, which need not be kept after:

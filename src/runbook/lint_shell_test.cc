@@ -283,8 +283,8 @@ TEST(LintPlaceholder, AngleBracketsInCodeAreRedirections) {
             "'<revision>' is a placeholder, but bash reads it as redirections: input from a file "
             "named 'revision'");
   EXPECT_EQ(error->hint,
-            "give REVISION a value (front matter vars, --var REVISION=..., or a secret) and "
-            "write \"$REVISION\" here");
+            "declare REVISION under the front matter's inputs: (a run then takes --var "
+            "REVISION=... or asks for it), or write \"$REVISION\" here and give it a value");
 }
 
 TEST(LintPlaceholder, NamedInputs) {
@@ -302,8 +302,8 @@ TEST(LintPlaceholder, NamedInputs) {
             "'YOUR_ACCOUNT_ID' is a placeholder for the account id: the block would run with it "
             "as written");
   EXPECT_EQ(placeholders[0].hint,
-            "give ACCOUNT_ID a value (front matter vars, --var ACCOUNT_ID=..., or a secret) and "
-            "write \"$ACCOUNT_ID\" here");
+            "declare ACCOUNT_ID under the front matter's inputs: (a run then takes --var "
+            "ACCOUNT_ID=... or asks for it), or write \"$ACCOUNT_ID\" here and give it a value");
   EXPECT_EQ(placeholders[1].message,
             "'your-email@example.com' is a placeholder for the email address: the block would "
             "run with it as written");
@@ -315,6 +315,17 @@ TEST(LintPlaceholder, NamedInputs) {
   EXPECT_EQ(placeholders[4].message,
             "'<revision>' is a placeholder for the revision: the block would run with it as "
             "written");
+}
+
+TEST(LintPlaceholder, DeclaredInputsAreNotFindings) {
+  std::string declared =
+      "---\ninputs:\n  REVISION:\n    default: \"42\"\n  ACCOUNT_ID:\n---\n" +
+      Block(
+          "git checkout <revision>\naws iam get-role --role-arn arn:aws:iam::YOUR_ACCOUNT_ID:x\n"
+          "echo xxx");
+  EXPECT_EQ(Spots(declared, "placeholder-redirect"), Strings{});
+  // Only the undeclared one is left: xxx stands for VALUE.
+  EXPECT_EQ(Spots(declared, "placeholder"), Strings{"11:6"});
 }
 
 TEST(LintPlaceholder, ShellSyntaxAndRealValuesAreNot) {

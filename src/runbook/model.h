@@ -211,6 +211,16 @@ struct GateSpec {
   std::string prompt;  // "" asks the default question
 };
 
+// An entry of the front matter's `inputs:` (inputs.h): what the value is for, and where a
+// run gets it when the command line does not give it.
+struct InputSpec {
+  std::string name;
+  std::string description;
+  std::optional<std::string> default_value;
+  std::optional<std::string> command;  // its standard output, trailing newlines removed
+  SourcePos pos;
+};
+
 struct FrontMatter {
   bool present = false;
   std::string title;
@@ -218,7 +228,10 @@ struct FrontMatter {
   std::vector<SecretSpec> secrets;
   std::vector<Requirement> requires_tools;
   std::vector<Environment> environments;
+  std::vector<InputSpec> inputs;
   std::string shell = "bash";
+  // `skipPrompts: true` (Runme): inputs are never asked for at a terminal.
+  bool skip_prompts = false;
   std::optional<std::string> lock;
   std::optional<std::string> on_failure;
   std::optional<std::string> root;

@@ -200,8 +200,82 @@ INSTANTIATE_TEST_SUITE_P(
              "---\n",
              {},
              {"3:14 error: unsupported URL scheme 'ftp' in notify (expected http or https)",
-              "4:12 error: notify URL has no scheme (expected http:// or https://)"}}),
+              "4:12 error: notify URL has no scheme (expected http:// or https://)"}},
+        Case{"InputNamesAreVariableNames",
+             "---\ninputs:\n  task-arn:\n    description: x\n---\n",
+             {},
+             {"3:3 error: input 'task-arn' is not a valid variable name"}},
+        Case{"InputWithDefaultAndCommandIsAnError",
+             "---\ninputs:\n  REVISION: { default: \"1\", command: git rev-parse HEAD }\n---\n",
+             {},
+             {"3:3 error: input REVISION has both a default and a command; give one"}},
+        Case{"UnknownInputKeySuggests",
+             "---\ninputs:\n  REVISION: { defualt: \"1\" }\n---\n",
+             {},
+             {"3:15 warning: unknown input key 'defualt'; did you mean 'default'?"}},
+        Case{"InputsMustBeAMapping",
+             "---\ninputs: [A, B]\n---\n",
+             {},
+             {"2:9 error: inputs must be a mapping of NAME: { description | default | command: "
+              "... }"}},
+        Case{"RootAndCwdExcludeEachOther",
+             "---\nroot: a\ncwd: b\n---\n",
+             {},
+             {"3:1 error: give root or cwd, not both"}},
+        Case{"SkipPromptsIsAFlag",
+             "---\nskipPrompts: sometimes\n---\n",
+             {},
+             {"2:14 error: skipPrompts must be true or false"}},
+        Case{"RunmeVocabularyIsQuiet",
+             "---\nrunme:\n  id: 01J\n  version: v3\ncategory: ops\nterminalRows: 9\n---\n"
+             "## A\n```sh "
+             "{\"id\":\"01J\",\"name\":\"blk\",\"category\":\"x\",\"terminalRows\":\"9\","
+             "\"mimeType\":\"text/plain\",\"closeTerminalOnSuccess\":\"false\","
+             "\"promptEnv\":\"never\",\"interactive\":\"false\"}\nx\n```\n",
+             {"a"},
+             {}},
+        Case{"PromptEnvIsChecked",
+             "## A\n```bash { promptEnv=sometimes }\nx\n```\n",
+             {"a"},
+             {"2:11 error: invalid value 'sometimes' for promptEnv (expected auto, always or "
+              "never)"}},
+        Case{"InterpreterMustBeAProgramName",
+             "## A\n```sh { interpreter=\"bash -x\" }\nx\n```\n",
+             {"a"},
+             {"2:9 error: interpreter 'bash -x' is not a program name"}}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+TEST(Parser, RunmeAttributesMeanWhatOursDo) {
+  auto result = Parse(
+      "---\ncwd: work\nskipPrompts: true\n---\n"
+      "## A\n```sh { interpreter=bash interactive=true }\nx\n```\n"
+      "```bash { excludeFromRunAll=true }\ny\n```\n"
+      "```bash { excludeFromRunAll=false }\nz\n```\n");
+  const auto& front = result.runbook.front_matter;
+  EXPECT_EQ(front.root, std::optional<std::string>("work"));
+  EXPECT_TRUE(front.skip_prompts);
+  const auto& actions = result.runbook.steps.at(0).actions;
+  ASSERT_EQ(actions.size(), 3u);
+  EXPECT_EQ(actions[0].block.interpreter, "bash");
+  EXPECT_TRUE(actions[0].attributes.interactive);
+  EXPECT_TRUE(actions[1].attributes.skip);
+  EXPECT_FALSE(actions[2].attributes.skip);
+}
+
+TEST(Parser, InputsAreDeclaredInTheFrontMatter) {
+  auto result = Parse(
+      "---\ninputs:\n  TASK_ARN:\n    description: the task\n  REVISION:\n    default: \"42\"\n"
+      "  ACCOUNT_ID:\n    command: aws sts get-caller-identity\n  BARE:\n---\n");
+  const auto& inputs = result.runbook.front_matter.inputs;
+  ASSERT_EQ(inputs.size(), 4u);
+  EXPECT_EQ(inputs[0].name, "TASK_ARN");
+  EXPECT_EQ(inputs[0].description, "the task");
+  EXPECT_EQ(inputs[0].pos.line, 3);
+  EXPECT_EQ(inputs[1].default_value, std::optional<std::string>("42"));
+  EXPECT_EQ(inputs[2].command, std::optional<std::string>("aws sts get-caller-identity"));
+  EXPECT_EQ(inputs[3].name, "BARE");
+  EXPECT_FALSE(inputs[3].default_value || inputs[3].command);
+}
 
 TEST(Parser, DirectiveAwayFromHeadingDoesNotApply) {
   auto result = Parse("## Deploy\n\ntext\n\n<!-- stagecraft: skip -->\n\n```bash\nx\n```\n");

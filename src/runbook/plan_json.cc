@@ -1,7 +1,10 @@
 // The JSON plan of `stagecraft plan --json` (docs/plan-schema.md). Keys are written in
 // alphabetical order, as nlohmann prints them.
 
+#include <algorithm>
+
 #include "base/json_writer.h"
+#include "runbook/inputs.h"
 #include "runbook/plan_output.h"
 #include "runbook/rollback_plan.h"
 #include "runbook/walk.h"
@@ -128,11 +131,15 @@ void ItemsField(Json& json, std::string_view key, const std::vector<ChecklistIte
   });
 }
 
-void StepJson(Json& json, const Step& step) {
+void StepJson(Json& json, const Step& step, const InputList& inputs) {
   json.BeginObject();
   ActionsField(json, step.actions);
   json.Field("budget_ms", Ms(step.budget));
   ItemsField(json, "checklist", step.checklist);
+  auto used = inputs.by_step.find(&step);
+  ArrayField(json, "inputs",
+             used == inputs.by_step.end() ? std::vector<std::string>() : used->second,
+             [&](const std::string& name) { json.String(name); });
   json.Field("kind", Name(step.kind));
   json.Field("manual", step.manual);
   json.Field("name", step.name);
@@ -182,6 +189,23 @@ void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutp
   json.Field("environment",
              environment ? std::optional<std::string_view>(environment->name) : std::nullopt);
   json.Field("file", runbook.path);
+  const InputList inputs = ListInputs(runbook);
+  ArrayField(json, "inputs", inputs.all, [&](const std::string& name) {
+    const InputSpec* spec = FindInputSpec(runbook, name);
+    json.BeginObject();
+    json.Field("command", spec ? spec->command : std::nullopt);
+    json.Field("default", spec ? spec->default_value : std::nullopt);
+    json.Field("description", spec ? spec->description : std::string());
+    json.Field("name", name);
+    std::vector<std::string_view> steps;
+    for (const Step& step : runbook.steps)
+      if (auto used = inputs.by_step.find(&step);
+          used != inputs.by_step.end() &&
+          std::find(used->second.begin(), used->second.end(), name) != used->second.end())
+        steps.push_back(step.name);
+    ArrayField(json, "steps", steps, [&](std::string_view step) { json.String(step); });
+    json.EndObject();
+  });
   ArrayField(json, "phases", runbook.phases, [&](const Phase& phase) {
     json.BeginObject();
     json.Field("budget_ms", Ms(phase.budget));
@@ -211,7 +235,7 @@ void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutp
   json.Field("shell", runbook.front_matter.shell);
   ArrayField(json, "sign_off", runbook.sign_off,
              [&](const SignOffRole& role) { json.String(role.role); });
-  ArrayField(json, "steps", runbook.steps, [&](const Step& step) { StepJson(json, step); });
+  ArrayField(json, "steps", runbook.steps, [&](const Step& step) { StepJson(json, step, inputs); });
   json.Field("title", runbook.title);
   TotalsField(json, ComputeTotals(runbook));
   json.Key("vars");

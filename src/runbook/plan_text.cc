@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "runbook/inputs.h"
 #include "runbook/plan_output.h"
 #include "runbook/rollback_plan.h"
 #include "runbook/walk.h"
@@ -34,8 +35,9 @@ void Count(PlanOutput& out, int64_t count, std::string_view word) {
 // a large runbook has hundreds of thousands of them.
 class TextRenderer {
  public:
-  TextRenderer(PlanOutput& out, bool show_code, const Runbook* runbook = nullptr)
-      : out_(out), show_code_(show_code), runbook_(runbook) {}
+  TextRenderer(PlanOutput& out, bool show_code, const InputList& inputs,
+               const Runbook* runbook = nullptr)
+      : out_(out), show_code_(show_code), inputs_(inputs), runbook_(runbook) {}
 
   void ActionRows(int indent, const Action& action) {
     BeginRow(indent, "run");
@@ -103,6 +105,13 @@ class TextRenderer {
     Notes(step.budget, step.timeout, step.manual, step.skip, scope_note);
     EndHeading(step.pos.line);
     step_ = &step;
+    if (auto used = inputs_.by_step.find(&step); used != inputs_.by_step.end())
+      for (const std::string& name : used->second) {
+        BeginRow(indent + 2, "needs");
+        out_.Append("input ");
+        out_.Append(name);
+        EndRow(0);
+      }
     // In document order, as the engine runs them.
     size_t next_item = 0;
     for (const auto& action : step.actions) {
@@ -272,14 +281,15 @@ class TextRenderer {
 
   PlanOutput& out_;
   bool show_code_;
+  const InputList& inputs_;
   const Runbook* runbook_;      // for the accounts of a gate's role
   const Step* step_ = nullptr;  // the step whose rows are being written
 };
 
 // The rows of one section's steps, all of one kind.
 void StepSectionRows(const Runbook& runbook, const std::vector<const Step*>& steps, PlanOutput& out,
-                     bool show_code) {
-  TextRenderer renderer(out, show_code, &runbook);
+                     bool show_code, const InputList& inputs) {
+  TextRenderer renderer(out, show_code, inputs, &runbook);
   int phase = -2;  // none yet
   int number = 0;
   for (const Step* step : steps) {
@@ -298,7 +308,7 @@ void StepSectionRows(const Runbook& runbook, const std::vector<const Step*>& ste
 
 // The lines above the steps: what the runbook is, and what a run of it needs.
 void Header(const Runbook& runbook, const Environment* environment, const PlanOptions& options,
-            PlanOutput& out) {
+            const InputList& input_list, PlanOutput& out) {
   out.Format("Runbook   {}\n", runbook.title);
   out.Format("File      {}\n", runbook.path);
   if (environment)
@@ -315,6 +325,23 @@ void Header(const Runbook& runbook, const Environment* environment, const PlanOp
   for (const auto& secret : runbook.front_matter.secrets)
     secrets.push_back(fmt::format("{} ({})", secret.name, SecretSourceName(secret.source)));
   list("Secrets   ", secrets);
+  std::vector<std::string> inputs;
+  const std::map<std::string, std::string> scope = Scope(runbook, environment, options.cli_vars);
+  for (const std::string& name : input_list.all) {
+    const InputSpec* spec = FindInputSpec(runbook, name);
+    if (scope.count(name))
+      inputs.push_back(name + " (given)");
+    else if (spec && spec->default_value)
+      inputs.push_back(fmt::format("{} (default {})", name,
+                                   options.is_secret && options.is_secret(name)
+                                       ? std::string("***")
+                                       : *spec->default_value));
+    else if (spec && spec->command)
+      inputs.push_back(name + " (from its command)");
+    else
+      inputs.push_back(name);
+  }
+  list("Inputs    ", inputs);
   std::vector<std::string> tools;
   for (const auto& r : runbook.front_matter.requires_tools)
     tools.push_back(r.op.empty() ? r.tool : fmt::format("{} {} {}", r.tool, r.op, r.version));
@@ -326,7 +353,8 @@ void Header(const Runbook& runbook, const Environment* environment, const PlanOp
 void RenderText(const Runbook& runbook, const Environment* environment, const PlanOptions& options,
                 PlanOutput& out) {
   out.MakeTerminalSafe();
-  Header(runbook, environment, options, out);
+  const InputList inputs = ListInputs(runbook);
+  Header(runbook, environment, options, inputs, out);
   if (std::none_of(runbook.steps.begin(), runbook.steps.end(), [](const Step& step) {
         return !step.actions.empty() || !step.checklist.empty();
       })) {
@@ -342,7 +370,7 @@ void RenderText(const Runbook& runbook, const Environment* environment, const Pl
       if (step.kind == kind && IsOtherAlternative(step) == alternatives) steps.push_back(&step);
     if (steps.empty()) return;
     out.Format("\n{}\n", heading);
-    StepSectionRows(runbook, steps, out, options.show_code);
+    StepSectionRows(runbook, steps, out, options.show_code, inputs);
   };
   section(StepKind::kPreflight,
           "PREFLIGHT  runs before anything changes; a failure stops the run without rollback");

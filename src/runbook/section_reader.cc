@@ -317,6 +317,8 @@ std::optional<Action> SectionReader::MakeAction(Block block, const BlockInfo& in
     return action;
   }
   if (!IsExecutableLanguage(language)) return std::nullopt;
+  if (auto interpreter = InterpreterAttribute(info.parsed.attributes))
+    action.block.interpreter = store_.Keep(*interpreter, info.text);
   bool is_shell = language == "bash" || language == "sh" || language == "shell" ||
                   language == "zsh" || language == "ksh" || language == "dash";
   if (is_shell) action.transcript = ParseTranscript(action.block, action.block.pos.column);
