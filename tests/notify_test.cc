@@ -290,13 +290,13 @@ TEST(Notify, GateWaitingForApprovalSendsTheApproveCommand) {
             Book("  - webhook: " + receiver.Url("/hook") + "\n    events: [waiting, failed]\n",
                  "## Migrate\n```bash { confirm }\necho migrating\n```\n"));
   auto run = RunStagecraft({"run", "book.md", "--env", "staging", "--no-color"}, dir.path());
-  ASSERT_EQ(run.exit_code, 1) << run.out << run.err;
+  ASSERT_EQ(run.exit_code, 4) << run.out << run.err;
   std::string id = RunId(run);
   ASSERT_THAT(Events(receiver), ElementsAre("waiting"));
   nlohmann::json waiting = Bodies(receiver)[0];
   EXPECT_EQ(waiting["step"], "migrate");
   EXPECT_EQ(waiting["approve_command"], "stagecraft approve " + id + " migrate");
-  EXPECT_THAT(waiting["message"].get<std::string>(), HasSubstr("needs approval"));
+  EXPECT_THAT(waiting["message"].get<std::string>(), HasSubstr("waiting for approval"));
 }
 
 struct BadNotify {

@@ -65,7 +65,8 @@ void RunNotifications::Started(bool resumed) {
 
 void RunNotifications::OnStepFinished(const engine::ItemRef& step,
                                       const engine::StepResult& result) {
-  if (failed_sent_ || !engine::IsFailure(result.status)) return;
+  if (failed_sent_ || !engine::IsFailure(result.status) || result.status == StepStatus::kWaiting)
+    return;
   failed_sent_ = true;
   std::string detail;
   for (const engine::ItemResult& item : result.items)

@@ -79,14 +79,16 @@ ItemResult Engine::Decide(const std::string& what, const ItemRef& ref, std::stri
                           std::optional<ApprovalMethod>& how) {
   ItemResult item;
   item.label = what;
-  // A gate that needs a role is decided by one of its accounts with `stagecraft approve`;
-  // the operator's own options and answers count only where they may approve it.
+  // A gate that needs a role is decided by one of its accounts with `stagecraft approve`,
+  // or at the prompt by an operator who holds the role where approving one's own run is
+  // allowed; --yes and --approve, given before anyone saw the gate, decide only gates that
+  // need no role.
   bool here = MayDecideHere(role);
-  if (options_.yes && here) {
+  if (options_.yes && role.empty()) {
     how = ApprovalMethod::kYesFlag;
     item.status = StepStatus::kApproved;
     item.message = fmt::format("approved by {} (--yes)", options_.user);
-  } else if (options_.approve.count(step_->name) && here) {
+  } else if (options_.approve.count(step_->name) && role.empty()) {
     how = ApprovalMethod::kYesFlag;
     item.status = StepStatus::kApproved;
     item.message = fmt::format("approved by {} (--approve {})", options_.user, step_->name);

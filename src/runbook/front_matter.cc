@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -83,6 +85,28 @@ struct Reader {
   }
 
   // `approvers: {release-lead: [alice, bob], db-owner: carol}`.
+  // An account may be written `${NAME}`, read from the environment, so that a one-person
+  // staging runbook can name whoever runs it (`${USER}`, which falls back to the account
+  // running stagecraft).
+  void AddAccount(const YAML::Node& node, ApproverRole& role) const {
+    std::string account = node.Scalar();
+    if (account.size() > 3 && account.starts_with("${") && account.ends_with("}")) {
+      std::string name = account.substr(2, account.size() - 3);
+      const char* value = std::getenv(name.c_str());
+      if (value && *value) {
+        account = value;
+      } else if (name == "USER") {
+        const passwd* entry = getpwuid(geteuid());
+        account = entry ? entry->pw_name : "";
+      } else {
+        Error(node, fmt::format("account {} of role '{}' is not set in the environment", account,
+                                role.role));
+        return;
+      }
+    }
+    role.accounts.push_back(account);
+  }
+
   void Approvers(const YAML::Node& node, std::vector<ApproverRole>& out) const {
     if (!node.IsMap()) {
       Error(node, "approvers must be a mapping of role: [account, ...]",
@@ -95,11 +119,11 @@ struct Reader {
       role.pos = At(entry.first);
       const YAML::Node& accounts = entry.second;
       if (accounts.IsScalar()) {
-        role.accounts.push_back(accounts.Scalar());
+        AddAccount(accounts, role);
       } else if (accounts.IsSequence()) {
         for (const auto& account : accounts) {
           if (account.IsScalar())
-            role.accounts.push_back(account.Scalar());
+            AddAccount(account, role);
           else
             Error(account, fmt::format("an account of role '{}' must be a name", role.role));
         }
