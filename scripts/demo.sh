@@ -41,12 +41,41 @@ if [[ -e "$staging_dir" ]]; then
   "$stagecraft" run --quiet "$example/teardown.md"
 fi
 
+say "Starting a notification receiver on 127.0.0.1 (deploy.md's notify: target)"
+hooks="$work/notifications.log"
+: > "$hooks"
+rm -f "$work/receiver.port"
+python3 "$repo/scripts/demo_receiver.py" "$work/receiver.port" "$hooks" &
+receiver=$!
+trap 'kill "$receiver" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [[ -s "$work/receiver.port" ]] && break; sleep 0.1; done
+DEMO_HOOK_PORT=$(cat "$work/receiver.port")
+export DEMO_HOOK_PORT
+echo "listening on 127.0.0.1:$DEMO_HOOK_PORT"
+
 say "Deploying Shelf 2.0.0 to local staging: stagecraft run examples/local-staging/deploy.md --yes"
 log="$work/deploy.log"
 set +e
 "$stagecraft" run "$example/deploy.md" --yes 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+
+if [[ $status -eq 4 ]]; then
+  run_id=$(sed -n 's/^ *run \([0-9]\{8\}-[0-9]\{6\}-[0-9a-f]\{6\}\)$/\1/p' "$log" | head -n 1)
+  say "The migration waits for the db-owner (exit 4). From a second terminal:"
+  echo "  stagecraft pending"
+  "$stagecraft" pending
+  echo "  stagecraft approve $run_id migrate-v2 --comment 'backup checked'"
+  "$stagecraft" approve "$run_id" migrate-v2 --comment "backup checked"
+  say "And the release goes on: stagecraft resume $run_id"
+  set +e
+  "$stagecraft" resume "$run_id" --yes 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+fi
+
+say "Notifications the receiver got"
+cat "$hooks"
 
 say "What happened"
 if [[ $status -eq 0 ]]; then
@@ -80,6 +109,7 @@ rollback restore the database from the pre-release backup and bring 1.4.0 back:
   export STAGING_DB_PASSWORD='any password of 12+ characters'
   cd $work
   $stagecraft run $example/deploy.md --yes --var BREAK=smoke
+  $stagecraft approve RUN migrate-v2 && $stagecraft resume RUN
   $stagecraft run $example/teardown.md
 EOF
 

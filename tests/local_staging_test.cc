@@ -100,11 +100,25 @@ class LocalStaging : public ::testing::Test {
     if (!staging_.empty() && std::filesystem::exists(staging_)) Teardown();
   }
 
+  // The release as its guide says: the run waits for the db-owner at the migration (exit 4),
+  // whoever runs it approves (they hold the role; self-approval is allowed in this staging),
+  // and the resumed run goes on. The result is the resumed run's, its output after the
+  // first run's.
   CommandResult Deploy(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {"run",   ExampleFile("deploy.md"), "--yes", "--no-color",
                                      "--var", "STAGING_DIR=" + staging_};
     args.insert(args.end(), extra.begin(), extra.end());
-    return RunStagecraft(args, dir_.path());
+    CommandResult run = RunStagecraft(args, dir_.path());
+    if (run.exit_code != 4) return run;
+    EXPECT_NE(run.out.find("waiting for approval: db-owner ("), std::string::npos) << run.out;
+    std::string id = run.out.substr(run.out.find("run ") + 4, 22);
+    CommandResult approve =
+        RunStagecraft({"approve", id, "migrate-v2", "--comment", "backup checked"}, dir_.path());
+    EXPECT_EQ(approve.exit_code, 0) << approve.out << approve.err;
+    CommandResult resumed = RunStagecraft({"resume", id, "--yes", "--no-color"}, dir_.path());
+    resumed.out = run.out + resumed.out;
+    resumed.err = run.err + resumed.err;
+    return resumed;
   }
 
   CommandResult Teardown() {
@@ -218,6 +232,28 @@ TEST_F(LocalStaging, TeardownLeavesNoProcessOrPortBehind) {
   EXPECT_EQ(again.exit_code, 0) << again.out;
   EXPECT_NE(again.out.find("Shelf is not running"), std::string::npos);
   EXPECT_NE(again.out.find("PostgreSQL is not running"), std::string::npos);
+}
+
+// `make demo`: the release waits for the db-owner, is approved as the guide says, goes on,
+// and the demo's receiver got each notification, the approve command included.
+TEST_F(LocalStaging, DemoApprovesTheMigrationAndShowsTheNotifications) {
+  std::string out =
+      Shell("STAGING_DIR='" + staging_ + "' NO_COLOR=1 '" + std::string(STAGECRAFT_SOURCE_DIR) +
+            "/scripts/demo.sh' '" + std::string(STAGECRAFT_BINARY) + "' 2>&1; echo \"exit $?\"");
+  EXPECT_NE(out.find("==> The migration waits for the db-owner (exit 4)"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("approved step migrate-v2 of run "), std::string::npos) << out;
+  EXPECT_NE(out.find("succeeded: all steps passed (exit 0)"), std::string::npos) << out;
+  size_t received = out.find(
+      "==> Notifications the receiver got\nstarted     -            started\n"
+      "waiting     migrate-v2   waiting for approval: db-owner (");
+  EXPECT_NE(received, std::string::npos) << out;
+  EXPECT_NE(out.find("started     -            resumed\nsucceeded   -            succeeded: all "
+                     "steps passed\n",
+                     received),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("exit 0"), std::string::npos) << out;
 }
 
 TEST_F(LocalStaging, MissingPasswordStopsBeforeAnythingRuns) {
