@@ -240,6 +240,7 @@ TEST_F(ApproveTest, CtrlCAtATerminalWaitingForTheRoleLeavesTheRunWaiting) {
       {"run", "--state", state_, "--no-color", "book.md"}, dir_.path(),
       {{"(Ctrl-C leaves the run waiting)", "\x03"}}, 60, AsUser(accounts_["alice"]));
   EXPECT_EQ(run.exit_code, 4) << run.out;
+  EXPECT_TRUE(Contains(run.out, "migrate (Ctrl-C leaves the run waiting)\r\n")) << run.out;
   EXPECT_TRUE(Contains(run.out, "waiting: step migrate is waiting for approval")) << run.out;
   EXPECT_FALSE(fs::exists(dir_.File("migrated")));
   std::string id = FirstPendingRun([&] { return As("carol", {"pending"}); });
