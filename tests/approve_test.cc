@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -199,6 +200,76 @@ TEST_F(ApproveTest, AnAttachedRunGoesOnWhenAnotherAccountApproves) {
       << run.out;
   EXPECT_TRUE(Contains(run.out, "approved by " + accounts_["carol"] + " (stagecraft approve)"))
       << run.out;
+}
+
+// The id of the run `pending` lists first, once one waits; empty after 30 s without one.
+std::string FirstPendingRun(const std::function<CommandResult()>& pending) {
+  for (int i = 0; i < 300; ++i) {
+    CommandResult listed = pending();
+    if (listed.exit_code == 0 && listed.out.rfind("run ", 0) == 0)
+      return listed.out.substr(4, listed.out.find(' ', 4) - 4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "";
+}
+
+TEST_F(ApproveTest, ARunAtATerminalWaitsForTheRoleItLacksAndGoesOnWhenApproved) {
+  CommandResult run;
+  std::thread terminal([&] {
+    run = RunStagecraftOnTerminal({"run", "--state", state_, "--no-color", "book.md"}, dir_.path(),
+                                  {}, 60, AsUser(accounts_["alice"]));
+  });
+  std::string id = FirstPendingRun([&] { return As("carol", {"pending"}); });
+  CommandResult approved = As("carol", {"approve", id, "migrate"});
+  terminal.join();
+  ASSERT_FALSE(id.empty()) << "the run never waited at its gate: " << run.out;
+  EXPECT_EQ(approved.exit_code, 0) << approved.err;
+  EXPECT_TRUE(Contains(approved.out, "goes on by itself")) << approved.out;
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_TRUE(fs::exists(dir_.File("migrated")));
+  EXPECT_TRUE(Contains(run.out, "waiting for approval: db-owner (" + accounts_["carol"] +
+                                    ") must approve it: stagecraft approve " + id +
+                                    " migrate (Ctrl-C leaves the run waiting)"))
+      << run.out;
+  EXPECT_TRUE(Contains(run.out, "approved by " + accounts_["carol"] + " (stagecraft approve)"))
+      << run.out;
+}
+
+TEST_F(ApproveTest, CtrlCAtATerminalWaitingForTheRoleLeavesTheRunWaiting) {
+  CommandResult run = RunStagecraftOnTerminal(
+      {"run", "--state", state_, "--no-color", "book.md"}, dir_.path(),
+      {{"(Ctrl-C leaves the run waiting)", "\x03"}}, 60, AsUser(accounts_["alice"]));
+  EXPECT_EQ(run.exit_code, 4) << run.out;
+  EXPECT_TRUE(Contains(run.out, "migrate (Ctrl-C leaves the run waiting)\r\n")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "waiting: step migrate is waiting for approval")) << run.out;
+  EXPECT_FALSE(fs::exists(dir_.File("migrated")));
+  std::string id = FirstPendingRun([&] { return As("carol", {"pending"}); });
+  EXPECT_FALSE(id.empty());
+}
+
+// Without roles anyone may decide: the operator at the terminal by answering, or another
+// process with `stagecraft approve`, whichever comes first.
+TEST(TerminalGate, APromptGivesWayToAnApprovalFromAnotherProcess) {
+  TempDir dir;
+  std::string state = dir.File("state");
+  WriteFile(dir.File("book.md"),
+            "# Ship\n\n## Ship\n\n```bash { confirm }\necho shipped > shipped\n```\n");
+  CommandResult run;
+  std::thread terminal([&] {
+    run = RunStagecraftOnTerminal({"run", "--state", state, "--no-color", "book.md"}, dir.path(),
+                                  {}, 60);
+  });
+  std::string id = FirstPendingRun([&] {
+    return RunStagecraft({"pending", "--state", state}, dir.path());
+  });
+  CommandResult approved = RunStagecraft({"approve", "--state", state, id, "ship"}, dir.path());
+  terminal.join();
+  ASSERT_FALSE(id.empty()) << "the run never waited at its gate: " << run.out;
+  EXPECT_EQ(approved.exit_code, 0) << approved.err;
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_TRUE(fs::exists(dir.File("shipped")));
+  EXPECT_TRUE(Contains(run.out, "[y/N] \r\n")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "approved by root (stagecraft approve)")) << run.out;
 }
 
 TEST_F(ApproveTest, ARejectionFailsTheStepAndTheRunRollsBack) {

@@ -177,11 +177,19 @@ class Engine {
   bool MayDecideHere(std::string_view role) const;
   // The recorded decision for the running step, if any, as the gate's result.
   std::optional<ItemResult> RecordedDecisionFor();
-  // Polls for a recorded decision for up to --wait-for-approval; the time counts in waited_.
-  std::optional<ItemResult> WaitForDecision(const ItemRef& ref);
+  // Polls for a recorded decision for up to --wait-for-approval, or, at a terminal whose
+  // operator may not decide a gate needing `role`, until interrupted; the time counts in
+  // waited_.
+  std::optional<ItemResult> WaitForDecision(const ItemRef& ref, std::string_view role);
+  // The [y/N] question, withdrawn when a decision recorded elsewhere arrives first (then
+  // `how` stays empty).
+  ItemResult AskAtThePrompt(const std::string& what, const ItemRef& ref,
+                            std::optional<ApprovalMethod>& how);
   // "stagecraft approve RUN STEP", or the options that approve the step without a journal;
   // naming who may when the gate needs `role`.
   std::string HowToApprove(std::string_view role) const;
+  // "ROLE (ACCOUNTS) must approve it: " for a declared role; empty otherwise.
+  std::string ApproversOf(std::string_view role) const;
   // `what` names what needs the terminal: "{ interactive } block", or a command lint would
   // flag as needs-terminal (see TerminalNeed).
   bool InteractiveWithoutTerminal(const runbook::Action& action, const std::string& what,

@@ -20,10 +20,14 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
+std::string Engine::ApproversOf(std::string_view role) const {
+  const runbook::ApproverRole* declared = runbook_.FindRole(role);
+  if (!declared) return "";
+  return fmt::format("{} ({}) must approve it: ", role, fmt::join(declared->accounts, ", "));
+}
+
 std::string Engine::HowToApprove(std::string_view role) const {
-  std::string who;
-  if (const runbook::ApproverRole* declared = runbook_.FindRole(role))
-    who = fmt::format("{} ({}) must approve it: ", role, fmt::join(declared->accounts, ", "));
+  std::string who = ApproversOf(role);
   if (options_.run_id.empty() || !options_.recorded_decision)
     return who.empty() ? fmt::format("rerun with --yes or --approve {}", step_->name)
                        : who + "no journal to record it in";
@@ -56,23 +60,58 @@ std::optional<ItemResult> Engine::RecordedDecisionFor() {
   return item;
 }
 
-std::optional<ItemResult> Engine::WaitForDecision(const ItemRef& ref) {
-  if (options_.wait_for_approval <= Millis(0) || !options_.recorded_decision || rolling_back_)
-    return std::nullopt;
+std::optional<ItemResult> Engine::WaitForDecision(const ItemRef& ref, std::string_view role) {
+  if (!options_.recorded_decision || options_.run_id.empty() || rolling_back_) return std::nullopt;
+  bool bounded = options_.wait_for_approval > Millis(0);
+  // An operator at a terminal who may not decide the gate stays attached rather than being
+  // sent away at once, so that a decision taken elsewhere carries the run on without a
+  // resume; Ctrl-C still leaves it waiting.
+  if (!bounded && (!prompter_.available() || MayDecideHere(role))) return std::nullopt;
   Note(NoteLevel::kWarn,
-       fmt::format("waiting up to {} for approval: stagecraft approve {} {}",
-                   FormatDuration(options_.wait_for_approval), options_.run_id, step_->name));
+       bounded
+           ? fmt::format("waiting up to {} for approval: stagecraft approve {} {}",
+                         FormatDuration(options_.wait_for_approval), options_.run_id, step_->name)
+           : fmt::format("waiting for approval: {}stagecraft approve {} {} (Ctrl-C leaves "
+                         "the run waiting)",
+                         ApproversOf(role), options_.run_id, step_->name));
   observers_.OnWaiting(ref, true);
   auto start = Clock::now();
   auto deadline = start + options_.wait_for_approval;
   std::optional<ItemResult> decided;
-  while (!(decided = RecordedDecisionFor()) && !Interrupted() && Clock::now() < deadline)
+  while (!(decided = RecordedDecisionFor()) && !Interrupted() &&
+         (!bounded || Clock::now() < deadline))
     InterruptibleSleep(
-        std::min<Millis>(options_.approval_poll,
-                         std::chrono::duration_cast<Millis>(deadline - Clock::now()) + Millis(1)));
+        bounded ? std::min<Millis>(
+                      options_.approval_poll,
+                      std::chrono::duration_cast<Millis>(deadline - Clock::now()) + Millis(1))
+                : options_.approval_poll);
   waited_ += std::chrono::duration_cast<Millis>(Clock::now() - start);
   if (decided) observers_.OnWaiting(ref, false);
   return decided;
+}
+
+ItemResult Engine::AskAtThePrompt(const std::string& what, const ItemRef& ref,
+                                  std::optional<ApprovalMethod>& how) {
+  // `stagecraft approve` accepts a decision only for a run the journal shows waiting at
+  // this gate, so it shows that while the question is up.
+  bool journaled = options_.recorded_decision && !options_.run_id.empty() && !rolling_back_;
+  if (journaled) observers_.OnWaiting(ref, true);
+  observers_.OnQuestion();
+  std::optional<ItemResult> recorded;
+  auto stop = [&] { return Interrupted() || (journaled && (recorded = RecordedDecisionFor())); };
+  PromptReply reply =
+      prompter_.AskOrStop(fmt::format("  ? {} [y/N] ", what), stop, options_.approval_poll);
+  if (journaled) observers_.OnWaiting(ref, false);
+  if (recorded) return *recorded;
+  how = ApprovalMethod::kPrompt;
+  std::string lower = reply.answer ? ToLower(Trim(*reply.answer)) : "";
+  bool yes = lower == "y" || lower == "yes";
+  ItemResult item;
+  item.status = yes ? StepStatus::kApproved : StepStatus::kFailed;
+  item.refusal = yes ? Refusal::kNone : Refusal::kDeclined;
+  item.message = yes ? fmt::format("approved by {} at the prompt", options_.user)
+                     : fmt::format("declined by {}", options_.user);
+  return item;
 }
 
 ItemResult Engine::Decide(const std::string& what, const ItemRef& ref, std::string_view role,
@@ -94,18 +133,10 @@ ItemResult Engine::Decide(const std::string& what, const ItemRef& ref, std::stri
     item.message = fmt::format("approved by {} (--approve {})", options_.user, step_->name);
   } else if (std::optional<ItemResult> recorded = RecordedDecisionFor()) {
     item = *recorded;
-  } else if (std::optional<ItemResult> waited = WaitForDecision(ref)) {
+  } else if (std::optional<ItemResult> waited = WaitForDecision(ref, role)) {
     item = *waited;
   } else if (prompter_.available() && options_.wait_for_approval <= Millis(0) && here) {
-    how = ApprovalMethod::kPrompt;
-    observers_.OnQuestion();
-    auto answer = prompter_.Ask(fmt::format("  ? {} [y/N] ", what));
-    std::string lower = answer ? ToLower(Trim(*answer)) : "";
-    bool yes = lower == "y" || lower == "yes";
-    item.status = yes ? StepStatus::kApproved : StepStatus::kFailed;
-    item.refusal = yes ? Refusal::kNone : Refusal::kDeclined;
-    item.message = yes ? fmt::format("approved by {} at the prompt", options_.user)
-                       : fmt::format("declined by {}", options_.user);
+    item = AskAtThePrompt(what, ref, how);
   } else {
     // A rollback cannot wait: what it leaves undone is someone's to finish (rollback_failed).
     item.status = rolling_back_ ? StepStatus::kFailed : StepStatus::kWaiting;

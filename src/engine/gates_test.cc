@@ -88,6 +88,77 @@ TEST_F(EngineTest, TimeWaitingForApprovalIsNotCountedAgainstTheBudget) {
   EXPECT_LT(result.steps[0].elapsed, Millis(200));
 }
 
+TEST_F(EngineTest, APromptGivesWayToADecisionRecordedWhileItIsUp) {
+  prompter_.available_ = true;
+  prompter_.slices_before_answer = 10;
+  prompter_.answers = {"n"};
+  int looks = 0;
+  // The first look is the gate's own, before the question is asked.
+  auto result = RunBook(kGateAfterA, Recorded(RecordedDecision{true, "carol", ""}, 3, &looks));
+  EXPECT_EQ(result.exit_code, 0) << console_text_;
+  EXPECT_EQ(looks, 3);
+  EXPECT_EQ(prompter_.questions.size(), 1u);
+  EXPECT_EQ(prompter_.slices, std::vector<Millis>{Millis(10)});
+  EXPECT_EQ(prompter_.answers.size(), 1u);  // nothing was read
+  EXPECT_EQ(result.steps[1].items[0].status, StepStatus::kApproved);
+  EXPECT_EQ(result.steps[1].items[0].message, "approved by carol (stagecraft approve)");
+  EXPECT_NE(console_text_.find("approved by carol (stagecraft approve)"), std::string::npos)
+      << console_text_;
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"echo a", "echo b"}));
+}
+
+TEST_F(EngineTest, ARejectionRecordedWhileThePromptIsUpRollsBack) {
+  prompter_.available_ = true;
+  prompter_.slices_before_answer = 10;
+  auto result = RunBook(kGateAfterA, Recorded(RecordedDecision{false, "carol", "not now"}, 2));
+  EXPECT_EQ(result.exit_code, 1) << console_text_;
+  EXPECT_EQ(result.message, "step b rejected: rejected by carol: not now; rolled back");
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"echo a", "undo-a"}));
+}
+
+TEST_F(EngineTest, AnAnswerTypedBeforeAnyRecordedDecisionDecides) {
+  prompter_.available_ = true;
+  prompter_.slices_before_answer = 2;
+  prompter_.answers = {"y"};
+  EngineOptions options = Recorded(RecordedDecision{false, "carol", ""}, 10);
+  options.user = "alice";
+  auto result = RunBook(kGateAfterA, options);
+  EXPECT_EQ(result.exit_code, 0) << console_text_;
+  EXPECT_EQ(result.steps[1].items[0].message, "approved by alice at the prompt");
+}
+
+constexpr const char* kRoleGate =
+    "---\napprovers:\n  db-owner: [carol]\n---\n"
+    "## A\n```bash\necho a\n```\n"
+    "## B\n<!-- stagecraft: role=db-owner -->\n```bash { confirm }\necho b\n```\n";
+
+TEST_F(EngineTest, AtATerminalAGateTheOperatorMayNotDecideWaitsForWhoMay) {
+  prompter_.available_ = true;
+  int looks = 0;
+  EngineOptions options = Recorded(RecordedDecision{true, "carol", ""}, 5, &looks);
+  options.user = "alice";
+  auto result = RunBook(kRoleGate, options);
+  EXPECT_EQ(result.exit_code, 0) << console_text_;
+  EXPECT_EQ(looks, 5);
+  EXPECT_TRUE(prompter_.questions.empty());
+  EXPECT_NE(console_text_.find("waiting for approval: db-owner (carol) must approve it: "
+                               "stagecraft approve r1 b (Ctrl-C leaves the run waiting)"),
+            std::string::npos)
+      << console_text_;
+  EXPECT_EQ(result.steps[1].items[0].message, "approved by carol (stagecraft approve)");
+}
+
+TEST_F(EngineTest, WithoutATerminalAGateTheOperatorMayNotDecideEndsWaiting) {
+  int looks = 0;
+  EngineOptions options = Recorded(RecordedDecision{true, "carol", ""}, 5, &looks);
+  options.user = "alice";
+  auto result = RunBook(kRoleGate, options);
+  EXPECT_EQ(result.exit_code, 4) << console_text_;
+  EXPECT_EQ(result.message,
+            "step b is waiting for approval: db-owner (carol) must approve it: stagecraft "
+            "approve r1 b, then stagecraft resume r1");
+}
+
 TEST_F(EngineTest, ARollbackGateNobodyAnswersFailsInsteadOfWaiting) {
   runner_.On({"kubectl", 1});
   auto result = RunBook(

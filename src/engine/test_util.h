@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -96,7 +97,21 @@ class ScriptedPrompter : public Prompter {
     hidden_questions.push_back(std::string(question));
     return Ask(question);
   }
+  // Asks stop_requested `slices_before_answer` times, as the terminal would while nobody
+  // types, then answers as Ask does.
+  PromptReply AskOrStop(std::string_view question, const std::function<bool()>& stop_requested,
+                        Millis slice) override {
+    slices.push_back(slice);
+    for (int i = 0; i < slices_before_answer; ++i)
+      if (stop_requested()) {
+        questions.push_back(std::string(question));
+        return PromptReply{std::nullopt, true};
+      }
+    return PromptReply{Ask(question), false};
+  }
   bool available_ = false;
+  int slices_before_answer = 0;
+  std::vector<Millis> slices;  // of each AskOrStop, in order
   std::deque<std::string> answers;
   std::vector<std::string> questions;
   std::vector<std::string> hidden_questions;  // also in `questions`

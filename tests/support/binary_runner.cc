@@ -260,8 +260,10 @@ std::string CompareWithGolden(const std::string& name, const std::string& actual
 
 CommandResult RunStagecraftOnTerminal(
     const std::vector<std::string>& args, const std::string& cwd,
-    const std::vector<std::pair<std::string, std::string>>& answers, double timeout_seconds) {
-  std::vector<std::string> argv_storage = {STAGECRAFT_BINARY};
+    const std::vector<std::pair<std::string, std::string>>& answers, double timeout_seconds,
+    const std::vector<std::string>& prefix) {
+  std::vector<std::string> argv_storage = prefix;
+  argv_storage.push_back(STAGECRAFT_BINARY);
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& arg : argv_storage)

@@ -83,10 +83,12 @@ CommandResult RunStagecraftPiped(const std::vector<std::string>& args, const std
 // Runs `stagecraft ARGS...` in `cwd` on a pseudo-terminal, as an operator at a terminal
 // would: whenever the output shows answers[i].first (in order), answers[i].second is typed.
 // `out` holds what the terminal showed (stdout and stderr together, with CRLF line ends);
-// stagecraft is killed with SIGKILL after `timeout_seconds` (exit_code -1).
+// stagecraft is killed with SIGKILL after `timeout_seconds` (exit_code -1). `prefix` runs
+// stagecraft through another program (AsUser).
 CommandResult RunStagecraftOnTerminal(
     const std::vector<std::string>& args, const std::string& cwd,
-    const std::vector<std::pair<std::string, std::string>>& answers, double timeout_seconds = 60);
+    const std::vector<std::pair<std::string, std::string>>& answers, double timeout_seconds = 60,
+    const std::vector<std::string>& prefix = {});
 
 // The report a `run` wrote, from its `report: PATH (...)` line: PATH (report.html) with its
 // extension replaced by `extension` ("json", "md", "junit.xml"), resolved against `cwd`.
