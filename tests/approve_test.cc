@@ -51,7 +51,10 @@ class Accounts {
   }
   const std::string& operator[](const std::string& role) const { return names_.at(role); }
   gid_t gid() const {
-    group* entry = getgrnam(group_.c_str());
+    group storage{};
+    group* entry = nullptr;
+    char buffer[4096];
+    getgrnam_r(group_.c_str(), &storage, buffer, sizeof buffer, &entry);
     return entry ? entry->gr_gid : 0;
   }
 

@@ -139,7 +139,11 @@ CommandResult RunStagecraftAs(unsigned uid, const std::vector<std::string>& args
 std::vector<std::string> AsUser(const std::string& name) {
   // setpriv execs stagecraft itself (runuser would stay its parent), so a test that kills
   // the process it started kills stagecraft.
-  passwd* entry = getpwnam(name.c_str());
+  // getpwnam_r: tests call this from a thread of their own while the main thread does too.
+  passwd storage{};
+  passwd* entry = nullptr;
+  char buffer[4096];
+  getpwnam_r(name.c_str(), &storage, buffer, sizeof buffer, &entry);
   std::string group = entry ? std::to_string(entry->pw_gid) : name;
   return {"/usr/bin/setpriv", "--reuid=" + name, "--regid=" + group, "--init-groups"};
 }
