@@ -161,7 +161,7 @@ Engine::BlockOutcome Engine::RunAttempt(
   exec::BlockRequest request;
   request.interpreter = action.block.interpreter;
   request.code = code;
-  if (runbook::RunsInShell(action.block.interpreter)) {
+  if (runbook::IsShellInterpreter(action.block.interpreter)) {
     // The shell must never see a placeholder: `<TASK_ARN>` would open a file named TASK_ARN.
     std::vector<runbook::InputUse> uses = runbook::FindInputUses(code);
     if (!uses.empty()) {

@@ -404,15 +404,6 @@ std::string SubstituteInputs(std::string_view code, const std::vector<InputUse>&
   return out;
 }
 
-bool RunsInShell(std::string_view interpreter) {
-  size_t slash = interpreter.rfind('/');
-  std::string_view name =
-      slash == std::string_view::npos ? interpreter : interpreter.substr(slash + 1);
-  for (std::string_view shell : {"bash", "sh", "zsh", "ksh", "dash", "ash"})
-    if (name == shell) return true;
-  return false;
-}
-
 void ForEachInputUse(const Runbook& runbook, const SourceLines& source,
                      const std::function<void(const LintScript&, const InputUse&)>& visit) {
   ForEachLintScript(runbook, source, [&](const LintScript& script) {

@@ -59,10 +59,6 @@ std::string QuoteInput(std::string_view value, InputQuoting quoting);
 std::string SubstituteInputs(std::string_view code, const std::vector<InputUse>& uses,
                              const std::map<std::string, std::string>& values);
 
-// True for the shells whose code holds placeholders (bash, sh, zsh...): other languages
-// have their own syntax, which the placeholder rules do not read.
-bool RunsInShell(std::string_view interpreter);
-
 // Every placeholder of every shell script a run may execute (the scripts lint reads), in
 // document order.
 void ForEachInputUse(const Runbook& runbook, const SourceLines& source,
