@@ -187,7 +187,7 @@ Engine::BlockOutcome Engine::RunAttempt(
   // Without a terminal, RunActionItem made such a block a manual step; a verification that
   // needs one runs as before, its input /dev/null, rather than on a stdin nobody types on.
   request.interactive =
-      action.attributes.interactive || (!TerminalNeeded(action).empty() && prompter_.available());
+      action.attributes.interactive || (prompter_.available() && !TerminalNeeded(action).empty());
   request.timeout = timeout;
   request.sink = &tee;
   request.on_started = [this](pid_t group, unsigned long long start) {
