@@ -515,5 +515,51 @@ TEST(Rollback, UnknownAfterNameIsAnErrorAtItsPosition) {
   EXPECT_FALSE(fs::exists(dir.File("cloud.log")));
 }
 
+// A **Rollback:** block's attributes mean what they mean on any other block, in `plan`,
+// `plan --json` and the run alike.
+TEST(Rollback, UndoBlockAttributesAreHonouredAsThePlanSays) {
+  TempDir dir;
+  std::string book = UseFixture(dir, "undo-attributes");
+  auto plan = RunStagecraft({"plan", book}, dir.path());
+  EXPECT_EQ(plan.exit_code, 0) << plan.err;
+  for (const char* row :
+       {"undo    bash, 1 line {skip}", "undo    bash, 2 lines {ignore}",
+        "undo    bash, 1 line {confirm}", "gate    asks for approval before running",
+        "undo    bash, 2 lines {retries=1 delay=50ms}", "undo    sh, 1 line"})
+    EXPECT_TRUE(Contains(plan.out, row)) << row << "\n" << plan.out;
+  json planned = ParseOut(RunStagecraft({"plan", "--json", book}, dir.path()));
+  const json& blocks = planned["steps"][0]["rollback"]["blocks"];
+  ASSERT_EQ(blocks.size(), 5u) << planned["steps"][0].dump(1);
+  EXPECT_EQ(blocks[0]["attributes"]["skip"], true);
+  EXPECT_EQ(blocks[1]["attributes"]["ignore"], true);
+  EXPECT_EQ(blocks[2]["attributes"]["confirm"], true);
+  EXPECT_EQ(blocks[3]["attributes"]["retries"], 1);
+  EXPECT_EQ(blocks[4]["interpreter"], "sh");
+
+  auto run = RunStagecraft({"run", book, "--yes", "--no-color"}, dir.path());
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_EQ(Ran(dir), (std::multiset<std::string>{"C1", "U2", "U3", "U4", "U4", "U5"}))
+      << ReadFile(dir.File("ran.log"));
+  EXPECT_TRUE(Contains(run.out, "undo change-the-thing (line 14): skipped (skip attribute)"))
+      << run.out;
+  EXPECT_TRUE(Contains(run.out, "exited with status 3 (ignored: the block is marked ignore)"))
+      << run.out;
+  EXPECT_TRUE(Contains(run.out, "undo change-the-thing (bash: echo U3 >> ran.log, line 27)?"))
+      << run.out;
+  EXPECT_TRUE(Contains(run.out, "rolled back: step break FAILED")) << run.out;
+}
+
+// Without --yes and without a terminal nobody can approve an undo marked `confirm`: the
+// block does not run and the rollback says it failed.
+TEST(Rollback, UndoBlockNobodyApprovedIsAFailedRollback) {
+  TempDir dir;
+  std::string book = UseFixture(dir, "undo-attributes");
+  auto run = RunStagecraft({"run", book, "--no-color"}, dir.path());
+  EXPECT_EQ(run.exit_code, 3) << run.out << run.err;
+  EXPECT_EQ(Ran(dir).count("U3"), 0u) << ReadFile(dir.File("ran.log"));
+  EXPECT_EQ(Ran(dir).count("U5"), 1u) << ReadFile(dir.File("ran.log"));
+  EXPECT_TRUE(Contains(run.out, "rollback failed")) << run.out;
+}
+
 }  // namespace
 }  // namespace stagecraft::testing

@@ -202,6 +202,11 @@ class Engine {
   bool Rollback(RunResult& result);
   // A step's manual notes and compensations.
   void UndoStep(const runbook::Step& step, RunResult& result);
+  // One **Rollback:** block of `step`, its attributes honoured (skip, confirm, ignore...).
+  void RunUndoBlock(const runbook::Step& step, const runbook::Action& undo, RunResult& result);
+  // The `confirm` gate before an undo block; false when it was not approved.
+  bool UndoApproved(const runbook::Step& step, const runbook::Action& undo,
+                    const std::string& label, RunResult& result);
   void RunRollbackItem(const std::string& label, const runbook::Action& action, StepKind kind,
                        RunResult& result);
   ItemResult RunRollbackBlock(const std::string& label, const runbook::Action& action,

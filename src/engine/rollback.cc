@@ -70,6 +70,12 @@ ItemResult Engine::RunRollbackBlock(const std::string& label, const Action& acti
        fmt::format("$ {}", CodeSummary(action.block.interpreter, action.block.text)));
   auto start = std::chrono::steady_clock::now();
   BlockOutcome outcome = RunBlock(ref, action, action.block.text, nullptr);
+  if (outcome.status == StepStatus::kFailed && action.attributes.ignore) {
+    Note(NoteLevel::kWarn,
+         fmt::format("{} (ignored: the block is marked ignore)", outcome.message));
+    outcome.status = StepStatus::kSucceeded;
+    outcome.message += " (ignored)";
+  }
   item.status = outcome.status;
   item.message = outcome.message;
   item.detail = outcome.detail;
@@ -121,12 +127,55 @@ void Engine::UndoStep(const Step& step, RunResult& result) {
                  StepStatus::kSkipped, note);
     result.rollback.push_back(item);
   }
-  for (const auto& block : step.compensation) {
-    Action compensation;
-    compensation.block = block;
-    RunRollbackItem(fmt::format("undo {}", step.name), compensation, StepKind::kCompensation,
-                    result);
+  for (const auto& block : step.compensation)
+    RunUndoBlock(step, runbook_.UndoAction(block), result);
+}
+
+void Engine::RunUndoBlock(const Step& step, const Action& undo, RunResult& result) {
+  std::string label = fmt::format("undo {}", step.name);
+  if (undo.attributes.skip && !rollback_interrupted_ && !Interrupted()) {
+    ItemResult item;
+    item.label = label;
+    item.line = undo.block.pos.line;
+    item.status = StepStatus::kSkipped;
+    item.message = "skipped (skip attribute)";
+    Note(NoteLevel::kInfo, fmt::format("{} (line {}): {}", label, item.line, item.message));
+    RecordNotRun(NextRollbackItem(label, StepKind::kCompensation), StepStatus::kSkipped,
+                 item.message);
+    result.rollback.push_back(std::move(item));
+    return;
   }
+  if (undo.attributes.confirm && !UndoApproved(step, undo, label, result)) return;
+  RunRollbackItem(label, undo, StepKind::kCompensation, result);
+}
+
+bool Engine::UndoApproved(const Step& step, const Action& undo, const std::string& label,
+                          RunResult& result) {
+  if (rollback_interrupted_ || Interrupted()) return true;  // recorded as not run
+  // A block that passed before an interrupted rollback was approved then: its gate keeps
+  // its place in the order without being asked again.
+  if (options_.rollback_done.count({rollback_counter_ + 2, label})) {
+    ++rollback_counter_;
+    return true;
+  }
+  int line = undo.block.pos.line;
+  const runbook::GateSpec* spec = runbook_.BlockGate(undo);
+  std::string question =
+      spec && !spec->prompt.empty()
+          ? fmt::format("{} (undo {}, line {})", spec->prompt, step.name, line)
+          : fmt::format("undo {} ({}, line {})?", step.name,
+                        CodeSummary(undo.block.interpreter, undo.block.text), line);
+  // The gate's role and a waiting notice name the step being undone.
+  step_ = &step;
+  ItemResult gate = Gate(question, line, runbook_.GateRole(step, &undo));
+  step_ = nullptr;
+  bool approved = gate.status == StepStatus::kApproved;
+  // An undo nobody approved is not done: the rollback failed.
+  rollback_failed_ = rollback_failed_ || (!approved && gate.status != StepStatus::kInterrupted);
+  rollback_interrupted_ = rollback_interrupted_ || gate.status == StepStatus::kInterrupted;
+  gate.label = label;
+  result.rollback.push_back(std::move(gate));
+  return approved;
 }
 
 bool Engine::RollbackItemSettled(const Action* action, const std::string& title, int line,

@@ -267,6 +267,9 @@ struct Runbook {
   // blocks by the line of their fence, the roles of steps by the line of Step::pos.
   std::map<int, GateSpec> block_gates;
   std::map<int, GateSpec> step_gates;
+  // The attributes of **Rollback:** blocks that have any (`{ confirm }`, `{ skip }`), by the
+  // line of their fence.
+  std::map<int, Attributes> undo_attributes;
   std::shared_ptr<const TextStore> text_store;  // holds the code and expected lines
 
   const Environment* FindEnvironment(const std::string& name) const;
@@ -274,6 +277,8 @@ struct Runbook {
   const ApproverRole* FindRole(std::string_view role) const;
   // What the block of `action` sets for its gate, or null.
   const GateSpec* BlockGate(const Action& action) const;
+  // A **Rollback:** block with its attributes, as the engine runs it and the plan shows it.
+  Action UndoAction(const Block& block) const;
   // The role that decides `action`'s gate (its own, else its step's), or that decides a
   // gate of `step` that is not a block (a manual step or item) when `action` is null.
   std::string_view GateRole(const Step& step, const Action* action) const;

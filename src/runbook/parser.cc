@@ -30,6 +30,14 @@ const ApproverRole* Runbook::FindRole(std::string_view role) const {
   return nullptr;
 }
 
+Action Runbook::UndoAction(const Block& block) const {
+  Action action;
+  action.block = block;
+  if (auto found = undo_attributes.find(block.pos.line); found != undo_attributes.end())
+    action.attributes = found->second;
+  return action;
+}
+
 const GateSpec* Runbook::BlockGate(const Action& action) const {
   auto gate = block_gates.find(action.block.pos.line);
   return gate == block_gates.end() ? nullptr : &gate->second;

@@ -131,7 +131,7 @@ void ItemsField(Json& json, std::string_view key, const std::vector<ChecklistIte
   });
 }
 
-void StepJson(Json& json, const Step& step, const InputList& inputs) {
+void StepJson(Json& json, const Runbook& runbook, const Step& step, const InputList& inputs) {
   json.BeginObject();
   ActionsField(json, step.actions);
   json.Field("budget_ms", Ms(step.budget));
@@ -147,7 +147,15 @@ void StepJson(Json& json, const Step& step, const InputList& inputs) {
   PositionField(json, step.pos);
   json.Key("rollback");
   json.BeginObject();
-  BlocksField(json, "blocks", step.compensation);
+  ArrayField(json, "blocks", step.compensation, [&](const Block& block) {
+    json.BeginObject();
+    AttributesField(json, runbook.UndoAction(block).attributes);
+    json.Field("code", block.text);
+    json.Field("interpreter", block.interpreter);
+    json.Field("language", block.language);
+    json.Field("line", block.pos.line);
+    json.EndObject();
+  });
   ArrayField(json, "notes", step.rollback_notes,
              [&](const std::string& note) { json.String(note); });
   json.EndObject();
@@ -235,7 +243,8 @@ void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutp
   json.Field("shell", runbook.front_matter.shell);
   ArrayField(json, "sign_off", runbook.sign_off,
              [&](const SignOffRole& role) { json.String(role.role); });
-  ArrayField(json, "steps", runbook.steps, [&](const Step& step) { StepJson(json, step, inputs); });
+  ArrayField(json, "steps", runbook.steps,
+             [&](const Step& step) { StepJson(json, runbook, step, inputs); });
   json.Field("title", runbook.title);
   TotalsField(json, ComputeTotals(runbook));
   json.Key("vars");

@@ -51,6 +51,20 @@ class TextRenderer {
       BlockRow(indent, "verify", verification);
   }
 
+  // A **Rollback:** block: its attributes mean what they mean for any other block.
+  void UndoRows(int indent, const Block& block) {
+    Action undo;
+    undo.block = block;
+    if (runbook_) undo = runbook_->UndoAction(block);
+    BeginRow(indent, "undo");
+    LinesSummary(undo.block.interpreter.empty() ? undo.block.language : undo.block.interpreter,
+                 undo.block.text);
+    AttributeSummary(undo.attributes);
+    EndRow(undo.block.pos.line);
+    if (show_code_) CodeLines(indent + 4, undo.block.text);
+    if (undo.attributes.confirm) GateRow(indent, undo);
+  }
+
   // "asks for approval before running", and who gives it when a role is named.
   void GateRow(int indent, const Action& action) {
     BeginRow(indent, "gate");
@@ -125,7 +139,7 @@ class TextRenderer {
       ItemRows(indent + 2, step.checklist[next_item]);
     if (step.kind != StepKind::kStep) return;
     for (const auto& block : step.compensation)
-      BlockRow(indent + 2, "undo", block);
+      UndoRows(indent + 2, block);
     for (const auto& rollback_note : step.rollback_notes) {
       BeginRow(indent + 2, "undo");
       out_.Append("note: ");

@@ -450,7 +450,12 @@ void SectionReader::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem*
       break;  // a verification that stands alone is simply an action of the step
     case Label::kRollback:
       if (IsExecutableLanguage(block.language)) {
-        (void)ReadAttributes(info);
+        Attributes attributes = ReadAttributes(info);
+        KeepGate(info);
+        if (auto interpreter = InterpreterAttribute(info.parsed.attributes))
+          block.interpreter = store_.Keep(*interpreter, info.text);
+        if (!info.parsed.attributes.empty())
+          result_.runbook.undo_attributes[block.pos.line] = attributes;
         step.compensation.push_back(std::move(block));
       } else {
         step.rollback_notes.push_back(Trim(block.text));
