@@ -30,7 +30,9 @@ if [[ ! -x "$binary" ]]; then
   echo "seeds.sh: $binary is missing: build it first (make build)" >&2
   exit 2
 fi
-command -v unshare >/dev/null || { echo "seeds.sh: unshare (util-linux) is needed" >&2; exit 2; }
+for tool in unshare jq zip git npm python3; do
+  command -v "$tool" >/dev/null || { echo "seeds.sh: $tool is needed (scripts/setup.sh --seeds)" >&2; exit 2; }
+done
 # shellcheck source=../tests/fixtures/seeds/projects.sh
 source "$fixtures/projects.sh"
 

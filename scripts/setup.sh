@@ -21,7 +21,7 @@ packages=(
 )
 case "${1:-}" in
   --bench) packages+=(hyperfine ansible time cmark-gfm) ;;
-  --seeds) packages+=(jq zip npm util-linux) ;;  # scripts/seeds.sh: the guides' own tools
+  --seeds) packages+=(jq zip util-linux) ;;  # scripts/seeds.sh (which also needs npm)
   --demo) ;;  # kept for `make demo`; the demo's packages are in the default list
   "") ;;
   *) echo "usage: $0 [--bench|--demo|--seeds]" >&2; exit 2 ;;
