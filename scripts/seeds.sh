@@ -8,9 +8,10 @@
 #
 #   scripts/seeds.sh [SEEDS_DIR]     (default: ../shared/seeds next to the repository)
 #
-# Prints, per guide, the run's exit status, its steps passed and failed, and the edited
-# lines against the guide's lines; then the totals. Exits 1 when a run fails or the edits
-# exceed 0.3 % of all lines, 2 when the seeds directory or the binary is missing.
+# Prints, per guide, the run's exit status, its steps passed and failed, the edited lines
+# against the guide's lines, and lint's count of findings; then the totals. Exits 1 when a
+# run fails or the edits exceed 0.3 % of all lines, 2 when the seeds directory, the binary
+# or a tool is missing.
 # Needs unshare(1) (util-linux): root, or unprivileged user namespaces.
 set -euo pipefail
 
@@ -99,7 +100,7 @@ SANDBOX
 
 mkdir -p "$scratch"
 failed=0 total_lines=0 total_edited=0
-printf '%-28s %5s %7s %7s %9s %9s %s\n' guide exit passed failed "edited" lines "%"
+printf '%-28s %5s %7s %7s %9s %9s %6s  %s\n' guide exit passed failed "edited" lines "%" lint
 for seed in "$seeds"/*.txt; do
   name=$(basename "$seed" .txt)
   work=$scratch/$name
@@ -123,9 +124,12 @@ for seed in "$seeds"/*.txt; do
     PYTHONPATH="$repo/tests/doubles/host" HOME="$work/home" TZ=UTC
     npm_config_offline=true npm_config_audit=false npm_config_fund=false
     npm_config_update_notifier=false npm_config_cache="$work/home/.npm")
-  # lint reads the guide as written (the edits keep every line where it was).
-  cp "$seed" "$root$GUIDE_DIR/guide.orig.md"
-  sandboxed "$work" "$GUIDE_DIR" "${env[@]}" "$binary" lint guide.orig.md >"$work/lint.txt" 2>&1 || true
+  # lint reads the guide as written (the edits keep every line where it was), away from the
+  # project, as a reader who has only the guide would: a `cd` into the author's checkout is
+  # then reported.
+  mkdir -p "$work/lint"
+  cp "$seed" "$work/lint/$name.md"
+  (cd "$work/lint" && "$binary" lint "$name.md" >"$work/lint.txt" 2>&1) || true
   var_args=()
   for value in "${VARS[@]}"; do var_args+=(--var "$value"); done
   status=0
@@ -138,10 +142,11 @@ for seed in "$seeds"/*.txt; do
     failing=$(jq '.counts.steps.failed' "$report")
   fi
   [[ $status -eq 0 ]] || failed=1
-  printf '%-28s %5s %7s %7s %9s %9s %s\n' "$name" "$status" "$passed" "$failing" "$edited" "$lines" \
-    "$(awk -v e="$edited" -v l="$lines" 'BEGIN { printf "%.2f", 100 * e / l }')"
+  findings=$(tail -n 1 "$work/lint.txt" | sed -n 's/^[^:]*: //p')
+  printf '%-28s %5s %7s %7s %9s %9s %6s  %s\n' "$name" "$status" "$passed" "$failing" "$edited" "$lines" \
+    "$(awk -v e="$edited" -v l="$lines" 'BEGIN { printf "%.2f", 100 * e / l }')" "$findings"
 done
-printf '%-28s %5s %7s %7s %9s %9s %s\n' total "" "" "" "$total_edited" "$total_lines" \
+printf '%-28s %5s %7s %7s %9s %9s %6s\n' total "" "" "" "$total_edited" "$total_lines" \
   "$(awk -v e="$total_edited" -v l="$total_lines" 'BEGIN { printf "%.2f", 100 * e / l }')"
 echo "logs: $scratch/<guide>/{lint,run}.txt"
 if ((total_edited * 1000 > total_lines * limit_permille)); then
