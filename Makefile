@@ -1,5 +1,5 @@
 # Thin wrappers over the CMake presets; see CMakePresets.json.
-.PHONY: setup build test test-default test-sanitize demo bench stress fuzz format clean
+.PHONY: setup build test test-default test-sanitize demo bench stress fuzz seeds format clean
 
 setup:
 	@scripts/setup.sh
@@ -35,6 +35,12 @@ bench:
 stress: build
 	@scripts/setup.sh --bench
 	@scripts/stress.sh build/default
+
+# Real deployment guides run end to end against the test doubles (not part of `test`):
+# SEEDS=DIR names the guides' directory, ../shared/seeds by default; see scripts/seeds.sh.
+seeds: build
+	@scripts/setup.sh --seeds
+	@scripts/seeds.sh $(SEEDS)
 
 fuzz:
 	@cmake --preset fuzz >/dev/null

@@ -21,9 +21,10 @@ packages=(
 )
 case "${1:-}" in
   --bench) packages+=(hyperfine ansible time cmark-gfm) ;;
+  --seeds) packages+=(jq zip util-linux) ;;  # scripts/seeds.sh (which also needs npm)
   --demo) ;;  # kept for `make demo`; the demo's packages are in the default list
   "") ;;
-  *) echo "usage: $0 [--bench|--demo]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--bench|--demo|--seeds]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -343,5 +343,17 @@ TEST(Run, MalformedVarIsAUsageError) {
   EXPECT_FALSE(fs::exists(dir.File("deployed-staging")));
 }
 
+// A log expectation finds messages behind the journal's prefix, and garbled tick marks match
+// the ones the program prints; an ordinary expectation still wants the whole line.
+TEST(Run, LogExpectationsMatchMessagesAndGarbledTicksMatchTheRealOnes) {
+  TempDir dir;
+  auto file = UseFixture(dir, "log-expectations");
+  auto result = RunStagecraft({"run", file, "--no-color"}, dir.path());
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out, "ok restart-the-service")) << result.out;
+  EXPECT_TRUE(Contains(result.out, "step check-the-version FAILED: expected output not found"))
+      << result.out;
+}
+
 }  // namespace
 }  // namespace stagecraft::testing

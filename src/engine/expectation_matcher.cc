@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/text.h"
+#include "runbook/lint_text.h"
 
 namespace stagecraft::engine {
 namespace {
@@ -93,8 +94,20 @@ Result<std::optional<std::string_view>> Regex::Find(std::string_view subject) {
 }
 
 LinePattern::LinePattern(const runbook::ExpectedLine& expected)
-    : kind_(expected.kind), pattern_(expected.pattern), source_line_(expected.line) {
-  if (kind_ == Kind::kRegex) {
+    : kind_(expected.kind),
+      pattern_(expected.pattern),
+      log_message_(expected.log_message),
+      source_line_(expected.line) {
+  if (kind_ == Kind::kLiteral) {
+    std::vector<runbook::Mojibake> garbled = runbook::FindMojibake(pattern_);
+    size_t done = 0;
+    for (const runbook::Mojibake& run : garbled) {
+      repaired_.append(pattern_, done, run.offset - done);
+      repaired_ += run.repaired;
+      done = run.offset + run.garbled.size();
+    }
+    if (!garbled.empty()) repaired_.append(pattern_, done);
+  } else if (kind_ == Kind::kRegex) {
     Result<Regex> regex = Regex::Compile(pattern_, Regex::Mode::kFullLine);
     if (regex.ok()) {
       regex_.emplace(std::move(regex).value());
@@ -126,7 +139,8 @@ LinePattern::LinePattern(const runbook::ExpectedLine& expected)
 bool LinePattern::MatchesTrimmed(std::string_view trimmed_line) {
   switch (kind_) {
     case Kind::kLiteral:
-      return trimmed_line == pattern_;
+      return LiteralMatches(trimmed_line, pattern_) ||
+             (!repaired_.empty() && LiteralMatches(trimmed_line, repaired_));
     case Kind::kRegex:
       return regex_ && regex_->Matches(trimmed_line);
     case Kind::kGlob:
@@ -135,6 +149,18 @@ bool LinePattern::MatchesTrimmed(std::string_view trimmed_line) {
       return false;
   }
   return false;
+}
+
+bool LinePattern::LiteralMatches(std::string_view trimmed_line, std::string_view literal) const {
+  if (trimmed_line == literal) return true;
+  if (!log_message_ || literal.empty() || trimmed_line.size() <= literal.size()) return false;
+  return trimmed_line.ends_with(literal) &&
+         trimmed_line[trimmed_line.size() - literal.size() - 1] == ' ';
+}
+
+bool LinePattern::OccursIn(std::string_view line) const {
+  return line.find(pattern_) != std::string_view::npos ||
+         (!repaired_.empty() && line.find(repaired_) != std::string_view::npos);
 }
 
 bool LinePattern::GlobMatches(std::string_view subject) const {
@@ -283,9 +309,8 @@ void RedFlagScanner::OnLine(std::string_view line) {
   std::string_view trimmed = TrimView(line);
   for (size_t i = 0; i < patterns_.size(); ++i) {
     LinePattern& pattern = patterns_[i];
-    bool hit = pattern.kind() == Kind::kLiteral
-                   ? line.find(pattern.pattern()) != std::string_view::npos
-                   : pattern.MatchesTrimmed(trimmed);
+    bool hit =
+        pattern.kind() == Kind::kLiteral ? pattern.OccursIn(line) : pattern.MatchesTrimmed(trimmed);
     if (!hit) continue;
     if (offending_lines_ == 0) {
       first_line_number_ = output_lines_;

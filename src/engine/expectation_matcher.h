@@ -5,7 +5,11 @@
 // How one output line matches one expected line (MatchesLine):
 //   - literal: the output line, stripped of leading and trailing whitespace, equals the
 //     pattern (which the parser already trimmed). Guides indent pasted output freely and
-//     terminals pad lines, so whitespace at either end never counts.
+//     terminals pad lines, so whitespace at either end never counts. A log message
+//     (ExpectedLine::log_message) may also end the line after a space: the log's prefix
+//     (time, host, unit) comes before it. A pattern garbled by a Mac Roman or Windows-1252
+//     round trip ("‚úì ready", see runbook/lint_text.h) also matches the text it was
+//     garbled from ("✓ ready"), since no program prints the garbled form.
 //   - regex (` (re)`): PCRE2 with UTF, anchored at both ends (PCRE2_ANCHORED |
 //     PCRE2_ENDANCHORED), against the trimmed line: the pattern describes the whole line,
 //     as in cram, so `ok (re)` does not pass on "not ok".
@@ -97,6 +101,8 @@ class LinePattern {
   // Whether the already-trimmed `line` matches as a whole. Never for kAnyLines or an
   // invalid regex.
   bool MatchesTrimmed(std::string_view trimmed_line);
+  // For a literal: whether it occurs anywhere in `line` (as written, or repaired).
+  bool OccursIn(std::string_view line) const;
 
   runbook::ExpectedLine::Kind kind() const { return kind_; }
   const std::string& pattern() const { return pattern_; }
@@ -113,9 +119,12 @@ class LinePattern {
     std::string text;  // kText only; escapes already resolved
   };
   bool GlobMatches(std::string_view subject) const;
+  bool LiteralMatches(std::string_view trimmed_line, std::string_view literal) const;
 
   runbook::ExpectedLine::Kind kind_;
   std::string pattern_;
+  std::string repaired_;  // a literal with its mojibake repaired; empty when it has none
+  bool log_message_ = false;
   int source_line_ = 0;
   std::optional<Regex> regex_;
   std::vector<GlobToken> glob_;  // adjacent stars merged

@@ -98,6 +98,41 @@ TEST(ExpectationMatcher, OtherLinesMayComeBetweenExpectedLines) {
   EXPECT_TRUE(matcher.satisfied());
 }
 
+TEST(ExpectationMatcher, LogMessagesMayFollowTheLogsPrefix) {
+  std::vector<ExpectedLine> expected = Expected({"API listening on 0.0.0.0:8080", "ready (re)"});
+  for (auto& line : expected)
+    line.log_message = true;
+  ExpectationMatcher matcher(expected);
+  Feed(matcher, {"Dec 28 09:30:01 app shop[4242]: API listening on 0.0.0.0:8080",
+                 "Dec 28 09:30:01 app shop[4242]: ready"});
+  EXPECT_FALSE(matcher.satisfied()) << "a regex still describes the whole line";
+  matcher.OnLine("ready");
+  EXPECT_TRUE(matcher.satisfied());
+
+  ExpectationMatcher plain(Expected({"API listening on 0.0.0.0:8080"}));
+  plain.OnLine("Dec 28 09:30:01 app shop[4242]: API listening on 0.0.0.0:8080");
+  EXPECT_FALSE(plain.satisfied()) << "outside a log expectation a literal is the whole line";
+
+  std::vector<ExpectedLine> word = Expected({"ready"});
+  word[0].log_message = true;
+  ExpectationMatcher partial(word);
+  partial.OnLine("shop[1]: already");
+  EXPECT_FALSE(partial.satisfied()) << "the message starts after a space";
+}
+
+TEST(ExpectationMatcher, GarbledExpectedLineMatchesTheTextItWasGarbledFrom) {
+  // "\xe2\x80\x9a\xc3\xba\xc3\xac" is "✓" (U+2713) read as Mac Roman and saved as UTF-8.
+  ExpectationMatcher matcher(Expected({"\xe2\x80\x9a\xc3\xba\xc3\xac Tables: 16"}));
+  matcher.OnLine("\xe2\x9c\x93 Tables: 16");
+  EXPECT_TRUE(matcher.satisfied()) << matcher.Diff();
+  EXPECT_TRUE(Matches("\xe2\x80\x9a\xc3\xba\xc3\xac ok", "\xe2\x80\x9a\xc3\xba\xc3\xac ok"));
+  EXPECT_FALSE(Matches("\xe2\x80\x9a\xc3\xba\xc3\xac ok", "\xe2\x9c\x93 not ok"));
+
+  RedFlagScanner scanner(Expected({"\xe2\x80\x9a\xc3\xb9\xc3\xa5 failed"}));  // "❌" garbled
+  scanner.OnLine("step \xe2\x9d\x8c failed");
+  EXPECT_TRUE(scanner.tripped());
+}
+
 TEST(ExpectationMatcher, OrderMatters) {
   ExpectationMatcher matcher(Expected({"first", "second"}));
   Feed(matcher, {"second", "first"});

@@ -17,6 +17,9 @@ struct ExpectedLine {
   std::string_view pattern;
   int line = 0;  // source line, 0 when unknown
   Kind kind = Kind::kLiteral;
+  // Under a label that names log output (`**Expected Log Output:**`): a literal line is the
+  // message of a log line, which may follow the log's own prefix (time, host, unit).
+  bool log_message = false;
 };
 
 ExpectedLine ParseExpectedLine(std::string_view text, int line);

@@ -40,6 +40,12 @@ void LintAction(const Action& action, Diagnostics& out) {
     if (!trimmed.empty() && trimmed.front() != '#') any_command = true;
     if (StartsWith(trimmed, "#")) {
       std::string comment = ToLower(TrimView(trimmed.substr(1)));
+      // "# Review the plan - should show:": the phrase may follow a lead-in and a dash.
+      for (std::string_view dash : {" - ", " -- ", " \u2014 "})
+        if (size_t at = comment.find(dash); at != std::string::npos) {
+          std::string after = comment.substr(at + dash.size());
+          if (StartsWith(after, "should ")) comment = after;
+        }
       if (StartsWith(comment, "expected") || StartsWith(comment, "should show") ||
           StartsWith(comment, "should return") || StartsWith(comment, "should print")) {
         // cmark strips the fence's indentation from the contents; add it back.

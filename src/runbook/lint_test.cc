@@ -127,8 +127,9 @@ TEST(Lint, MutatingStepWithoutAnyRollbackWarnsAtTheStep) {
 }
 
 TEST(Lint, CommentExpectationPhrasings) {
-  for (const char* comment : {"# expected output: 3 rows", "#Expected 200", "# should show 3 pods",
-                              "# Should return OK", "# should print done"}) {
+  for (const char* comment :
+       {"# expected output: 3 rows", "#Expected 200", "# should show 3 pods", "# Should return OK",
+        "# should print done", "# Check the pods - should show 3 running"}) {
     auto findings =
         LintOnly(std::string("## Check\n```bash\nkubectl get pods\n") + comment + "\n```\n");
     ASSERT_EQ(findings.size(), 1u) << comment;
@@ -136,6 +137,9 @@ TEST(Lint, CommentExpectationPhrasings) {
   }
   // Ordinary comments are fine.
   EXPECT_TRUE(LintOnly("## Check\n```bash\n# list the pods\nkubectl get pods\n```\n").empty());
+  EXPECT_TRUE(
+      LintOnly("## Check\n```bash\n# pods - expected to be few\nkubectl get pods\n```\n").empty())
+      << "after a dash only 'should ...' reads as an expectation";
 }
 
 struct LintCase {

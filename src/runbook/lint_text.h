@@ -1,8 +1,8 @@
 #pragma once
 
 // Mojibake: UTF-8 text that was once decoded as Mac Roman or Windows-1252 and saved again,
-// so "🚀" reads "üöÄ" and "’" reads "â€™". Stagecraft compares output and expected lines
-// byte for byte, so garbled text in a block or an expected line never matches.
+// so "🚀" reads "üöÄ" and "’" reads "â€™". Garbled code is not what its author typed; the
+// engine matches a garbled expected line or red flag as what it was garbled from too.
 
 #include <optional>
 #include <string>

@@ -371,6 +371,20 @@ TEST(Parser, ExpectedLinePatterns) {
   EXPECT_EQ(lines[3].kind, ExpectedLine::Kind::kAnyLines);
 }
 
+TEST(Parser, ALabelNamingLogsExpectsLogMessages) {
+  auto result = Parse(
+      "## Start\n```bash\nsystemctl start shop\njournalctl -u shop -n 20\n```\n"
+      "**Expected Log Output:**\n```\nlistening on :8080\n```\n"
+      "```bash\ncatalog --version\n```\n**Expected Output:**\n```\ncatalog 2.1\n```\n"
+      "```bash\ncatalog dialog --check\n```\n**Expected dialog:**\n```\nno changes\n```\n");
+  ASSERT_TRUE(result.diagnostics.empty()) << Messages(result)[0];
+  const auto& actions = result.runbook.steps[0].actions;
+  ASSERT_EQ(actions.size(), 3u);
+  EXPECT_TRUE(actions[0].expectations[0].lines[0].log_message);
+  EXPECT_FALSE(actions[1].expectations[0].lines[0].log_message);
+  EXPECT_FALSE(actions[2].expectations[0].lines[0].log_message) << "'dialog' is not 'log'";
+}
+
 TEST(Parser, TranscriptSplitsCommandsAndExpectedOutput) {
   auto result = Parse(
       "## Validate\n```bash\n$ terraform validate\nSuccess! The configuration is valid.\n\n"

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "base/text.h"
 #include "runbook/section_kind.h"
@@ -164,6 +165,20 @@ bool IsSummaryWord(std::string_view word) {
   for (std::string_view summary : {"duration", "time", "timeline", "runtime", "resources", "cost",
                                    "costs", "downtime", "impact", "effort", "completion"})
     if (word == summary) return true;
+  return false;
+}
+
+// "Expected Log Output", "Expected logs": the lines are messages of a log, whose lines
+// carry a prefix of their own (time, host, unit) before the message.
+bool NamesLogOutput(std::string_view label_text) {
+  std::string lower = ToLower(TrimView(label_text));
+  for (size_t at = lower.find("log"); at != std::string::npos; at = lower.find("log", at + 1)) {
+    bool starts = at == 0 || !std::isalnum(static_cast<unsigned char>(lower[at - 1]));
+    size_t end = at + 3;
+    if (end < lower.size() && lower[end] == 's') ++end;
+    bool ends = end == lower.size() || !std::isalnum(static_cast<unsigned char>(lower[end]));
+    if (starts && ends) return true;
+  }
   return false;
 }
 
@@ -362,6 +377,7 @@ void SectionReader::HandleParagraph(cmark_node* paragraph, Step& step) {
   ended_rollback_label_.reset();
   pending_label_ = label;
   pending_label_pos_ = pos;
+  pending_label_names_log_ = label == Label::kExpected && NamesLogOutput(label_text);
   if (rest.empty()) {
     if (label == Label::kSuccessProse)
       Warn(pos, fmt::format("'{}' is not checked", label_text),
@@ -426,6 +442,9 @@ void SectionReader::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem*
       bool expected = label == Label::kExpected;
       if (!needs_action(expected ? "expectation" : "red-flag")) return;
       Expectation expectation{ParseExpectedBlock(block), block.pos};
+      if (expected && pending_label_names_log_)
+        for (auto& line : expectation.lines)
+          line.log_message = true;
       for (const auto& line : expectation.lines)
         if (line.kind == ExpectedLine::Kind::kRegex)
           if (auto problem = CheckRegex(line.pattern))

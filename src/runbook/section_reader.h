@@ -111,6 +111,7 @@ class SectionReader {
   Label pending_label_ = Label::kNone;
   std::optional<SourcePos> ended_rollback_label_;  // a **Rollback:** just ended by a paragraph
   SourcePos pending_label_pos_;
+  bool pending_label_names_log_ = false;  // `**Expected Log Output:**`, `**Expected logs:**`
   Action* last_action_ = nullptr;
 };
 
