@@ -207,6 +207,31 @@ TEST(Runme, NotebookRunsWithItsAttributes) {
   // excludeFromRunAll: shown as skipped, never run.
   EXPECT_TRUE(Contains(run.out, "skipped (skip attribute): by-hand")) << run.out;
   EXPECT_FALSE(Contains(run.out, "| tidied by hand")) << run.out;
+  // promptEnv (auto in a notebook): the export's value is the input's default; never: not one.
+  EXPECT_TRUE(Contains(run.out, "region: eu-central-1")) << run.out;
+}
+
+TEST(Runme, PromptEnvExportsAreInputs) {
+  Notebook notebook;
+  auto plan = RunStagecraft({"plan", "notebook.md"}, notebook.dir.path());
+  EXPECT_TRUE(Contains(plan.out, "Inputs    DEPLOY_REGION (default eu-central-1)\n")) << plan.out;
+  EXPECT_FALSE(Contains(plan.out, "GREETING")) << plan.out;  // promptEnv=never
+  auto run = RunStagecraft({"run", "notebook.md", "--no-color", "--var", "DEPLOY_REGION=us west"},
+                           notebook.dir.path());
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_TRUE(Contains(run.out, "region: us west")) << run.out;
+}
+
+TEST(Runme, PromptEnvAsksAtATerminalOfferingTheValueWritten) {
+  TempDir dir;
+  WriteFile(dir.File("book.md"),
+            "# Regions\n\n## Pick\n\n```bash { promptEnv=auto }\nexport ZONE=\"north\"\n"
+            "export TIER=\"gold\"\necho \"zone=$ZONE tier=$TIER\"\n```\n");
+  auto run = RunStagecraftOnTerminal(
+      {"run", "book.md", "--no-color"}, dir.path(),
+      {{"Value for ZONE [north]: ", "south\r"}, {"Value for TIER [gold]: ", "\r"}});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_TRUE(Contains(run.out, "zone=south tier=gold")) << run.out;
 }
 
 }  // namespace

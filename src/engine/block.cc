@@ -163,7 +163,8 @@ Engine::BlockOutcome Engine::RunAttempt(
   request.code = code;
   if (runbook::IsShellInterpreter(action.block.interpreter)) {
     // The shell must never see a placeholder: `<TASK_ARN>` would open a file named TASK_ARN.
-    std::vector<runbook::InputUse> uses = runbook::FindInputUses(code);
+    std::vector<runbook::InputUse> uses =
+        runbook::FindInputUses(code, runbook_.PromptEnvOf(action.attributes));
     if (!uses.empty()) {
       std::map<std::string, std::string> values = Scope();
       for (const runbook::InputUse& use : uses) {

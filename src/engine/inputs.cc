@@ -42,12 +42,25 @@ Result<ResolvedInputs> ResolveInputs(const runbook::Runbook& runbook, std::strin
                                      const InputSources& sources) {
   ResolvedInputs resolved;
   std::optional<std::map<std::string, FirstUse>> uses;
-  for (const std::string& name : runbook::ListInputs(runbook).all) {
+  const runbook::InputList inputs = runbook::ListInputs(runbook);
+  const bool can_ask =
+      sources.prompter && sources.prompter->available() && !runbook.front_matter.skip_prompts;
+  for (const std::string& name : inputs.all) {
     if (scope.count(name)) continue;
     if (!uses) uses = FirstUses(runbook, source);
     const runbook::InputSpec* spec = runbook::FindInputSpec(runbook, name);
     auto use = uses->find(name);
     runbook::SourcePos pos = use != uses->end() ? use->second.pos : spec->pos;
+    if (std::optional<std::string> written = runbook::InputDefault(runbook, inputs, name);
+        !spec && written) {
+      // A promptEnv export: the value written is offered, and taken when nobody is asked.
+      std::optional<std::string> answer;
+      if (can_ask)
+        answer = sources.prompter->Ask(fmt::format("Value for {} [{}]: ", name, *written));
+      resolved.values[name] = answer && !answer->empty() ? *answer : *written;
+      if (!answer || answer->empty()) resolved.derived.insert(name);
+      continue;
+    }
     if (spec && spec->default_value) {
       resolved.values[name] = *spec->default_value;
       resolved.derived.insert(name);
@@ -66,7 +79,7 @@ Result<ResolvedInputs> ResolveInputs(const runbook::Runbook& runbook, std::strin
       resolved.derived.insert(name);
       continue;
     }
-    if (sources.prompter && sources.prompter->available() && !runbook.front_matter.skip_prompts) {
+    if (can_ask) {
       std::string question = spec && !spec->description.empty()
                                  ? fmt::format("Value for {} ({}): ", name, spec->description)
                                  : fmt::format("Value for {}: ", name);

@@ -284,6 +284,12 @@ Attributes ResolveAttributes(const std::vector<RawAttribute>& raw, SourcePos inf
                       fmt::format("invalid value '{}' for promptEnv (expected auto, always or "
                                   "never)",
                                   attribute.value));
+      else if (value == "auto")
+        attributes.prompt_env = PromptEnv::kAuto;
+      else if (value == "always" || value == "true" || value == "yes" || value == "1")
+        attributes.prompt_env = PromptEnv::kAlways;
+      else
+        attributes.prompt_env = PromptEnv::kNever;
     } else if (IsRunmeDisplayAttribute(key)) {
       // Runme's identity and display settings: nothing here to run or show.
     } else if (key == "lint-ignore") {

@@ -512,7 +512,8 @@ void ParseFrontMatter(const FrontMatterSplit& split, FrontMatter& out, Diagnosti
             reader.Error(value, "skipPrompts must be true or false");
         }
       } else if (key == "runme" || key == "category" || key == "terminalRows") {
-        // Runme's notebook identity and display settings: nothing here to run or show.
+        // Runme's notebook identity and display settings: nothing else here to run or show.
+        out.runme_notebook = out.runme_notebook || key == "runme";
       } else if (key == "lock") {
         std::string lock;
         if (reader.Scalar(value, "lock", lock)) out.lock = lock;

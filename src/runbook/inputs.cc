@@ -319,12 +319,46 @@ std::string Escaped(std::string_view value, std::string_view special) {
   return out;
 }
 
+// Runme's promptEnv: the value of `export NAME=VALUE` is the input NAME, defaulting to it.
+void AddExports(std::string_view code, const ShellCommand& command, PromptEnv prompt_env,
+                std::vector<Found>& out) {
+  if (command.name() != "export") return;
+  for (size_t i = 1; i < command.words.size(); ++i) {
+    const ShellWord& word = command.words[i];
+    size_t equals = word.text.find('=');
+    std::string_view written = code.substr(word.begin, word.end - word.begin);
+    size_t written_equals = written.find('=');
+    if (equals == std::string::npos || written_equals == std::string_view::npos) continue;
+    std::string name = word.text.substr(0, equals);
+    std::string_view value = written.substr(written_equals + 1);
+    bool quoted_text = !value.empty() && (value.front() == '"' || value.front() == '\'');
+    bool asks = prompt_env == PromptEnv::kAlways || value.empty() || quoted_text;
+    // A placeholder is no default (`export EMAIL="you@example.com"`): it is found as one.
+    if (!IsShellIdentifier(name) || word.expands || !asks ||
+        !FindPlaceholders(word.text.substr(equals + 1)).empty())
+      continue;
+    Found found;
+    InputUse& use = found.use;
+    use.name = name;
+    use.what = name;
+    use.begin = word.begin + written_equals + 1;
+    use.end = word.end;
+    use.written = std::string(value);
+    use.exported = word.text.substr(equals + 1);
+    found.word_size = written.size() + 1;  // wider than the word a placeholder is found in
+    out.push_back(std::move(found));
+  }
+}
+
 }  // namespace
 
-std::vector<InputUse> FindInputUses(std::string_view code, const ShellScript& shell) {
+std::vector<InputUse> FindInputUses(std::string_view code, const ShellScript& shell,
+                                    PromptEnv prompt_env) {
   std::vector<Found> found;
   for (const ShellCommand& command : shell.commands) {
     AddAngledRedirects(code, command, found);
+    if (prompt_env == PromptEnv::kAuto || prompt_env == PromptEnv::kAlways)
+      AddExports(code, command, prompt_env, found);
     bool declares = command.name() == "export" || command.name() == "declare" ||
                     command.name() == "local" || command.name() == "readonly" ||
                     command.name() == "typeset";
@@ -358,8 +392,8 @@ std::vector<InputUse> FindInputUses(std::string_view code, const ShellScript& sh
   return uses;
 }
 
-std::vector<InputUse> FindInputUses(std::string_view code) {
-  return FindInputUses(code, ParseShell(code));
+std::vector<InputUse> FindInputUses(std::string_view code, PromptEnv prompt_env) {
+  return FindInputUses(code, ParseShell(code), prompt_env);
 }
 
 std::string QuoteInput(std::string_view value, InputQuoting quoting) {
@@ -407,7 +441,7 @@ std::string SubstituteInputs(std::string_view code, const std::vector<InputUse>&
 void ForEachInputUse(const Runbook& runbook, const SourceLines& source,
                      const std::function<void(const LintScript&, const InputUse&)>& visit) {
   ForEachLintScript(runbook, source, [&](const LintScript& script) {
-    for (const InputUse& use : FindInputUses(script.text))
+    for (const InputUse& use : FindInputUses(script.text, script.prompt_env))
       visit(script, use);
   });
 }
@@ -421,9 +455,18 @@ InputList ListInputs(const Runbook& runbook) {
   ForEachInputUse(runbook, no_source, [&](const LintScript& script, const InputUse& use) {
     std::vector<std::string>& step = list.by_step[script.step];
     if (std::find(step.begin(), step.end(), use.name) == step.end()) step.push_back(use.name);
+    if (use.exported) list.exported.emplace(use.name, *use.exported);
     if (seen.insert(use.name).second) list.all.push_back(use.name);
   });
   return list;
+}
+
+std::optional<std::string> InputDefault(const Runbook& runbook, const InputList& inputs,
+                                        const std::string& name) {
+  if (const InputSpec* spec = FindInputSpec(runbook, name)) return spec->default_value;
+  auto exported = inputs.exported.find(name);
+  if (exported == inputs.exported.end() || exported->second.empty()) return std::nullopt;
+  return exported->second;
 }
 
 const InputSpec* FindInputSpec(const Runbook& runbook, std::string_view name) {

@@ -42,11 +42,18 @@ struct InputUse {
   // Angle brackets (`<revision>`): the shape that names its input on purpose.
   bool angled = false;
   InputQuoting quoting = InputQuoting::kNone;
+  // A `promptEnv` export (`export REGION="us-east-1"`): the value as written, unquoted, which
+  // is the input's default; empty when the export gives none.
+  std::optional<std::string> exported;
 };
 
-// The placeholders of one shell script, in the order they stand, each once.
-std::vector<InputUse> FindInputUses(std::string_view code, const ShellScript& shell);
-std::vector<InputUse> FindInputUses(std::string_view code);
+// The placeholders of one shell script, in the order they stand, each once. Under promptEnv
+// auto, an `export NAME=VALUE` whose value is quoted text without expansions, or empty, is an
+// input NAME too; under always, any value without expansions.
+std::vector<InputUse> FindInputUses(std::string_view code, const ShellScript& shell,
+                                    PromptEnv prompt_env = PromptEnv::kNever);
+std::vector<InputUse> FindInputUses(std::string_view code,
+                                    PromptEnv prompt_env = PromptEnv::kNever);
 
 // The input name for what a placeholder says it stands for ("account id" → ACCOUNT_ID).
 std::string InputName(std::string_view words);
@@ -69,10 +76,17 @@ struct InputList {
   std::vector<std::string> all;
   // What each step's code uses, in the order first used; steps that use none are absent.
   std::map<const Step*, std::vector<std::string>> by_step;
+  // The inputs of promptEnv exports, with the value written (the default; "" for none).
+  std::map<std::string, std::string> exported;
 };
 InputList ListInputs(const Runbook& runbook);
 
 // The declaration of `name` in the front matter, or null.
 const InputSpec* FindInputSpec(const Runbook& runbook, std::string_view name);
+
+// The value `name` takes when nobody gives one: its declared default, else the value its
+// promptEnv export writes.
+std::optional<std::string> InputDefault(const Runbook& runbook, const InputList& inputs,
+                                        const std::string& name);
 
 }  // namespace stagecraft::runbook

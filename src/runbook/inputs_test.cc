@@ -62,6 +62,47 @@ TEST(Inputs, ValuesAreQuotedForWhereTheyStand) {
             "cat <<'EOF'\nrev it's $HOME `x` \"q\"\nEOF");
 }
 
+TEST(Inputs, PromptEnvExportsAreInputsWithTheirWrittenValue) {
+  const std::string code =
+      "export REGION=\"eu-west-1\"\nexport PLAIN=plain\nexport EMPTY=\n"
+      "export HOME_DIR=\"$HOME\"\nexport EMAIL=\"your-email@example.com\"\n";
+  auto described = [&](PromptEnv mode) {
+    Strings out;
+    for (const InputUse& use : FindInputUses(code, mode))
+      out.push_back(use.name +
+                    (use.exported ? "=" + *use.exported : std::string(" (placeholder)")));
+    return out;
+  };
+  EXPECT_EQ(described(PromptEnv::kAuto),
+            (Strings{"REGION=eu-west-1", "EMPTY=", "EMAIL (placeholder)"}));
+  EXPECT_EQ(described(PromptEnv::kAlways),
+            (Strings{"REGION=eu-west-1", "PLAIN=plain", "EMPTY=", "EMAIL (placeholder)"}));
+  EXPECT_EQ(described(PromptEnv::kNever), (Strings{"EMAIL (placeholder)"}));
+  EXPECT_EQ(SubstituteInputs("export REGION=\"eu-west-1\"\n",
+                             FindInputUses("export REGION=\"eu-west-1\"\n", PromptEnv::kAuto),
+                             {{"REGION", "us east"}}),
+            "export REGION='us east'\n");
+}
+
+TEST(Inputs, PromptEnvIsTheBlocksElseAutoInARunmeNotebook) {
+  auto mode = [](const std::string& book) {
+    ParseResult result = ParseRunbook("book.md", book);
+    return result.runbook.PromptEnvOf(result.runbook.steps.at(0).actions.at(0).attributes);
+  };
+  const std::string block = "## A\n```bash { promptEnv=MODE }\nexport X=\"1\"\n```\n";
+  auto with = [&](const std::string& value) {
+    std::string text = block;
+    return text.replace(text.find("MODE"), 4, value);
+  };
+  EXPECT_EQ(mode("## A\n```bash\nexport X=\"1\"\n```\n"), PromptEnv::kNever);
+  EXPECT_EQ(mode("---\nrunme:\n  id: x\n---\n## A\n```bash\nexport X=\"1\"\n```\n"),
+            PromptEnv::kAuto);
+  EXPECT_EQ(mode(with("auto")), PromptEnv::kAuto);
+  EXPECT_EQ(mode(with("yes")), PromptEnv::kAlways);
+  EXPECT_EQ(mode(with("never")), PromptEnv::kNever);
+  EXPECT_EQ(mode(with("false")), PromptEnv::kNever);
+}
+
 TEST(Inputs, WithoutAValueThePlaceholderStays) {
   EXPECT_EQ(Filled("stop <TASK_ARN>", {}), "stop <TASK_ARN>");
 }

@@ -18,8 +18,8 @@ std::string Hint(const std::string& variable) {
 
 void LintPlaceholders(const LintScript& script, const ShellScript& shell,
                       const std::set<std::string>& declared, Diagnostics& out) {
-  for (const InputUse& use : FindInputUses(script.text, shell)) {
-    if (declared.count(use.name)) continue;
+  for (const InputUse& use : FindInputUses(script.text, shell, script.prompt_env)) {
+    if (declared.count(use.name) || use.exported) continue;
     if (use.redirect) {
       std::string name = use.written.substr(1, use.written.size() - 2);
       out.push_back(Finding(

@@ -61,7 +61,8 @@ LintScript MapScript(std::string_view text, int first_line, int column, const So
 
 class Collector {
  public:
-  Collector(const SourceLines& source, std::vector<LintScript>& out) : source_(source), out_(out) {}
+  Collector(const Runbook& runbook, const SourceLines& source, std::vector<LintScript>& out)
+      : runbook_(runbook), source_(source), out_(out) {}
 
   void AddAction(const Step& step, const Action& action) {
     if (action.attributes.skip) return;
@@ -83,8 +84,9 @@ class Collector {
   }
 
   void AddCompensation(const Step& step, const Block& block) {
-    if (IsShellInterpreter(block.interpreter))
-      Add(step, block, block.text, block.first_line, block.pos.column, nullptr).rollback = true;
+    Action undo = runbook_.UndoAction(block);
+    if (IsShellInterpreter(block.interpreter) && !undo.attributes.skip)
+      Add(step, block, block.text, block.first_line, block.pos.column, &undo).rollback = true;
   }
 
  private:
@@ -94,6 +96,7 @@ class Collector {
     script.step = &step;
     script.block = &block;
     script.rollback = step.kind == StepKind::kRollback;
+    script.prompt_env = runbook_.PromptEnvOf(action ? action->attributes : Attributes{});
     if (action) {
       script.gated = action->attributes.confirm;
       script.interactive = action->attributes.interactive;
@@ -105,6 +108,7 @@ class Collector {
     return out_.back();
   }
 
+  const Runbook& runbook_;
   const SourceLines& source_;
   std::vector<LintScript>& out_;
 };
@@ -116,7 +120,7 @@ void ForEachLintScript(const Runbook& runbook, const SourceLines& source,
   // One step's scripts at a time: a step's blocks lie within its section, so sorting each
   // step's puts them all in document order without holding every script of the runbook.
   std::vector<LintScript> scripts;
-  Collector collector(source, scripts);
+  Collector collector(runbook, source, scripts);
   for (const Step& step : runbook.steps) {
     // A manual step is shown to the operator, never executed; a skipped one never runs.
     if (step.skip || step.manual) continue;

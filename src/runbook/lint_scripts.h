@@ -19,14 +19,15 @@ namespace stagecraft::runbook {
 
 struct LintScript {
   const Step* step = nullptr;
-  const Block* block = nullptr;        // the fenced block the text comes from
-  std::string_view text;               // the block's code, or one command of a transcript
-  bool rollback = false;               // runs only when a run rolls back
-  bool gated = false;                  // the operator approves it first (`confirm`)
-  bool interactive = false;            // runs on the operator's terminal (`interactive`)
-  bool streams = false;                // has a `stream=` window
-  std::optional<std::string> cwd;      // the block's `cwd` attribute
-  std::optional<std::string> capture;  // the variable its `capture` attribute sets
+  const Block* block = nullptr;              // the fenced block the text comes from
+  std::string_view text;                     // the block's code, or one command of a transcript
+  bool rollback = false;                     // runs only when a run rolls back
+  bool gated = false;                        // the operator approves it first (`confirm`)
+  bool interactive = false;                  // runs on the operator's terminal (`interactive`)
+  bool streams = false;                      // has a `stream=` window
+  PromptEnv prompt_env = PromptEnv::kNever;  // which exports are inputs (inputs.h)
+  std::optional<std::string> cwd;            // the block's `cwd` attribute
+  std::optional<std::string> capture;        // the variable its `capture` attribute sets
   // Where each line of `text` starts, in the text and in the file.
   std::vector<size_t> line_offsets;
   std::vector<SourcePos> line_positions;

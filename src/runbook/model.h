@@ -24,6 +24,11 @@ struct SourcePos {
   int column = 0;
 };
 
+// Runme's `promptEnv`: which `export NAME=VALUE` lines of a block are inputs whose written
+// value is the default (runbook/inputs.h). kUnset: the notebook's default (auto in a Runme
+// notebook, that is with `runme:` in the front matter; never elsewhere).
+enum class PromptEnv : unsigned char { kUnset, kNever, kAuto, kAlways };
+
 // Attributes from a fenced block's info string (`bash { name=x timeout=5m }`).
 // Their texts are in the TextStore.
 struct Capture {
@@ -48,6 +53,7 @@ struct Attributes {
   bool skip = false;
   bool interactive = false;
   bool background = false;
+  PromptEnv prompt_env = PromptEnv::kUnset;
   // `role` and `prompt` are in Runbook::block_gates: few blocks have them.
 };
 
@@ -232,6 +238,7 @@ struct FrontMatter {
   std::string shell = "bash";
   // `skipPrompts: true` (Runme): inputs are never asked for at a terminal.
   bool skip_prompts = false;
+  bool runme_notebook = false;  // `runme:` (its id): blocks default to promptEnv auto
   std::optional<std::string> lock;
   std::optional<std::string> on_failure;
   std::optional<std::string> root;
@@ -279,6 +286,8 @@ struct Runbook {
   const GateSpec* BlockGate(const Action& action) const;
   // A **Rollback:** block with its attributes, as the engine runs it and the plan shows it.
   Action UndoAction(const Block& block) const;
+  // The promptEnv mode a block with `attributes` runs with: its own, else the notebook's.
+  PromptEnv PromptEnvOf(const Attributes& attributes) const;
   // The role that decides `action`'s gate (its own, else its step's), or that decides a
   // gate of `step` that is not a block (a manual step or item) when `action` is null.
   std::string_view GateRole(const Step& step, const Action* action) const;

@@ -38,6 +38,11 @@ Action Runbook::UndoAction(const Block& block) const {
   return action;
 }
 
+PromptEnv Runbook::PromptEnvOf(const Attributes& attributes) const {
+  if (attributes.prompt_env != PromptEnv::kUnset) return attributes.prompt_env;
+  return front_matter.runme_notebook ? PromptEnv::kAuto : PromptEnv::kNever;
+}
+
 const GateSpec* Runbook::BlockGate(const Action& action) const {
   auto gate = block_gates.find(action.block.pos.line);
   return gate == block_gates.end() ? nullptr : &gate->second;

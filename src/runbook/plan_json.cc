@@ -202,7 +202,7 @@ void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutp
     const InputSpec* spec = FindInputSpec(runbook, name);
     json.BeginObject();
     json.Field("command", spec ? spec->command : std::nullopt);
-    json.Field("default", spec ? spec->default_value : std::nullopt);
+    json.Field("default", InputDefault(runbook, inputs, name));
     json.Field("description", spec ? spec->description : std::string());
     json.Field("name", name);
     std::vector<std::string_view> steps;

@@ -343,13 +343,13 @@ void Header(const Runbook& runbook, const Environment* environment, const PlanOp
   const std::map<std::string, std::string> scope = Scope(runbook, environment, options.cli_vars);
   for (const std::string& name : input_list.all) {
     const InputSpec* spec = FindInputSpec(runbook, name);
+    std::optional<std::string> default_value = InputDefault(runbook, input_list, name);
     if (scope.count(name))
       inputs.push_back(name + " (given)");
-    else if (spec && spec->default_value)
-      inputs.push_back(fmt::format("{} (default {})", name,
-                                   options.is_secret && options.is_secret(name)
-                                       ? std::string("***")
-                                       : *spec->default_value));
+    else if (default_value)
+      inputs.push_back(fmt::format(
+          "{} (default {})", name,
+          options.is_secret && options.is_secret(name) ? std::string("***") : *default_value));
     else if (spec && spec->command)
       inputs.push_back(name + " (from its command)");
     else
