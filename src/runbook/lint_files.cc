@@ -7,6 +7,7 @@
 #include "base/text.h"
 #include "runbook/lint_commands.h"
 #include "runbook/lint_shell.h"
+#include "runbook/working_directory.h"
 
 namespace stagecraft::runbook {
 namespace {
@@ -134,57 +135,6 @@ void Writes(const CommandWords& command, Accesses& accesses) {
   }
 }
 
-// `path` taken from `directory`, with "." and ".." parts resolved; made of strings alone,
-// since it runs for every file a runbook names.
-std::string Normal(std::string_view directory, std::string_view path) {
-  std::vector<std::string_view> parts;
-  bool absolute = StartsWith(path, "/") || StartsWith(directory, "/");
-  for (std::string_view text : {StartsWith(path, "/") ? std::string_view() : directory, path}) {
-    while (!text.empty()) {
-      size_t slash = std::min(text.find('/'), text.size());
-      std::string_view part = text.substr(0, slash);
-      text.remove_prefix(std::min(slash + 1, text.size()));
-      if (part.empty() || part == ".") continue;
-      if (part == ".." && !parts.empty() && parts.back() != "..")
-        parts.pop_back();
-      else if (part != ".." || !absolute)
-        parts.push_back(part);
-    }
-  }
-  std::string normal = absolute ? "/" : "";
-  for (size_t i = 0; i < parts.size(); ++i)
-    normal += (i ? "/" : "") + std::string(parts[i]);
-  return normal.empty() ? "." : normal;
-}
-
-// Where the session stands: blocks share one shell, so a `cd` carries on to the next block.
-// A directory lint cannot know (cd "$DIR") gets a name of its own that nothing matches.
-class WorkingDirectory {
- public:
-  const std::string& get() const { return current_; }
-  std::string For(const LintScript& script) const {
-    return script.cwd ? Resolve(*script.cwd) : current_;
-  }
-  void Apply(const ShellCommand& command) {
-    CommandWords cd = Unwrap(command);
-    if (cd.program() != "cd" || command.in_substitution) return;
-    std::vector<const ShellWord*> operands = Operands(cd);
-    std::string next;
-    if (operands.size() == 1 && operands[0]->literal() && operands[0]->text != "-")
-      next = Resolve(operands[0]->text);
-    // Guides repeat `cd app/dir` in every step, which stagecraft's cd takes from the root
-    // when it is not found where the session stands; followed literally, the path would
-    // grow with every step (and lint's time and memory with its square).
-    current_ = !next.empty() && next.size() <= kLongestPath ? next : fmt::format("?{}", ++unknown_);
-  }
-
- private:
-  std::string Resolve(const std::string& path) const { return Normal(current_, path); }
-  static constexpr size_t kLongestPath = 512;
-  std::string current_ = ".";
-  int unknown_ = 0;
-};
-
 // One file access, kept without the syntax tree it was found in.
 struct Event {
   size_t script = 0;
@@ -218,7 +168,7 @@ void FileOrder::Add(size_t index, const LintScript& script, const ShellScript& s
     Reads(words, accesses);
     Writes(words, accesses);
     for (Access& access : found) {
-      std::string key = Normal(script.cwd ? block_cwd : cwd.get(), access.path);
+      std::string key = NormalPath(script.cwd ? block_cwd : cwd.get(), access.path);
       state_->events.push_back({index, c, access.write, script.rollback,
                                 script.PositionOf(access.offset), std::move(access.path),
                                 std::move(key)});

@@ -8,6 +8,7 @@
 #include "runbook/plan_output.h"
 #include "runbook/rollback_plan.h"
 #include "runbook/walk.h"
+#include "runbook/working_directory.h"
 
 namespace stagecraft::runbook {
 namespace {
@@ -131,11 +132,21 @@ void ItemsField(Json& json, std::string_view key, const std::vector<ChecklistIte
   });
 }
 
-void StepJson(Json& json, const Runbook& runbook, const Step& step, const InputList& inputs) {
+void StepJson(Json& json, const Runbook& runbook, const Step& step, const InputList& inputs,
+              const std::map<const Step*, StepDirectory>& directories) {
   json.BeginObject();
   ActionsField(json, step.actions);
   json.Field("budget_ms", Ms(step.budget));
   ItemsField(json, "checklist", step.checklist);
+  // Where the step starts: "." (the root) unless a cd before it says otherwise; null when
+  // only the run can know. The rollback's depends on where the run stopped.
+  auto dir = directories.find(&step);
+  std::optional<std::string> cwd = ".";
+  if (step.kind == StepKind::kRollback)
+    cwd = std::nullopt;
+  else if (dir != directories.end())
+    cwd = dir->second.known ? std::optional<std::string>(dir->second.path) : std::nullopt;
+  json.Field("cwd", cwd);
   auto used = inputs.by_step.find(&step);
   ArrayField(json, "inputs",
              used == inputs.by_step.end() ? std::vector<std::string>() : used->second,
@@ -243,8 +254,9 @@ void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutp
   json.Field("shell", runbook.front_matter.shell);
   ArrayField(json, "sign_off", runbook.sign_off,
              [&](const SignOffRole& role) { json.String(role.role); });
+  const std::map<const Step*, StepDirectory> directories = StepDirectories(runbook);
   ArrayField(json, "steps", runbook.steps,
-             [&](const Step& step) { StepJson(json, runbook, step, inputs); });
+             [&](const Step& step) { StepJson(json, runbook, step, inputs, directories); });
   json.Field("title", runbook.title);
   TotalsField(json, ComputeTotals(runbook));
   json.Key("vars");

@@ -7,6 +7,7 @@
 #include "runbook/plan_output.h"
 #include "runbook/rollback_plan.h"
 #include "runbook/walk.h"
+#include "runbook/working_directory.h"
 
 namespace stagecraft::runbook {
 namespace {
@@ -35,9 +36,13 @@ void Count(PlanOutput& out, int64_t count, std::string_view word) {
 // a large runbook has hundreds of thousands of them.
 class TextRenderer {
  public:
-  TextRenderer(PlanOutput& out, bool show_code, const InputList& inputs,
-               const Runbook* runbook = nullptr)
-      : out_(out), show_code_(show_code), inputs_(inputs), runbook_(runbook) {}
+  TextRenderer(PlanOutput& out, bool show_code, const InputList& inputs, const Runbook* runbook,
+               const std::map<const Step*, StepDirectory>& directories)
+      : out_(out),
+        show_code_(show_code),
+        inputs_(inputs),
+        runbook_(runbook),
+        directories_(directories) {}
 
   void ActionRows(int indent, const Action& action) {
     BeginRow(indent, "run");
@@ -119,6 +124,17 @@ class TextRenderer {
     Notes(step.budget, step.timeout, step.manual, step.skip, scope_note);
     EndHeading(step.pos.line);
     step_ = &step;
+    if (auto dir = directories_.find(&step); dir != directories_.end()) {
+      BeginRow(indent + 2, "cwd");
+      if (dir->second.known) {
+        out_.Append(dir->second.path);
+      } else {
+        out_.Append("known only at run time (after the cd at line ");
+        out_.Number(dir->second.since_line);
+        out_.Append(')');
+      }
+      EndRow(0);
+    }
     if (auto used = inputs_.by_step.find(&step); used != inputs_.by_step.end())
       for (const std::string& name : used->second) {
         BeginRow(indent + 2, "needs");
@@ -296,14 +312,16 @@ class TextRenderer {
   PlanOutput& out_;
   bool show_code_;
   const InputList& inputs_;
-  const Runbook* runbook_;      // for the accounts of a gate's role
+  const Runbook* runbook_;  // for the accounts of a gate's role
+  const std::map<const Step*, StepDirectory>& directories_;
   const Step* step_ = nullptr;  // the step whose rows are being written
 };
 
 // The rows of one section's steps, all of one kind.
 void StepSectionRows(const Runbook& runbook, const std::vector<const Step*>& steps, PlanOutput& out,
-                     bool show_code, const InputList& inputs) {
-  TextRenderer renderer(out, show_code, inputs, &runbook);
+                     bool show_code, const InputList& inputs,
+                     const std::map<const Step*, StepDirectory>& directories) {
+  TextRenderer renderer(out, show_code, inputs, &runbook, directories);
   int phase = -2;  // none yet
   int number = 0;
   for (const Step* step : steps) {
@@ -377,6 +395,7 @@ void RenderText(const Runbook& runbook, const Environment* environment, const Pl
         "no checklists.\n");
     return;
   }
+  const std::map<const Step*, StepDirectory> directories = StepDirectories(runbook);
   // Alternatives that do not run unless chosen have a section of their own.
   auto section = [&](StepKind kind, std::string_view heading, bool alternatives = false) {
     std::vector<const Step*> steps;
@@ -384,7 +403,7 @@ void RenderText(const Runbook& runbook, const Environment* environment, const Pl
       if (step.kind == kind && IsOtherAlternative(step) == alternatives) steps.push_back(&step);
     if (steps.empty()) return;
     out.Format("\n{}\n", heading);
-    StepSectionRows(runbook, steps, out, options.show_code, inputs);
+    StepSectionRows(runbook, steps, out, options.show_code, inputs, directories);
   };
   section(StepKind::kPreflight,
           "PREFLIGHT  runs before anything changes; a failure stops the run without rollback");
