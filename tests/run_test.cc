@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "base/text.h"
@@ -353,6 +354,45 @@ TEST(Run, LogExpectationsMatchMessagesAndGarbledTicksMatchTheRealOnes) {
   EXPECT_TRUE(Contains(result.out, "ok restart-the-service")) << result.out;
   EXPECT_TRUE(Contains(result.out, "step check-the-version FAILED: expected output not found"))
       << result.out;
+}
+
+// A **Verification:** block's attributes mean what they mean on any other block, in the
+// plan and the run alike.
+TEST(Run, VerificationAttributesAreHonouredAsThePlanSays) {
+  TempDir dir;
+  auto file = UseFixture(dir, "verification-attributes");
+  auto plan = RunStagecraft({"plan", file}, dir.path());
+  EXPECT_EQ(plan.exit_code, 0) << plan.err;
+  for (const char* row :
+       {"verify  bash, 1 line {skip}", "verify  bash, 2 lines {ignore}",
+        "verify  bash, 2 lines {retries=1 delay=50ms}", "verify  bash, 1 line {confirm}"})
+    EXPECT_NE(plan.out.find(row), std::string::npos) << row << "\n" << plan.out;
+  auto planned = nlohmann::json::parse(RunStagecraft({"plan", "--json", file}, dir.path()).out);
+  const auto& verifications = planned["steps"][0]["actions"][0]["verifications"];
+  ASSERT_EQ(verifications.size(), 4u);
+  EXPECT_EQ(verifications[0]["attributes"]["skip"], true);
+  EXPECT_EQ(verifications[3]["attributes"]["confirm"], true);
+
+  auto run = RunStagecraft({"run", file, "--yes", "--no-color"}, dir.path());
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(ReadFile(dir.File("ran.log")), "D1\nV2\nV3\nV3\nV4\n");
+  EXPECT_NE(run.out.find("skipped (skip attribute): verify $ bash: echo V1 >> ran.log"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("verification (line 20) exited with status 5 (ignored: the block is "
+                         "marked ignore)"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("verify deploy (bash: echo V4 >> ran.log, line 34)? — approved by"),
+            std::string::npos)
+      << run.out;
+
+  // Nobody at a terminal and no --yes: the gated verification is not approved, the step fails.
+  TempDir unattended;
+  file = UseFixture(unattended, "verification-attributes");
+  run = RunStagecraft({"run", file, "--no-color"}, unattended.path());
+  EXPECT_NE(run.exit_code, 0) << run.out;
+  EXPECT_EQ(ReadFile(unattended.File("ran.log")), "D1\nV2\nV3\nV3\n");
 }
 
 }  // namespace

@@ -290,13 +290,33 @@ Engine::BlockOutcome Engine::RunActionBlocks(const ItemRef& item, const Action& 
 
 void Engine::RunVerifications(const Action& action, BlockOutcome& outcome) {
   for (const auto& verification : action.verifications) {
-    Note(NoteLevel::kInfo,
-         fmt::format("verify $ {}", CodeSummary(verification.interpreter, verification.text)));
-    ItemRef item = NextItem(fmt::format("verification (line {})", verification.pos.line),
-                            StepKind::kVerification);
-    Action verify_action;
-    verify_action.block = verification;
+    Action verify_action = runbook_.BlockAction(verification);
+    std::string title = fmt::format("verification (line {})", verification.pos.line);
+    std::string code = CodeSummary(verification.interpreter, verification.text);
+    if (verify_action.attributes.skip) {
+      Note(NoteLevel::kInfo, fmt::format("skipped (skip attribute): verify $ {}", code));
+      RecordNotRun(NextItem(title, StepKind::kVerification), StepStatus::kSkipped,
+                   "skipped (skip attribute)");
+      continue;
+    }
+    if (verify_action.attributes.confirm) {
+      ItemResult gate =
+          Gate(fmt::format("verify {} ({}, line {})?", step_->name, code, verification.pos.line),
+               verification.pos.line, runbook_.GateRole(*step_, &verify_action));
+      if (gate.status != StepStatus::kApproved) {
+        outcome.status = gate.status;
+        outcome.message = fmt::format("{} not approved: {}", title, gate.message);
+        return;
+      }
+    }
+    Note(NoteLevel::kInfo, fmt::format("verify $ {}", code));
+    ItemRef item = NextItem(title, StepKind::kVerification);
     BlockOutcome verified = RunBlock(item, verify_action, verification.text, nullptr);
+    if (verified.status == StepStatus::kFailed && verify_action.attributes.ignore) {
+      Note(NoteLevel::kWarn,
+           fmt::format("{} {} (ignored: the block is marked ignore)", title, verified.message));
+      continue;
+    }
     if (verified.status != StepStatus::kSucceeded) {
       outcome.status = verified.status;
       outcome.message =

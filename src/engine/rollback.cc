@@ -128,7 +128,7 @@ void Engine::UndoStep(const Step& step, RunResult& result) {
     result.rollback.push_back(item);
   }
   for (const auto& block : step.compensation)
-    RunUndoBlock(step, runbook_.UndoAction(block), result);
+    RunUndoBlock(step, runbook_.BlockAction(block), result);
 }
 
 void Engine::RunUndoBlock(const Step& step, const Action& undo, RunResult& result) {

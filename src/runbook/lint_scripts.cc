@@ -84,7 +84,7 @@ class Collector {
   }
 
   void AddCompensation(const Step& step, const Block& block) {
-    Action undo = runbook_.UndoAction(block);
+    Action undo = runbook_.BlockAction(block);
     if (IsShellInterpreter(block.interpreter) && !undo.attributes.skip)
       Add(step, block, block.text, block.first_line, block.pos.column, &undo).rollback = true;
   }

@@ -274,9 +274,10 @@ struct Runbook {
   // blocks by the line of their fence, the roles of steps by the line of Step::pos.
   std::map<int, GateSpec> block_gates;
   std::map<int, GateSpec> step_gates;
-  // The attributes of **Rollback:** blocks that have any (`{ confirm }`, `{ skip }`), by the
-  // line of their fence.
-  std::map<int, Attributes> undo_attributes;
+  // The attributes of blocks kept as a Block, not an Action (**Rollback:** and
+  // **Verification:** blocks), that have any (`{ confirm }`, `{ skip }`), by the line of
+  // their fence.
+  std::map<int, Attributes> block_attributes;
   std::shared_ptr<const TextStore> text_store;  // holds the code and expected lines
 
   const Environment* FindEnvironment(const std::string& name) const;
@@ -284,8 +285,9 @@ struct Runbook {
   const ApproverRole* FindRole(std::string_view role) const;
   // What the block of `action` sets for its gate, or null.
   const GateSpec* BlockGate(const Action& action) const;
-  // A **Rollback:** block with its attributes, as the engine runs it and the plan shows it.
-  Action UndoAction(const Block& block) const;
+  // A **Rollback:** or **Verification:** block with its attributes, as the engine runs it
+  // and the plan shows it.
+  Action BlockAction(const Block& block) const;
   // The promptEnv mode a block with `attributes` runs with: its own, else the notebook's.
   PromptEnv PromptEnvOf(const Attributes& attributes) const;
   // The role that decides `action`'s gate (its own, else its step's), or that decides a

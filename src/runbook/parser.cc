@@ -30,10 +30,10 @@ const ApproverRole* Runbook::FindRole(std::string_view role) const {
   return nullptr;
 }
 
-Action Runbook::UndoAction(const Block& block) const {
+Action Runbook::BlockAction(const Block& block) const {
   Action action;
   action.block = block;
-  if (auto found = undo_attributes.find(block.pos.line); found != undo_attributes.end())
+  if (auto found = block_attributes.find(block.pos.line); found != block_attributes.end())
     action.attributes = found->second;
   return action;
 }

@@ -58,17 +58,6 @@ void ExpectationsField(Json& json, std::string_view key, const std::vector<Expec
   });
 }
 
-// Verifications and rollback blocks.
-void BlocksField(Json& json, std::string_view key, const std::vector<Block>& blocks) {
-  ArrayField(json, key, blocks, [&](const Block& block) {
-    json.BeginObject();
-    json.Field("code", block.text);
-    json.Field("language", block.language);
-    json.Field("line", block.pos.line);
-    json.EndObject();
-  });
-}
-
 void AttributesField(Json& json, const Attributes& a) {
   json.Key("attributes");
   json.BeginObject();
@@ -97,7 +86,21 @@ void AttributesField(Json& json, const Attributes& a) {
   json.EndObject();
 }
 
-void ActionsField(Json& json, const std::vector<Action>& actions) {
+// Verifications and rollback blocks, with the attributes they have as actions.
+void BlocksField(Json& json, const Runbook& runbook, std::string_view key,
+                 const std::vector<Block>& blocks) {
+  ArrayField(json, key, blocks, [&](const Block& block) {
+    json.BeginObject();
+    AttributesField(json, runbook.BlockAction(block).attributes);
+    json.Field("code", block.text);
+    json.Field("interpreter", block.interpreter);
+    json.Field("language", block.language);
+    json.Field("line", block.pos.line);
+    json.EndObject();
+  });
+}
+
+void ActionsField(Json& json, const Runbook& runbook, const std::vector<Action>& actions) {
   ArrayField(json, "actions", actions, [&](const Action& action) {
     json.BeginObject();
     AttributesField(json, action.attributes);
@@ -114,16 +117,17 @@ void ActionsField(Json& json, const std::vector<Action>& actions) {
       json.Field("line", command.pos.line);
       json.EndObject();
     });
-    BlocksField(json, "verifications", action.verifications);
+    BlocksField(json, runbook, "verifications", action.verifications);
     json.EndObject();
   });
 }
 
-void ItemsField(Json& json, std::string_view key, const std::vector<ChecklistItem>& items) {
+void ItemsField(Json& json, const Runbook& runbook, std::string_view key,
+                const std::vector<ChecklistItem>& items) {
   ArrayField(json, key, items, [&](const ChecklistItem& item) {
     json.BeginObject();
-    ActionsField(json, item.actions);
-    ItemsField(json, "children", item.children);
+    ActionsField(json, runbook, item.actions);
+    ItemsField(json, runbook, "children", item.children);
     json.Field("kind", ItemKind(item));
     PositionField(json, item.pos);
     json.Field("text", item.text);
@@ -135,9 +139,9 @@ void ItemsField(Json& json, std::string_view key, const std::vector<ChecklistIte
 void StepJson(Json& json, const Runbook& runbook, const Step& step, const InputList& inputs,
               const std::map<const Step*, StepDirectory>& directories) {
   json.BeginObject();
-  ActionsField(json, step.actions);
+  ActionsField(json, runbook, step.actions);
   json.Field("budget_ms", Ms(step.budget));
-  ItemsField(json, "checklist", step.checklist);
+  ItemsField(json, runbook, "checklist", step.checklist);
   // Where the step starts: "." (the root) unless a cd before it says otherwise; null when
   // only the run can know. The rollback's depends on where the run stopped.
   auto dir = directories.find(&step);
@@ -158,15 +162,7 @@ void StepJson(Json& json, const Runbook& runbook, const Step& step, const InputL
   PositionField(json, step.pos);
   json.Key("rollback");
   json.BeginObject();
-  ArrayField(json, "blocks", step.compensation, [&](const Block& block) {
-    json.BeginObject();
-    AttributesField(json, runbook.UndoAction(block).attributes);
-    json.Field("code", block.text);
-    json.Field("interpreter", block.interpreter);
-    json.Field("language", block.language);
-    json.Field("line", block.pos.line);
-    json.EndObject();
-  });
+  BlocksField(json, runbook, "blocks", step.compensation);
   ArrayField(json, "notes", step.rollback_notes,
              [&](const std::string& note) { json.String(note); });
   json.EndObject();

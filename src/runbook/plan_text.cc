@@ -53,15 +53,16 @@ class TextRenderer {
     ExpectationRows(indent, "expect", action.expectations, "in order");
     ExpectationRows(indent, "forbid", action.red_flags, "must not appear");
     for (const auto& verification : action.verifications)
-      BlockRow(indent, "verify", verification);
+      KeptBlockRows(indent, "verify", verification);
   }
 
-  // A **Rollback:** block: its attributes mean what they mean for any other block.
-  void UndoRows(int indent, const Block& block) {
+  // A **Rollback:** or **Verification:** block: its attributes mean what they mean for any
+  // other block.
+  void KeptBlockRows(int indent, std::string_view tag, const Block& block) {
     Action undo;
     undo.block = block;
-    if (runbook_) undo = runbook_->UndoAction(block);
-    BeginRow(indent, "undo");
+    if (runbook_) undo = runbook_->BlockAction(block);
+    BeginRow(indent, tag);
     LinesSummary(undo.block.interpreter.empty() ? undo.block.language : undo.block.interpreter,
                  undo.block.text);
     AttributeSummary(undo.attributes);
@@ -155,7 +156,7 @@ class TextRenderer {
       ItemRows(indent + 2, step.checklist[next_item]);
     if (step.kind != StepKind::kStep) return;
     for (const auto& block : step.compensation)
-      UndoRows(indent + 2, block);
+      KeptBlockRows(indent + 2, "undo", block);
     for (const auto& rollback_note : step.rollback_notes) {
       BeginRow(indent + 2, "undo");
       out_.Append("note: ");
@@ -205,11 +206,7 @@ class TextRenderer {
     out_.Append(text);
     EndRow(line);
   }
-  void BlockRow(int indent, std::string_view tag, const Block& block) {
-    BeginRow(indent, tag);
-    LinesSummary(block.language, block.text);
-    EndRow(block.pos.line);
-  }
+
   // "N lines in order" for each expectation.
   void ExpectationRows(int indent, std::string_view tag, const std::vector<Expectation>& all,
                        std::string_view what) {

@@ -306,6 +306,15 @@ Attributes SectionReader::ReadAttributes(const BlockInfo& info) {
                            [&](std::string_view value) { return store_.Keep(value, info.text); });
 }
 
+void SectionReader::KeepBlockAttributes(Block& block, const BlockInfo& info) {
+  Attributes attributes = ReadAttributes(info);
+  KeepGate(info);
+  if (auto interpreter = InterpreterAttribute(info.parsed.attributes))
+    block.interpreter = store_.Keep(*interpreter, info.text);
+  if (!info.parsed.attributes.empty())
+    result_.runbook.block_attributes[block.pos.line] = attributes;
+}
+
 void SectionReader::KeepGate(const BlockInfo& info) {
   for (const RawAttribute& attribute : info.parsed.attributes) {
     if ((attribute.key != "role" && attribute.key != "prompt") || attribute.value.empty()) continue;
@@ -461,20 +470,14 @@ void SectionReader::HandleCodeBlock(cmark_node* node, Step& step, ChecklistItem*
         return;
       }
       if (last_action_) {
-        // Checked like an action's, though only the block itself is kept.
-        (void)ReadAttributes(info);
+        KeepBlockAttributes(block, info);
         last_action_->verifications.push_back(std::move(block));
         return;
       }
       break;  // a verification that stands alone is simply an action of the step
     case Label::kRollback:
       if (IsExecutableLanguage(block.language)) {
-        Attributes attributes = ReadAttributes(info);
-        KeepGate(info);
-        if (auto interpreter = InterpreterAttribute(info.parsed.attributes))
-          block.interpreter = store_.Keep(*interpreter, info.text);
-        if (!info.parsed.attributes.empty())
-          result_.runbook.undo_attributes[block.pos.line] = attributes;
+        KeepBlockAttributes(block, info);
         step.compensation.push_back(std::move(block));
       } else {
         step.rollback_notes.push_back(Trim(block.text));

@@ -83,6 +83,9 @@ class SectionReader {
   bool WithinNestingLimit(cmark_node* node, int depth);
   std::optional<Action> MakeAction(Block block, const BlockInfo& info);
   Attributes ReadAttributes(const BlockInfo& info);
+  // For a block kept as a Block (rollback, verification): its attributes go to
+  // Runbook::block_attributes, its interpreter= to the block.
+  void KeepBlockAttributes(Block& block, const BlockInfo& info);
   // Keeps the block's `role=` and `prompt=` in Runbook::block_gates.
   void KeepGate(const BlockInfo& info);
   // Also parses the info string, once: `info` receives it.
