@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "base/text.h"
+#include "runbook/alternatives.h"
 #include "runbook/front_matter.h"
 #include "runbook/rollback_rules.h"
 #include "runbook/section_kind.h"
@@ -112,6 +113,7 @@ struct Section {
   // words apply, and the one titled as an alternative that this one is (or is under), or -1.
   int after = -1;
   int alternative = -1;
+  size_t first_step = 0;  // the index in Runbook::steps of the first step under it
 };
 
 class Builder {
@@ -130,8 +132,11 @@ class Builder {
 
  private:
   void OpenSection(FoundSection& found, bool titles_runbook);
-  void ScopeRollback(Section& section);
-  void ScopeRollbackStep(const Section& section, Step& step);
+  void ScopeSection(Section& section, const Section* previous);
+  // Makes the steps under `previous` an alternative of `group`: a fallback after it names it
+  // as the alternative it stands in for.
+  void MakeAlternative(const Section& previous, int group);
+  void ScopeStep(const Section& section, Step& step);
   void BuildSection(std::span<cmark_node* const> content);
   void NoteDocumentation(const Section& section);
   int PhaseOfParent();
@@ -170,8 +175,12 @@ std::string FileStem(std::string_view path) {
 }
 
 void Builder::OpenSection(FoundSection& found, bool titles_runbook) {
-  while (path_.size() > 1 && path_.back().heading.level >= found.heading.level)
+  // The last section closed here is the new one's previous sibling.
+  std::optional<Section> previous;
+  while (path_.size() > 1 && path_.back().heading.level >= found.heading.level) {
+    previous = std::move(path_.back());
     path_.pop_back();
+  }
   const Section& parent = path_.back();
   Section section{std::move(found.heading)};
   section.titles_runbook = titles_runbook;
@@ -189,20 +198,27 @@ void Builder::OpenSection(FoundSection& found, bool titles_runbook) {
   SectionKind own = section.directives.kind.value_or(by_title);
   section.kind = own != SectionKind::kNormal ? own : parent.kind;
   section.skip = section.directives.skip || parent.skip;
-  ScopeRollback(section);
+  section.first_step = runbook_.steps.size();
+  ScopeSection(section, previous ? &*previous : nullptr);
   path_.push_back(std::move(section));
 }
 
 // Called before `section` joins the path, whose last entry is its parent.
-void Builder::ScopeRollback(Section& section) {
+void Builder::ScopeSection(Section& section, const Section* previous) {
   const Section& parent = path_.back();
   int index = static_cast<int>(path_.size());
   section.id = ++sections_opened_;
   const Directives& directives = section.directives;
   section.after = directives.after.empty() ? parent.after : index;
-  bool alternative = section.kind == SectionKind::kRollback &&
-                     IsAlternativeTitle(section.heading.title_without_budget);
+  std::string_view title = section.heading.title_without_budget;
+  bool may_choose = !section.titles_runbook && (section.kind == SectionKind::kRollback ||
+                                                section.kind == SectionKind::kNormal);
+  bool fallback = may_choose && IsFallbackTitle(title);
+  bool alternative = may_choose && (fallback || IsAlternativeTitle(title));
   section.alternative = alternative ? index : parent.alternative;
+  // A fallback stands in for the section before it, whatever that one's title.
+  if (fallback && previous && previous->kind == section.kind && previous->alternative != index)
+    MakeAlternative(*previous, parent.id);
   if (!directives.after.empty() && section.kind != SectionKind::kRollback)
     reader_.Warn(directives.after_pos.front(),
                  "'after=' scopes a section of the rollback procedure; this section is not one, "
@@ -210,14 +226,26 @@ void Builder::ScopeRollback(Section& section) {
                  "put it under the heading of a section of the rollback procedure");
   if (directives.is_default && !alternative)
     reader_.Warn(directives.default_pos,
-                 "'default' marks one of several rollback alternatives; this section is not "
-                 "titled as one, so it is ignored",
-                 "title the alternatives 'Option 1: …', 'Option 2: …' under one rollback heading");
+                 "'default' marks one of several alternatives; this section is not titled as "
+                 "one, so it is ignored",
+                 "title the alternatives 'Option 1: …', 'Option 2: …' under one heading");
 }
 
-void Builder::ScopeRollbackStep(const Section& section, Step& step) {
-  RollbackScope& scope = step.mutable_rollback_scope();
-  if (section.after >= 0) {
+void Builder::MakeAlternative(const Section& previous, int group) {
+  for (size_t i = previous.first_step; i < runbook_.steps.size(); ++i) {
+    SectionScope& scope = runbook_.steps[i].mutable_scope();
+    scope.alternative_title = previous.heading.title_without_budget;
+    scope.alternative_pos = previous.heading.pos;
+    scope.alternative_group = group;
+    scope.marked_default = previous.directives.is_default;
+    scope.default_pos = previous.directives.default_pos;
+  }
+}
+
+void Builder::ScopeStep(const Section& section, Step& step) {
+  if (step.kind != StepKind::kRollback && section.alternative < 0) return;
+  SectionScope& scope = step.mutable_scope();
+  if (section.after >= 0 && step.kind == StepKind::kRollback) {
     scope.after = path_[section.after].directives.after;
     scope.after_pos = path_[section.after].directives.after_pos;
   }
@@ -287,7 +315,6 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
   switch (section.kind) {
     case SectionKind::kRollback:
       step.kind = StepKind::kRollback;
-      ScopeRollbackStep(section, step);
       break;
     case SectionKind::kSuccessCriteria:
       step.kind = StepKind::kSuccessCriteria;
@@ -295,6 +322,7 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
     default:
       step.kind = section.directives.preflight ? StepKind::kPreflight : StepKind::kStep;
   }
+  if (step.kind == StepKind::kRollback || step.kind == StepKind::kStep) ScopeStep(section, step);
   reader_.Read(content, step);
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
   if (IsDoneToDoList(step)) return NoteDocumentation(section);
@@ -495,7 +523,8 @@ void Builder::Finish() {
   CheckBlockNames();
   CheckRoles();
   MarkPreflight();
-  ResolveRollbackScopes(runbook_, result_.diagnostics);
+  ResolveAlternatives(runbook_, result_.diagnostics);
+  CheckRollbackScopes(runbook_, result_.diagnostics);
 }
 
 using Document = std::unique_ptr<cmark_node, NodeDeleter>;

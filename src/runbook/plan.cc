@@ -78,21 +78,24 @@ Status WritePlanText(const Runbook& runbook, const Environment* environment, int
   return out.Finish();
 }
 
-std::string RenderPlanJsonText(const Runbook& runbook, const Environment* environment) {
+std::string RenderPlanJsonText(const Runbook& runbook, const Environment* environment,
+                               const PlanOptions& options) {
   std::string text;
   PlanOutput out(text);
-  RenderJson(runbook, environment, out);
+  RenderJson(runbook, environment, options, out);
   return text;
 }
 
-Status WritePlanJson(const Runbook& runbook, const Environment* environment, int fd) {
+Status WritePlanJson(const Runbook& runbook, const Environment* environment, int fd,
+                     const PlanOptions& options) {
   PlanOutput out(fd);
-  RenderJson(runbook, environment, out);
+  RenderJson(runbook, environment, options, out);
   return out.Finish();
 }
 
-nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environment) {
-  return nlohmann::json::parse(RenderPlanJsonText(runbook, environment));
+nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environment,
+                              const PlanOptions& options) {
+  return nlohmann::json::parse(RenderPlanJsonText(runbook, environment, options));
 }
 
 }  // namespace stagecraft::runbook

@@ -131,9 +131,12 @@ void ItemsField(Json& json, std::string_view key, const std::vector<ChecklistIte
   });
 }
 
-void StepJson(Json& json, const Step& step, const InputList& inputs) {
+void StepJson(Json& json, const Step& step, const InputList& inputs,
+              const AlternativeChoice& choice) {
   json.BeginObject();
   ActionsField(json, step.actions);
+  json.Key("alternative");
+  StepAlternativeJson(json, step, choice);
   json.Field("budget_ms", Ms(step.budget));
   ItemsField(json, "checklist", step.checklist);
   auto used = inputs.by_step.find(&step);
@@ -176,9 +179,12 @@ void TotalsField(Json& json, const PlanTotals& totals) {
 
 }  // namespace
 
-void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutput& out) {
+void RenderJson(const Runbook& runbook, const Environment* environment, const PlanOptions& options,
+                PlanOutput& out) {
   Json json(out);
   json.BeginObject();
+  json.Key("alternatives");
+  AlternativesJson(json, runbook, options.choose, /*rollback_only=*/false);
   ArrayField(json, "documentation", runbook.documentation,
              [&](const DocumentationSection& section) {
                json.BeginObject();
@@ -222,9 +228,9 @@ void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutp
     json.EndObject();
   });
   json.Key("rollback_alternatives");
-  RollbackAlternativesJson(json, runbook);
+  AlternativesJson(json, runbook, options.choose, /*rollback_only=*/true);
   json.Key("rollback_on_failure");
-  RollbackOnFailureJson(json, runbook);
+  RollbackOnFailureJson(json, runbook, options.choose);
   json.Field("schema", "stagecraft.plan/v1");
   ArrayField(json, "secrets", runbook.front_matter.secrets, [&](const SecretSpec& secret) {
     json.BeginObject();
@@ -235,7 +241,9 @@ void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutp
   json.Field("shell", runbook.front_matter.shell);
   ArrayField(json, "sign_off", runbook.sign_off,
              [&](const SignOffRole& role) { json.String(role.role); });
-  ArrayField(json, "steps", runbook.steps, [&](const Step& step) { StepJson(json, step, inputs); });
+  const AlternativeChoice choice(runbook, options.choose);
+  ArrayField(json, "steps", runbook.steps,
+             [&](const Step& step) { StepJson(json, step, inputs, choice); });
   json.Field("title", runbook.title);
   TotalsField(json, ComputeTotals(runbook));
   json.Key("vars");
