@@ -88,6 +88,18 @@ TEST(FlowAlternatives, AFallbackIsAnAlternativeToTheSectionBeforeIt) {
   EXPECT_TRUE(CheckChoices(parsed.runbook, {"if-the-script-fails"}).ok());
 }
 
+TEST(FlowAlternatives, AFallbackUnderASectionIsAnAlternativeToItsOwnBlocks) {
+  ParseResult parsed =
+      ParseRunbook("book.md",
+                   "## Reload\n```bash\nnginx -s reload\n```\n"
+                   "### If the reload fails\n```bash\nsystemctl restart nginx\n```\n"
+                   "### Check the config\n```bash\nnginx -t\n```\n");
+  EXPECT_TRUE(parsed.diagnostics.empty()) << Messages(parsed.diagnostics).front();
+  EXPECT_EQ(Runs(parsed.runbook, {}),
+            (std::vector<std::string>{"reload", "if-the-reload-fails: instead reload",
+                                      "check-the-config"}));
+}
+
 TEST(FlowAlternatives, ALoneOptionalSectionRunsWithAWarning) {
   ParseResult parsed =
       ParseRunbook("book.md",

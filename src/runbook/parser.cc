@@ -133,9 +133,9 @@ class Builder {
  private:
   void OpenSection(FoundSection& found, bool titles_runbook);
   void ScopeSection(Section& section, const Section* previous);
-  // Makes the steps under `previous` an alternative of `group`: a fallback after it names it
-  // as the alternative it stands in for.
-  void MakeAlternative(const Section& previous, int group);
+  // Makes steps [first, end) an alternative of `group`, titled by `heading`'s section: a
+  // fallback names the alternative it stands in for.
+  void MakeAlternative(const Section& heading, size_t first, size_t end, int group);
   void ScopeStep(const Section& section, Step& step);
   void BuildSection(std::span<cmark_node* const> content);
   void NoteDocumentation(const Section& section);
@@ -216,9 +216,14 @@ void Builder::ScopeSection(Section& section, const Section* previous) {
   bool fallback = may_choose && IsFallbackTitle(title);
   bool alternative = may_choose && (fallback || IsAlternativeTitle(title));
   section.alternative = alternative ? index : parent.alternative;
-  // A fallback stands in for the section before it, whatever that one's title.
+  // A fallback stands in for the section before it, whatever that one's title; the first
+  // sub-section of a section stands in for the blocks under that section's own heading.
   if (fallback && previous && previous->kind == section.kind && previous->alternative != index)
-    MakeAlternative(*previous, parent.id);
+    MakeAlternative(*previous, previous->first_step, runbook_.steps.size(), parent.id);
+  if (fallback && !previous && index > 1 && parent.alternative < 0 &&
+      parent.first_step < runbook_.steps.size() &&
+      runbook_.steps[parent.first_step].pos.line == parent.heading.pos.line)
+    MakeAlternative(parent, parent.first_step, parent.first_step + 1, parent.id);
   if (!directives.after.empty() && section.kind != SectionKind::kRollback)
     reader_.Warn(directives.after_pos.front(),
                  "'after=' scopes a section of the rollback procedure; this section is not one, "
@@ -231,14 +236,14 @@ void Builder::ScopeSection(Section& section, const Section* previous) {
                  "title the alternatives 'Option 1: …', 'Option 2: …' under one heading");
 }
 
-void Builder::MakeAlternative(const Section& previous, int group) {
-  for (size_t i = previous.first_step; i < runbook_.steps.size(); ++i) {
+void Builder::MakeAlternative(const Section& heading, size_t first, size_t end, int group) {
+  for (size_t i = first; i < end; ++i) {
     SectionScope& scope = runbook_.steps[i].mutable_scope();
-    scope.alternative_title = previous.heading.title_without_budget;
-    scope.alternative_pos = previous.heading.pos;
+    scope.alternative_title = heading.heading.title_without_budget;
+    scope.alternative_pos = heading.heading.pos;
     scope.alternative_group = group;
-    scope.marked_default = previous.directives.is_default;
-    scope.default_pos = previous.directives.default_pos;
+    scope.marked_default = heading.directives.is_default;
+    scope.default_pos = heading.directives.default_pos;
   }
 }
 
