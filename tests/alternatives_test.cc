@@ -127,6 +127,18 @@ TEST(FlowAlternatives, ResumeKeepsTheChoiceOfTheRun) {
   EXPECT_EQ(ReadFile(dir.File("steps.log")), "prepared\nby-hand\nreloaded\n");
 }
 
+TEST(FlowAlternatives, AfterAFailureResumeRunsTheFallbackChosenNow) {
+  TempDir dir;
+  std::string book = UseFixture(dir);
+  WriteFile(dir.File("script-broken"), "");
+  auto run = RunStagecraft({"run", book, "--no-color", "--on-failure", "stop"}, dir.path());
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  auto resumed = RunStagecraft({"resume", "--no-color", "--choose", "option-b-by-hand-alternative"},
+                               dir.path());
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(ReadFile(dir.File("steps.log")), "prepared\nby-hand\nreloaded\n");
+}
+
 TEST(FlowAlternatives, AtATerminalTheOperatorPicksAndAResumeKeepsIt) {
   TempDir dir;
   std::string book = UseFixture(dir);

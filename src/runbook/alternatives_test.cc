@@ -152,6 +152,8 @@ TEST(FlowAlternatives, PlanListsTheAlternativesThatDoNotRunAsChosen) {
             std::string::npos)
       << plan;
   EXPECT_NE(plan.find("    4. announce  Announce"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("Totals    4 steps (0 with rollback), 4 actions"), std::string::npos)
+      << "the alternative that does not run is not counted: " << plan;
 }
 
 TEST(FlowAlternatives, JsonPlanMarksEachAlternativeAndWhatRuns) {

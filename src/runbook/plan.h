@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "runbook/model.h"
@@ -24,7 +25,8 @@ struct PlanTotals {
   Millis planned{0};
 };
 
-PlanTotals ComputeTotals(const Runbook& runbook);
+// `chosen`: the --choose names; alternatives that do not run are left out.
+PlanTotals ComputeTotals(const Runbook& runbook, const std::vector<std::string>& chosen = {});
 
 // What `run --dry-run` adds to the plan: the variables as the run would have them (with
 // --var), the values of secret-looking ones hidden, and the code of every action.

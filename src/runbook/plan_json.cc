@@ -245,7 +245,7 @@ void RenderJson(const Runbook& runbook, const Environment* environment, const Pl
   ArrayField(json, "steps", runbook.steps,
              [&](const Step& step) { StepJson(json, step, inputs, choice); });
   json.Field("title", runbook.title);
-  TotalsField(json, ComputeTotals(runbook));
+  TotalsField(json, ComputeTotals(runbook, options.choose));
   json.Key("vars");
   json.BeginObject();
   for (const auto& [name, value] : Scope(runbook, environment))

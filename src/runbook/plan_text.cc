@@ -400,7 +400,7 @@ void RenderText(const Runbook& runbook, const Environment* environment, const Pl
       out.Format("  {} (line {})\n", section.title, section.pos.line);
   }
 
-  PlanTotals totals = ComputeTotals(runbook);
+  PlanTotals totals = ComputeTotals(runbook, options.choose);
   out.Append("\nTotals    ");
   Count(out, totals.steps, "step");
   out.Format(" ({} with rollback)", totals.steps_with_rollback);
