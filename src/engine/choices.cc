@@ -57,6 +57,11 @@ void Engine::AskForAlternative(const Step& step) {
   if (step.kind != StepKind::kStep || scope.alternative.empty()) return;
   if (!settled_groups_.insert(scope.alternative_group).second) return;
   if (options_.yes || !prompter_.available()) return;
+  // A resumed run whose earlier session went past the group took its choice then.
+  for (const Step& other : runbook_.steps)
+    if (other.scope().alternative_group == scope.alternative_group &&
+        options_.completed_steps.count(other.name))
+      return;
   std::vector<AlternativeGroup> groups = runbook::Alternatives(runbook_);
   const AlternativeGroup* group = GroupOf(groups, scope.alternative);
   if (!group || group->names.size() < 2) return;

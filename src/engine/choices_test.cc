@@ -125,5 +125,27 @@ TEST_F(ChoicesTest, ChooseOnResumeWinsOverTheRestoredChoice) {
                                                "curl -sf https://example.test"}));
 }
 
+TEST_F(ChoicesTest, OnResumeTheSkippedAlternativeIsNeitherDoneNorUndone) {
+  // The earlier session ran option A and journaled option B as skipped; both count as
+  // completed for the resume.
+  const std::string book =
+      "## Upload\n"
+      "### Option A: sync\n```bash\naws s3 sync site/ s3://bucket\n```\n"
+      "**Rollback:**\n```bash\naws s3 rm --recursive s3://bucket\n```\n"
+      "### Option B: copy\n```bash\nrsync -a site/ web:/srv\n```\n"
+      "**Rollback:**\n```bash\nssh web rm -rf /srv\n```\n"
+      "## Check\n```bash\ncurl -sf https://example.test\n```\n";
+  runner_.On({"curl -sf https://example.test", 1});
+  prompter_.available_ = true;
+  EngineOptions options;
+  options.completed_steps = {"option-a-sync", "option-b-copy"};
+  auto result = RunBook(book, options);
+  EXPECT_EQ(result.exit_code, 1) << console_text_;
+  EXPECT_TRUE(prompter_.questions.empty()) << "the earlier session chose already";
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"curl -sf https://example.test",
+                                               "aws s3 rm --recursive s3://bucket"}));
+  EXPECT_EQ(result.steps[1].message, "not run: alternative to option-a-sync");
+}
+
 }  // namespace
 }  // namespace stagecraft::engine

@@ -426,7 +426,9 @@ RunResult Engine::Run() {
   int total = static_cast<int>(flow.size());
   for (int index = 0; index < total; ++index) {
     const Step& step = *flow[index];
-    if (options_.completed_steps.count(step.name)) {
+    // An alternative that does not run was journaled as skipped: it is not done, and is
+    // recorded as not run again rather than counted as work to undo.
+    if (options_.completed_steps.count(step.name) && choice_.RunsInstead(step).empty()) {
       StepResult done;
       done.step = &step;
       done.status = StepStatus::kSucceeded;
