@@ -100,6 +100,19 @@ TEST(FlowAlternatives, AFallbackUnderASectionIsAnAlternativeToItsOwnBlocks) {
                                       "check-the-config"}));
 }
 
+TEST(FlowAlternatives, AFallbackAfterAnOptionJoinsItsGroup) {
+  Runbook runbook = ParseRunbook("book.md",
+                                 "## Deploy\n"
+                                 "### Option A: helm\n```bash\nhelm upgrade api\n```\n"
+                                 "### Option B: kubectl\n```bash\nkubectl apply -f k8s/\n```\n"
+                                 "### If both fail\n```bash\n./page-oncall.sh\n```\n")
+                        .runbook;
+  std::vector<AlternativeGroup> groups = Alternatives(runbook);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].names,
+            (std::vector<std::string>{"option-a-helm", "option-b-kubectl", "if-both-fail"}));
+}
+
 TEST(FlowAlternatives, ALoneOptionalSectionRunsWithAWarning) {
   ParseResult parsed =
       ParseRunbook("book.md",

@@ -218,7 +218,8 @@ void Builder::ScopeSection(Section& section, const Section* previous) {
   section.alternative = alternative ? index : parent.alternative;
   // A fallback stands in for the section before it, whatever that one's title; the first
   // sub-section of a section stands in for the blocks under that section's own heading.
-  if (fallback && previous && previous->kind == section.kind && previous->alternative != index)
+  // (A previous sibling that is an alternative already has the fallback join its group.)
+  if (fallback && previous && previous->kind == section.kind && previous->alternative < 0)
     MakeAlternative(*previous, previous->first_step, runbook_.steps.size(), parent.id);
   if (fallback && !previous && index > 1 && parent.alternative < 0 &&
       parent.first_step < runbook_.steps.size() &&
