@@ -425,8 +425,7 @@ TEST(Rollback, OnlyTheFirstAlternativeRunsUnlessAnotherIsChosen) {
 
   auto plan = RunStagecraft({"plan", "web.md"}, dir.path());
   EXPECT_TRUE(Contains(plan.out,
-                       "ALTERNATIVES  run instead of the default alternative when "
-                       "chosen: --choose NAME\n"
+                       "ALTERNATIVES  run only when chosen: --choose NAME\n"
                        "  - option-2-selective-rollback  Option 2: Selective rollback  "
                        "[instead of option-1-immediate-rollback]"))
       << plan.out;
@@ -459,7 +458,7 @@ TEST(Rollback, ResumeTakesAChoiceToo) {
   EXPECT_EQ(stopped.exit_code, 1) << stopped.out;
   auto unknown = RunStagecraft({"resume", "--choose", "option-9"}, dir.path());
   EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_TRUE(Contains(unknown.err, "--choose option-9: no rollback alternative")) << unknown.err;
+  EXPECT_TRUE(Contains(unknown.err, "--choose option-9: no alternative")) << unknown.err;
   // The step fails again, and this time the run rolls back with the alternative chosen now.
   auto resumed = RunStagecraft({"resume", "--no-color", "--on-failure", "rollback", "--choose",
                                 "option-2-selective-rollback"},
@@ -474,7 +473,7 @@ TEST(Rollback, UnknownChoiceIsRefusedBeforeAnythingRuns) {
   auto run = RunStagecraft({"run", "web.md", "--choose", "option-3"}, dir.path());
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err,
-            "stagecraft: error: --choose option-3: no rollback alternative of that name "
+            "stagecraft: error: --choose option-3: no alternative of that name "
             "(alternatives: option-1-immediate-rollback, option-2-selective-rollback)\n");
   EXPECT_FALSE(fs::exists(dir.File("site.txt")));
   auto both = RunStagecraft({"run", "web.md", "--choose", "option-1-immediate-rollback", "--choose",
@@ -489,8 +488,7 @@ TEST(Rollback, UnknownChoiceIsRefusedBeforeAnythingRuns) {
   auto rollback =
       RunStagecraft({"rollback", LatestId(dir.path()), "--choose", "selective"}, dir.path());
   EXPECT_EQ(rollback.exit_code, 2);
-  EXPECT_TRUE(Contains(rollback.err, "--choose selective: no rollback alternative"))
-      << rollback.err;
+  EXPECT_TRUE(Contains(rollback.err, "--choose selective: no alternative")) << rollback.err;
   EXPECT_FALSE(fs::exists(dir.File("undo.log")));
 }
 

@@ -17,6 +17,7 @@
 #include "cli/history.h"
 #include "cli/loading.h"
 #include "cli/run_command.h"
+#include "runbook/alternatives.h"
 #include "runbook/lint_json.h"
 #include "runbook/parser.h"
 #include "runbook/plan.h"
@@ -48,7 +49,8 @@ int LintCommand(const std::string& path, bool json, bool strict) {
   return errors || (strict && warnings) ? kExitFindings : kExitOk;
 }
 
-int PlanCommand(const std::string& path, const std::string& environment_name, bool json) {
+int PlanCommand(const std::string& path, const std::string& environment_name, bool json,
+                const std::vector<std::string>& choose) {
   auto loaded = Load(path, runbook::SourceFile::Hold::kMapped);
   if (!loaded) return kExitUsage;
   const auto& diagnostics = loaded->parsed.diagnostics;
@@ -64,14 +66,20 @@ int PlanCommand(const std::string& path, const std::string& environment_name, bo
   }
   const runbook::Environment* environment = nullptr;
   if (!FindEnvironment(loaded->parsed.runbook, environment_name, &environment)) return kExitUsage;
+  if (Status checked = runbook::CheckChoices(loaded->parsed.runbook, choose); !checked.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", TerminalSafe(checked.message()));
+    return kExitUsage;
+  }
+  runbook::PlanOptions options;
+  options.choose = choose;
   // The plan goes to stdout's descriptor as it is rendered (WritePlanText), and the one line
   // that may follow needs no buffer: stdio would allocate one, and the first large allocation
   // after parsing makes malloc sort through every small block the parser freed, ~20 ms on a
   // 10,000-step runbook.
   std::setvbuf(stdout, nullptr, _IONBF, 0);
-  Status written = json
-                       ? runbook::WritePlanJson(loaded->parsed.runbook, environment, STDOUT_FILENO)
-                       : runbook::WritePlanText(loaded->parsed.runbook, environment, STDOUT_FILENO);
+  Status written =
+      json ? runbook::WritePlanJson(loaded->parsed.runbook, environment, STDOUT_FILENO, options)
+           : runbook::WritePlanText(loaded->parsed.runbook, environment, STDOUT_FILENO, options);
   int warnings = CountSeverity(diagnostics, runbook::Severity::kWarning);
   if (written.ok() && !json && warnings) {
     std::string line =
@@ -101,7 +109,7 @@ void AddExecutionFlags(CLI::App* command, ExecutionFlags& flags) {
   command->add_option("--on-failure", flags.on_failure, "rollback (default), stop or ask")
       ->check(CLI::IsMember({"rollback", "stop", "ask"}));
   command->add_option("--choose", flags.choose,
-                      "Run this rollback alternative instead of its group's default");
+                      "Run this alternative instead of its group's default");
   command->add_option("--confirm-env", flags.confirm_env,
                       "Name of a protected environment, confirming it without a prompt");
   command->add_option("--state", flags.state_dir,
@@ -130,6 +138,9 @@ int Main(int argc, char** argv) {
   plan->add_option("runbook", path, "Markdown runbook")->required();
   plan->add_option("--env", environment, "Environment from the front matter");
   plan->add_flag("--json", json, "Machine-readable plan (docs/plan-schema.md)");
+  std::vector<std::string> plan_choose;
+  plan->add_option("--choose", plan_choose,
+                   "Plan with this alternative instead of its group's default");
 
   bool strict = false;
   auto* lint = app.add_subcommand("lint", "Report problems as file:line:col");
@@ -241,7 +252,7 @@ int Main(int argc, char** argv) {
     int code = app.exit(error);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  if (*plan) return PlanCommand(path, environment, json);
+  if (*plan) return PlanCommand(path, environment, json, plan_choose);
   if (*lint) return LintCommand(path, json, strict);
   if (*run) return RunCommand(run_flags);
   if (*resume) return ResumeCommand(resume_flags);

@@ -127,7 +127,7 @@ std::optional<engine::RecordedDecision> LatestDecision(journal::Journal& journal
   return latest;
 }
 
-// The rollback alternatives chosen must exist in the runbook. False after printing why not.
+// The alternatives chosen must exist in the runbook. False after printing why not.
 bool ChoicesExist(const runbook::Runbook& book, const std::vector<std::string>& chosen) {
   Status checked = runbook::CheckChoices(book, chosen);
   if (checked.ok()) return true;
@@ -233,6 +233,9 @@ void RestoreScope(const nlohmann::json& scope, const std::filesystem::path& root
   const nlohmann::json templates = scope.value("capture_templates", nlohmann::json::object());
   for (const auto& [name, value] : templates.items())
     if (value.is_string()) options.restored_capture_templates[name] = value.get<std::string>();
+  const nlohmann::json chosen = scope.value("chosen", nlohmann::json::array());
+  for (const auto& name : chosen)
+    if (name.is_string()) options.restored_choices.push_back(name.get<std::string>());
   if (!scope.contains("shell_state")) return;
   std::string cwd = scope.value("cwd", root.string());
   std::error_code error;
@@ -370,6 +373,7 @@ int DryRun(Loaded loaded, const engine::EngineOptions& options) {
   plan.cli_vars = options.cli_vars;
   plan.is_secret = [](const std::string& name) { return exec::LooksSecret(name); };
   plan.show_code = true;
+  plan.choose = options.choose;
   std::fputs("Dry run: nothing is executed\n\n", stdout);
   std::fflush(stdout);
   Status written =

@@ -24,7 +24,7 @@ struct ExecutionFlags {
   bool quiet = false;
   bool verbose = false;
   bool kill_leftovers = false;  // resume and rollback only
-  // Rollback alternatives to run instead of their groups' defaults. Empty on resume and
+  // Alternatives to run instead of their groups' defaults. Empty on resume and
   // rollback: the run's own choices, as journaled, hold.
   std::vector<std::string> choose;
 };

@@ -85,6 +85,7 @@ Engine::Engine(const runbook::Runbook& runbook, Runner& runner, Prompter& prompt
     masker_.Add(value);
     secret_templates_.Add(name, value);
   }
+  SettleChoices();
 }
 
 std::map<std::string, std::string> Engine::Scope() const {
@@ -208,6 +209,7 @@ void Engine::SaveScope() {
                           {"shell_state", std::move(stored)}};
   if (!capture_templates.empty()) scope["capture_templates"] = std::move(capture_templates);
   if (!lost.empty()) scope["unrestorable"] = lost;
+  if (!answered_.empty()) scope["chosen"] = answered_;
   // Most steps change nothing a resume needs; a write per step would cost a commit each.
   if (scope == saved_scope_) return;
   observers_.OnScopeChanged(scope);
@@ -266,6 +268,12 @@ void Engine::RunStepBody(const Step& step, StepResult& result) {
   if (step.skip) {
     result.status = StepStatus::kSkipped;
     result.message = "skipped (skip directive)";
+    Note(NoteLevel::kInfo, result.message);
+    return;
+  }
+  if (std::string instead = choice_.RunsInstead(step); !instead.empty()) {
+    result.status = StepStatus::kSkipped;
+    result.message = "not run: alternative to " + instead;
     Note(NoteLevel::kInfo, result.message);
     return;
   }
@@ -418,7 +426,9 @@ RunResult Engine::Run() {
   int total = static_cast<int>(flow.size());
   for (int index = 0; index < total; ++index) {
     const Step& step = *flow[index];
-    if (options_.completed_steps.count(step.name)) {
+    // An alternative that does not run was journaled as skipped: it is not done, and is
+    // recorded as not run again rather than counted as work to undo.
+    if (options_.completed_steps.count(step.name) && choice_.RunsInstead(step).empty()) {
       StepResult done;
       done.step = &step;
       done.status = StepStatus::kSucceeded;
@@ -434,6 +444,7 @@ RunResult Engine::Run() {
       Note(NoteLevel::kFail, result.message);
       return result;
     }
+    if (!Interrupted()) AskForAlternative(step);
     if (Interrupted()) {
       StepResult skipped;
       skipped.step = &step;

@@ -24,6 +24,7 @@
 #include "engine/secret_templates.h"
 #include "exec/masking.h"
 #include "exec/signals.h"
+#include "runbook/alternatives.h"
 #include "runbook/model.h"
 
 namespace stagecraft::engine {
@@ -75,9 +76,12 @@ struct EngineOptions {
   // `stagecraft rollback`: how the run had ended. A run that undid nothing keeps it: a
   // release that succeeded and had nothing to undo is still a release that succeeded.
   RunStatus status_before = RunStatus::kFailed;
-  // --choose: the rollback alternatives that run instead of their groups' defaults
-  // (checked with runbook::CheckChoices).
+  // --choose: the alternatives (of the normal flow or the rollback procedure) that run
+  // instead of their groups' defaults (checked with runbook::CheckChoices).
   std::vector<std::string> choose;
+  // Resume: the alternatives the operator picked at the terminal in an earlier session, for
+  // the groups `choose` leaves open. Names the runbook no longer has are ignored.
+  std::vector<std::string> restored_choices;
   // Asked before each step: empty while this run still holds its lock, else why not (the
   // lock was force-released or taken over); the run then stops before the next step.
   std::function<std::string()> lock_problem;
@@ -148,6 +152,13 @@ class Engine {
   // was lost.
   bool StopIfJournalBroken(RunResult& result);
   void Note(NoteLevel level, std::string_view text) { observers_.OnNote(level, text); }
+
+  // --- choices.cc: alternatives ---
+  // The choices the run starts with: --choose, then those restored for the other groups.
+  void SettleChoices();
+  // Before a step of the normal flow that is an alternative of a group nobody chose for: at
+  // a terminal (and without --yes), asks which alternative runs.
+  void AskForAlternative(const runbook::Step& step);
 
   // --- block.cc: one action ---
   // `checklist_text` is set when the action belongs to a checklist item (a check).
@@ -244,6 +255,10 @@ class Engine {
   bool rollback_failed_ = false;       // a rollback block failed, or a gate was not approved
   bool rollback_interrupted_ = false;  // the rest of the rollback is recorded as not run
   nlohmann::json saved_scope_;         // what the journal holds, to skip unchanged writes
+  std::vector<std::string> chosen_;    // --choose, restored and answered choices
+  std::vector<std::string> answered_;  // those answered at the terminal, kept for a resume
+  std::set<int> settled_groups_;       // groups whose alternative is chosen or asked
+  runbook::AlternativeChoice choice_;  // from chosen_
 };
 
 }  // namespace stagecraft::engine

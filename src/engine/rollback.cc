@@ -260,7 +260,7 @@ void Engine::RunProcedure(const std::set<std::string>& ran, bool changed, RunRes
   so_far.changed = changed;
   so_far.ran = [&](const std::string& name) { return ran.count(name) > 0; };
   for (const runbook::RollbackDecision& decision :
-       runbook::DecideRollback(runbook_, so_far, options_.choose)) {
+       runbook::DecideRollback(runbook_, so_far, chosen_)) {
     if (decision.runs()) {
       RunRollbackStep(*decision.step, result);
       continue;

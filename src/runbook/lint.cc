@@ -123,6 +123,7 @@ void LintShellCode(const Runbook& runbook, const SourceLines& lines, Diagnostics
     LintCommandHazards(script, shell, context, out);
     AddDefinitions(script, shell, context.defined);
     LintTerminal(script, shell, out);
+    LintHiddenAlternative(script, out);
     LintPlaceholders(script, shell, declared, out);
     file_order.Add(index++, script, shell);
   });
@@ -142,10 +143,11 @@ bool ActionLooksMutating(const Action& action) {
 
 const std::vector<std::string>& LintFindingIds() {
   static const std::vector<std::string> ids = {
-      "absolute-cd",    "background",           "comment-expectation", "destructive",
-      "grep-pipefail",  "hidden-failure",       "lint-ignore",         "mojibake",
-      "needs-terminal", "never-ends",           "no-rollback",         "only-comments",
-      "placeholder",    "placeholder-redirect", "read-before-write",   "rm-empty-variable"};
+      "absolute-cd",      "background",         "comment-expectation",  "destructive",
+      "grep-pipefail",    "hidden-alternative", "hidden-failure",       "lint-ignore",
+      "mojibake",         "needs-terminal",     "never-ends",           "no-rollback",
+      "only-comments",    "placeholder",        "placeholder-redirect", "read-before-write",
+      "rm-empty-variable"};
   return ids;
 }
 

@@ -36,6 +36,11 @@ void LintCommandHazards(const LintScript& script, const ShellScript& shell,
 void AddDefinitions(const LintScript& script, const ShellScript& shell,
                     std::set<std::string>& defined);
 
+// hidden-alternative: a comment such as `# Or …`, `# Alternatively …` or `# Option 2` in a
+// block, after commands and before more of them: every command of a block runs, so the
+// second way runs after the first (lint_alternatives.cc).
+void LintHiddenAlternative(const LintScript& script, Diagnostics& out);
+
 // never-ends, needs-terminal: commands that wait for ever or for someone to type
 // (lint_terminal.cc).
 void LintTerminal(const LintScript& script, const ShellScript& shell, Diagnostics& out);

@@ -104,15 +104,17 @@ struct ChecklistItem {
   bool is_manual() const { return actions.empty() && children.empty(); }
 };
 
-// Where a section of the rollback procedure applies, from directives on its heading or on a
-// parent's. Empty for the other kinds of steps.
-struct RollbackScope {
+// Where a section applies, from its heading's title and directives or a parent's: the
+// `after=` scope of a section of the rollback procedure, and the group of alternatives a
+// section of either flow belongs to (alternatives.h). Empty for other steps.
+struct SectionScope {
   // `after=NAME`: the section undoes the work of these steps of the normal flow and runs only
   // when one of them ran. Empty: it runs once any step that changes things ran.
   std::vector<std::string> after;
   std::vector<SourcePos> after_pos;  // where each name is written
-  // Sibling sections titled as options ("Option 1: …", "Alternative…", "… (optional)") are
-  // alternatives: one of them runs. Empty `alternative` outside such a group.
+  // Sibling sections titled as options ("Option 1: …", "Alternative…", "… (optional)") or as
+  // a fallback ("If the script fails", with the section before it) are alternatives: one of
+  // them runs. Empty `alternative` outside such a group.
   std::string alternative;        // the alternative's name, for --choose
   std::string alternative_title;  // its heading, which may hold several steps
   SourcePos alternative_pos;      // that heading
@@ -140,15 +142,16 @@ struct Step {
   std::vector<Block> compensation;          // **Rollback:** blocks, run if a later step fails
   std::vector<std::string> rollback_notes;  // **Rollback:** prose, recorded as manual notes
   std::string troubleshooting;              // shown when the step fails
-  // kRollback steps only; held apart so that every other step stays small.
-  std::shared_ptr<RollbackScope> rollback_scope_ptr;
-  const RollbackScope& rollback_scope() const {
-    static const RollbackScope kUnscoped;
-    return rollback_scope_ptr ? *rollback_scope_ptr : kUnscoped;
+  // Sections of the rollback procedure and alternatives only; held apart so that every
+  // other step stays small.
+  std::shared_ptr<SectionScope> scope_ptr;
+  const SectionScope& scope() const {
+    static const SectionScope kUnscoped;
+    return scope_ptr ? *scope_ptr : kUnscoped;
   }
-  RollbackScope& mutable_rollback_scope() {
-    if (!rollback_scope_ptr) rollback_scope_ptr = std::make_shared<RollbackScope>();
-    return *rollback_scope_ptr;
+  SectionScope& mutable_scope() {
+    if (!scope_ptr) scope_ptr = std::make_shared<SectionScope>();
+    return *scope_ptr;
   }
   bool has_rollback() const { return !compensation.empty() || !rollback_notes.empty(); }
 };

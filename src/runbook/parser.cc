@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "base/text.h"
+#include "runbook/alternatives.h"
 #include "runbook/front_matter.h"
 #include "runbook/rollback_rules.h"
 #include "runbook/section_kind.h"
@@ -125,6 +126,7 @@ struct Section {
   // words apply, and the one titled as an alternative that this one is (or is under), or -1.
   int after = -1;
   int alternative = -1;
+  size_t first_step = 0;  // the index in Runbook::steps of the first step under it
 };
 
 class Builder {
@@ -143,8 +145,11 @@ class Builder {
 
  private:
   void OpenSection(FoundSection& found, bool titles_runbook);
-  void ScopeRollback(Section& section);
-  void ScopeRollbackStep(const Section& section, Step& step);
+  void ScopeSection(Section& section, const Section* previous);
+  // Makes steps [first, end) an alternative of `group`, titled by `heading`'s section: a
+  // fallback names the alternative it stands in for.
+  void MakeAlternative(const Section& heading, size_t first, size_t end, int group);
+  void ScopeStep(const Section& section, Step& step);
   void BuildSection(std::span<cmark_node* const> content);
   void NoteDocumentation(const Section& section);
   int PhaseOfParent();
@@ -183,8 +188,12 @@ std::string FileStem(std::string_view path) {
 }
 
 void Builder::OpenSection(FoundSection& found, bool titles_runbook) {
-  while (path_.size() > 1 && path_.back().heading.level >= found.heading.level)
+  // The last section closed here is the new one's previous sibling.
+  std::optional<Section> previous;
+  while (path_.size() > 1 && path_.back().heading.level >= found.heading.level) {
+    previous = std::move(path_.back());
     path_.pop_back();
+  }
   const Section& parent = path_.back();
   Section section{std::move(found.heading)};
   section.titles_runbook = titles_runbook;
@@ -202,20 +211,33 @@ void Builder::OpenSection(FoundSection& found, bool titles_runbook) {
   SectionKind own = section.directives.kind.value_or(by_title);
   section.kind = own != SectionKind::kNormal ? own : parent.kind;
   section.skip = section.directives.skip || parent.skip;
-  ScopeRollback(section);
+  section.first_step = runbook_.steps.size();
+  ScopeSection(section, previous ? &*previous : nullptr);
   path_.push_back(std::move(section));
 }
 
 // Called before `section` joins the path, whose last entry is its parent.
-void Builder::ScopeRollback(Section& section) {
+void Builder::ScopeSection(Section& section, const Section* previous) {
   const Section& parent = path_.back();
   int index = static_cast<int>(path_.size());
   section.id = ++sections_opened_;
   const Directives& directives = section.directives;
   section.after = directives.after.empty() ? parent.after : index;
-  bool alternative = section.kind == SectionKind::kRollback &&
-                     IsAlternativeTitle(section.heading.title_without_budget);
+  std::string_view title = section.heading.title_without_budget;
+  bool may_choose = !section.titles_runbook && (section.kind == SectionKind::kRollback ||
+                                                section.kind == SectionKind::kNormal);
+  bool fallback = may_choose && IsFallbackTitle(title);
+  bool alternative = may_choose && (fallback || IsAlternativeTitle(title));
   section.alternative = alternative ? index : parent.alternative;
+  // A fallback stands in for the section before it, whatever that one's title; the first
+  // sub-section of a section stands in for the blocks under that section's own heading.
+  // (A previous sibling that is an alternative already has the fallback join its group.)
+  if (fallback && previous && previous->kind == section.kind && previous->alternative < 0)
+    MakeAlternative(*previous, previous->first_step, runbook_.steps.size(), parent.id);
+  if (fallback && !previous && index > 1 && parent.alternative < 0 &&
+      parent.first_step < runbook_.steps.size() &&
+      runbook_.steps[parent.first_step].pos.line == parent.heading.pos.line)
+    MakeAlternative(parent, parent.first_step, parent.first_step + 1, parent.id);
   if (!directives.after.empty() && section.kind != SectionKind::kRollback)
     reader_.Warn(directives.after_pos.front(),
                  "'after=' scopes a section of the rollback procedure; this section is not one, "
@@ -223,14 +245,26 @@ void Builder::ScopeRollback(Section& section) {
                  "put it under the heading of a section of the rollback procedure");
   if (directives.is_default && !alternative)
     reader_.Warn(directives.default_pos,
-                 "'default' marks one of several rollback alternatives; this section is not "
-                 "titled as one, so it is ignored",
-                 "title the alternatives 'Option 1: …', 'Option 2: …' under one rollback heading");
+                 "'default' marks one of several alternatives; this section is not titled as "
+                 "one, so it is ignored",
+                 "title the alternatives 'Option 1: …', 'Option 2: …' under one heading");
 }
 
-void Builder::ScopeRollbackStep(const Section& section, Step& step) {
-  RollbackScope& scope = step.mutable_rollback_scope();
-  if (section.after >= 0) {
+void Builder::MakeAlternative(const Section& heading, size_t first, size_t end, int group) {
+  for (size_t i = first; i < end; ++i) {
+    SectionScope& scope = runbook_.steps[i].mutable_scope();
+    scope.alternative_title = heading.heading.title_without_budget;
+    scope.alternative_pos = heading.heading.pos;
+    scope.alternative_group = group;
+    scope.marked_default = heading.directives.is_default;
+    scope.default_pos = heading.directives.default_pos;
+  }
+}
+
+void Builder::ScopeStep(const Section& section, Step& step) {
+  if (step.kind != StepKind::kRollback && section.alternative < 0) return;
+  SectionScope& scope = step.mutable_scope();
+  if (section.after >= 0 && step.kind == StepKind::kRollback) {
     scope.after = path_[section.after].directives.after;
     scope.after_pos = path_[section.after].directives.after_pos;
   }
@@ -300,7 +334,6 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
   switch (section.kind) {
     case SectionKind::kRollback:
       step.kind = StepKind::kRollback;
-      ScopeRollbackStep(section, step);
       break;
     case SectionKind::kSuccessCriteria:
       step.kind = StepKind::kSuccessCriteria;
@@ -308,6 +341,7 @@ void Builder::BuildSection(std::span<cmark_node* const> content) {
     default:
       step.kind = section.directives.preflight ? StepKind::kPreflight : StepKind::kStep;
   }
+  if (step.kind == StepKind::kRollback || step.kind == StepKind::kStep) ScopeStep(section, step);
   reader_.Read(content, step);
   if (step.actions.empty() && step.checklist.empty() && step.compensation.empty()) return;
   if (IsDoneToDoList(step)) return NoteDocumentation(section);
@@ -508,7 +542,8 @@ void Builder::Finish() {
   CheckBlockNames();
   CheckRoles();
   MarkPreflight();
-  ResolveRollbackScopes(runbook_, result_.diagnostics);
+  ResolveAlternatives(runbook_, result_.diagnostics);
+  CheckRollbackScopes(runbook_, result_.diagnostics);
 }
 
 using Document = std::unique_ptr<cmark_node, NodeDeleter>;

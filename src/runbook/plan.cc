@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "runbook/alternatives.h"
 #include "runbook/plan_output.h"
 
 namespace stagecraft::runbook {
@@ -15,12 +16,13 @@ void CountItem(const ChecklistItem& item, PlanTotals& totals) {
     CountItem(child, totals);
 }
 
-Millis PlannedDuration(const Runbook& runbook, int* budgeted_steps) {
+Millis PlannedDuration(const Runbook& runbook, const AlternativeChoice& choice,
+                       int* budgeted_steps) {
   // A phase's own budget covers its steps; otherwise its steps' budgets add up.
   std::map<int, Millis> planned;  // by phase, -1 for the steps outside any
   *budgeted_steps = 0;
   for (const Step& step : runbook.steps) {
-    if (step.kind != StepKind::kStep) continue;
+    if (step.kind != StepKind::kStep || !choice.RunsInstead(step).empty()) continue;
     const std::optional<Millis>& phase_budget =
         step.phase >= 0 ? runbook.phases[step.phase].budget : std::nullopt;
     if (step.budget || phase_budget) ++*budgeted_steps;
@@ -35,10 +37,12 @@ Millis PlannedDuration(const Runbook& runbook, int* budgeted_steps) {
 
 }  // namespace
 
-PlanTotals ComputeTotals(const Runbook& runbook) {
+PlanTotals ComputeTotals(const Runbook& runbook, const std::vector<std::string>& chosen) {
   PlanTotals totals;
+  // Alternatives that do not run are not counted: the totals are those of a run.
+  const AlternativeChoice choice(runbook, chosen);
   for (const Step& step : runbook.steps) {
-    if (step.kind == StepKind::kRollback) continue;
+    if (step.kind == StepKind::kRollback || !choice.RunsInstead(step).empty()) continue;
     if (step.kind == StepKind::kStep) {
       ++totals.steps;
       if (step.has_rollback()) ++totals.steps_with_rollback;
@@ -50,7 +54,7 @@ PlanTotals ComputeTotals(const Runbook& runbook) {
     for (const auto& item : step.checklist)
       CountItem(item, totals);
   }
-  totals.planned = PlannedDuration(runbook, &totals.budgeted_steps);
+  totals.planned = PlannedDuration(runbook, choice, &totals.budgeted_steps);
   return totals;
 }
 
@@ -78,21 +82,24 @@ Status WritePlanText(const Runbook& runbook, const Environment* environment, int
   return out.Finish();
 }
 
-std::string RenderPlanJsonText(const Runbook& runbook, const Environment* environment) {
+std::string RenderPlanJsonText(const Runbook& runbook, const Environment* environment,
+                               const PlanOptions& options) {
   std::string text;
   PlanOutput out(text);
-  RenderJson(runbook, environment, out);
+  RenderJson(runbook, environment, options, out);
   return text;
 }
 
-Status WritePlanJson(const Runbook& runbook, const Environment* environment, int fd) {
+Status WritePlanJson(const Runbook& runbook, const Environment* environment, int fd,
+                     const PlanOptions& options) {
   PlanOutput out(fd);
-  RenderJson(runbook, environment, out);
+  RenderJson(runbook, environment, options, out);
   return out.Finish();
 }
 
-nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environment) {
-  return nlohmann::json::parse(RenderPlanJsonText(runbook, environment));
+nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environment,
+                              const PlanOptions& options) {
+  return nlohmann::json::parse(RenderPlanJsonText(runbook, environment, options));
 }
 
 }  // namespace stagecraft::runbook

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "runbook/model.h"
@@ -24,7 +25,8 @@ struct PlanTotals {
   Millis planned{0};
 };
 
-PlanTotals ComputeTotals(const Runbook& runbook);
+// `chosen`: the --choose names; alternatives that do not run are left out.
+PlanTotals ComputeTotals(const Runbook& runbook, const std::vector<std::string>& chosen = {});
 
 // What `run --dry-run` adds to the plan: the variables as the run would have them (with
 // --var), the values of secret-looking ones hidden, and the code of every action.
@@ -32,6 +34,9 @@ struct PlanOptions {
   std::map<std::string, std::string> cli_vars;
   std::function<bool(const std::string& name)> is_secret;
   bool show_code = false;
+  // --choose: the alternatives that run instead of their groups' defaults (checked with
+  // CheckChoices). The JSON plan reads only these.
+  std::vector<std::string> choose;
 };
 
 // `environment` may be null (no --env given). The renderers cope with any runbook the parser
@@ -40,15 +45,18 @@ std::string RenderPlanText(const Runbook& runbook, const Environment* environmen
                            const PlanOptions& options = {});
 // The JSON plan exactly as `plan --json` prints it: nlohmann's dump(2) layout (keys in
 // alphabetical order) and a final newline.
-std::string RenderPlanJsonText(const Runbook& runbook, const Environment* environment);
+std::string RenderPlanJsonText(const Runbook& runbook, const Environment* environment,
+                               const PlanOptions& options = {});
 // The same document, parsed, for callers that look things up in it.
-nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environment);
+nlohmann::json RenderPlanJson(const Runbook& runbook, const Environment* environment,
+                              const PlanOptions& options = {});
 
 // Write the text or JSON plan to the file descriptor `fd` while rendering it, so that a
 // large plan is never held in memory whole. The error is that of the first failed write.
 // Callers sharing `fd` with a FILE flush the FILE first.
 Status WritePlanText(const Runbook& runbook, const Environment* environment, int fd,
                      const PlanOptions& options = {});
-Status WritePlanJson(const Runbook& runbook, const Environment* environment, int fd);
+Status WritePlanJson(const Runbook& runbook, const Environment* environment, int fd,
+                     const PlanOptions& options = {});
 
 }  // namespace stagecraft::runbook

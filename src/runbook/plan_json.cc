@@ -137,9 +137,12 @@ void ItemsField(Json& json, const Runbook& runbook, std::string_view key,
 }
 
 void StepJson(Json& json, const Runbook& runbook, const Step& step, const InputList& inputs,
-              const std::map<const Step*, StepDirectory>& directories) {
+              const std::map<const Step*, StepDirectory>& directories,
+              const AlternativeChoice& choice) {
   json.BeginObject();
   ActionsField(json, runbook, step.actions);
+  json.Key("alternative");
+  StepAlternativeJson(json, step, choice);
   json.Field("budget_ms", Ms(step.budget));
   ItemsField(json, runbook, "checklist", step.checklist);
   // Where the step starts: "." (the root) unless a cd before it says otherwise; null when
@@ -191,9 +194,12 @@ void TotalsField(Json& json, const PlanTotals& totals) {
 
 }  // namespace
 
-void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutput& out) {
+void RenderJson(const Runbook& runbook, const Environment* environment, const PlanOptions& options,
+                PlanOutput& out) {
   Json json(out);
   json.BeginObject();
+  json.Key("alternatives");
+  AlternativesJson(json, runbook, options.choose, /*rollback_only=*/false);
   ArrayField(json, "documentation", runbook.documentation,
              [&](const DocumentationSection& section) {
                json.BeginObject();
@@ -237,9 +243,9 @@ void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutp
     json.EndObject();
   });
   json.Key("rollback_alternatives");
-  RollbackAlternativesJson(json, runbook);
+  AlternativesJson(json, runbook, options.choose, /*rollback_only=*/true);
   json.Key("rollback_on_failure");
-  RollbackOnFailureJson(json, runbook);
+  RollbackOnFailureJson(json, runbook, options.choose);
   json.Field("schema", "stagecraft.plan/v1");
   ArrayField(json, "secrets", runbook.front_matter.secrets, [&](const SecretSpec& secret) {
     json.BeginObject();
@@ -251,10 +257,11 @@ void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutp
   ArrayField(json, "sign_off", runbook.sign_off,
              [&](const SignOffRole& role) { json.String(role.role); });
   const std::map<const Step*, StepDirectory> directories = StepDirectories(runbook);
+  const AlternativeChoice choice(runbook, options.choose);
   ArrayField(json, "steps", runbook.steps,
-             [&](const Step& step) { StepJson(json, runbook, step, inputs, directories); });
+             [&](const Step& step) { StepJson(json, runbook, step, inputs, directories, choice); });
   json.Field("title", runbook.title);
-  TotalsField(json, ComputeTotals(runbook));
+  TotalsField(json, ComputeTotals(runbook, options.choose));
   json.Key("vars");
   json.BeginObject();
   for (const auto& [name, value] : Scope(runbook, environment))

@@ -169,7 +169,8 @@ class PlanOutput {
 void RenderText(const Runbook& runbook, const Environment* environment, const PlanOptions& options,
                 PlanOutput& out);
 // The document of docs/plan-schema.md, and the newline `plan --json` ends it with.
-void RenderJson(const Runbook& runbook, const Environment* environment, PlanOutput& out);
+void RenderJson(const Runbook& runbook, const Environment* environment, const PlanOptions& options,
+                PlanOutput& out);
 
 // "check", "group" or "manual".
 const char* ItemKind(const ChecklistItem& item);

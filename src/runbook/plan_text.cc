@@ -315,23 +315,26 @@ class TextRenderer {
 };
 
 // The rows of one section's steps, all of one kind.
+// Alternatives that do not run are listed without numbers: the numbers are those of the steps
+// that run.
 void StepSectionRows(const Runbook& runbook, const std::vector<const Step*>& steps, PlanOutput& out,
-                     bool show_code, const InputList& inputs,
-                     const std::map<const Step*, StepDirectory>& directories) {
+                     bool show_code, const InputList& inputs, const AlternativeChoice& choice,
+                     bool alternatives, const std::map<const Step*, StepDirectory>& directories) {
   TextRenderer renderer(out, show_code, inputs, &runbook, directories);
   int phase = -2;  // none yet
   int number = 0;
   for (const Step* step : steps) {
-    if (step->kind != StepKind::kStep) {
+    if (step->kind != StepKind::kStep || alternatives) {
       renderer.StepRows(2, *step, 0,
-                        step->kind == StepKind::kRollback ? RollbackScopeNote(runbook, *step) : "");
+                        step->kind == StepKind::kRollback ? RollbackScopeNote(*step, choice)
+                                                          : AlternativeNote(*step, choice));
       continue;
     }
     if (step->phase != phase) {
       phase = step->phase;
       if (phase >= 0) renderer.PhaseRow(runbook.phases[phase]);
     }
-    renderer.StepRows(phase >= 0 ? 4 : 2, *step, ++number);
+    renderer.StepRows(phase >= 0 ? 4 : 2, *step, ++number, AlternativeNote(*step, choice));
   }
 }
 
@@ -393,25 +396,30 @@ void RenderText(const Runbook& runbook, const Environment* environment, const Pl
     return;
   }
   const std::map<const Step*, StepDirectory> directories = StepDirectories(runbook);
-  // Alternatives that do not run unless chosen have a section of their own.
-  auto section = [&](StepKind kind, std::string_view heading, bool alternatives = false) {
+  // Alternatives that do not run as chosen have a section of their own.
+  const AlternativeChoice choice(runbook, options.choose);
+  auto section = [&](std::initializer_list<StepKind> kinds, std::string_view heading,
+                     bool alternatives = false) {
     std::vector<const Step*> steps;
-    for (const Step& step : runbook.steps)
-      if (step.kind == kind && IsOtherAlternative(step) == alternatives) steps.push_back(&step);
+    for (StepKind kind : kinds)
+      for (const Step& step : runbook.steps)
+        if (step.kind == kind && IsOtherAlternative(step, choice) == alternatives)
+          steps.push_back(&step);
     if (steps.empty()) return;
     out.Format("\n{}\n", heading);
-    StepSectionRows(runbook, steps, out, options.show_code, inputs, directories);
+    StepSectionRows(runbook, steps, out, options.show_code, inputs, choice, alternatives,
+                    directories);
   };
-  section(StepKind::kPreflight,
+  section({StepKind::kPreflight},
           "PREFLIGHT  runs before anything changes; a failure stops the run without rollback");
-  section(StepKind::kStep, "STEPS  in document order");
-  section(StepKind::kSuccessCriteria, "SUCCESS CRITERIA  checked after the last step");
-  section(StepKind::kRollback,
+  section({StepKind::kStep}, "STEPS  in document order");
+  section({StepKind::kSuccessCriteria}, "SUCCESS CRITERIA  checked after the last step");
+  section({StepKind::kRollback},
           "ROLLBACK PROCEDURE  on failure, after the completed steps' own undo blocks (newest "
           "first)");
-  section(StepKind::kRollback,
-          "ALTERNATIVES  run instead of the default alternative when chosen: --choose NAME", true);
-  out.Append(RenderFailureText(runbook));
+  section({StepKind::kStep, StepKind::kRollback},
+          "ALTERNATIVES  run only when chosen: --choose NAME", true);
+  out.Append(RenderFailureText(runbook, options.choose));
   std::vector<std::string_view> roles;
   for (const auto& role : runbook.sign_off)
     roles.push_back(role.role);
@@ -422,7 +430,7 @@ void RenderText(const Runbook& runbook, const Environment* environment, const Pl
       out.Format("  {} (line {})\n", section.title, section.pos.line);
   }
 
-  PlanTotals totals = ComputeTotals(runbook);
+  PlanTotals totals = ComputeTotals(runbook, options.choose);
   out.Append("\nTotals    ");
   Count(out, totals.steps, "step");
   out.Format(" ({} with rollback)", totals.steps_with_rollback);

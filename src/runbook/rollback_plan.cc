@@ -8,15 +8,6 @@
 namespace stagecraft::runbook {
 namespace {
 
-// The name of the alternative of `step`'s group that runs without --choose.
-std::string DefaultAlternative(const Runbook& runbook, const Step& step) {
-  for (const Step& other : runbook.steps)
-    if (other.rollback_scope().alternative_group == step.rollback_scope().alternative_group &&
-        other.rollback_scope().is_default)
-      return other.rollback_scope().alternative;
-  return "";
-}
-
 // "3. apply" for a step of the normal flow (numbered as in STEPS), the name otherwise.
 std::string Label(const Runbook& runbook, const Step& step, const std::vector<int>& numbers) {
   int number = numbers[&step - runbook.steps.data()];
@@ -43,31 +34,36 @@ std::string Outcome(const FailureGroup& group) {
 
 }  // namespace
 
-std::string RollbackScopeNote(const Runbook& runbook, const Step& step) {
-  const RollbackScope& scope = step.rollback_scope();
+std::string AlternativeNote(const Step& step, const AlternativeChoice& choice) {
+  const SectionScope& scope = step.scope();
+  if (scope.alternative.empty()) return "";
+  // A step under an alternative's heading names the alternative; its heading's own step
+  // does not need to.
+  std::string which = scope.alternative == step.name ? "" : scope.alternative;
+  std::string instead = choice.RunsInstead(step);
+  if (instead.empty()) {
+    std::string note =
+        choice.Chosen(scope.alternative_group) ? "chosen alternative" : "default alternative";
+    return which.empty() ? note : note + " " + which;
+  }
+  return fmt::format("{}instead of {}", which.empty() ? "" : "alternative " + which + ", ",
+                     instead);
+}
+
+std::string RollbackScopeNote(const Step& step, const AlternativeChoice& choice) {
+  const SectionScope& scope = step.scope();
   std::vector<std::string> notes;
   if (!scope.after.empty())
     notes.push_back(fmt::format("after {}", fmt::join(scope.after, " or ")));
-  if (!scope.alternative.empty()) {
-    // A step under an alternative's heading names the alternative; its heading's own step
-    // does not need to.
-    std::string which = scope.alternative == step.name ? "" : scope.alternative;
-    if (scope.is_default)
-      notes.push_back(which.empty() ? "default alternative" : "default alternative " + which);
-    else
-      notes.push_back(fmt::format("{}instead of {}",
-                                  which.empty() ? "" : "alternative " + which + ", ",
-                                  DefaultAlternative(runbook, step)));
-  }
+  if (std::string note = AlternativeNote(step, choice); !note.empty()) notes.push_back(note);
   return fmt::format("{}", fmt::join(notes, ", "));
 }
 
-bool IsOtherAlternative(const Step& step) {
-  return step.kind == StepKind::kRollback && !step.rollback_scope().alternative.empty() &&
-         !step.rollback_scope().is_default;
+bool IsOtherAlternative(const Step& step, const AlternativeChoice& choice) {
+  return !choice.RunsInstead(step).empty();
 }
 
-std::string RenderFailureText(const Runbook& runbook) {
+std::string RenderFailureText(const Runbook& runbook, const std::vector<std::string>& chosen) {
   if (std::none_of(runbook.steps.begin(), runbook.steps.end(),
                    [](const Step& step) { return step.kind == StepKind::kRollback; }))
     return "";
@@ -75,12 +71,14 @@ std::string RenderFailureText(const Runbook& runbook) {
   // step would cost many times the int.
   std::vector<int> numbers(runbook.steps.size());
   int next = 0;
+  const AlternativeChoice choice(runbook, chosen);
   for (size_t i = 0; i < runbook.steps.size(); ++i)
-    if (runbook.steps[i].kind == StepKind::kStep) numbers[i] = ++next;
+    if (runbook.steps[i].kind == StepKind::kStep && !IsOtherAlternative(runbook.steps[i], choice))
+      numbers[i] = ++next;
   std::string text =
       "\nIF A STEP FAILS  the undo blocks of the steps that ran (newest first), then these "
       "sections\n";
-  for (const FailureGroup& group : PlanFailures(runbook)) {
+  for (const FailureGroup& group : PlanFailures(runbook, chosen)) {
     std::string label = Label(runbook, *group.failing.front(), numbers);
     if (group.failing.size() > 1)
       label += fmt::format(" … {}", Label(runbook, *group.failing.back(), numbers));

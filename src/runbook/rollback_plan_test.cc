@@ -45,7 +45,7 @@ TEST(RollbackPlanText, ListsTheOtherAlternativesApart) {
             "  - option-2-whole-site  Option 2: Whole site  [default alternative] line 20\n"
             "    run     bash, 1 line                                           line 22\n");
   EXPECT_EQ(Section(plan, "ALTERNATIVES"),
-            "ALTERNATIVES  run instead of the default alternative when chosen: --choose NAME\n"
+            "ALTERNATIVES  run only when chosen: --choose NAME\n"
             "  - option-1-page-by-page  Option 1: Page by page  [instead of option-2-whole-site] "
             "line 16\n"
             "    run     bash, 1 line                                           line 17\n");

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "base/text.h"
+#include "runbook/alternatives.h"
 #include "runbook/lint.h"
 
 namespace stagecraft::runbook {
@@ -35,7 +36,7 @@ void CheckAfterNames(const Runbook& runbook, Diagnostics& diagnostics) {
   // Most runbooks name no step in after=: then no index of every step's name is built, which
   // for a runbook of many steps would take memory in proportion to the whole model.
   if (std::none_of(runbook.steps.begin(), runbook.steps.end(),
-                   [](const Step& step) { return !step.rollback_scope().after.empty(); }))
+                   [](const Step& step) { return !step.scope().after.empty(); }))
     return;
   std::unordered_map<std::string_view, const Step*> by_name;
   for (const Step& step : runbook.steps)
@@ -43,7 +44,7 @@ void CheckAfterNames(const Runbook& runbook, Diagnostics& diagnostics) {
   // Sub-sections inherit their parent's names: report each written name once.
   std::set<std::pair<int, int>> reported;
   for (const Step& step : runbook.steps) {
-    const RollbackScope& scope = step.rollback_scope();
+    const SectionScope& scope = step.scope();
     for (size_t i = 0; i < scope.after.size(); ++i) {
       const std::string& name = scope.after[i];
       SourcePos pos = scope.after_pos[i];
@@ -69,89 +70,9 @@ void CheckAfterNames(const Runbook& runbook, Diagnostics& diagnostics) {
   }
 }
 
-// One heading titled as an alternative, with the steps under it.
-struct Alternative {
-  const RollbackScope* scope = nullptr;  // of its first step: title, position, default
-  std::vector<Step*> steps;
-  std::string name;
-};
-
-// The alternative's name: that of the step at its heading (unique already), or else the slug
-// of its title, made unique.
-std::string AlternativeName(const Alternative& alternative, std::set<std::string>& taken) {
-  for (const Step* step : alternative.steps)
-    if (step->pos.line == alternative.scope->alternative_pos.line) return step->name;
-  std::string name = Slugify(alternative.scope->alternative_title);
-  if (name.empty()) name = "alternative";
-  std::string unique = name;
-  for (int suffix = 2; !taken.insert(unique).second; ++suffix)
-    unique = fmt::format("{}-{}", name, suffix);
-  return unique;
-}
-
-// Settles one group of alternatives: their names and the one that runs by default.
-void ResolveGroup(std::vector<Alternative>& group, std::set<std::string>& taken,
-                  Diagnostics& diagnostics) {
-  if (group.size() == 1) {
-    // Nothing to choose between: it runs like any other section.
-    const RollbackScope& scope = *group.front().scope;
-    diagnostics.push_back(
-        {Severity::kWarning, scope.alternative_pos,
-         fmt::format("'{}' is titled as an alternative but has no sibling alternative, so it "
-                     "always runs",
-                     scope.alternative_title),
-         "give it a sibling 'Option 2: …', or mark it skip if it should not run"});
-    for (Step* step : group.front().steps)
-      step->mutable_rollback_scope().alternative_group = -1;
-    return;
-  }
-  const Alternative* marked = nullptr;
-  for (Alternative& alternative : group) {
-    alternative.name = AlternativeName(alternative, taken);
-    if (!alternative.scope->marked_default) continue;
-    if (marked)
-      diagnostics.push_back(
-          {Severity::kError, alternative.scope->default_pos,
-           fmt::format("two rollback alternatives are marked 'default' (the first at line {})",
-                       marked->scope->default_pos.line),
-           "only one alternative of a group runs by default; remove one of the words"});
-    else
-      marked = &alternative;
-  }
-  if (!marked) marked = &group.front();
-  for (Alternative& alternative : group)
-    for (Step* step : alternative.steps) {
-      step->mutable_rollback_scope().alternative = alternative.name;
-      step->mutable_rollback_scope().is_default = &alternative == marked;
-    }
-}
-
-void ResolveAlternatives(Runbook& runbook, Diagnostics& diagnostics) {
-  // group -> heading line -> alternative, in document order.
-  std::map<int, std::map<int, Alternative>> groups;
-  for (Step& step : runbook.steps) {
-    const RollbackScope& scope = step.rollback_scope();
-    if (step.kind != StepKind::kRollback || scope.alternative_group < 0) continue;
-    Alternative& alternative = groups[scope.alternative_group][scope.alternative_pos.line];
-    if (!alternative.scope) alternative.scope = &scope;
-    alternative.steps.push_back(&step);
-  }
-  if (groups.empty()) return;  // then no set of every step's name is needed
-  std::set<std::string> taken;
-  for (const Step& step : runbook.steps)
-    taken.insert(step.name);
-  for (auto& [id, by_line] : groups) {
-    std::vector<Alternative> group;
-    for (auto& [line, alternative] : by_line)
-      group.push_back(std::move(alternative));
-    ResolveGroup(group, taken, diagnostics);
-  }
-}
-
 }  // namespace
 
-void ResolveRollbackScopes(Runbook& runbook, Diagnostics& diagnostics) {
-  ResolveAlternatives(runbook, diagnostics);
+void CheckRollbackScopes(const Runbook& runbook, Diagnostics& diagnostics) {
   CheckAfterNames(runbook, diagnostics);
 }
 
@@ -160,7 +81,7 @@ void LintRollbackScoping(const Runbook& runbook, Diagnostics& diagnostics) {
   int sections = 0;
   std::set<int> groups;  // a group of alternatives is one choice, however many it holds
   for (const Step& step : runbook.steps) {
-    const RollbackScope& scope = step.rollback_scope();
+    const SectionScope& scope = step.scope();
     if (step.kind != StepKind::kRollback || step.skip) continue;
     if (!scope.after.empty()) return;
     if (!first) first = &step;
@@ -190,8 +111,7 @@ std::string RollbackDecision::Reason() const {
     case NotRun::kNotChosen:
       return fmt::format("alternative to {}", runs_instead);
     case NotRun::kAfterNotRun:
-      return fmt::format("after {}, which did not run",
-                         fmt::join(step->rollback_scope().after, " or "));
+      return fmt::format("after {}, which did not run", fmt::join(step->scope().after, " or "));
     case NotRun::kBeforeAnyChange:
       return "before any change";
   }
@@ -214,56 +134,6 @@ const char* RollbackDecision::Code() const {
   return "";
 }
 
-std::vector<AlternativeGroup> Alternatives(const Runbook& runbook) {
-  std::map<int, AlternativeGroup> groups;
-  std::set<std::string> seen;
-  for (const Step& step : runbook.steps) {
-    const RollbackScope& scope = step.rollback_scope();
-    if (step.kind != StepKind::kRollback || scope.alternative.empty()) continue;
-    if (!seen.insert(scope.alternative).second) continue;
-    AlternativeGroup& group = groups[scope.alternative_group];
-    if (scope.is_default) group.default_index = group.names.size();
-    group.names.push_back(scope.alternative);
-    group.titles.push_back(scope.alternative_title);
-    group.positions.push_back(scope.alternative_pos);
-  }
-  std::vector<AlternativeGroup> list;
-  for (auto& [id, group] : groups)
-    list.push_back(std::move(group));
-  return list;
-}
-
-Status CheckChoices(const Runbook& runbook, const std::vector<std::string>& chosen) {
-  std::vector<AlternativeGroup> groups = Alternatives(runbook);
-  std::vector<std::string> all;
-  for (const AlternativeGroup& group : groups)
-    all.insert(all.end(), group.names.begin(), group.names.end());
-  std::map<size_t, std::string> chosen_in;  // group -> the name chosen in it
-  for (const std::string& name : chosen) {
-    size_t group = 0;
-    while (group < groups.size() &&
-           std::find(groups[group].names.begin(), groups[group].names.end(), name) ==
-               groups[group].names.end())
-      ++group;
-    if (group == groups.size()) {
-      if (all.empty())
-        return Status::Error(fmt::format(
-            "--choose {}: the rollback procedure of {} has no alternatives", name, runbook.path));
-      std::optional<std::string> close = ClosestMatch(name, all);
-      return Status::Error(fmt::format(
-          "--choose {}: no rollback alternative of that name{} "
-          "(alternatives: {})",
-          name, close ? fmt::format("; did you mean {}?", *close) : "", fmt::join(all, ", ")));
-    }
-    auto [it, inserted] = chosen_in.emplace(group, name);
-    if (!inserted && it->second != name)
-      return Status::Error(
-          fmt::format("--choose {} and --choose {} are alternatives to each other; choose one",
-                      it->second, name));
-  }
-  return Status::Ok();
-}
-
 namespace {
 
 std::vector<const Step*> ProcedureSteps(const Runbook& runbook) {
@@ -276,27 +146,17 @@ std::vector<const Step*> ProcedureSteps(const Runbook& runbook) {
 // DecideRollback over the procedure's steps, found once: the plan decides for every step of
 // the flow, and a large runbook has thousands.
 std::vector<RollbackDecision> Decide(const std::vector<const Step*>& procedure,
-                                     const RunSoFar& so_far,
-                                     const std::vector<std::string>& chosen) {
-  // The alternative that runs in each group: the chosen one, else the default.
-  std::map<int, std::string> runs;
-  for (const Step* step : procedure) {
-    const RollbackScope& scope = step->rollback_scope();
-    if (scope.alternative.empty()) continue;
-    bool picked = std::find(chosen.begin(), chosen.end(), scope.alternative) != chosen.end();
-    if (picked || (scope.is_default && !runs.count(scope.alternative_group)))
-      runs[scope.alternative_group] = scope.alternative;
-  }
+                                     const RunSoFar& so_far, const AlternativeChoice& choice) {
   std::vector<RollbackDecision> decisions;
   for (const Step* step : procedure) {
     RollbackDecision decision;
     decision.step = step;
-    const RollbackScope& scope = step->rollback_scope();
+    const SectionScope& scope = step->scope();
     if (step->skip) {
       decision.why = NotRun::kSkipDirective;
-    } else if (!scope.alternative.empty() && runs[scope.alternative_group] != scope.alternative) {
+    } else if (std::string instead = choice.RunsInstead(*step); !instead.empty()) {
       decision.why = NotRun::kNotChosen;
-      decision.runs_instead = runs[scope.alternative_group];
+      decision.runs_instead = std::move(instead);
     } else if (!scope.after.empty()) {
       bool any = std::any_of(scope.after.begin(), scope.after.end(),
                              [&](const std::string& name) { return so_far.ran(name); });
@@ -313,7 +173,7 @@ std::vector<RollbackDecision> Decide(const std::vector<const Step*>& procedure,
 
 std::vector<RollbackDecision> DecideRollback(const Runbook& runbook, const RunSoFar& so_far,
                                              const std::vector<std::string>& chosen) {
-  return Decide(ProcedureSteps(runbook), so_far, chosen);
+  return Decide(ProcedureSteps(runbook), so_far, AlternativeChoice(runbook, chosen));
 }
 
 namespace {
@@ -327,7 +187,9 @@ bool SameOutcome(const std::vector<RollbackDecision>& a, const std::vector<Rollb
 
 }  // namespace
 
-std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
+std::vector<FailureGroup> PlanFailures(const Runbook& runbook,
+                                       const std::vector<std::string>& chosen) {
+  const AlternativeChoice choice(runbook, chosen);
   std::vector<FailureGroup> groups;
   FailureGroup preflight;
   preflight.rolls_back = false;
@@ -339,7 +201,7 @@ std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
   // a copy of every step's name.
   std::set<std::string_view> named;
   for (const Step* step : rollback_steps)
-    named.insert(step->rollback_scope().after.begin(), step->rollback_scope().after.end());
+    named.insert(step->scope().after.begin(), step->scope().after.end());
   std::set<std::string_view> ran;
   auto mark_ran = [&](const Step& step) {
     if (named.count(step.name)) ran.insert(step.name);
@@ -356,7 +218,7 @@ std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
       mark_ran(step);
       so_far.changed = changed_before || changes;
     }
-    std::vector<RollbackDecision> procedure = Decide(rollback_steps, so_far, {});
+    std::vector<RollbackDecision> procedure = Decide(rollback_steps, so_far, choice);
     if (groups.empty() || !groups.back().rolls_back ||
         !SameOutcome(groups.back().procedure, procedure))
       groups.push_back({{}, true, std::move(procedure)});
@@ -369,7 +231,7 @@ std::vector<FailureGroup> PlanFailures(const Runbook& runbook) {
   };
   for (StepKind kind : {StepKind::kStep, StepKind::kSuccessCriteria})
     for (const Step& step : runbook.steps)
-      if (step.kind == kind && !step.skip) failing(step);
+      if (step.kind == kind && !step.skip && choice.RunsInstead(step).empty()) failing(step);
   return groups;
 }
 

@@ -6,7 +6,7 @@
 //
 //  - a section marked `skip` never runs;
 //  - of sibling sections titled as alternatives, only the default one (or the one named by
-//    --choose) runs;
+//    --choose) runs (alternatives.h);
 //  - a section scoped with `after=NAME` runs only when one of the named steps ran;
 //  - an unscoped section runs only once a step that changes things ran.
 //
@@ -17,14 +17,15 @@
 #include <vector>
 
 #include "base/status.h"
+#include "runbook/alternatives.h"
 #include "runbook/diagnostic.h"
 #include "runbook/model.h"
 
 namespace stagecraft::runbook {
 
-// Completes the rollback scopes the parser gathered: names, groups and defaults of the
-// alternatives, and checks of `after=` names and `default` words (diagnostics).
-void ResolveRollbackScopes(Runbook& runbook, Diagnostics& diagnostics);
+// Checks the `after=` names the parser gathered (diagnostics). Alternatives are
+// alternatives.h's.
+void CheckRollbackScopes(const Runbook& runbook, Diagnostics& diagnostics);
 
 // Lint: a rollback procedure of several sections none of which is scoped with `after=`
 // runs whole after any change; a warning says so.
@@ -68,18 +69,6 @@ struct RunSoFar {
 std::vector<RollbackDecision> DecideRollback(const Runbook& runbook, const RunSoFar& so_far,
                                              const std::vector<std::string>& chosen);
 
-// One group of alternatives: sibling sections titled as options, in document order.
-struct AlternativeGroup {
-  std::vector<std::string> names;
-  std::vector<std::string> titles;
-  std::vector<SourcePos> positions;
-  size_t default_index = 0;
-};
-std::vector<AlternativeGroup> Alternatives(const Runbook& runbook);
-
-// The --choose names: ok, or the error to print (an unknown name, two of one group).
-Status CheckChoices(const Runbook& runbook, const std::vector<std::string>& chosen);
-
 // What the rollback does when a step of the flow fails, for `plan`: consecutive steps of
 // the flow (in the engine's order) whose failure runs the same sections are one group. The
 // plan assumes the failing step ran its blocks, except a manual step, which fails only when
@@ -89,6 +78,8 @@ struct FailureGroup {
   bool rolls_back = true;  // false for the preflight: nothing has changed yet
   std::vector<RollbackDecision> procedure;
 };
-std::vector<FailureGroup> PlanFailures(const Runbook& runbook);
+// `chosen`: the --choose names, which decide the alternatives of both flows.
+std::vector<FailureGroup> PlanFailures(const Runbook& runbook,
+                                       const std::vector<std::string>& chosen = {});
 
 }  // namespace stagecraft::runbook

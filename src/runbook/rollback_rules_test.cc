@@ -58,11 +58,10 @@ TEST(RollbackScope, AfterNamesAreReadFromTheDirective) {
   ParseResult parsed = ParseRunbook("book.md", kScoped);
   EXPECT_TRUE(parsed.diagnostics.empty()) << Messages(parsed.diagnostics).front();
   const Step& restore = StepNamed(parsed.runbook, "restore-the-database");
-  EXPECT_EQ(restore.rollback_scope().after,
-            (std::vector<std::string>{"migrate", "deploy-services"}));
-  EXPECT_EQ(restore.rollback_scope().after_pos[0].line, 21);
-  EXPECT_EQ(restore.rollback_scope().after_pos[0].column, 24);
-  EXPECT_TRUE(StepNamed(parsed.runbook, "tell-the-team").rollback_scope().after.empty());
+  EXPECT_EQ(restore.scope().after, (std::vector<std::string>{"migrate", "deploy-services"}));
+  EXPECT_EQ(restore.scope().after_pos[0].line, 21);
+  EXPECT_EQ(restore.scope().after_pos[0].column, 24);
+  EXPECT_TRUE(StepNamed(parsed.runbook, "tell-the-team").scope().after.empty());
 }
 
 TEST(RollbackScope, ScopedSectionRunsOnlyAfterOneOfItsSteps) {
@@ -93,9 +92,8 @@ TEST(RollbackScope, SubSectionsInheritTheirParentsScope) {
                                  "```bash\nrm -f plan\n```\n"
                                  "## Other\n```bash\nrm -rf x\n```\n")
                         .runbook;
-  EXPECT_EQ(StepNamed(runbook, "destroy").rollback_scope().after,
-            std::vector<std::string>{"apply"});
-  EXPECT_EQ(StepNamed(runbook, "clean").rollback_scope().after, std::vector<std::string>{"other"});
+  EXPECT_EQ(StepNamed(runbook, "destroy").scope().after, std::vector<std::string>{"apply"});
+  EXPECT_EQ(StepNamed(runbook, "clean").scope().after, std::vector<std::string>{"other"});
 }
 
 TEST(RollbackScope, SkipDirectiveWinsOverEverything) {
@@ -153,8 +151,8 @@ TEST(RollbackScope, AfterOrDefaultOutsideTheRollbackProcedureIsWarnedAndIgnored)
             (std::vector<std::string>{
                 "2:24 warning: 'after=' scopes a section of the rollback procedure; this section "
                 "is not one, so it is ignored",
-                "8:18 warning: 'default' marks one of several rollback alternatives; this "
-                "section is not titled as one, so it is ignored"}));
+                "8:18 warning: 'default' marks one of several alternatives; this section is not "
+                "titled as one, so it is ignored"}));
 }
 
 TEST(RollbackScope, AfterWithoutANameIsAnError) {
@@ -202,15 +200,15 @@ TEST(Alternatives, FirstOfAGroupRunsAndTheOthersWait) {
   ParseResult parsed = ParseRunbook("book.md", kOptions);
   EXPECT_TRUE(parsed.diagnostics.empty()) << Messages(parsed.diagnostics).front();
   const Runbook& runbook = parsed.runbook;
-  const RollbackScope& first = StepNamed(runbook, "option-1-immediate-rollback").rollback_scope();
+  const SectionScope& first = StepNamed(runbook, "option-1-immediate-rollback").scope();
   EXPECT_EQ(first.alternative, "option-1-immediate-rollback");
   EXPECT_TRUE(first.is_default);
   // Under an alternative's heading that holds no block of its own, the steps take the name
   // from its title.
-  const RollbackScope& pages = StepNamed(runbook, "revert-the-pages").rollback_scope();
+  const SectionScope& pages = StepNamed(runbook, "revert-the-pages").scope();
   EXPECT_EQ(pages.alternative, "option-2-selective-rollback");
   EXPECT_FALSE(pages.is_default);
-  EXPECT_TRUE(StepNamed(runbook, "tell-the-team").rollback_scope().alternative.empty());
+  EXPECT_TRUE(StepNamed(runbook, "tell-the-team").scope().alternative.empty());
   EXPECT_EQ(Decide(runbook, {"deploy"}, true),
             (std::vector<std::string>{
                 "option-1-immediate-rollback",
@@ -231,8 +229,8 @@ TEST(Alternatives, DefaultDirectivePicksAnother) {
   book.replace(book.find("### Option 2: Selective rollback\n"), 33,
                "### Option 2: Selective rollback\n<!-- stagecraft: default -->\n");
   Runbook runbook = ParseRunbook("book.md", book).runbook;
-  EXPECT_FALSE(StepNamed(runbook, "option-1-immediate-rollback").rollback_scope().is_default);
-  EXPECT_TRUE(StepNamed(runbook, "revert-the-assets").rollback_scope().is_default);
+  EXPECT_FALSE(StepNamed(runbook, "option-1-immediate-rollback").scope().is_default);
+  EXPECT_TRUE(StepNamed(runbook, "revert-the-assets").scope().is_default);
   std::vector<AlternativeGroup> groups = Alternatives(runbook);
   ASSERT_EQ(groups.size(), 1u);
   EXPECT_EQ(groups[0].names, (std::vector<std::string>{"option-1-immediate-rollback",
@@ -247,7 +245,7 @@ TEST(Alternatives, TwoDefaultsInOneGroupAreAnError) {
                    "### Option A\n<!-- stagecraft: default -->\n```bash\nmake a\n```\n"
                    "### Option B\n<!-- stagecraft: default -->\n```bash\nmake b\n```\n");
   EXPECT_EQ(Messages(parsed.diagnostics),
-            std::vector<std::string>{"12:18 error: two rollback alternatives are marked "
+            std::vector<std::string>{"12:18 error: two alternatives of one group are marked "
                                      "'default' (the first at line 7)"});
 }
 
@@ -287,7 +285,7 @@ TEST(CheckChoices, AcceptsOneNamePerGroup) {
   EXPECT_TRUE(CheckChoices(runbook, {}).ok());
   EXPECT_TRUE(CheckChoices(runbook, {"option-2-selective-rollback"}).ok());
   EXPECT_EQ(CheckChoices(runbook, {"option-2-selective-rollbak"}).message(),
-            "--choose option-2-selective-rollbak: no rollback alternative of that name; did you "
+            "--choose option-2-selective-rollbak: no alternative of that name; did you "
             "mean option-2-selective-rollback? (alternatives: option-1-immediate-rollback, "
             "option-2-selective-rollback)");
   EXPECT_EQ(CheckChoices(runbook, {"option-1-immediate-rollback", "option-2-selective-rollback"})
@@ -296,7 +294,7 @@ TEST(CheckChoices, AcceptsOneNamePerGroup) {
             "alternatives to each other; choose one");
   Runbook plain = ParseRunbook("book.md", kScoped).runbook;
   EXPECT_EQ(CheckChoices(plain, {"anything"}).message(),
-            "--choose anything: the rollback procedure of book.md has no alternatives");
+            "--choose anything: book.md has no alternatives to choose from");
 }
 
 // --- what changes things ------------------------------------------------------------------
@@ -397,23 +395,30 @@ TEST(PlanFailures, GroupsStepsWhoseFailureRunsTheSameSections) {
 
 TEST(RenderFailureText, NumbersStepsAsThePlanDoes) {
   Runbook runbook = ParseRunbook("book.md", kScoped).runbook;
-  EXPECT_EQ(RenderFailureText(runbook),
+  EXPECT_EQ(RenderFailureText(runbook, {}),
             "\nIF A STEP FAILS  the undo blocks of the steps that ran (newest first), then these "
             "sections\n"
             "  1. check                                none: no step that changes things has run\n"
             "  2. deploy-services … 3. migrate         revert-the-services, restore-the-database, "
             "tell-the-team\n");
-  EXPECT_EQ(RenderFailureText(ParseRunbook("book.md", "## A\n```bash\nmake\n```\n").runbook), "");
+  EXPECT_EQ(RenderFailureText(ParseRunbook("book.md", "## A\n```bash\nmake\n```\n").runbook, {}),
+            "");
 }
 
 TEST(RollbackScopeNote, SaysWhatTheSectionIsScopedToAndWhichAlternativeItIs) {
   Runbook runbook = ParseRunbook("book.md", kOptions).runbook;
-  EXPECT_EQ(RollbackScopeNote(runbook, StepNamed(runbook, "option-1-immediate-rollback")),
+  const AlternativeChoice by_default(runbook, {});
+  EXPECT_EQ(RollbackScopeNote(StepNamed(runbook, "option-1-immediate-rollback"), by_default),
             "default alternative");
-  EXPECT_EQ(RollbackScopeNote(runbook, StepNamed(runbook, "revert-the-pages")),
+  EXPECT_EQ(RollbackScopeNote(StepNamed(runbook, "revert-the-pages"), by_default),
             "alternative option-2-selective-rollback, instead of option-1-immediate-rollback");
+  const AlternativeChoice chosen(runbook, {"option-2-selective-rollback"});
+  EXPECT_EQ(RollbackScopeNote(StepNamed(runbook, "option-1-immediate-rollback"), chosen),
+            "instead of option-2-selective-rollback");
+  EXPECT_EQ(RollbackScopeNote(StepNamed(runbook, "revert-the-pages"), chosen),
+            "chosen alternative option-2-selective-rollback");
   Runbook scoped = ParseRunbook("book.md", kScoped).runbook;
-  EXPECT_EQ(RollbackScopeNote(scoped, StepNamed(scoped, "restore-the-database")),
+  EXPECT_EQ(RollbackScopeNote(StepNamed(scoped, "restore-the-database"), AlternativeChoice()),
             "after migrate or deploy-services");
 }
 

@@ -76,22 +76,45 @@ bool IsApprovalTitle(std::string_view title) {
   return false;
 }
 
+namespace {
+
+// The lower-cased title from its first letter on: numbering and emoji before the first word
+// ("2. Option B", "🅱️ Option B") are the author's decoration.
+std::string_view FromFirstLetter(std::string_view lower) {
+  size_t start = 0;
+  while (start < lower.size() && !(lower[start] >= 'a' && lower[start] <= 'z'))
+    ++start;
+  return lower.substr(start);
+}
+
+std::string_view FirstWord(std::string_view text) {
+  size_t end = 0;
+  while (end < text.size() && IsWordChar(text[end]))
+    ++end;
+  return text.substr(0, end);
+}
+
+}  // namespace
+
 bool IsAlternativeTitle(std::string_view title) {
   std::string lower = ToLower(title);
   if (lower.find("(alternative)") != std::string::npos ||
       lower.find("(optional)") != std::string::npos)
     return true;
-  // Numbering and emoji before the first word: "2. Option B", "🅱️ Option B".
-  size_t start = 0;
-  while (start < lower.size() && !(lower[start] >= 'a' && lower[start] <= 'z'))
-    ++start;
-  std::string_view first(lower);
-  first.remove_prefix(start);
-  size_t end = 0;
-  while (end < first.size() && IsWordChar(first[end]))
-    ++end;
-  std::string_view word = first.substr(0, end);
+  std::string_view word = FirstWord(FromFirstLetter(lower));
   return word == "option" || word == "optional" || StartsWith(word, "alternative");
+}
+
+bool IsFallbackTitle(std::string_view title) {
+  std::string lower = ToLower(title);
+  std::string_view text = FromFirstLetter(lower);
+  if (FirstWord(text) == "fallback") return true;
+  if (!StartsWith(text, "if ")) return false;
+  // " fails", not " fail": "If failover is needed" is a condition, not a fallback.
+  for (std::string_view words : {" fails", " failed", " fail ", "doesn't work", "does not work",
+                                 "didn't work", "did not work", "not working"})
+    if (text.find(words) != std::string_view::npos) return true;
+  return EndsWith(text, " fail");
 }
 
 bool ParseDirective(std::string_view html, SourcePos pos, Directives& out,

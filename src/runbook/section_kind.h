@@ -36,6 +36,11 @@ bool IsApprovalTitle(std::string_view title);
 // "… (alternative)", "… (optional)")? Leading numbering and emoji are ignored.
 bool IsAlternativeTitle(std::string_view title);
 
+// Is the title that of a fallback for the section before it ("If the script fails", "If
+// that doesn't work", "Fallback: …")? Such a section is an alternative to its previous
+// sibling, which stays the default. Leading numbering and emoji are ignored.
+bool IsFallbackTitle(std::string_view title);
+
 struct Directives {
   std::optional<SectionKind> kind;
   bool skip = false;
@@ -49,7 +54,7 @@ struct Directives {
   // `after=NAME` words (rollback scoping), each with where its name is written.
   std::vector<std::string> after;
   std::vector<SourcePos> after_pos;
-  bool is_default = false;  // `default`: the rollback alternative that runs
+  bool is_default = false;  // `default`: the alternative of its group that runs
   SourcePos default_pos;
   std::vector<std::string> lint_ignore;  // lint finding ids silenced in the section
 };
