@@ -9,17 +9,10 @@
 #include "runbook/parser.h"
 #include "runbook/plan.h"
 #include "runbook/section_kind.h"
+#include "runbook/test_util.h"
 
 namespace stagecraft::runbook {
 namespace {
-
-std::vector<std::string> Messages(const Diagnostics& diagnostics) {
-  std::vector<std::string> messages;
-  for (const auto& d : diagnostics)
-    messages.push_back(std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
-                       (d.severity == Severity::kError ? "error: " : "warning: ") + d.message);
-  return messages;
-}
 
 // "name" for each step that runs as chosen, "name: instead NAME" for one that does not.
 std::vector<std::string> Runs(const Runbook& runbook, const std::vector<std::string>& chosen) {

@@ -4,20 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "runbook/parser.h"
+#include "runbook/test_util.h"
 
 namespace stagecraft::runbook {
 namespace {
 
 ParseResult Parse(std::string_view markdown) {
   return ParseRunbook("book.md", markdown);
-}
-
-std::vector<std::string> Messages(const ParseResult& result) {
-  std::vector<std::string> messages;
-  for (const auto& d : result.diagnostics)
-    messages.push_back(std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
-                       d.message);
-  return messages;
 }
 
 TEST(FrontMatter, RunmeAttributesMeanWhatOursDo) {

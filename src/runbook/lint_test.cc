@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runbook/parser.h"
+#include "runbook/test_util.h"
 
 namespace stagecraft::runbook {
 namespace {
@@ -17,14 +18,6 @@ Diagnostics LintOnly(std::string_view markdown) {
   Diagnostics findings;
   Lint(parsed.runbook, markdown, findings);
   return findings;
-}
-
-std::vector<std::string> Messages(const Diagnostics& diagnostics) {
-  std::vector<std::string> messages;
-  for (const auto& d : diagnostics)
-    messages.push_back(std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
-                       (d.severity == Severity::kError ? "error: " : "warning: ") + d.message);
-  return messages;
 }
 
 std::string Warning(int line, int column, std::string_view message) {

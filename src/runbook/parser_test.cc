@@ -3,19 +3,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "runbook/test_util.h"
+
 namespace stagecraft::runbook {
 namespace {
 
 ParseResult Parse(std::string_view markdown) {
   return ParseRunbook("book.md", markdown);
-}
-
-std::vector<std::string> Messages(const ParseResult& result) {
-  std::vector<std::string> messages;
-  for (const auto& d : result.diagnostics)
-    messages.push_back(std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
-                       (d.severity == Severity::kError ? "error: " : "warning: ") + d.message);
-  return messages;
 }
 
 // "kind:name" for the steps outside the normal flow.

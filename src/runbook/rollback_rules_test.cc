@@ -10,17 +10,10 @@
 #include "runbook/parser.h"
 #include "runbook/rollback_plan.h"
 #include "runbook/section_kind.h"
+#include "runbook/test_util.h"
 
 namespace stagecraft::runbook {
 namespace {
-
-std::vector<std::string> Messages(const Diagnostics& diagnostics) {
-  std::vector<std::string> messages;
-  for (const auto& d : diagnostics)
-    messages.push_back(std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column) + " " +
-                       (d.severity == Severity::kError ? "error: " : "warning: ") + d.message);
-  return messages;
-}
 
 const Step& StepNamed(const Runbook& runbook, const std::string& name) {
   for (const Step& step : runbook.steps)
