@@ -18,11 +18,13 @@ example="$repo/examples/local-staging"
 staging_dir=${STAGING_DIR:-/tmp/stagecraft-staging-$(id -un)}
 export STAGING_DIR=$staging_dir
 
-# stagecraft keeps its run state (.stagecraft/) in the working directory; build/demo keeps
-# it out of the source tree but still there after the demo, for a look at the report.
+# stagecraft keeps its run state at the top of the git work tree holding the runbook, unless
+# STAGECRAFT_STATE says otherwise; build/demo keeps it out of the source tree but still there
+# after the demo, for a look at the report.
 work="$repo/build/demo"
 mkdir -p "$work"
 cd "$work"
+export STAGECRAFT_STATE="$work/.stagecraft"
 
 if [[ -z "${STAGING_DB_PASSWORD:-}" ]]; then
   STAGING_DB_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
@@ -95,7 +97,7 @@ if [[ -n "$report" ]]; then
   [[ $report == /* ]] || report=$work/$report
   echo "Report: $report"
   echo "(also as report.md, report.json and report.junit.xml beside it; history:"
-  echo " cd $work && $stagecraft runs)"
+  echo " STAGECRAFT_STATE=$work/.stagecraft $stagecraft runs)"
 else
   echo "No report line in the output; the console output above is the record of the run"
   echo "(saved in $log)."
@@ -107,6 +109,7 @@ Release a 2.0.0 that passes its health check and fails its smoke test, and watch
 rollback restore the database from the pre-release backup and bring 1.4.0 back:
 
   export STAGING_DB_PASSWORD='any password of 12+ characters'
+  export STAGECRAFT_STATE=$work/.stagecraft
   cd $work
   $stagecraft run $example/deploy.md --yes --var BREAK=smoke
   $stagecraft approve RUN migrate-v2 && $stagecraft resume RUN

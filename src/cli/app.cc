@@ -17,6 +17,7 @@
 #include "cli/history.h"
 #include "cli/loading.h"
 #include "cli/run_command.h"
+#include "cli/state_location.h"
 #include "runbook/alternatives.h"
 #include "runbook/lint_json.h"
 #include "runbook/parser.h"
@@ -24,6 +25,21 @@
 
 namespace stagecraft::cli {
 namespace {
+
+constexpr const char* kStateHelp =
+    "Journal and lock directory (default: STAGECRAFT_STATE, else .stagecraft at the top of "
+    "the git work tree, else beside the runbook or here)";
+
+// The state of a command given a run id, resolved in place; false once the error is said.
+bool ResolveRunsState(std::string& state_dir) {
+  auto found = StateForRuns(state_dir);
+  if (!found.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", found.error());
+    return false;
+  }
+  state_dir = found.value().dir;
+  return true;
+}
 
 int LintCommand(const std::string& path, bool json, bool strict) {
   auto loaded = Load(path, runbook::SourceFile::Hold::kMapped);
@@ -112,8 +128,7 @@ void AddExecutionFlags(CLI::App* command, ExecutionFlags& flags) {
                       "Run this alternative instead of its group's default");
   command->add_option("--confirm-env", flags.confirm_env,
                       "Name of a protected environment, confirming it without a prompt");
-  command->add_option("--state", flags.state_dir,
-                      "Journal and lock directory (default .stagecraft)");
+  command->add_option("--state", flags.state_dir, kStateHelp);
   command->add_option("--lock-timeout", flags.lock_timeout,
                       "Wait this long for another run's lock (e.g. 5m); default: fail at once");
   command->add_flag("--fsync", flags.fsync,
@@ -181,21 +196,21 @@ int Main(int argc, char** argv) {
 
   RunsFlags runs_flags;
   auto* runs = app.add_subcommand("runs", "List journaled runs, newest first");
-  runs->add_option("--state", runs_flags.state_dir, "State directory (default .stagecraft)");
+  runs->add_option("--state", runs_flags.state_dir, kStateHelp);
   runs->add_option("--limit", runs_flags.limit, "How many runs (0: all; default 20)");
   runs->add_flag("--json", runs_flags.json, "Machine-readable list");
 
   ShowFlags show_flags;
   auto* show = app.add_subcommand("show", "A run's steps with status, attempts and timings");
   show->add_option("run", show_flags.run, "Run id, unique prefix or 'latest'")->required();
-  show->add_option("--state", show_flags.state_dir, "State directory (default .stagecraft)");
+  show->add_option("--state", show_flags.state_dir, kStateHelp);
   show->add_flag("--json", show_flags.json, "Machine-readable details");
 
   LogsFlags logs_flags;
   auto* logs = app.add_subcommand("logs", "A run's output (secrets masked)");
   logs->add_option("run", logs_flags.run, "Run id, unique prefix or 'latest'")->required();
   logs->add_option("step", logs_flags.step, "Only this step (or item key)");
-  logs->add_option("--state", logs_flags.state_dir, "State directory (default .stagecraft)");
+  logs->add_option("--state", logs_flags.state_dir, kStateHelp);
   logs->add_flag("-f,--follow", logs_flags.follow, "Keep printing while the run goes on");
   logs->add_flag("--raw", logs_flags.raw,
                  "Print the output byte for byte, terminal escape sequences included");
@@ -207,20 +222,20 @@ int Main(int argc, char** argv) {
   report->add_option("--format", report_flags.format, "md (default), html, json or junit")
       ->check(CLI::IsMember({"md", "markdown", "html", "json", "junit", "xml"}));
   report->add_option("-o,--output", report_flags.output, "Write to FILE instead of stdout");
-  report->add_option("--state", report_flags.state_dir, "State directory (default .stagecraft)");
+  report->add_option("--state", report_flags.state_dir, kStateHelp);
 
   UnlockFlags unlock_flags;
   auto* unlock = app.add_subcommand("unlock", "Release a run lock whose holder is gone");
   unlock->add_option("lock_id", unlock_flags.lock_id, "Lock id from the error message")->required();
   unlock->add_flag("--force", unlock_flags.force, "Required: confirms the release");
-  unlock->add_option("--state", unlock_flags.state_dir, "State directory (default .stagecraft)");
+  unlock->add_option("--state", unlock_flags.state_dir, kStateHelp);
 
   DecisionFlags approve_flags;
   auto* approve = app.add_subcommand("approve", "Approve the gate a run waits at");
   approve->add_option("run", approve_flags.run, "Run id, unique prefix or 'latest'")->required();
   approve->add_option("step", approve_flags.step, "The step whose gate waits")->required();
   approve->add_option("--comment", approve_flags.comment, "Kept with the approval");
-  approve->add_option("--state", approve_flags.state_dir, "State directory (default .stagecraft)");
+  approve->add_option("--state", approve_flags.state_dir, kStateHelp);
 
   DecisionFlags reject_flags;
   reject_flags.reject = true;
@@ -229,12 +244,12 @@ int Main(int argc, char** argv) {
   reject->add_option("run", reject_flags.run, "Run id, unique prefix or 'latest'")->required();
   reject->add_option("step", reject_flags.step, "The step whose gate waits")->required();
   reject->add_option("--reason", reject_flags.comment, "Why, kept with the rejection")->required();
-  reject->add_option("--state", reject_flags.state_dir, "State directory (default .stagecraft)");
+  reject->add_option("--state", reject_flags.state_dir, kStateHelp);
 
   PendingFlags pending_flags;
   auto* pending =
       app.add_subcommand("pending", "Gates waiting for approval, with the command that approves");
-  pending->add_option("--state", pending_flags.state_dir, "State directory (default .stagecraft)");
+  pending->add_option("--state", pending_flags.state_dir, kStateHelp);
 
   // CLI11 would report a mistyped command as an unexpected extra argument; say what it is.
   if (argc > 1 && argv[1][0] != '-') {
@@ -255,6 +270,12 @@ int Main(int argc, char** argv) {
   if (*plan) return PlanCommand(path, environment, json, plan_choose);
   if (*lint) return LintCommand(path, json, strict);
   if (*run) return RunCommand(run_flags);
+  for (std::string* state_dir :
+       {&resume_flags.execution.state_dir, &rollback_flags.execution.state_dir,
+        &runs_flags.state_dir, &show_flags.state_dir, &logs_flags.state_dir,
+        &unlock_flags.state_dir, &report_flags.state_dir, &approve_flags.state_dir,
+        &reject_flags.state_dir, &pending_flags.state_dir})
+    if (!ResolveRunsState(*state_dir)) return kExitUsage;
   if (*resume) return ResumeCommand(resume_flags);
   if (*rollback) return RollbackCommand(rollback_flags);
   if (*runs) return RunsCommand(runs_flags);

@@ -11,6 +11,7 @@
 #include "base/text.h"
 #include "cli/loading.h"
 #include "cli/state.h"
+#include "cli/state_location.h"
 
 namespace stagecraft::cli {
 namespace {
@@ -38,11 +39,6 @@ std::optional<WaitingGate> FindWaitingGate(journal::Journal& journal, const std:
     return WaitingGate{it->parent_key, it->title};
   }
   return std::nullopt;
-}
-
-// "--state DIR " when the state directory is not the default, so a printed command works.
-std::string StateOption(const std::string& state_dir) {
-  return state_dir == ".stagecraft" ? "" : fmt::format("--state {} ", state_dir);
 }
 
 // The run, waiting at `step`, or nothing after printing why not.
@@ -184,7 +180,7 @@ int DecideCommand(const DecisionFlags& flags) {
   if (IsWaitingAttached(*run))
     fmt::print("the run waiting for it (pid {}) goes on by itself\n", run->pid);
   else
-    fmt::print("continue the run with: stagecraft resume {}{}\n", StateOption(flags.state_dir),
+    fmt::print("continue the run with: stagecraft resume {}{}\n", StateOptionFor(flags.state_dir),
                run->id);
   return kExitOk;
 }
@@ -210,8 +206,8 @@ int PendingCommand(const PendingFlags& flags) {
     ++listed;
     fmt::print("run {} ({}, started by {}), step {}: {}\n  stagecraft approve {}{} {}\n", run.id,
                TerminalSafe(run.options.value("title", std::string())), TerminalSafe(run.user),
-               TerminalSafe(gate->step), TerminalSafe(gate->question), StateOption(flags.state_dir),
-               run.id, TerminalSafe(gate->step));
+               TerminalSafe(gate->step), TerminalSafe(gate->question),
+               StateOptionFor(flags.state_dir), run.id, TerminalSafe(gate->step));
   }
   if (listed == 0) fmt::print("no gate is waiting for approval in {}\n", flags.state_dir);
   return kExitOk;

@@ -13,7 +13,7 @@
 namespace stagecraft::cli {
 
 struct DecisionFlags {
-  std::string state_dir = ".stagecraft";
+  std::string state_dir;  // --state, then as state_location.h resolves it
   std::string run;
   std::string step;
   std::string comment;  // approve --comment, reject --reason
@@ -21,7 +21,7 @@ struct DecisionFlags {
 };
 
 struct PendingFlags {
-  std::string state_dir = ".stagecraft";
+  std::string state_dir;  // --state, then as state_location.h resolves it
 };
 
 // The role that decides the gates of `step`: the step's own, else the first its gates name;

@@ -8,19 +8,19 @@
 namespace stagecraft::cli {
 
 struct RunsFlags {
-  std::string state_dir = ".stagecraft";
+  std::string state_dir;  // --state, then as state_location.h resolves it
   size_t limit = 20;
   bool json = false;
 };
 
 struct ShowFlags {
-  std::string state_dir = ".stagecraft";
+  std::string state_dir;  // --state, then as state_location.h resolves it
   std::string run;
   bool json = false;
 };
 
 struct LogsFlags {
-  std::string state_dir = ".stagecraft";
+  std::string state_dir;  // --state, then as state_location.h resolves it
   std::string run;
   std::string step;  // a step name (its items too) or an item key; empty = all
   bool follow = false;
@@ -28,13 +28,13 @@ struct LogsFlags {
 };
 
 struct UnlockFlags {
-  std::string state_dir = ".stagecraft";
+  std::string state_dir;  // --state, then as state_location.h resolves it
   std::string lock_id;
   bool force = false;
 };
 
 struct ReportFlags {
-  std::string state_dir = ".stagecraft";
+  std::string state_dir;  // --state, then as state_location.h resolves it
   std::string run;
   std::string format = "md";
   std::string output;  // "" or "-": standard output

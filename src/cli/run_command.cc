@@ -26,6 +26,7 @@
 #include "cli/run_lock.h"
 #include "cli/run_vars.h"
 #include "cli/state.h"
+#include "cli/state_location.h"
 #include "engine/console.h"
 #include "engine/engine.h"
 #include "engine/journal_recorder.h"
@@ -346,8 +347,8 @@ int Execute(Execution& execution) {
                  execution.run_id, finished.message());
       return result.exit_code == 0 ? kExitUsage : result.exit_code;
     }
-    fmt::print("journal: run {} in {} (stagecraft show {})\n", execution.run_id, flags.state_dir,
-               execution.run_id);
+    fmt::print("journal: run {} in {} (stagecraft show {}{})\n", execution.run_id, flags.state_dir,
+               StateOptionFor(flags.state_dir), execution.run_id);
     // The report is written whatever the outcome; failing to write it does not change the
     // run's exit code, but it is said.
     std::string run_dir = RunDirectory(flags, execution.run_id);
@@ -388,11 +389,17 @@ int DryRun(Loaded loaded, const engine::EngineOptions& options) {
 
 }  // namespace
 
-int RunCommand(const RunFlags& flags) {
+int RunCommand(RunFlags flags) {
   exec::RemoveAbandonedScratchDirs();
   auto loaded = LoadForExecution(flags.path, "run");
   if (!loaded) return kExitUsage;
   const runbook::Runbook& book = loaded->parsed.runbook;
+  auto state = StateForRunbook(flags.execution.state_dir, flags.path, book.front_matter.state);
+  if (!state.ok()) {
+    fmt::print(stderr, "stagecraft: error: {}\n", state.error());
+    return kExitUsage;
+  }
+  flags.execution.state_dir = state.value().dir;
   engine::EngineOptions options;
   if (!FindEnvironment(book, flags.environment, &options.environment)) return kExitUsage;
   if (!ParseVars(flags.vars, options.cli_vars)) return kExitUsage;

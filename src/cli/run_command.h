@@ -10,7 +10,7 @@ namespace stagecraft::cli {
 
 // Flags shared by the commands that execute blocks.
 struct ExecutionFlags {
-  std::string state_dir = ".stagecraft";
+  std::string state_dir;     // --state, then as state_location.h resolves it
   std::string lock_timeout;  // "5m"; empty = fail at once when the lock is held
   // "30m": how long a gate nobody answered waits, attached, for `stagecraft approve`;
   // empty = the run is left waiting at once.
@@ -52,7 +52,7 @@ struct RollbackFlags {
   ExecutionFlags execution;
 };
 
-int RunCommand(const RunFlags& flags);
+int RunCommand(RunFlags flags);
 int ResumeCommand(const ResumeFlags& flags);
 int RollbackCommand(const RollbackFlags& flags);
 

@@ -15,10 +15,11 @@ Result<std::unique_ptr<journal::SqliteJournal>> OpenJournal(const std::string& s
                                                             bool create, bool fsync) {
   std::error_code error;
   if (!create && !std::filesystem::exists(std::filesystem::path(state_dir) / "journal.db", error))
-    return Status::Error(fmt::format(
-        "no runs recorded in {} (no journal.db there; runs are journaled in the directory "
-        "they were started from, or the one given with --state)",
-        state_dir));
+    return Status::Error(
+        fmt::format("no runs recorded in {} (no journal.db there; the state is --state, else "
+                    "STAGECRAFT_STATE, else .stagecraft at the top of the git work tree, else "
+                    ".stagecraft beside the runbook)",
+                    state_dir));
   journal::SqliteJournal::Options options;
   options.dir = state_dir;
   options.create = create;

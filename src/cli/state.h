@@ -1,6 +1,6 @@
 #pragma once
 
-// The state directory (`.stagecraft/` or --state DIR) as the commands see it: the journal
+// The state directory (state_location.h finds it) as the commands see it: the journal
 // in it, run ids typed by people, and times shown to them.
 
 #include <memory>

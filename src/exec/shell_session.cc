@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/work_tree.h"
 #include "exec/masking.h"
 #include "exec/shell_declarations.h"
 
@@ -139,17 +140,6 @@ bool WriteWhole(const std::string& path, const std::string& contents) {
   return static_cast<bool>(file);
 }
 
-// The top of the git work tree holding `dir` (where `.git` is), or `dir` itself outside
-// one: how far up a relative `cd` may look for its directory.
-std::string WorkTreeTop(const std::string& dir) {
-  std::error_code error;
-  for (std::filesystem::path at = dir; !at.empty(); at = at.parent_path()) {
-    if (std::filesystem::exists(at / ".git", error)) return at.string();
-    if (at == at.parent_path()) break;
-  }
-  return dir;
-}
-
 }  // namespace
 
 ShellSession::ShellSession(ShellSessionOptions options)
@@ -158,7 +148,8 @@ ShellSession::ShellSession(ShellSessionOptions options)
 std::vector<std::string> ShellSession::Environment(const std::string& block_path) const {
   std::map<std::string, std::string> env = options_.environment;
   env["__SC_ROOT"] = options_.root_dir;
-  env["__SC_TOP"] = WorkTreeTop(options_.root_dir);
+  // How far up a relative `cd` may look for its directory.
+  env["__SC_TOP"] = WorkTreeTop(options_.root_dir).value_or(options_.root_dir);
   env["STAGECRAFT_ROOT"] = options_.root_dir;
   env["__SC_BLOCK"] = block_path;
   // Where `cd` puts the builtin's complaint, to report it at the block's own line: bash

@@ -432,7 +432,7 @@ const std::vector<std::string>& KnownKeys() {
                                                 "on_failure",   "root",
                                                 "cwd",          "skipPrompts",
                                                 "approvers",    "allow_self_approval",
-                                                "notify"};
+                                                "notify",       "state"};
   return keys;
 }
 
@@ -517,6 +517,14 @@ void ParseFrontMatter(const FrontMatterSplit& split, FrontMatter& out, Diagnosti
       } else if (key == "lock") {
         std::string lock;
         if (reader.Scalar(value, "lock", lock)) out.lock = lock;
+      } else if (key == "state") {
+        std::string state;
+        if (reader.Scalar(value, "state", state)) {
+          if (state.empty())
+            reader.Error(value, "state must name a directory");
+          else
+            out.state = state;
+        }
       } else if (key == "notify") {
         reader.Notify(value, out.notify);
       } else if (key == "root" || key == "cwd") {

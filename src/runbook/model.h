@@ -243,6 +243,8 @@ struct FrontMatter {
   bool skip_prompts = false;
   bool runme_notebook = false;  // `runme:` (its id): blocks default to promptEnv auto
   std::optional<std::string> lock;
+  // Where runs of this runbook are journaled, relative to its folder (`state:`).
+  std::optional<std::string> state;
   std::optional<std::string> on_failure;
   std::optional<std::string> root;
   std::vector<NotifyTarget> notify;

@@ -54,6 +54,19 @@ void WriteFile(const std::string& path, const std::string& contents) {
 
 namespace {
 
+// Every stagecraft these tests start keeps its state in the directory it is started from, as
+// a relative STAGECRAFT_STATE says: the runbooks under tests/fixtures sit in this git work
+// tree, whose top would otherwise hold one state shared by every test at once. The tests of
+// where state is found (state_test.cc) take it away.
+[[maybe_unused]] const bool kStateBesideTheCommand = [] {
+  setenv("STAGECRAFT_STATE", ".stagecraft", /*overwrite=*/0);
+  return true;
+}();
+
+}  // namespace
+
+namespace {
+
 // Starts `PREFIX... stagecraft ARGS...` in `cwd` (default: the tests/ directory) with the
 // descriptors `actions` sets up, and destroys `actions`. -1 when it could not start.
 pid_t Spawn(posix_spawn_file_actions_t& actions, const std::vector<std::string>& args,
