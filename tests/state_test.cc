@@ -94,6 +94,28 @@ TEST_F(StateTest, TheLockHoldsWhateverDirectoryTheSecondRunStartsFrom) {
   first.Wait();
 }
 
+// Two clones of one repository sharing a state: the runbook is the same runbook, whichever
+// clone runs it.
+TEST_F(StateTest, TwoClonesSharingAStateShareTheLock) {
+  const std::string slow =
+      "# Slow\n\n## Hold\n\n```bash\ntouch \"$STAGECRAFT_ROOT/started\"\nsleep 30\n```\n";
+  for (const char* clone : {"alice", "bob"}) {
+    fs::create_directories(dir_.File(std::string(clone) + "/.git"));
+    fs::create_directories(dir_.File(std::string(clone) + "/ops"));
+    WriteFile(dir_.File(std::string(clone) + "/ops/slow.md"), slow);
+  }
+  setenv("STAGECRAFT_STATE", dir_.File("shared").c_str(), 1);
+  RunningStagecraft first({"run", "ops/slow.md", "--no-color"}, dir_.File("alice"));
+  ASSERT_TRUE(WaitForFile(dir_.File("alice/ops/started"), 30));
+  auto second = RunStagecraft({"run", "ops/slow.md", "--no-color"}, dir_.File("bob"));
+  EXPECT_EQ(second.exit_code, 2) << second.out << second.err;
+  EXPECT_TRUE(Contains(second.err, "stagecraft: error: ops/slow.md is locked by run "))
+      << second.err;
+  EXPECT_FALSE(fs::exists(dir_.File("bob/ops/started")));
+  kill(first.pid(), SIGINT);
+  first.Wait();
+}
+
 TEST_F(StateTest, OutsideAWorkTreeTheStateIsBesideTheRunbook) {
   fs::create_directories(dir_.File("plain/guides"));
   WriteFile(dir_.File("plain/guides/deploy.md"), kBook);

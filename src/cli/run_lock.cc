@@ -10,6 +10,7 @@
 
 #include "base/duration.h"
 #include "base/text.h"
+#include "base/work_tree.h"
 
 namespace stagecraft::cli {
 namespace {
@@ -35,13 +36,22 @@ std::string RealPath(const std::string& path) {
   return std::filesystem::absolute(path).lexically_normal().string();
 }
 
+// The runbook as the lock knows it: its path inside the git work tree holding it, the same
+// in every clone and from every directory, or its real path outside one.
+std::string RunbookIdentity(const std::string& real) {
+  std::optional<std::string> top = WorkTreeTop(std::filesystem::path(real).parent_path().string());
+  if (!top) return real;
+  std::string inside = std::filesystem::path(real).lexically_relative(*top).string();
+  return inside.empty() || inside.rfind("..", 0) == 0 ? real : inside;
+}
+
 }  // namespace
 
 std::vector<std::string> LockKeys(const runbook::Runbook& book, const std::string& path,
                                   const std::string& environment) {
   if (book.front_matter.lock) return {*book.front_matter.lock};
   std::string real = RealPath(path);
-  std::vector<std::string> keys = {journal::DefaultLockKey(real, environment)};
+  std::vector<std::string> keys = {journal::DefaultLockKey(RunbookIdentity(real), environment)};
   // Hard links have no name in common. The inode is not the key of every runbook because
   // editors save by writing a new file and renaming it over the old one: a run started
   // after such a save would not see the lock of one started before.

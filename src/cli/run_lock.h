@@ -14,9 +14,10 @@
 namespace stagecraft::cli {
 
 // The keys a run of the runbook at `path` in `environment` locks. The runbook's `lock:`
-// key when it has one; otherwise its real path (symbolic links resolved, so every path to
-// the file is the same lock) with the environment, and for a file with several hard links
-// also its device and inode, which all its names share.
+// key when it has one; otherwise its path inside the git work tree holding it (the same in
+// every clone sharing a state), or outside one its real path (symbolic links resolved, so
+// every path to the file is the same lock), with the environment; for a file with several
+// hard links also its device and inode, which all its names share.
 std::vector<std::string> LockKeys(const runbook::Runbook& book, const std::string& path,
                                   const std::string& environment);
 
